@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Project tasks that work on a machine with nothing but python3.
+
+    python3 dev.py demo    set up .venv, then scan the bundled samples
+    python3 dev.py test    set up .venv, then lint and run the whole test suite
+    python3 dev.py bench   set up .venv, then run the performance benchmark
+
+The virtual environment is created on first use and reinstalled only when
+pyproject.toml changes, so repeated runs start at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".tlsdiag-installed"
+
+
+def _run(*cmd: str | os.PathLike[str], check: bool = True) -> int:
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    return subprocess.run([str(c) for c in cmd], cwd=ROOT, check=check).returncode
+
+
+def ensure_venv() -> None:
+    """Create .venv and install the project with its dev extras when needed."""
+    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text().strip() == want and PY.exists():
+        return
+    if not PY.exists():
+        _run(sys.executable, "-m", "venv", VENV)
+    _run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    _run(PY, "-m", "pip", "install", "--quiet", "-e", ".[dev]")
+    STAMP.write_text(want)
+
+
+def demo(args: list[str]) -> int:
+    ensure_venv()
+    return _run(BIN / "tlsdiag", "scan", *args, check=False)
+
+
+def test(args: list[str]) -> int:
+    ensure_venv()
+    _run(PY, "-m", "ruff", "check", "src", "tests", "tools", "benchmarks", "dev.py")
+    workers = os.environ.get("TLSDIAG_TEST_WORKERS", "2")
+    return _run(PY, "-m", "pytest", "-n", workers, "-q", *args, check=False)
+
+
+def bench(args: list[str]) -> int:
+    ensure_venv()
+    return _run(PY, "benchmarks/bench_scan.py", *args, check=False)
+
+
+TASKS = {"demo": demo, "test": test, "bench": bench}
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in TASKS:
+        print(__doc__)
+        return 2
+    rc = TASKS[sys.argv[1]](sys.argv[2:])
+    # The demo's exit status says whether a diagnosis was made (1); that is success here.
+    if sys.argv[1] == "demo" and rc == 1:
+        return 0
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
