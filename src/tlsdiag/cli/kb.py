@@ -1,0 +1,49 @@
+"""`tlsdiag kb`: check and list the knowledge base."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tlsdiag import textsafe
+from tlsdiag.kb import check_kb, load_kb
+from tlsdiag.resources import signatures_dir
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("kb", help="check or list the knowledge base (signatures/)",
+                            description="Work with the knowledge base: the event catalog and the root causes.")
+    parser.add_argument("--signatures", type=Path, default=None, metavar="DIR",
+                        help=f"signatures directory (default: {signatures_dir()})")
+    kb_sub = parser.add_subparsers(dest="kb_command", metavar="KB_COMMAND")
+    check = kb_sub.add_parser("check", help="validate every signature file; exit 1 and list problems if any")
+    check.set_defaults(func=_check)
+    listing = kb_sub.add_parser("list", help="list catalog events and causes")
+    listing.set_defaults(func=_list)
+    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+
+
+def _check(args: argparse.Namespace) -> int:
+    directory = args.signatures or signatures_dir()
+    problems = check_kb(directory)
+    for problem in problems:
+        print(textsafe.one_line(str(problem)))
+    if problems:
+        print(f"{len(problems)} problem(s) in {directory}", file=sys.stderr)
+        return 1
+    kb = load_kb(directory)
+    print(f"ok: {len(kb.events)} catalog events, {len(kb.causes)} causes in {directory}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    kb = load_kb(args.signatures)
+    print("Catalog events:")
+    for entry in sorted(kb.events.values(), key=lambda e: (e.channel.lower(), e.provider.lower(), e.event_id)):
+        print(f"  {entry.id:<34} {entry.event_id:>6}  {entry.provider} ({entry.channel})  {entry.title}")
+    print("Causes:")
+    for cause in sorted(kb.causes.values(), key=lambda c: c.id):
+        kbs = ", ".join(f"KB{k.number}" for k in cause.kb)
+        print(f"  {cause.id:<34} {cause.title}" + (f"  [{kbs}]" if kbs else ""))
+    return 0

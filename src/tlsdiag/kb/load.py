@@ -1,0 +1,232 @@
+"""Read ``signatures/`` into a KnowledgeBase, or say exactly which file is wrong.
+
+A rule set that loads with some entries silently missing is worse than one that
+does not load: the administrator would trust a clean report. So loading is
+all-or-nothing, and ``check_kb`` lists every problem with path and line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from referencing import Registry, Resource
+
+from tlsdiag.errors import KnowledgeBaseError
+from tlsdiag.kb import yamlsafe
+from tlsdiag.kb.model import (
+    Against,
+    CatalogEvent,
+    Cause,
+    Combination,
+    Evidence,
+    KbArticle,
+    KnowledgeBase,
+    Source,
+    Step,
+    WindowsRange,
+    Workaround,
+    conditions_from,
+    parse_duration,
+)
+from tlsdiag.resources import signatures_dir
+
+KINDS = {"events": "event.schema.json", "causes": "cause.schema.json"}
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    path: Path
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.reason}"
+
+
+@lru_cache(maxsize=4)
+def _validators(schema_dir: Path) -> dict[str, jsonschema.protocols.Validator]:
+    schemas = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in schema_dir.glob("*.schema.json")}
+    registry: Registry = Registry().with_resources(
+        (schema["$id"], Resource.from_contents(schema)) for schema in schemas.values()
+    )
+    out = {}
+    for kind, name in KINDS.items():
+        cls = jsonschema.validators.validator_for(schemas[name])
+        out[kind] = cls(schemas[name], registry=registry)
+    return out
+
+
+def _files(directory: Path) -> Iterator[tuple[str, Path]]:
+    for kind in KINDS:
+        folder = directory / kind
+        if folder.is_dir():
+            for path in sorted(folder.iterdir()):
+                if path.suffix in (".yaml", ".yml"):
+                    yield kind, path
+                elif not path.name.startswith(".") and path.name.lower() != "readme.md":
+                    yield kind, path  # reported below: a stray file may be a misnamed rule
+
+
+def _read(directory: Path) -> tuple[dict[str, dict[str, tuple[Path, dict]]], list[Problem]]:
+    """Parse and schema-check every file; returns {kind: {id: (path, data)}} and problems."""
+    schema_dir = directory / "schema"
+    if not schema_dir.is_dir():
+        raise KnowledgeBaseError(f"{directory}: no schema/ folder; is this a signatures directory?")
+    validators = _validators(schema_dir.resolve())
+    problems: list[Problem] = []
+    found: dict[str, dict[str, tuple[Path, dict]]] = {kind: {} for kind in KINDS}
+    for kind, path in _files(directory):
+        if path.suffix not in (".yaml", ".yml"):
+            problems.append(Problem(path, 1, "not a .yaml file; signature files must end in .yaml"))
+            continue
+        try:
+            data, lines = yamlsafe.load(path)
+        except yamlsafe.YamlProblem as exc:
+            problems.append(Problem(path, exc.line, exc.reason))
+            continue
+        if not isinstance(data, dict):
+            problems.append(Problem(path, 1, "the file must hold one mapping (an entry), not a list or a scalar"))
+            continue
+        errors = sorted(validators[kind].iter_errors(data), key=lambda e: list(e.absolute_path))
+        for err in errors:
+            where = ".".join(str(p) for p in err.absolute_path) or "(top level)"
+            problems.append(Problem(path, yamlsafe.line_of(lines, tuple(err.absolute_path)),
+                                    f"{where}: {err.message}"))
+        if errors:
+            continue
+        entry_id = data["id"]
+        if entry_id != path.stem:
+            problems.append(Problem(path, yamlsafe.line_of(lines, ("id",)),
+                                    f"id {entry_id!r} must equal the file name {path.stem!r}"))
+            continue
+        if entry_id in found[kind]:
+            problems.append(Problem(path, 1, f"duplicate id {entry_id!r} (also {found[kind][entry_id][0]})"))
+            continue
+        found[kind][entry_id] = (path, data | {"__lines__": lines})
+    return found, problems
+
+
+def _cross_check(directory: Path, found: dict[str, dict[str, tuple[Path, dict]]]) -> list[Problem]:
+    problems: list[Problem] = []
+    events = found["events"]
+    repo = directory.parent
+    for cause_id, (path, data) in found["causes"].items():
+        lines = data["__lines__"]
+        local = [e["id"] for e in data["evidence"]]
+        seen: set[str] = set()
+        for i, ev in enumerate(data["evidence"]):
+            if ev["id"] in seen:
+                problems.append(Problem(path, yamlsafe.line_of(lines, ("evidence", i, "id")),
+                                        f"evidence id {ev['id']!r} used twice in {cause_id}"))
+            seen.add(ev["id"])
+            if ev["event"] not in events:
+                problems.append(Problem(path, yamlsafe.line_of(lines, ("evidence", i, "event")),
+                                        f"evidence refers to unknown catalog event {ev['event']!r}"))
+        for i, combo in enumerate(data.get("combinations", [])):
+            for ref in combo["all"]:
+                if ref not in local:
+                    problems.append(Problem(path, yamlsafe.line_of(lines, ("combinations", i, "all")),
+                                            f"combination names {ref!r}, which is not an evidence id here"))
+        for i, item in enumerate(data.get("against", [])):
+            if "event" in item and item["event"] not in events:
+                problems.append(Problem(path, yamlsafe.line_of(lines, ("against", i, "event")),
+                                        f"against refers to unknown catalog event {item['event']!r}"))
+        for polarity in ("positive", "negative"):
+            for i, example in enumerate(data["examples"][polarity]):
+                sample = example.get("sample")
+                if sample and not (repo / sample).is_dir():
+                    problems.append(Problem(path, yamlsafe.line_of(lines, ("examples", polarity, i, "sample")),
+                                            f"example sample folder {sample!r} does not exist"))
+    for event_id, (path, data) in events.items():
+        lines = data["__lines__"]
+        fields = data.get("fields", [])
+        for lang, template in data.get("templates", {}).items():
+            for ref in _placeholders(template):
+                if ref > len(fields):
+                    problems.append(Problem(path, yamlsafe.line_of(lines, ("templates", lang)),
+                                            f"template {lang} uses %{ref} but only {len(fields)} field(s) are listed"))
+        if event_id and data.get("provider_guid") and data["provider_guid"] != data["provider_guid"].upper():
+            problems.append(Problem(path, yamlsafe.line_of(lines, ("provider_guid",)), "provider_guid must be upper case"))
+    return problems
+
+
+def _placeholders(template: str) -> list[int]:
+    import re
+
+    return [int(m) for m in re.findall(r"%(\d+)", template)]
+
+
+def check_kb(directory: Path | None = None) -> list[Problem]:
+    """Every problem in the knowledge base, each with path, line and reason."""
+    directory = Path(directory or signatures_dir())
+    found, problems = _read(directory)
+    return problems + _cross_check(directory, found)
+
+
+def load_kb(directory: Path | None = None) -> KnowledgeBase:
+    """The whole knowledge base; raises KnowledgeBaseError naming the first problems if any file is bad."""
+    directory = Path(directory or signatures_dir())
+    found, problems = _read(directory)
+    problems += _cross_check(directory, found)
+    if problems:
+        shown = "; ".join(str(p) for p in problems[:3])
+        more = f" (and {len(problems) - 3} more; run 'tlsdiag kb check')" if len(problems) > 3 else ""
+        raise KnowledgeBaseError(f"knowledge base has {len(problems)} problem(s): {shown}{more}")
+    events = {i: _event(p, d) for i, (p, d) in found["events"].items()}
+    causes = {i: _cause(p, d) for i, (p, d) in found["causes"].items()}
+    return KnowledgeBase(events=events, causes=causes, directory=directory)
+
+
+def _sources(items: list[dict[str, Any]]) -> tuple[Source, ...]:
+    return tuple(Source(title=s["title"], supports=s["supports"], quality=s["quality"],
+                        url=s.get("url"), key=s.get("key")) for s in items)
+
+
+def _windows(spec: dict[str, Any] | None) -> WindowsRange | None:
+    if not spec:
+        return None
+    return WindowsRange(spec.get("min_build"), spec.get("max_build"), spec.get("note", ""))
+
+
+def _event(path: Path, d: dict[str, Any]) -> CatalogEvent:
+    return CatalogEvent(
+        id=d["id"], title=d["title"], channel=d["channel"], provider=d["provider"], event_id=d["event_id"],
+        level=d["level"], meaning=d["meaning"].strip(), path=path,
+        provider_aliases=tuple(d.get("provider_aliases", [])), provider_guid=d.get("provider_guid"),
+        qualifiers=d.get("qualifiers"), logged_by_default=d.get("logged_by_default", True),
+        fields=tuple(d.get("fields", [])), templates=dict(d.get("templates", {})),
+        match=conditions_from(d.get("match")), examples=d.get("examples", {}),
+        sources=_sources(d["sources"]), notes=d.get("notes", ""),
+    )
+
+
+def _steps(items: list[dict[str, Any]]) -> tuple[Step, ...]:
+    return tuple(Step(step=s["step"].strip(), command=s.get("command", "").strip(),
+                      shell=s.get("shell", "powershell"), note=s.get("note", "")) for s in items)
+
+
+def _cause(path: Path, d: dict[str, Any]) -> Cause:
+    applies = d["applies_to"]
+    checks = d.get("store_checks", {})
+    return Cause(
+        id=d["id"], title=d["title"], summary=d["summary"].strip(), mechanism=d["mechanism"].strip(), path=path,
+        products=tuple(applies["products"]), windows=_windows(applies.get("windows")),
+        kb=tuple(KbArticle(k["number"], k["title"], k["url"], k.get("note", "")) for k in d["kb"]),
+        evidence=tuple(Evidence(e["id"], e["event"], float(e["weight"]), e["role"],
+                                conditions_from(e.get("where")), e.get("note", "")) for e in d["evidence"]),
+        combinations=tuple(Combination(tuple(c["all"]), parse_duration(c["within"]), float(c["weight"]),
+                                       c.get("note", "")) for c in d.get("combinations", [])),
+        against=tuple(Against(float(a["weight"]), a["note"], a.get("event"), conditions_from(a.get("where")),
+                              _windows(a.get("windows"))) for a in d.get("against", [])),
+        proves=tuple(checks.get("proves", [])), rules_out_when_clean=tuple(checks.get("rules_out_when_clean", [])),
+        fix=_steps(d["fix"]), verify=_steps(d["verify"]),
+        workarounds=tuple(Workaround(w["title"], w["caveat"], w.get("command", ""), w.get("shell", "powershell"))
+                          for w in d.get("workarounds", [])),
+        examples=d["examples"], sources=_sources(d["sources"]), store_related=d.get("store_related", False),
+    )

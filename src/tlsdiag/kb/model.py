@@ -1,0 +1,184 @@
+"""The knowledge base as typed, read-only objects built from validated YAML.
+
+The YAML files are the source of truth and are written for human reviewers;
+these classes only give the matcher, the reports and the TUI attribute access
+and a few derived values, so none of them re-reads or re-interprets YAML.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+_DURATION = re.compile(r"^(\d+)([smhd])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> timedelta:
+    m = _DURATION.match(text)
+    if not m:
+        raise ValueError(f"bad duration {text!r}")
+    return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One field test; ``op`` is equals|in|contains|regex|exists, ``negate`` flips it."""
+
+    field: str
+    op: str
+    value: Any
+    negate: bool = False
+
+
+def conditions_from(spec: Mapping[str, Mapping[str, Any]] | None) -> tuple[Condition, ...]:
+    out: list[Condition] = []
+    for name, tests in (spec or {}).items():
+        negate = bool(tests.get("not", False))
+        for op, value in tests.items():
+            if op == "not":
+                continue
+            out.append(Condition(str(name), op, value, negate))
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    title: str
+    supports: str
+    quality: str
+    url: str | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WindowsRange:
+    min_build: int | None = None
+    max_build: int | None = None
+    note: str = ""
+
+    def contains(self, build: int) -> bool:
+        if self.min_build is not None and build < self.min_build:
+            return False
+        return not (self.max_build is not None and build > self.max_build)
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogEvent:
+    id: str
+    title: str
+    channel: str
+    provider: str
+    event_id: int
+    level: str
+    meaning: str
+    path: Path
+    provider_aliases: tuple[str, ...] = ()
+    provider_guid: str | None = None
+    qualifiers: int | None = None
+    logged_by_default: bool = True
+    fields: tuple[str, ...] = ()
+    templates: Mapping[str, str] = field(default_factory=dict)
+    match: tuple[Condition, ...] = ()
+    examples: Mapping[str, Any] = field(default_factory=dict)
+    sources: tuple[Source, ...] = ()
+    notes: str = ""
+
+    @property
+    def providers(self) -> tuple[str, ...]:
+        """All provider names this entry answers to, lower-cased for comparison."""
+        return tuple(p.lower() for p in (self.provider, *self.provider_aliases))
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    id: str
+    event: str  # catalog id
+    weight: float
+    role: str  # specific | corroborating | generic
+    where: tuple[Condition, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Combination:
+    all: tuple[str, ...]  # evidence ids
+    within: timedelta
+    weight: float
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Against:
+    weight: float
+    note: str
+    event: str | None = None
+    where: tuple[Condition, ...] = ()
+    windows: WindowsRange | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    step: str
+    command: str = ""
+    shell: str = "powershell"
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Workaround:
+    title: str
+    caveat: str
+    command: str = ""
+    shell: str = "powershell"
+
+
+@dataclass(frozen=True, slots=True)
+class KbArticle:
+    number: int
+    title: str
+    url: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Cause:
+    id: str
+    title: str
+    summary: str
+    mechanism: str
+    path: Path
+    products: tuple[str, ...]
+    windows: WindowsRange | None
+    kb: tuple[KbArticle, ...]
+    evidence: tuple[Evidence, ...]
+    combinations: tuple[Combination, ...]
+    against: tuple[Against, ...]
+    proves: tuple[str, ...]  # store check ids that prove the cause
+    rules_out_when_clean: tuple[str, ...]  # store check ids whose clean result rules it out
+    fix: tuple[Step, ...]
+    verify: tuple[Step, ...]
+    workarounds: tuple[Workaround, ...]
+    examples: Mapping[str, Any]
+    sources: tuple[Source, ...]
+    store_related: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeBase:
+    events: Mapping[str, CatalogEvent]
+    causes: Mapping[str, Cause]
+    directory: Path
+
+    def provider_and_channel_names(self) -> list[str]:
+        """Every provider and channel name the catalog cares about (for byte-level prefilters)."""
+        names: set[str] = set()
+        for entry in self.events.values():
+            names.add(entry.channel)
+            names.add(entry.provider)
+            names.update(entry.provider_aliases)
+        return sorted(names, key=str.lower)
