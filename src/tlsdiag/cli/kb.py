@@ -21,6 +21,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     check.set_defaults(func=_check)
     listing = kb_sub.add_parser("list", help="list catalog events and causes")
     listing.set_defaults(func=_list)
+    export = kb_sub.add_parser("export", help="export the knowledge base as Sigma rules for SIEMs")
+    export.add_argument("--sigma", type=Path, required=True, metavar="DIR",
+                        help="write one Sigma rule per file under DIR (created; must be empty if it exists)")
+    export.set_defaults(func=_export)
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
 
@@ -46,4 +50,20 @@ def _list(args: argparse.Namespace) -> int:
     for cause in sorted(kb.causes.values(), key=lambda c: c.id):
         kbs = ", ".join(f"KB{k.number}" for k in cause.kb)
         print(f"  {cause.id:<34} {cause.title}" + (f"  [{kbs}]" if kbs else ""))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from tlsdiag.errors import InputError
+    from tlsdiag.kb.sigma import write_rules
+
+    out: Path = args.sigma
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InputError(str(out), "exists and is not an empty directory; choose a new folder")
+    kb = load_kb(args.signatures)
+    rules, skipped = write_rules(kb, out)
+    kinds = {k: sum(1 for r in rules if r.kind == k) for k in ("event", "evidence", "correlation")}
+    print(f"wrote {len(rules)} Sigma rules to {out}: {kinds['event']} catalog events, "
+          f"{kinds['evidence']} cause evidence, {kinds['correlation']} correlations; "
+          f"{len(skipped)} item(s) not expressible listed in {out / 'NOT-EXPORTED.md'}")
     return 0
