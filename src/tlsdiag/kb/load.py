@@ -166,14 +166,17 @@ def check_kb(directory: Path | None = None) -> list[Problem]:
     """Every problem in the knowledge base, each with path, line and reason."""
     directory = Path(directory or signatures_dir())
     found, problems = _read(directory)
+    for kind, entries in found.items():
+        if not entries and not any(p.path.parent.name == kind for p in problems):
+            problems.append(Problem(directory / kind, 0, f"no {kind} entries: an empty knowledge base proves nothing"))
     return problems + _cross_check(directory, found)
 
 
 def load_kb(directory: Path | None = None) -> KnowledgeBase:
     """The whole knowledge base; raises KnowledgeBaseError naming the first problems if any file is bad."""
     directory = Path(directory or signatures_dir())
-    found, problems = _read(directory)
-    problems += _cross_check(directory, found)
+    problems = check_kb(directory)
+    found, _ = _read(directory)
     if problems:
         shown = "; ".join(str(p) for p in problems[:3])
         more = f" (and {len(problems) - 3} more; run 'tlsdiag kb check')" if len(problems) > 3 else ""

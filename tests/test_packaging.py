@@ -1,0 +1,50 @@
+"""A plain (non-editable) install must carry the knowledge base and the samples."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_wheel_ships_signatures_and_samples(tmp_path: Path) -> None:
+    wheel_dir = tmp_path / "wheel"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+         "--wheel-dir", str(wheel_dir), str(REPO)],
+        check=True, capture_output=True,
+    )
+    wheel = next(wheel_dir.glob("tlsdiag-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "tlsdiag/_data/signatures/schema/cause.schema.json" in names
+    for folder in ("events", "causes"):
+        committed = sorted(p.name for p in (REPO / "signatures" / folder).glob("*.yaml"))
+        shipped = sorted(Path(n).name for n in names if n.startswith(f"tlsdiag/_data/signatures/{folder}/"))
+        assert shipped == committed
+    committed_samples = sorted(
+        str(p.relative_to(REPO / "samples")) for p in (REPO / "samples").rglob("*") if p.is_file()
+    )
+    shipped_samples = sorted(n.removeprefix("tlsdiag/_data/samples/") for n in names
+                             if n.startswith("tlsdiag/_data/samples/"))
+    assert shipped_samples == committed_samples
+
+    # Install the wheel alone into a target folder and use it from there (dependencies come from this venv).
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
+                    str(wheel)], check=True, capture_output=True)
+    code = (
+        "import tlsdiag, sys; from tlsdiag.resources import signatures_dir, samples_dir;"
+        "print(tlsdiag.__file__); print(signatures_dir()); print(samples_dir());"
+        "from tlsdiag.cli import main; sys.exit(main(['kb', 'check']))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env={"PYTHONPATH": str(target)},
+                         capture_output=True, text=True)
+    lines = run.stdout.splitlines()
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert lines[0].startswith(str(target)), "the installed copy must be the one imported"
+    assert lines[1] == str(target / "tlsdiag" / "_data" / "signatures")
+    assert lines[2] == str(target / "tlsdiag" / "_data" / "samples")
+    assert lines[3].startswith("ok:")
