@@ -162,21 +162,23 @@ def _placeholders(template: str) -> list[int]:
     return [int(m) for m in re.findall(r"%(\d+)", template)]
 
 
-def check_kb(directory: Path | None = None) -> list[Problem]:
-    """Every problem in the knowledge base, each with path, line and reason."""
-    directory = Path(directory or signatures_dir())
+def _read_and_check(directory: Path) -> tuple[dict[str, dict[str, tuple[Path, dict]]], list[Problem]]:
     found, problems = _read(directory)
     for kind, entries in found.items():
         if not entries and not any(p.path.parent.name == kind for p in problems):
             problems.append(Problem(directory / kind, 0, f"no {kind} entries: an empty knowledge base proves nothing"))
-    return problems + _cross_check(directory, found)
+    return found, problems + _cross_check(directory, found)
+
+
+def check_kb(directory: Path | None = None) -> list[Problem]:
+    """Every problem in the knowledge base, each with path, line and reason."""
+    return _read_and_check(Path(directory or signatures_dir()))[1]
 
 
 def load_kb(directory: Path | None = None) -> KnowledgeBase:
     """The whole knowledge base; raises KnowledgeBaseError naming the first problems if any file is bad."""
     directory = Path(directory or signatures_dir())
-    problems = check_kb(directory)
-    found, _ = _read(directory)
+    found, problems = _read_and_check(directory)
     if problems:
         shown = "; ".join(str(p) for p in problems[:3])
         more = f" (and {len(problems) - 3} more; run 'tlsdiag kb check')" if len(problems) > 3 else ""
