@@ -27,6 +27,7 @@ from tlsdiag.kb.model import (
     Evidence,
     KbArticle,
     KnowledgeBase,
+    Signals,
     Source,
     Step,
     WindowsRange,
@@ -193,6 +194,11 @@ def _sources(items: list[dict[str, Any]]) -> tuple[Source, ...]:
                         url=s.get("url"), key=s.get("key")) for s in items)
 
 
+def _signals(spec: dict[str, Any] | None) -> Signals:
+    spec = spec or {}
+    return Signals(tuple(spec.get("codes", [])), tuple(spec.get("phrases", [])))
+
+
 def _windows(spec: dict[str, Any] | None) -> WindowsRange | None:
     if not spec:
         return None
@@ -207,7 +213,7 @@ def _event(path: Path, d: dict[str, Any]) -> CatalogEvent:
         qualifiers=d.get("qualifiers"), logged_by_default=d.get("logged_by_default", True),
         fields=tuple(d.get("fields", [])), templates=dict(d.get("templates", {})),
         match=conditions_from(d.get("match")), examples=d.get("examples", {}),
-        sources=_sources(d["sources"]), notes=d.get("notes", ""),
+        sources=_sources(d["sources"]), notes=d.get("notes", ""), signals=_signals(d.get("signals")),
     )
 
 
@@ -234,4 +240,5 @@ def _cause(path: Path, d: dict[str, Any]) -> Cause:
         workarounds=tuple(Workaround(w["title"], w["caveat"], w.get("command", ""), w.get("shell", "powershell"))
                           for w in d.get("workarounds", [])),
         examples=d["examples"], sources=_sources(d["sources"]), store_related=d.get("store_related", False),
+        signals=_signals(d.get("signals")),
     )

@@ -56,6 +56,14 @@ class Source:
 
 
 @dataclass(frozen=True, slots=True)
+class Signals:
+    """Exact strings 'tlsdiag explain' looks for in pasted text (error codes, tool output)."""
+
+    codes: tuple[str, ...] = ()
+    phrases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class WindowsRange:
     min_build: int | None = None
     max_build: int | None = None
@@ -87,6 +95,7 @@ class CatalogEvent:
     examples: Mapping[str, Any] = field(default_factory=dict)
     sources: tuple[Source, ...] = ()
     notes: str = ""
+    signals: Signals = field(default_factory=Signals)
 
     @property
     def providers(self) -> tuple[str, ...]:
@@ -166,6 +175,7 @@ class Cause:
     examples: Mapping[str, Any]
     sources: tuple[Source, ...]
     store_related: bool = False
+    signals: Signals = field(default_factory=Signals)
 
 
 @dataclass(frozen=True, slots=True)
