@@ -1,0 +1,142 @@
+"""Match events to catalog entries on channel, provider and event id (+ the entry's field conditions).
+
+Never on message text: EVTX carries none, and the text changes with the
+server's language. The index is a dict by event id, so each event costs one
+lookup and a comparison with the few entries that share its id.
+
+Event Viewer text exports are the one exception to "fields are there": they
+carry only the rendered message. For an event already matched on
+channel/provider/id, the fields are recovered by reading the message back
+through the entry's own template (``%1`` etc. become capture groups). When that
+fails, field conditions stay *unknown* (see ``conditions``) and the match is
+kept but flagged ``uncertain``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from tlsdiag.kb.model import CatalogEvent, KnowledgeBase
+from tlsdiag.match.conditions import evaluate_all
+from tlsdiag.model import Event
+
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One event recognised as one catalog entry.
+
+    ``fields`` is what conditions were evaluated on: the event's data, or the
+    fields recovered from a text export's message. ``complete`` is False when
+    the fields could not be known (text export whose message did not fit the
+    template); ``uncertain`` is True when the entry's own conditions were
+    unknown for that reason.
+    """
+
+    event: Event
+    entry: CatalogEvent
+    fields: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    complete: bool = True
+    uncertain: bool = False
+    recovered: bool = False
+
+
+def _template_regex(template: str, names: tuple[str, ...]) -> re.Pattern[str] | None:
+    """A regex that reads a rendered message back into fields; None when the template has no placeholders."""
+    parts = re.split(r"(%\d+|%[nt])", template.strip())
+    out: list[str] = []
+    seen: set[int] = set()
+    groups = 0
+    for part in parts:
+        m = re.fullmatch(r"%(\d+)", part)
+        if m:
+            n = int(m.group(1))
+            if n in seen:
+                out.append(f"(?P=f{n})")
+            else:
+                seen.add(n)
+                out.append(f"(?P<f{n}>.*?)")
+                groups += 1
+        elif part in ("%n", "%t"):
+            out.append(r"\s*")
+        elif part:
+            words = part.split()
+            lead = r"\s*" if part[:1].isspace() else ""
+            tail = r"\s*" if part[-1:].isspace() else ""
+            out.append(lead + r"\s+".join(re.escape(w) for w in words) + tail)
+    if not groups:
+        return None
+    return re.compile(r"\s*" + "".join(out) + r"\s*", re.DOTALL | re.IGNORECASE)
+
+
+class CatalogIndex:
+    """The catalog indexed by event id; build once per knowledge base."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self._by_id: dict[int, list[tuple[CatalogEvent, str, frozenset[str]]]] = {}
+        for entry in sorted(kb.events.values(), key=lambda e: e.id):
+            self._by_id.setdefault(entry.event_id, []).append(
+                (entry, entry.channel.casefold(), frozenset(p.casefold() for p in entry.providers)))
+        self._regex: dict[tuple[str, str], re.Pattern[str] | None] = {}
+
+    def candidates(self, event: Event) -> list[CatalogEvent]:
+        """Entries whose channel, provider (or alias) and event id equal the event's."""
+        rows = self._by_id.get(event.event_id)
+        if not rows:
+            return []
+        channel = event.channel.casefold()
+        provider = event.provider.casefold()
+        return [entry for entry, ch, providers in rows if ch == channel and provider in providers]
+
+    def recover_fields(self, event: Event, entry: CatalogEvent) -> Mapping[str, str] | None:
+        """Fields read back from a text export's message through the entry's templates, or None."""
+        if not event.message or not entry.fields:
+            return None
+        for lang, template in entry.templates.items():
+            key = (entry.id, lang)
+            if key not in self._regex:
+                self._regex[key] = _template_regex(template, entry.fields)
+            regex = self._regex[key]
+            if regex is None:
+                continue
+            m = regex.fullmatch(event.message)
+            if m:
+                values = {}
+                for i, name in enumerate(entry.fields, start=1):
+                    value = m.groupdict().get(f"f{i}")
+                    if value is not None:
+                        values[name] = value.strip()
+                return MappingProxyType(values)
+        return None
+
+    def match(self, event: Event) -> list[Match]:
+        """Every catalog entry this event is (definitely or, for text exports, possibly) an instance of."""
+        out: list[Match] = []
+        for entry in self.candidates(event):
+            fields: Mapping[str, str] = event.data
+            complete = True
+            recovered = False
+            if event.form == "text" and not event.data:
+                got = self.recover_fields(event, entry)
+                if got is not None:
+                    fields, recovered = got, True
+                else:
+                    # no data and no recoverable fields: field conditions are unknown, not false
+                    complete = not entry.fields and not entry.match
+            verdict = evaluate_all(entry.match, event, fields, complete)
+            if verdict is False:
+                continue
+            out.append(Match(event, entry, fields, complete, verdict is None, recovered))
+        return out
+
+
+def match_events(events: Iterable[Event], kb: KnowledgeBase | CatalogIndex) -> Iterator[Match]:
+    """Matches for a stream of events, lazily; events that match nothing are dropped."""
+    index = kb if isinstance(kb, CatalogIndex) else CatalogIndex(kb)
+    for event in events:
+        yield from index.match(event)

@@ -1,0 +1,396 @@
+"""Correlate catalog matches into ranked, explained diagnoses per computer.
+
+Scoring follows docs/kb-format.md: per computer and cause, a noisy-OR over the
+distinct evidence items present (an evidence id counts once however many events
+match it) and over the combinations whose events all fell within their window
+on that computer; then ``score *= (1 - w)`` for each ``against`` item present.
+Causes whose ``applies_to.windows`` excludes the build the logs reveal are
+dropped with a note. Choices this module adds, each documented in the report:
+
+- Evidence whose ``where`` conditions cannot be evaluated (an Event Viewer text
+  export without recoverable fields) is *unknown*, not false: it counts at half
+  its weight and is marked "fields unknown". An ``against`` item that is unknown
+  is not applied, and a note says so.
+- Confidence: high >= 0.7, medium >= 0.4, low >= 0.2. Below 0.2, or when every
+  piece of evidence is ``generic``, the diagnosis is **weak**: shown, but not
+  "made" (it does not change the exit status).
+- Store findings: a finding from a check the cause ``proves`` marks it proven
+  and raises it to at least 0.9; a cause with such a finding and no events is
+  still diagnosed ("found in the stores"). A ``rules_out_when_clean`` check that
+  ran clean on that computer (and nothing proves it) marks it ruled out and
+  multiplies the score by 0.2; a ruled-out cause is not "made".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tlsdiag.kb.model import Against, Cause, Combination, Evidence, KnowledgeBase
+from tlsdiag.match.catalog import Match
+from tlsdiag.match.conditions import evaluate_all
+from tlsdiag.match.hostfacts import HostFacts, HostFactsCollector, computer_key
+from tlsdiag.match.render import render_message
+from tlsdiag.model import iso_utc
+
+KEEP_EVENTS = 10  # events kept per evidence item for the timeline (the first ones; count/first/last are exact)
+HIGH, MEDIUM, LOW = 0.7, 0.4, 0.2
+UNKNOWN_FACTOR = 0.5
+PROVEN_FLOOR = 0.9
+RULED_OUT_FACTOR = 0.2
+STORE_SUPPORT_WEIGHT = 0.5  # a store finding that names the cause without being one of its 'proves' checks
+
+
+def confidence_of(score: float, weak: bool) -> str:
+    if weak or score < LOW:
+        return "weak"
+    if score >= HIGH:
+        return "high"
+    return "medium" if score >= MEDIUM else "low"
+
+
+@dataclass(slots=True)
+class Hit:
+    """The events on one computer that satisfy one evidence (or against) item."""
+
+    count: int = 0
+    known: int = 0  # events whose conditions were definitely true (the rest were unknown)
+    first: datetime | None = None
+    last: datetime | None = None
+    matches: list[Match] = field(default_factory=list)
+    times: list[datetime] | None = None  # kept only for evidence used in combinations
+
+    def add(self, match: Match, known: bool) -> None:
+        ts = match.event.timestamp
+        self.count += 1
+        self.known += int(known)
+        if self.first is None or ts < self.first:
+            self.first = ts
+        if self.last is None or ts > self.last:
+            self.last = ts
+        if len(self.matches) < KEEP_EVENTS:
+            self.matches.append(match)
+        if self.times is not None:
+            self.times.append(ts)
+
+    @property
+    def unknown_only(self) -> bool:
+        return self.known == 0
+
+
+@dataclass(frozen=True, slots=True)
+class StoreResult:
+    """What the store analysis found for one computer's export (built by scan.py from tlsdiag.stores)."""
+
+    computer: str  # "" when the export does not say
+    source: str
+    findings: tuple[Any, ...] = ()  # tlsdiag.stores Finding objects
+    clean_checks: frozenset[str] = frozenset()  # checks that ran on this export and found nothing
+
+
+def finding_check(finding: Any) -> str:
+    return str(getattr(finding, "check", None) or getattr(finding, "check_id", ""))
+
+
+def finding_cause(finding: Any) -> str | None:
+    return getattr(finding, "cause", None) or getattr(finding, "cause_id", None)
+
+
+@dataclass(slots=True)
+class EvidenceItem:
+    evidence: Evidence
+    hit: Hit
+    weight_used: float
+
+    def to_dict(self, lang: str = "en") -> dict[str, Any]:
+        return {
+            "id": self.evidence.id,
+            "event": self.evidence.event,
+            "role": self.evidence.role,
+            "weight": self.evidence.weight,
+            "weight_used": round(self.weight_used, 4),
+            "fields_unknown": self.hit.unknown_only,
+            "count": self.hit.count,
+            "first_seen": iso_utc(self.hit.first) if self.hit.first else None,
+            "last_seen": iso_utc(self.hit.last) if self.hit.last else None,
+            "note": self.evidence.note or None,
+            "events": [event_dict(m, lang) for m in self.hit.matches],
+        }
+
+
+def event_dict(match: Match, lang: str = "en") -> dict[str, Any]:
+    e = match.event
+    return {
+        "timestamp": iso_utc(e.timestamp),
+        "catalog": match.entry.id,
+        "event_id": e.event_id,
+        "provider": e.provider,
+        "channel": e.channel,
+        "computer": e.computer,
+        "source": e.source,
+        "locator": e.locator,
+        "record_id": e.record_id,
+        "form": e.form,
+        "message": render_message(e, match.entry, lang, match.fields),
+    }
+
+
+@dataclass(slots=True)
+class Diagnosis:
+    """One cause on one computer, with the score, how it was reached and what to do."""
+
+    computer: str
+    cause: Cause
+    score: float = 0.0
+    weak: bool = False
+    evidence: list[EvidenceItem] = field(default_factory=list)
+    combinations: list[tuple[Combination, datetime, datetime]] = field(default_factory=list)
+    against: list[tuple[Against, Hit | None]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    store: str | None = None  # "proven" | "ruled_out" | "found" | None
+    store_findings: list[Any] = field(default_factory=list)
+    excluded: str | None = None  # why the cause does not apply to this computer
+
+    @property
+    def confidence(self) -> str:
+        if self.excluded:
+            return "excluded"
+        if self.store == "ruled_out":
+            return "ruled out"
+        return confidence_of(self.score, self.weak)
+
+    @property
+    def made(self) -> bool:
+        """A diagnosis the administrator should act on (drives the exit status)."""
+        return self.confidence in ("high", "medium", "low")
+
+    @property
+    def first_seen(self) -> datetime | None:
+        times = [i.hit.first for i in self.evidence if i.hit.first]
+        return min(times) if times else None
+
+    @property
+    def last_seen(self) -> datetime | None:
+        times = [i.hit.last for i in self.evidence if i.hit.last]
+        return max(times) if times else None
+
+    def sort_key(self) -> tuple:
+        return (not self.made, self.excluded is not None, self.store != "proven", -round(self.score, 6),
+                -sum(1 for i in self.evidence if i.evidence.role == "specific"), self.cause.id)
+
+
+def _min_window(lists: list[list[datetime]]) -> tuple[datetime, datetime] | None:
+    """Smallest time range containing at least one time from every list (None if a list is empty)."""
+    if any(not times for times in lists):
+        return None
+    merged = sorted((t, i) for i, times in enumerate(lists) for t in times)
+    need = len(lists)
+    counts = [0] * need
+    have = 0
+    best: tuple[datetime, datetime] | None = None
+    left = 0
+    for t_right, i_right in merged:
+        counts[i_right] += 1
+        if counts[i_right] == 1:
+            have += 1
+        while have == need:
+            t_left, i_left = merged[left]
+            if best is None or (t_right - t_left) < (best[1] - best[0]):
+                best = (t_left, t_right)
+            counts[i_left] -= 1
+            if counts[i_left] == 0:
+                have -= 1
+            left += 1
+    return best
+
+
+class Correlator:
+    """Accumulates matches (one at a time, so a TUI can ask for results mid-scan) and diagnoses."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self._evidence: dict[str, list[tuple[Cause, Evidence]]] = {}
+        self._against: dict[str, list[tuple[Cause, int, Against]]] = {}
+        self._timed: set[tuple[str, str]] = set()
+        for cause in kb.causes.values():
+            for ev in cause.evidence:
+                self._evidence.setdefault(ev.event, []).append((cause, ev))
+            for i, ag in enumerate(cause.against):
+                if ag.event:
+                    self._against.setdefault(ag.event, []).append((cause, i, ag))
+            for combo in cause.combinations:
+                self._timed.update((cause.id, ev_id) for ev_id in combo.all)
+        # computer key -> cause id -> evidence id / against index -> Hit
+        self._hits: dict[str, dict[str, dict[str, Hit]]] = {}
+        self._against_hits: dict[str, dict[str, dict[int, Hit]]] = {}
+        self._against_unknown: dict[str, dict[str, set[int]]] = {}
+        self.names: dict[str, str] = {}
+        self.matches = 0
+
+    def add(self, match: Match) -> None:
+        self.matches += 1
+        key = computer_key(match.event.computer)
+        self.names.setdefault(key, match.event.computer)
+        entry_id = match.entry.id
+        for cause, ev in self._evidence.get(entry_id, ()):
+            verdict = evaluate_all(ev.where, match.event, match.fields, match.complete)
+            if verdict is False:
+                continue
+            known = verdict is True and not match.uncertain
+            per_cause = self._hits.setdefault(key, {}).setdefault(cause.id, {})
+            hit = per_cause.get(ev.id)
+            if hit is None:
+                hit = per_cause[ev.id] = Hit(times=[] if (cause.id, ev.id) in self._timed else None)
+            hit.add(match, known)
+        for cause, i, ag in self._against.get(entry_id, ()):
+            verdict = evaluate_all(ag.where, match.event, match.fields, match.complete)
+            if verdict is True:
+                per = self._against_hits.setdefault(key, {}).setdefault(cause.id, {})
+                per.setdefault(i, Hit()).add(match, True)
+            elif verdict is None:
+                self._against_unknown.setdefault(key, {}).setdefault(cause.id, set()).add(i)
+
+    def computers(self) -> list[str]:
+        return list(self._hits)
+
+    def diagnose(self, host_facts: HostFactsCollector | Mapping[str, HostFacts] | None = None,
+                 stores: Iterable[StoreResult] = ()) -> list[Diagnosis]:
+        """All diagnoses, every computer, each computer's list ranked (computers in name order)."""
+        facts = host_facts.hosts if isinstance(host_facts, HostFactsCollector) else dict(host_facts or {})
+        by_computer_store = self._assign_stores(list(stores))
+        keys = sorted(set(self._hits) | set(by_computer_store), key=lambda k: (self.names.get(k, k), k))
+        out: list[Diagnosis] = []
+        for key in keys:
+            out.extend(self._diagnose_computer(key, facts.get(key), by_computer_store.get(key, [])))
+        return out
+
+    def _assign_stores(self, stores: list[StoreResult]) -> dict[str, list[StoreResult]]:
+        """Store exports go to the computer they name; an unnamed export in a one-computer collection goes there."""
+        known = set(self._hits) | set(self.names)
+        out: dict[str, list[StoreResult]] = {}
+        for result in stores:
+            key = computer_key(result.computer)
+            if not key:
+                key = next(iter(known)) if len(known) == 1 else ""
+            else:
+                short = key.split(".")[0]
+                for name in known:
+                    if name.split(".")[0] == short:
+                        key = name
+                        break
+            if key not in self.names:
+                self.names[key] = result.computer or "(computer not named in the store export)"
+            out.setdefault(key, []).append(result)
+        return out
+
+    def _diagnose_computer(self, key: str, facts: HostFacts | None, stores: list[StoreResult]) -> list[Diagnosis]:
+        name = self.names.get(key, key)
+        hits = self._hits.get(key, {})
+        findings = [f for s in stores for f in s.findings]
+        clean = set().union(*(s.clean_checks for s in stores)) if stores else set()
+        results: list[Diagnosis] = []
+        for cause in sorted(self.kb.causes.values(), key=lambda c: c.id):
+            cause_hits = hits.get(cause.id, {})
+            proofs = [f for f in findings if finding_check(f) in cause.proves]
+            related = [f for f in findings if finding_cause(f) == cause.id and f not in proofs]
+            if not cause_hits and not proofs and not related:
+                continue
+            d = self._score(name, key, cause, cause_hits)
+            d.store_findings = proofs + related
+            self._apply_store(d, cause, proofs, related, clean)
+            self._apply_windows(d, cause, facts)
+            results.append(d)
+        results.sort(key=Diagnosis.sort_key)
+        return results
+
+    def _score(self, name: str, key: str, cause: Cause, cause_hits: dict[str, Hit]) -> Diagnosis:
+        d = Diagnosis(computer=name, cause=cause)
+        keep = 1.0
+        for ev in cause.evidence:
+            hit = cause_hits.get(ev.id)
+            if hit is None:
+                continue
+            weight = ev.weight * (UNKNOWN_FACTOR if hit.unknown_only else 1.0)
+            keep *= 1.0 - weight
+            d.evidence.append(EvidenceItem(ev, hit, weight))
+            if hit.unknown_only:
+                d.notes.append(f"evidence '{ev.id}' counted at half weight: its field conditions cannot be "
+                               "checked on this input (text export without data fields)")
+        for combo in cause.combinations:
+            lists = [cause_hits[i].times or [] if i in cause_hits else [] for i in combo.all]
+            window = _min_window(lists)
+            if window and window[1] - window[0] <= combo.within:
+                keep *= 1.0 - combo.weight
+                d.combinations.append((combo, window[0], window[1]))
+        score = 1.0 - keep if d.evidence else 0.0
+        ag_hits = self._against_hits.get(key, {}).get(cause.id, {})
+        for i, ag in enumerate(cause.against):
+            if ag.event and i in ag_hits:
+                score *= 1.0 - ag.weight
+                d.against.append((ag, ag_hits[i]))
+            elif ag.event and i in self._against_unknown.get(key, {}).get(cause.id, set()):
+                d.notes.append(f"not applied (fields unknown on this input): against '{ag.note}'")
+        d.score = score
+        d.weak = bool(d.evidence) and all(i.evidence.role == "generic" for i in d.evidence)
+        return d
+
+    @staticmethod
+    def _apply_store(d: Diagnosis, cause: Cause, proofs: list[Any], related: list[Any], clean: set[str]) -> None:
+        if proofs:
+            found_only = not d.evidence
+            d.score = max(PROVEN_FLOOR, 1.0 - (1.0 - d.score) * (1.0 - PROVEN_FLOOR))
+            d.weak = False
+            d.store = "proven"
+            checks = ", ".join(sorted({finding_check(f) for f in proofs}))
+            d.notes.insert(0, ("found in the stores (no matching events): " if found_only else
+                               "proven by store: ") + f"check(s) {checks} found the problem")
+            return
+        if related:
+            d.score = 1.0 - (1.0 - d.score) * (1.0 - STORE_SUPPORT_WEIGHT)
+            d.weak = False
+            d.store = "found"
+            d.notes.insert(0, "supported by store findings: " + ", ".join(sorted({finding_check(f) for f in related})))
+        ran_clean = sorted(set(cause.rules_out_when_clean) & clean)
+        if ran_clean:
+            d.score *= RULED_OUT_FACTOR
+            d.store = "ruled_out"
+            d.notes.insert(0, f"ruled out by store: check(s) {', '.join(ran_clean)} ran on this computer's "
+                              "store export and found nothing")
+
+    @staticmethod
+    def _apply_windows(d: Diagnosis, cause: Cause, facts: HostFacts | None) -> None:
+        build = facts.build if facts else None
+        if build is None:
+            if cause.windows and (cause.windows.min_build or cause.windows.max_build):
+                d.notes.append("Windows build unknown (no EventLog 6009 in the logs): the cause's Windows "
+                               "range could not be checked")
+            return
+        if cause.windows and not cause.windows.contains(build):
+            note = f" ({cause.windows.note})" if cause.windows.note else ""
+            d.excluded = (f"does not apply to {facts.windows_name if facts else build}: the cause needs build "
+                          f"{_range_text(cause.windows.min_build, cause.windows.max_build)}{note}")
+            return
+        for ag in cause.against:
+            if ag.windows and ag.windows.contains(build):
+                d.score *= 1.0 - ag.weight
+                d.against.append((ag, None))
+
+
+def _range_text(lo: int | None, hi: int | None) -> str:
+    if lo is not None and hi is not None:
+        return f"{lo}-{hi}"
+    if lo is not None:
+        return f">= {lo}"
+    return f"<= {hi}" if hi is not None else "any"
+
+
+def diagnose(matches: Iterable[Match], kb: KnowledgeBase,
+             host_facts: HostFactsCollector | Mapping[str, HostFacts] | None = None,
+             store_findings: Iterable[StoreResult] = ()) -> list[Diagnosis]:
+    """Ranked diagnoses per computer for a batch of matches (see module docstring for the rules)."""
+    correlator = Correlator(kb)
+    for match in matches:
+        correlator.add(match)
+    return correlator.diagnose(host_facts, store_findings)

@@ -1,0 +1,304 @@
+"""Paste search: whatever the administrator copied (event text, a details block, a cmdlet line, an
+error code, a KB number, a German quote) -> the catalog events and causes it points to, with the fix.
+
+Two kinds of evidence, combined as a noisy-OR per entry:
+
+- **Fuzzy text**: the pasted text and every message template (en, de) are
+  normalised so that the parts that vary between servers (GUIDs, host names,
+  IP addresses, numbers, paths, thumbprints, URLs, ``%1`` placeholders) become
+  one token; then rapidfuzz ``partial_ratio`` (a cut-short quote is part of the
+  template; a whole details block contains it) and ``token_set_ratio`` (word
+  order and small edits) give a similarity.
+- **Exact signals** weigh more: an event id with its label ("Event ID: 36885",
+  "Ereignis-ID"), the Event Viewer header's Source/Quelle (provider) with the
+  event id (which names one catalog entry), a KB number a cause lists, and the
+  ``signals`` (error codes, verbatim phrases) the knowledge base files declare.
+  All of that knowledge comes from ``signatures/``; nothing here knows a code.
+
+Causes score from their own signals and from the events they list as evidence
+(scaled by the evidence role). Below ``THRESHOLD`` nothing is returned and the
+result says so, rather than offering noise.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from tlsdiag.kb.model import Cause, KnowledgeBase, Step
+
+THRESHOLD = 0.45
+MAX_MATCHES = 10
+MIN_FUZZY_CHARS = 20  # shorter pastes are judged by exact signals only: short strings match anything partially
+
+W_HEADER = 0.95  # Source/Quelle + Event ID name the entry
+W_EVENT_ID = 0.6  # labelled event id
+W_BARE_ID = 0.45  # a bare number equal to a catalog event id
+W_KB = 0.8
+W_CODE = 0.75
+W_PHRASE = 0.75
+ROLE_FACTOR = {"specific": 1.0, "corroborating": 0.7, "generic": 0.4}
+
+_VAR = " # "
+_NORMALISERS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"%\d+"), _VAR),  # template placeholders
+    (re.compile(r"\b(?:https?|ldaps?|sip)://\S+", re.I), _VAR),
+    (re.compile(r"\{?\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b\}?", re.I), _VAR),
+    (re.compile(r"\{?\b[0-9a-fx]{8}-[0-9a-fx]{4}-[0-9a-fx]{4}-[0-9a-fx]{4}-[0-9a-fx]{12}\b\}?", re.I), _VAR),
+    (re.compile(r"\b[0-9a-f]{16,}(?::\d+)?\b", re.I), _VAR),  # thumbprints, fabric ids, replica ids
+    (re.compile(r"(?:\\\\|[a-z]:\\)[^\s'\"()]+", re.I), _VAR),  # UNC and drive paths
+    (re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b"), _VAR),  # IPv4[:port]
+    (re.compile(r"\b(?=[a-z0-9-]*[a-z])[a-z0-9-]+(?:\.[a-z0-9-]+)+\.?(?::\d+)?\b", re.I), _VAR),  # hosts, FQDNs
+    (re.compile(r"\b0x[0-9a-f]+\b", re.I), _VAR),
+    (re.compile(r"-?\b\d+(?:[.,]\d+)*\b"), _VAR),
+    (re.compile(r"<[^<>]{0,40}>"), _VAR),  # <Organization name>-style placeholders in docs
+]
+_SPACE = re.compile(r"\s+")
+_REPEAT = re.compile(r"(?:#\s*){2,}")
+
+
+def normalise(text: str) -> str:
+    """Casefolded text with every variable part replaced by '#', whitespace collapsed."""
+    value = text
+    for pattern, repl in _NORMALISERS:
+        value = pattern.sub(repl, value)
+    value = _SPACE.sub(" ", value).casefold().strip()
+    return _REPEAT.sub("# ", value).strip()
+
+
+_ID_LABEL = re.compile(r"(?:event[\s-]*id|ereignis[\s-]*id|eventid|id\s+des\s+ereignisses)\s*[:=#]?\s*(\d{1,5})\b", re.I)
+_KB_LABEL = re.compile(r"\bKB\s*-?\s*(\d{6,7})\b", re.I)
+_NUMBER = re.compile(r"(?<![\w.])(-?\d{4,10})(?![\w.])")
+_DESCRIPTION = re.compile(r"(?:^|\s)(?:description|beschreibung)\s*:\s*", re.I)
+
+
+def _code_forms(code: str) -> list[re.Pattern[str]]:
+    """Patterns for one code; a 32-bit hex code also matches bare hex and signed/unsigned decimal."""
+    forms = [re.escape(code)]
+    m = re.fullmatch(r"0x([0-9a-f]{8})", code, re.I)
+    if m:
+        value = int(m.group(1), 16)
+        forms.append(m.group(1))
+        forms.append(str(value))
+        if value >= 1 << 31:
+            forms.append(str(value - (1 << 32)))
+    return [re.compile(r"(?<![\w.-])" + f + r"(?![\w.])", re.I) for f in forms]
+
+
+@dataclass(slots=True)
+class ExplainMatch:
+    kind: str  # "event" | "cause"
+    id: str
+    title: str
+    score: float
+    event_id: int | None = None
+    provider: str | None = None
+    kb: list[int] = field(default_factory=list)
+    why: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "id": self.id, "title": self.title, "event_id": self.event_id,
+                "provider": self.provider, "kb": self.kb, "score": round(self.score, 3), "why": self.why}
+
+
+@dataclass(slots=True)
+class ExplainResult:
+    text: str
+    matches: list[ExplainMatch]
+    best_cause: Cause | None
+    note: str = ""
+
+    @property
+    def found(self) -> bool:
+        return bool(self.matches)
+
+    @property
+    def fix(self) -> tuple[Step, ...]:
+        return self.best_cause.fix if self.best_cause else ()
+
+    def to_dict(self) -> dict[str, Any]:
+        cause = self.best_cause
+        return {
+            "found": self.found,
+            "note": self.note or None,
+            "matches": [m.to_dict() for m in self.matches],
+            "fix": None if cause is None else {
+                "cause": cause.id,
+                "title": cause.title,
+                "kb": [{"number": k.number, "title": k.title, "url": k.url} for k in cause.kb],
+                "steps": [{"step": s.step, "command": s.command or None, "shell": s.shell} for s in cause.fix],
+                "verify": [{"step": s.step, "command": s.command or None, "shell": s.shell} for s in cause.verify],
+                "workarounds": [{"title": w.title, "command": w.command or None, "caveat": w.caveat}
+                                for w in cause.workarounds],
+            },
+        }
+
+
+class _Index:
+    """Normalised templates and compiled signal patterns of one knowledge base."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self.templates: dict[str, list[tuple[str, str]]] = {}
+        for entry in kb.events.values():
+            texts = [(lang, normalise(t)) for lang, t in entry.templates.items() if t.strip()]
+            texts.append(("title", normalise(entry.title)))
+            self.templates[entry.id] = texts
+        self.codes: dict[tuple[str, str], list[tuple[str, list[re.Pattern[str]]]]] = {}
+        self.phrases: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for kind, items in (("event", kb.events.values()), ("cause", kb.causes.values())):
+            for item in items:
+                self.codes[(kind, item.id)] = [(c, _code_forms(c)) for c in item.signals.codes]
+                self.phrases[(kind, item.id)] = [(p, normalise(p)) for p in item.signals.phrases]
+        self.ids = {e.event_id for e in kb.events.values()}
+        self.kbs = {k.number for c in kb.causes.values() for k in c.kb}
+
+
+_CACHE: dict[int, _Index] = {}
+
+
+def _index(kb: KnowledgeBase) -> _Index:
+    idx = _CACHE.get(id(kb))
+    if idx is None or idx.kb is not kb:
+        if len(_CACHE) > 4:
+            _CACHE.clear()
+        idx = _CACHE[id(kb)] = _Index(kb)
+    return idx
+
+
+def _noisy_or(parts: list[float]) -> float:
+    keep = 1.0
+    for p in parts:
+        keep *= 1.0 - max(0.0, min(1.0, p))
+    return 1.0 - keep
+
+
+def _fuzzy(text_norm: str, template_norm: str) -> float:
+    """0..1 similarity; 0 below a floor so that unrelated text adds nothing."""
+    if len(text_norm) < MIN_FUZZY_CHARS or len(template_norm) < 8:
+        return 0.0
+    partial = fuzz.partial_ratio(text_norm, template_norm)
+    tokens = fuzz.token_set_ratio(text_norm, template_norm)
+    ratio = max(partial, 0.5 * partial + 0.5 * tokens)
+    # a very short paste can only partially match; scale down pastes much shorter than the template
+    coverage = min(1.0, len(text_norm) / max(40.0, min(len(template_norm), 120.0)))
+    ratio *= 0.75 + 0.25 * coverage
+    return max(0.0, (ratio - 60.0) / 40.0) * 0.9
+
+
+def _header_entries(text: str, kb: KnowledgeBase, ids: set[int]) -> set[str]:
+    """Catalog ids named by an Event Viewer header: Source/Quelle (provider) plus Event ID/Ereignis-ID."""
+    out: set[str] = set()
+    if not ids:
+        return out
+    flat = _SPACE.sub(" ", text).casefold()
+    for entry in kb.events.values():
+        if entry.event_id not in ids:
+            continue
+        for name in (entry.provider, *entry.provider_aliases):
+            n = name.casefold()
+            if f"source: {n}" in flat or f"quelle: {n}" in flat or f"source:{n}" in flat or f"quelle:{n}" in flat:
+                out.add(entry.id)
+    return out
+
+
+def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
+    """Ranked catalog events and causes for pasted text, and the best cause's fix."""
+    idx = _index(kb)
+    raw = text.strip()
+    if not raw:
+        return ExplainResult(text, [], None, "nothing to explain: the text is empty")
+    body = raw
+    desc = _DESCRIPTION.search(raw)
+    if desc:
+        body = raw[desc.end():]
+    body_norm = normalise(body)
+    flat_norm = normalise(raw)
+    labelled = {int(m) for m in _ID_LABEL.findall(raw)} & idx.ids
+    bare = {int(m) for m in _NUMBER.findall(raw) if m.lstrip("-").isdigit()} & idx.ids
+    kb_numbers = {int(m) for m in _KB_LABEL.findall(raw)} | ({abs(int(m)) for m in _NUMBER.findall(raw)} & idx.kbs)
+    header = _header_entries(raw, kb, labelled)
+
+    def signal_parts(kind: str, item_id: str, why: list[str]) -> list[float]:
+        parts: list[float] = []
+        for code, patterns in idx.codes[(kind, item_id)]:
+            if any(p.search(raw) for p in patterns):
+                parts.append(W_CODE)
+                why.append(f"code {code}")
+        for phrase, phrase_norm in idx.phrases[(kind, item_id)]:
+            if phrase_norm and fuzz.partial_ratio(phrase_norm, flat_norm) >= 90:
+                parts.append(W_PHRASE)
+                why.append(f"phrase '{phrase}'")
+        return parts
+
+    event_scores: dict[str, ExplainMatch] = {}
+    for entry in kb.events.values():
+        why: list[str] = []
+        parts: list[float] = []
+        if entry.id in header:
+            parts.append(W_HEADER)
+            why.append(f"Event Viewer header: {entry.provider} event {entry.event_id}")
+        elif entry.event_id in labelled:
+            parts.append(W_EVENT_ID)
+            why.append(f"event id {entry.event_id}")
+        elif entry.event_id in bare:
+            parts.append(W_BARE_ID)
+            why.append(f"number {entry.event_id} is this event's id")
+        best, best_lang = 0.0, ""
+        for lang, template_norm in idx.templates[entry.id]:
+            score = max(_fuzzy(body_norm, template_norm), _fuzzy(flat_norm, template_norm) * 0.95)
+            if score > best:
+                best, best_lang = score, lang
+        if best > 0:
+            parts.append(best)
+            why.append(f"text similar to the {best_lang} template" if best_lang != "title"
+                       else "text similar to the title")
+        parts += signal_parts("event", entry.id, why)
+        if not parts:
+            continue
+        score = _noisy_or(parts)
+        if header and entry.id not in header and entry.event_id in labelled:
+            score *= 0.8  # the header names another provider's event with this id
+        event_scores[entry.id] = ExplainMatch("event", entry.id, entry.title, score, entry.event_id,
+                                              entry.provider, [], why)
+
+    cause_scores: list[ExplainMatch] = []
+    for cause in kb.causes.values():
+        why = []
+        parts = []
+        numbers = [k.number for k in cause.kb]
+        for number in numbers:
+            if number in kb_numbers:
+                parts.append(W_KB)
+                why.append(f"KB {number}")
+        parts += signal_parts("cause", cause.id, why)
+        best_event = 0.0
+        best_why = ""
+        for ev in cause.evidence:
+            m = event_scores.get(ev.event)
+            if m is None:
+                continue
+            value = m.score * ROLE_FACTOR.get(ev.role, 0.4) * (0.6 + 0.4 * ev.weight)
+            if value > best_event:
+                best_event, best_why = value, f"event {m.id} ({ev.role} evidence)"
+        if best_event:
+            parts.append(best_event)
+            why.append(best_why)
+        if not parts:
+            continue
+        cause_scores.append(ExplainMatch("cause", cause.id, cause.title, _noisy_or(parts), None, None,
+                                         numbers, why))
+
+    ranked = sorted([*event_scores.values(), *cause_scores], key=lambda m: (-m.score, m.kind, m.id))
+    good = [m for m in ranked if m.score >= THRESHOLD][:MAX_MATCHES]
+    best_cause = next((kb.causes[m.id] for m in good if m.kind == "cause"), None)
+    note = ""
+    if not good:
+        near = ranked[0] if ranked else None
+        note = "nothing in the knowledge base matches this text well"
+        if near:
+            note += f" (closest: {near.kind} {near.id}, score {near.score:.2f}, below {THRESHOLD})"
+    return ExplainResult(text, good, best_cause, note)

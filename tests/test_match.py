@@ -1,0 +1,408 @@
+"""The match room on a small knowledge base written here: conditions, catalog matching, field recovery
+from text exports, message rendering, host facts, scoring rules and store integration.
+
+The shipped knowledge base is tested in test_kb_examples.py / test_diagnose.py; this file pins the
+mechanics with numbers that can be checked by hand.
+"""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from tlsdiag.kb import load_kb
+from tlsdiag.kb.model import Condition
+from tlsdiag.match import (
+    CatalogIndex,
+    HostFactsCollector,
+    StoreResult,
+    diagnose,
+    match_events,
+    render_message,
+)
+from tlsdiag.match.conditions import evaluate
+from tlsdiag.model import Event, freeze_data
+
+REPO = Path(__file__).resolve().parent.parent
+T0 = datetime(2026, 1, 5, 10, 0, tzinfo=timezone.utc)
+
+SRC = "sources: [{key: S1, title: test source, supports: test, quality: paraphrase}]\n"
+EVENTS = {
+    "schannel-36885": """
+        id: schannel-36885
+        title: Trusted issuer list truncated
+        channel: System
+        provider: Schannel
+        provider_aliases: [Microsoft-Windows-Schannel]
+        event_id: 36885
+        level: warning
+        meaning: The list of trusted issuers grew too long and was cut.
+        templates:
+          en: "When asking for client authentication, this server sends a list of trusted certificate authorities to the client."
+    """,
+    "schannel-36888": """
+        id: schannel-36888
+        title: Fatal alert generated
+        channel: System
+        provider: Schannel
+        event_id: 36888
+        level: error
+        meaning: Schannel sent a fatal TLS alert to the peer.
+        fields: [AlertDesc, ErrorState]
+        templates:
+          en: "The following fatal alert was generated: %1. The internal error state is %2."
+    """,
+    "schannel-36874": """
+        id: schannel-36874
+        title: No common cipher suite
+        channel: System
+        provider: Schannel
+        event_id: 36874
+        level: error
+        meaning: A client offered no cipher suite the server supports.
+        fields: [Protocol]
+        templates:
+          en: "An %1 connection request was received from a remote client application, but none of the cipher suites supported by the client application are supported by the server. The TLS connection request has failed."
+    """,
+    "lync-32042": """
+        id: lync-32042
+        title: Invalid incoming HTTPS certificate
+        channel: Lync Server
+        provider: LS User Services
+        event_id: 32042
+        level: error
+        meaning: A front end rejected the HTTPS certificate of a peer.
+        fields: ["1", "2"]
+        templates:
+          en: "Invalid incoming HTTPS certificate.%nSubject Name: %1 Issuer: %2"
+    """,
+    "lync-32174": """
+        id: lync-32174
+        title: Waiting for routing group placement
+        channel: Lync Server
+        provider: LS User Services
+        event_id: 32174
+        level: warning
+        meaning: Front end startup waits for the fabric to place users.
+        fields: ["1"]
+        templates:
+          en: "Server startup is being delayed because fabric pool manager has not finished initial placement of users. Currently waiting for routing group: %1."
+        match:
+          "1": {regex: "^\\\\{?[0-9A-F-]+\\\\}?$"}
+    """,
+}
+CAUSES = {
+    "cipher-mismatch": """
+        id: cipher-mismatch
+        title: Cipher suite or protocol mismatch
+        summary: Client and server share no cipher suite or protocol version, so the handshake fails.
+        mechanism: The server finds no common suite and sends handshake_failure (alert 40).
+        applies_to: {products: [Windows]}
+        kb: []
+        evidence:
+          - {id: no-cipher, event: schannel-36874, weight: 0.6, role: specific}
+          - {id: alert-40, event: schannel-36888, weight: 0.3, role: corroborating, where: {AlertDesc: {in: ["40"]}}}
+        combinations:
+          - {all: [no-cipher, alert-40], within: 5m, weight: 0.5}
+        fix: [{step: Align the cipher suites on both ends}]
+        verify: [{step: Connect again and check the System log}]
+        examples:
+          positive: [{events: [{channel: System, provider: Schannel, event_id: 36874, data: {Protocol: TLS 1.2}}]}]
+          negative: [{events: [{channel: System, provider: Schannel, event_id: 36885}]}]
+    """,
+    "root-store": """
+        id: root-store
+        title: Non-self-signed certificates in Trusted Root
+        summary: Windows Server 2012 and later treat client certificates as untrusted when Root holds CA certificates.
+        mechanism: Schannel builds the issuer list from Root and rejects the chain when a CA sits there.
+        applies_to:
+          products: [Lync Server 2013]
+          windows: {min_build: 9200, note: "Windows Server 2012 introduced the check"}
+        kb: [{number: 2795828, title: Lync Server 2013 Front-End service cannot start, url: "https://support.microsoft.com/kb/2795828"}]
+        evidence:
+          - {id: https-cert, event: lync-32042, weight: 0.4, role: corroborating}
+          - {id: any-alert, event: schannel-36888, weight: 0.1, role: generic}
+        against:
+          - {event: schannel-36874, weight: 0.5, note: "a cipher mismatch explains alerts better"}
+        store_checks: {proves: [root-not-self-signed], rules_out_when_clean: [root-not-self-signed]}
+        fix: [{step: Move the CA certificates to the Intermediate store, command: "Get-ChildItem Cert:\\\\LocalMachine\\\\Root"}]
+        verify: [{step: Check the store again}]
+        examples:
+          positive: [{events: [{channel: Lync Server, provider: LS User Services, event_id: 32042}]}]
+          negative: [{events: [{channel: System, provider: Schannel, event_id: 36874}]}]
+        signals: {codes: ["0x800B0109", "CERT_E_UNTRUSTEDROOT"], phrases: ["has no primaries"]}
+    """,
+    "session-tickets": """
+        id: session-tickets
+        title: TLS session tickets on Windows Server 2012 R2
+        summary: Windows Server 2012 R2 changed how TLS sessions are cached, which breaks some Lync traffic.
+        mechanism: Reused sessions on port 444 fail between front ends.
+        applies_to:
+          products: [Lync Server 2013]
+          windows: {min_build: 9600, max_build: 9600}
+        kb: [{number: 2901554, title: Event IDs 32402 and 61045 on Lync front ends, url: "https://support.microsoft.com/kb/2901554"}]
+        evidence:
+          - {id: https-cert, event: lync-32042, weight: 0.5, role: corroborating}
+        fix: [{step: Set EnableSessionTicket to 2}]
+        verify: [{step: Restart the services and watch the log}]
+        examples:
+          positive: [{events: [{channel: Lync Server, provider: LS User Services, event_id: 32042}]}]
+          negative: [{events: [{channel: System, provider: Schannel, event_id: 36874}]}]
+    """,
+}
+
+
+def _write_kb(root: Path) -> Path:
+    shutil.copytree(REPO / "signatures" / "schema", root / "schema")
+    for kind, items in (("events", EVENTS), ("causes", CAUSES)):
+        (root / kind).mkdir(parents=True)
+        for name, text in items.items():
+            (root / kind / f"{name}.yaml").write_text(textwrap.dedent(text).lstrip() + SRC)
+    return root
+
+
+@pytest.fixture(scope="module")
+def kb(tmp_path_factory: pytest.TempPathFactory):
+    return load_kb(_write_kb(tmp_path_factory.mktemp("kb") / "signatures"))
+
+
+def ev(event_id: int, provider: str = "Schannel", channel: str = "System", *, computer: str = "FE01",
+       minutes: float = 0, data: dict | None = None, message: str | None = None, form: str = "evtx",
+       level: int | None = 2) -> Event:
+    return Event(source="test.evtx", locator=f"record {event_id}", record_id=1,
+                 timestamp=T0 + timedelta(minutes=minutes), channel=channel, provider=provider,
+                 event_id=event_id, level=level, computer=computer, data=freeze_data(data or {}),
+                 message=message, form=form)
+
+
+def boot(build: str, version: str = "6.03.", computer: str = "FE01") -> Event:
+    return ev(6009, "EventLog", computer=computer, minutes=-60,
+              data={"1": version, "2": build, "3": "", "4": "Multiprocessor Free", "5": "0"})
+
+
+def run(kb, events, stores=()):
+    facts = HostFactsCollector()
+    for e in events:
+        facts.observe(e)
+    return diagnose(match_events(events, kb), kb, facts, stores)
+
+
+def by_cause(diagnoses, computer="FE01"):
+    return {d.cause.id: d for d in diagnoses if d.computer == computer}
+
+
+# ---------------------------------------------------------------- conditions
+
+@pytest.mark.parametrize(("cond", "expected"), [
+    (Condition("AlertDesc", "equals", "40"), True),
+    (Condition("alertdesc", "equals", "40"), True),  # field names are case-insensitive
+    (Condition("AlertDesc", "equals", 40), True),  # integers in YAML compare as text
+    (Condition("AlertDesc", "equals", "4"), False),
+    (Condition("AlertDesc", "in", ["48", "40"]), True),
+    (Condition("TargetName", "contains", "CONTOSO"), True),
+    (Condition("TargetName", "regex", r"^fe\d+\."), True),
+    (Condition("TargetName", "regex", r"^edge"), False),
+    (Condition("Missing", "exists", True), False),
+    (Condition("Missing", "exists", False), True),
+    (Condition("AlertDesc", "equals", "40", negate=True), False),
+    (Condition("computer", "equals", "fe01"), True),
+    (Condition("level", "equals", "error"), True),
+    (Condition("level", "in", ["2"]), True),
+])
+def test_condition_operators(cond: Condition, expected: bool) -> None:
+    event = ev(36888, data={"AlertDesc": "40", "TargetName": "fe01.contoso.com"})
+    assert evaluate(cond, event) is expected
+
+
+def test_conditions_on_text_export_without_fields_are_unknown_not_false() -> None:
+    event = ev(36888, form="text", message="something")
+    assert evaluate(Condition("AlertDesc", "equals", "40"), event, event.data, complete=False) is None
+    assert evaluate(Condition("AlertDesc", "equals", "40", negate=True), event, event.data, complete=False) is None
+    # the attributes stay known
+    assert evaluate(Condition("computer", "equals", "FE01"), event, event.data, complete=False) is True
+
+
+# ---------------------------------------------------------------- catalog matching
+
+def test_matches_on_channel_provider_alias_and_id(kb) -> None:
+    index = CatalogIndex(kb)
+    assert [m.entry.id for m in index.match(ev(36885))] == ["schannel-36885"]
+    assert [m.entry.id for m in index.match(ev(36885, "microsoft-windows-schannel", "SYSTEM"))] == ["schannel-36885"]
+    assert index.match(ev(36885, "Schannel", "Application")) == []  # other channel
+    assert index.match(ev(36885, "Schannelx")) == []  # other provider
+    assert index.match(ev(36884)) == []  # other id
+
+
+def test_never_matches_on_message_text(kb) -> None:
+    index = CatalogIndex(kb)
+    text = "When asking for client authentication, this server sends a list of trusted certificate authorities"
+    assert index.match(ev(1, "Other", message=text, form="text")) == []
+
+
+def test_entry_match_conditions(kb) -> None:
+    index = CatalogIndex(kb)
+    assert index.match(ev(32174, "LS User Services", "Lync Server", data={"1": "{63BB8586-A9D8-5AF2}"}))
+    assert not index.match(ev(32174, "LS User Services", "Lync Server", data={"1": "not a guid"}))
+
+
+def test_text_export_fields_recovered_through_template(kb) -> None:
+    index = CatalogIndex(kb)
+    msg = "The following fatal alert was generated:  40.\r\n The internal error state is 1205."
+    [m] = index.match(ev(36888, form="text", message=msg))
+    assert m.recovered and m.complete and not m.uncertain
+    assert dict(m.fields) == {"AlertDesc": "40", "ErrorState": "1205"}
+
+
+def test_text_export_unrecoverable_fields_match_uncertain(kb) -> None:
+    index = CatalogIndex(kb)
+    # a German message does not fit the English template: the 32174 condition cannot be checked
+    [m] = index.match(ev(32174, "LS User Services", "Lync Server", form="text",
+                         message="Der Serverstart wird verzögert."))
+    assert m.uncertain and not m.complete
+    # an EVTX event with the same data missing is definitely not a match
+    assert index.match(ev(32174, "LS User Services", "Lync Server", data={})) == []
+
+
+# ---------------------------------------------------------------- rendering
+
+def test_render_fills_fields_by_name_and_keeps_missing_placeholders(kb) -> None:
+    entry = kb.events["schannel-36888"]
+    assert render_message(ev(36888, data={"AlertDesc": "40", "ErrorState": "1205"}), entry) == (
+        "The following fatal alert was generated: 40. The internal error state is 1205.")
+    assert render_message(ev(36888, data={"AlertDesc": "40"}), entry) == (
+        "The following fatal alert was generated: 40. The internal error state is %2.")
+
+
+def test_render_classic_numbered_fields_and_newline_escape(kb) -> None:
+    entry = kb.events["lync-32042"]
+    event = ev(32042, "LS User Services", "Lync Server", data={"1": "LyncFE01.contoso.local", "2": "Contoso-CA"})
+    assert render_message(event, entry) == (
+        "Invalid incoming HTTPS certificate.\nSubject Name: LyncFE01.contoso.local Issuer: Contoso-CA")
+
+
+def test_render_prefers_the_message_the_input_carried(kb) -> None:
+    entry = kb.events["schannel-36888"]
+    assert render_message(ev(36888, data={"AlertDesc": "40"}, message="Localised text 40"), entry) == "Localised text 40"
+
+
+# ---------------------------------------------------------------- host facts
+
+def test_host_facts_from_eventlog_6009_data_and_text() -> None:
+    facts = HostFactsCollector()
+    facts.observe(boot("9600"))
+    facts.observe(ev(32042, "LS User Services", "Lync Server"))
+    facts.observe(ev(6009, "EventLog", computer="EDGE01", form="text",
+                     message="Microsoft (R) Windows (R) 6.02. 9200  Multiprocessor Free."))
+    fe = facts.get("fe01")
+    assert (fe.version, fe.build) == ("6.3", 9600)
+    assert "2012 R2" in fe.windows_name
+    assert any("Lync" in p for p in fe.products)
+    assert facts.get("EDGE01").build == 9200
+
+
+def test_latest_boot_wins() -> None:
+    facts = HostFactsCollector()
+    facts.observe(ev(6009, "EventLog", minutes=10, data={"1": "6.03.", "2": "9600"}))
+    facts.observe(ev(6009, "EventLog", minutes=0, data={"1": "6.02.", "2": "9200"}))
+    assert facts.get("FE01").build == 9600
+
+
+# ---------------------------------------------------------------- scoring
+
+def test_noisy_or_counts_each_evidence_once(kb) -> None:
+    events = [ev(36874, data={"Protocol": "TLS 1.2"}, minutes=i * 60) for i in range(5)]
+    events.append(ev(36888, data={"AlertDesc": "40"}, minutes=30))  # 30 min from the nearest 36874: no combo
+    d = by_cause(run(kb, events))["cipher-mismatch"]
+    assert d.score == pytest.approx(1 - 0.4 * 0.7)
+    assert d.combinations == []
+    item = next(i for i in d.evidence if i.evidence.id == "no-cipher")
+    assert item.hit.count == 5 and item.hit.first == T0 and item.hit.last == T0 + timedelta(hours=4)
+
+
+def test_combination_within_window(kb) -> None:
+    events = [ev(36874, data={"Protocol": "TLS 1.2"}), ev(36888, data={"AlertDesc": "40"}, minutes=3)]
+    d = by_cause(run(kb, events))["cipher-mismatch"]
+    assert d.score == pytest.approx(1 - 0.4 * 0.7 * 0.5)
+    assert len(d.combinations) == 1
+
+
+def test_combination_needs_same_computer(kb) -> None:
+    events = [ev(36874, data={"Protocol": "TLS 1.2"}), ev(36888, data={"AlertDesc": "40"}, computer="FE02")]
+    diagnoses = run(kb, events)
+    assert by_cause(diagnoses)["cipher-mismatch"].score == pytest.approx(0.6)
+    assert by_cause(diagnoses, "FE02")["cipher-mismatch"].score == pytest.approx(0.3)
+
+
+def test_where_condition_filters_evidence(kb) -> None:
+    d = by_cause(run(kb, [ev(36888, data={"AlertDesc": "48"})]))
+    assert "cipher-mismatch" not in d  # alert 48 is not evidence for a cipher mismatch
+    assert d["root-store"].weak  # only generic evidence
+    assert d["root-store"].confidence == "weak" and not d["root-store"].made
+
+
+def test_against_multiplies(kb) -> None:
+    events = [boot("9200"), ev(32042, "LS User Services", "Lync Server"), ev(36874, data={"Protocol": "TLS 1.2"})]
+    d = by_cause(run(kb, events))["root-store"]
+    assert d.score == pytest.approx(0.4 * 0.5)
+    assert [a.note for a, _ in d.against] == ["a cipher mismatch explains alerts better"]
+
+
+def test_windows_range_excludes_with_note(kb) -> None:
+    events = [boot("9200", "6.02."), ev(32042, "LS User Services", "Lync Server")]
+    d = by_cause(run(kb, events))
+    assert d["session-tickets"].excluded and "9600" in d["session-tickets"].excluded
+    assert not d["session-tickets"].made
+    assert d["root-store"].made and d["root-store"].excluded is None
+    # ranked: the applicable cause comes first
+    ranked = [x.cause.id for x in run(kb, events)]
+    assert ranked.index("root-store") < ranked.index("session-tickets")
+    events = [boot("9600"), ev(32042, "LS User Services", "Lync Server")]
+    d = by_cause(run(kb, events))
+    assert d["session-tickets"].made and d["session-tickets"].excluded is None
+
+
+def test_unknown_fields_count_half_and_say_so(kb) -> None:
+    # German text: the English template cannot recover AlertDesc, so "alert-40" is unknown
+    events = [ev(36888, form="text", message="Es wurde eine schwerwiegende Warnung generiert: 40.")]
+    d = by_cause(run(kb, events))["cipher-mismatch"]
+    assert d.score == pytest.approx(0.3 * 0.5)
+    assert any("half weight" in n for n in d.notes)
+
+
+def test_ranking_is_by_score_and_deterministic(kb) -> None:
+    events = [boot("9600"), ev(32042, "LS User Services", "Lync Server"), ev(36874, data={"Protocol": "TLS 1.2"})]
+    ranked = [d.cause.id for d in run(kb, events)]
+    assert ranked == ["cipher-mismatch", "session-tickets", "root-store"]
+    assert ranked == [d.cause.id for d in run(kb, list(reversed(events)))]
+
+
+# ---------------------------------------------------------------- store findings
+
+@dataclass
+class FakeFinding:  # the attributes diagnose() reads from tlsdiag.stores findings
+    check: str
+    cause: str | None
+
+
+def test_store_proof_raises_and_store_only_cause_is_diagnosed(kb) -> None:
+    events = [boot("9200"), ev(36888, data={"AlertDesc": "48"})]
+    store = StoreResult("FE01", "reg", (FakeFinding("root-not-self-signed", "root-store"),), frozenset())
+    d = by_cause(run(kb, events, [store]))["root-store"]
+    assert d.store == "proven" and d.score >= 0.9 and d.made and not d.weak
+    only = by_cause(run(kb, [boot("9200")], [store]))["root-store"]
+    assert only.store == "proven" and only.made and only.evidence == []
+    assert "found in the stores" in only.notes[0]
+
+
+def test_clean_store_rules_out(kb) -> None:
+    events = [boot("9200"), ev(32042, "LS User Services", "Lync Server")]
+    store = StoreResult("fe01.contoso.com", "reg", (), frozenset({"root-not-self-signed"}))
+    d = by_cause(run(kb, events, [store]))["root-store"]
+    assert d.store == "ruled_out" and not d.made
+    assert d.score == pytest.approx(0.4 * 0.2)
+    assert "ruled out by store" in d.notes[0]
