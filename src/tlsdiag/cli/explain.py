@@ -1,0 +1,45 @@
+"""`tlsdiag explain [TEXT | -]`: paste an error, get the matching events, causes and the fix."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tlsdiag.kb import load_kb
+from tlsdiag.report import FORMATS, render_explain
+
+MAX_INPUT = 1024 * 1024  # a pasted text, not a log file
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "explain", help="explain a pasted event text, error code, cmdlet line or KB number",
+        description="Find the catalog events and root causes that pasted text points to (an Event Viewer "
+                    "description or details block, Get-CsPoolFabricState output, an IIS status like 403.16, an "
+                    "error code like 0x800B0109, an event id, a KB number; English or German), with the fix for "
+                    "the best cause. Reads stdin when TEXT is missing or '-'. Exit status: 0 a match, 1 nothing "
+                    "matches well.")
+    parser.add_argument("text", nargs="*", metavar="TEXT", help="the text (several words are joined); '-' for stdin")
+    parser.add_argument("--format", choices=FORMATS, default="text", help="answer format (default: text)")
+    parser.add_argument("--signatures", type=Path, metavar="DIR", help="knowledge base directory (default: bundled)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tlsdiag.match import explain
+
+    if not args.text or args.text == ["-"]:
+        raw = sys.stdin.buffer.read(MAX_INPUT + 1)
+        if len(raw) > MAX_INPUT:
+            print(f"tlsdiag: error: stdin: more than {MAX_INPUT} bytes; paste the message, not a whole log",
+                  file=sys.stderr)
+            return 2
+        text = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
+    else:
+        text = " ".join(args.text)
+    kb = load_kb(args.signatures)
+    result = explain(text, kb)
+    color = args.format == "text" and sys.stdout.isatty()
+    sys.stdout.write(render_explain(result, args.format, color=color))
+    return 0 if result.found else 1

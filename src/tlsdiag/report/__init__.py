@@ -1,0 +1,46 @@
+"""Views of a ScanResult / ExplainResult: text (terminal), JSON (stable schema), Markdown (tickets).
+
+Reports never parse files; they only format what ``tlsdiag.scan`` and
+``tlsdiag.match.explain`` returned.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+FORMATS = ("text", "json", "markdown")
+SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+
+
+def render_scan(result: Any, fmt: str = "text", *, color: bool = False, stats: bool = False) -> str:
+    """The scan report in one of FORMATS."""
+    if fmt == "json":
+        from tlsdiag.report import json as json_report
+
+        return json_report.render_scan(result, stats=stats)
+    if fmt == "markdown":
+        from tlsdiag.report import markdown
+
+        return markdown.render_scan(result, stats=stats)
+    from tlsdiag.report import text
+
+    return text.render_scan(result, color=color, stats=stats)
+
+
+def render_explain(result: Any, fmt: str = "text", *, color: bool = False) -> str:
+    """The explain answer in one of FORMATS."""
+    if fmt == "json":
+        from tlsdiag.report import json as json_report
+
+        return json_report.render_explain(result)
+    if fmt == "markdown":
+        from tlsdiag.report import markdown
+
+        return markdown.render_explain(result)
+    from tlsdiag.report import text
+
+    return text.render_explain(result, color=color)
+
+
+__all__ = ["FORMATS", "SCHEMA_DIR", "render_explain", "render_scan"]

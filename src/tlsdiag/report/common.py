@@ -1,0 +1,66 @@
+"""Small helpers the scan reports share: times, sizes, store findings as plain data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from tlsdiag.model import iso_utc
+
+
+def when(ts: datetime | None) -> str:
+    return iso_utc(ts) if ts else "-"
+
+
+def size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+def finding_dict(finding: Any) -> dict[str, Any]:
+    """A store finding as a dict (its own to_dict when it has one)."""
+    fn = getattr(finding, "to_dict", None)
+    if callable(fn):
+        return dict(fn())
+    return {k: getattr(finding, k) for k in ("check", "cause", "why") if hasattr(finding, k)}
+
+
+def finding_line(finding: Any) -> str:
+    """One line describing a store finding: check, certificate, store, why."""
+    d = finding_dict(finding)
+    check = d.get("check") or d.get("check_id") or "?"
+    parts = [str(check)]
+    cert = d.get("certificate") or d.get("cert") or {}
+    if isinstance(cert, dict):
+        subject = cert.get("subject")
+        thumb = cert.get("thumbprint")
+        store = cert.get("store") or cert.get("where")
+        if subject:
+            parts.append(str(subject))
+        if thumb:
+            parts.append(f"[{thumb}]")
+        if store:
+            parts.append(f"in {store}")
+    why = d.get("why") or d.get("reason") or ""
+    text = " ".join(parts)
+    return f"{text}: {why}" if why else text
+
+
+def finding_commands(finding: Any) -> list[str]:
+    d = finding_dict(finding)
+    value = d.get("fix") or d.get("fix_commands") or d.get("commands") or []
+    if isinstance(value, str):
+        return [value]
+    out = []
+    for item in value:
+        if isinstance(item, dict):
+            cmd = item.get("command") or item.get("step")
+            if cmd:
+                out.append(str(cmd))
+        else:
+            out.append(str(item))
+    return out

@@ -1,0 +1,129 @@
+"""``--format json``: the stable, documented schema (docs/json-output.md, schemas/*.schema.json).
+
+Output is deterministic for the same input (no wall-clock times unless
+``--stats`` asks for them) and ASCII-escaped, so no control or bidi character in
+event text survives into a terminal that happens to show the JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tlsdiag import __version__
+from tlsdiag.kb.model import Step
+from tlsdiag.match.diagnose import Diagnosis
+from tlsdiag.match.explain import ExplainResult
+from tlsdiag.model import iso_utc
+from tlsdiag.report.common import finding_dict
+
+SCHEMA_VERSION = 1
+
+
+def _steps(steps: tuple[Step, ...]) -> list[dict[str, Any]]:
+    return [{"step": s.step, "command": s.command or None, "shell": s.shell, "note": s.note or None} for s in steps]
+
+
+def diagnosis_dict(d: Diagnosis, rank: int) -> dict[str, Any]:
+    cause = d.cause
+    return {
+        "computer": d.computer,
+        "rank": rank,
+        "cause": cause.id,
+        "title": cause.title,
+        "confidence": d.confidence,
+        "score": round(d.score, 4),
+        "made": d.made,
+        "weak": d.weak,
+        "store": d.store,
+        "excluded": d.excluded,
+        "summary": cause.summary,
+        "kb": [{"number": k.number, "title": k.title, "url": k.url, "note": k.note or None} for k in cause.kb],
+        "first_seen": iso_utc(d.first_seen) if d.first_seen else None,
+        "last_seen": iso_utc(d.last_seen) if d.last_seen else None,
+        "evidence": [item.to_dict() for item in d.evidence],
+        "combinations": [{"all": list(c.all), "within_seconds": int(c.within.total_seconds()), "weight": c.weight,
+                          "from": iso_utc(a), "to": iso_utc(b), "note": c.note or None}
+                         for c, a, b in d.combinations],
+        "against": [{"event": a.event, "windows": None if a.windows is None else
+                     {"min_build": a.windows.min_build, "max_build": a.windows.max_build},
+                     "weight": a.weight, "note": a.note, "count": hit.count if hit else None}
+                    for a, hit in d.against],
+        "store_findings": [finding_dict(f) for f in d.store_findings],
+        "fix": _steps(cause.fix),
+        "verify": _steps(cause.verify),
+        "workarounds": [{"title": w.title, "command": w.command or None, "shell": w.shell, "caveat": w.caveat}
+                        for w in cause.workarounds],
+        "notes": list(d.notes),
+    }
+
+
+def scan_dict(result: Any, *, stats: bool = False) -> dict[str, Any]:
+    """The whole scan as JSON-ready data (``result`` is a tlsdiag.scan.ScanResult)."""
+    findings = []
+    for computer in result.computers:
+        for rank, d in enumerate(result.diagnoses_for(computer), start=1):
+            findings.append(diagnosis_dict(d, rank))
+    summary = result.summary
+    first, last = summary.span
+    out: dict[str, Any] = {
+        "tool": "tlsdiag",
+        "version": __version__,
+        "schema_version": SCHEMA_VERSION,
+        "knowledge_base": {"events": len(result.kb.events), "causes": len(result.kb.causes)},
+        "computers": [_host(result, c) for c in result.computers],
+        "findings": findings,
+        "stores": [{
+            "computer": getattr(a.snapshot, "computer", "") or None,
+            "sources": list(getattr(a.snapshot, "sources", [])),
+            "findings": [finding_dict(f) for f in a.findings],
+            "clean_checks": sorted(a.clean_checks),
+        } for a in result.stores],
+        "notes": list(result.notes),
+        "stats": {
+            "files": len(summary.files),
+            "bytes": summary.bytes,
+            "records": summary.records,
+            "records_lost": summary.records_lost,
+            "files_unusable": sum(1 for f in summary.files if f.error),
+            "first_event": iso_utc(first) if first else None,
+            "last_event": iso_utc(last) if last else None,
+            "matches": result.stats.matches,
+            "diagnoses_made": len(result.made),
+            "inputs": [{
+                "source": f.source, "form": f.form, "size": f.size, "records": f.records, "error": f.error,
+                "first_event": iso_utc(f.first) if f.first else None,
+                "last_event": iso_utc(f.last) if f.last else None,
+                "lost": [{"where": x.where, "reason": x.reason, "records": x.records} for x in f.lost],
+            } for f in summary.files],
+        },
+    }
+    if stats:
+        s = result.stats
+        out["timing"] = {"seconds": round(s.seconds, 3), "read_seconds": round(s.read_seconds, 3),
+                         "store_seconds": round(s.store_seconds, 3), "events_matched_against": s.events,
+                         "reader": dict(s.reader)}
+    return out
+
+
+def _host(result: Any, computer: str) -> dict[str, Any]:
+    facts = result.host(computer)
+    if facts is None:
+        return {"computer": computer, "windows_version": None, "windows_build": None, "windows_name": None,
+                "service_pack": None, "windows_seen_at": None, "products": []}
+    data = facts.to_dict()
+    data["computer"] = computer
+    return data
+
+
+def render_scan(result: Any, *, stats: bool = False) -> str:
+    return json.dumps(scan_dict(result, stats=stats), indent=2, ensure_ascii=True) + "\n"
+
+
+def explain_dict(result: ExplainResult) -> dict[str, Any]:
+    data = result.to_dict()
+    return {"tool": "tlsdiag", "version": __version__, "schema_version": SCHEMA_VERSION, **data}
+
+
+def render_explain(result: ExplainResult) -> str:
+    return json.dumps(explain_dict(result), indent=2, ensure_ascii=True) + "\n"

@@ -1,0 +1,150 @@
+"""``--format markdown``: the report to paste into a ticket.
+
+Inline text goes through ``textsafe.markdown`` (renders literally: no links,
+HTML or emphasis smuggled in by event text); commands and messages go into
+fenced blocks through ``textsafe.markdown_code``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tlsdiag import textsafe
+from tlsdiag.match.diagnose import Diagnosis
+from tlsdiag.match.explain import ExplainResult
+from tlsdiag.match.render import render_message
+from tlsdiag.report.common import finding_commands, finding_line, size, when
+
+md = textsafe.markdown
+TIMELINE_MAX = 12
+
+
+def _code(text: str, lang: str = "") -> list[str]:
+    return [f"```{lang}", textsafe.markdown_code(text).strip("\n"), "```"]
+
+
+def _steps(title: str, steps: tuple[Any, ...]) -> list[str]:
+    out = [f"**{title}**", ""]
+    for i, s in enumerate(steps, start=1):
+        out.append(f"{i}. {md(s.step)}")
+        if s.command:
+            out += ["", *("   " + line for line in _code(s.command, s.shell)), ""]
+        if s.note:
+            out.append(f"   _{md(s.note)}_")
+    out.append("")
+    return out
+
+
+def _diagnosis(d: Diagnosis, rank: int, lang: str) -> list[str]:
+    cause = d.cause
+    flags = [d.confidence, f"score {d.score:.2f}"]
+    if d.store == "proven":
+        flags.append("proven by store")
+    out = [f"### {rank}. {md(cause.title)} ({', '.join(flags)})", "", f"Cause id: `{md(cause.id)}`", "",
+           md(cause.summary), ""]
+    for note in d.notes:
+        out.append(f"> {md(note)}")
+    if d.notes:
+        out.append("")
+    if cause.kb:
+        out.append("**KB articles**")
+        out.append("")
+        for k in cause.kb:
+            out.append(f"- KB{k.number}: {md(k.title)} ({md(k.url)})")
+        out.append("")
+    if d.evidence:
+        out += ["**Evidence**", "", "| evidence | role | events | first seen | last seen |", "|---|---|---|---|---|"]
+        for item in d.evidence:
+            unknown = " (fields unknown)" if item.hit.unknown_only else ""
+            out.append(f"| {md(item.evidence.event)}{unknown} | {item.evidence.role} | {item.hit.count} | "
+                       f"{when(item.hit.first)} | {when(item.hit.last)} |")
+        out.append("")
+        timeline = sorted((m for item in d.evidence for m in item.hit.matches), key=lambda m: m.event.timestamp)
+        out += ["**Timeline**", ""]
+        for m in timeline[:TIMELINE_MAX]:
+            e = m.event
+            out.append(f"- {when(e.timestamp)} {md(e.provider)} {e.event_id} ({md(e.source)}, {md(e.locator)})")
+            out += ["", *("  " + line for line in _code(render_message(e, m.entry, lang, m.fields))), ""]
+    for ag, hit in d.against:
+        out.append(f"- Against: {md(ag.note)}" + (f" ({hit.count} event(s))" if hit else ""))
+    if d.store_findings:
+        out += ["**Store findings**", ""]
+        for f in d.store_findings:
+            out.append(f"- {md(finding_line(f))}")
+            for cmd in finding_commands(f):
+                out += ["", *("  " + line for line in _code(cmd, "powershell")), ""]
+        out.append("")
+    out += _steps("Fix", cause.fix)
+    out += _steps("Verify", cause.verify)
+    if cause.workarounds:
+        out += ["**Workarounds** (they hide the symptom; they do not fix the cause)", ""]
+        for w in cause.workarounds:
+            out.append(f"- {md(w.title)}: {md(w.caveat)}")
+            if w.command:
+                out += ["", *("  " + line for line in _code(w.command, w.shell)), ""]
+        out.append("")
+    return out
+
+
+def render_scan(result: Any, *, stats: bool = False, lang: str = "en") -> str:
+    made = result.made
+    out = ["# tlsdiag report", ""]
+    out.append(f"{len(made)} diagnosis(es) made." if made else "No known certificate-store or TLS problem found.")
+    out.append("")
+    for computer in result.computers:
+        out += [f"## {md(computer) or '(computer not named in the logs)'}", ""]
+        facts = result.host(computer)
+        if facts is not None:
+            out.append(f"- Windows: {md(facts.windows_name)}")
+            if facts.products:
+                out.append(f"- Products seen in the logs: {md(', '.join(sorted(facts.products)))}")
+            out.append("")
+        diagnoses = result.diagnoses_for(computer)
+        ranked = [d for d in diagnoses if d.made]
+        if not ranked:
+            out += ["No diagnosis for this computer.", ""]
+        for rank, d in enumerate(ranked, start=1):
+            out += _diagnosis(d, rank, lang)
+        others = [d for d in diagnoses if not d.made]
+        if others:
+            out += ["**Also considered** (not enough to act on)", ""]
+            for d in others:
+                why = d.excluded or ("only generic evidence" if d.weak else f"score {d.score:.2f}")
+                out.append(f"- {md(d.cause.title)} ({d.confidence}): {md(why)}")
+            out.append("")
+    summary = result.summary
+    first, last = summary.span
+    out += ["## What was read", "",
+            f"{len(summary.files)} file(s), {size(summary.bytes)}, {summary.records} record(s), "
+            f"{summary.records_lost} lost; events from {when(first)} to {when(last)}.", "",
+            "| file | form | size | records | lost | error |", "|---|---|---|---|---|---|"]
+    for f in summary.files:
+        lost = "; ".join(f"{md(x.where)}: {md(x.reason)}" for x in f.lost[:5])
+        out.append(f"| {md(f.source)} | {f.form} | {size(f.size)} | {f.records} | {lost} | {md(f.error or '')} |")
+    out.append("")
+    for note in result.notes:
+        out.append(f"> {md(note)}")
+    if stats:
+        s = result.stats
+        out += ["", "## Where the time went", "",
+                f"- total {s.seconds:.2f} s, reading and matching {s.read_seconds:.2f} s, stores {s.store_seconds:.2f} s",
+                f"- events matched against the catalog: {s.events}, matches: {s.matches}"]
+        out += [f"- {k.replace('_', ' ')}: {v}" for k, v in s.reader.items()]
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def render_explain(result: ExplainResult) -> str:
+    out = ["# tlsdiag explain", ""]
+    if not result.found:
+        return "\n".join([*out, md(result.note or "nothing matches")]) + "\n"
+    out += ["| score | kind | id | title | KB |", "|---|---|---|---|---|"]
+    for m in result.matches:
+        kind = f"event {m.event_id}" if m.kind == "event" else "cause"
+        out.append(f"| {m.score:.2f} | {kind} | {md(m.id)} | {md(m.title)} | "
+                   f"{', '.join(f'KB{n}' for n in m.kb)} |")
+    cause = result.best_cause
+    if cause is not None:
+        out += ["", f"## Most likely cause: {md(cause.title)}", "", md(cause.summary), ""]
+        out += _steps("Fix", cause.fix)
+        out += _steps("Verify", cause.verify)
+    return "\n".join(out).rstrip("\n") + "\n"

@@ -1,0 +1,245 @@
+"""The default report: readable text for a stressed administrator on a terminal.
+
+Per computer: ranked diagnoses with confidence, the evidence timeline with
+rendered messages, KB articles, fix steps with commands, verify steps and
+workarounds with their caveats; then what was read. Every piece of text that
+came from an event, a file name or a signature file goes through
+``tlsdiag.textsafe``; colour (ANSI) is added only when the caller says the
+output is a terminal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tlsdiag import textsafe
+from tlsdiag.match.diagnose import Diagnosis
+from tlsdiag.match.explain import ExplainResult
+from tlsdiag.match.render import render_message
+from tlsdiag.report.common import finding_commands, finding_line, size, when
+
+TIMELINE_MAX = 12
+
+
+class _Style:
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def _wrap(self, code: str, text: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
+
+    def bold(self, text: str) -> str:
+        return self._wrap("1", text)
+
+    def dim(self, text: str) -> str:
+        return self._wrap("2", text)
+
+    def level(self, confidence: str, text: str) -> str:
+        code = {"high": "1;31", "medium": "1;33", "low": "33", "weak": "2"}.get(confidence, "2")
+        return self._wrap(code, text)
+
+
+def _t(text: object) -> str:
+    return textsafe.one_line(text)
+
+
+def _block(text: object, indent: str) -> list[str]:
+    return [indent + line for line in textsafe.terminal(text).strip("\n").splitlines()]
+
+
+def _diagnosis(d: Diagnosis, rank: int, style: _Style, lang: str) -> list[str]:
+    cause = d.cause
+    badge = d.confidence.upper()
+    extra = []
+    if d.store == "proven":
+        extra.append("proven by store")
+    elif d.store == "found":
+        extra.append("store findings")
+    if d.weak:
+        extra.append("only generic evidence")
+    tag = f"[{badge} {d.score:.2f}" + (", " + ", ".join(extra) if extra else "") + "]"
+    out = [f"  {rank}. {style.bold(_t(cause.title))}  {style.level(d.confidence, tag)}",
+           style.dim(f"     cause: {_t(cause.id)}")]
+    out += _block(cause.summary, "     ")
+    for note in d.notes:
+        out.append(f"     note: {_t(note)}")
+    if cause.kb:
+        out.append("     KB articles:")
+        for k in cause.kb:
+            out.append(f"       KB{k.number}  {_t(k.title)}  {_t(k.url)}")
+            if k.note:
+                out.append(f"         ({_t(k.note)})")
+    if d.evidence:
+        out.append("     Evidence:")
+        for item in d.evidence:
+            ev, hit = item.evidence, item.hit
+            unknown = ", fields unknown" if hit.unknown_only else ""
+            out.append(f"       - {_t(ev.event)} ({ev.role}, weight {ev.weight:g}{unknown}): {hit.count} event(s), "
+                       f"{when(hit.first)} .. {when(hit.last)}")
+            if ev.note:
+                out.append(f"         {_t(ev.note)}")
+    for combo, a, b in d.combinations:
+        out.append(f"       + together within {combo.within}: {', '.join(_t(x) for x in combo.all)} "
+                   f"({when(a)} .. {when(b)})")
+    for ag, hit in d.against:
+        seen = f", {hit.count} event(s)" if hit else ""
+        out.append(f"       - against (x{1 - ag.weight:.2f}{seen}): {_t(ag.note)}")
+    timeline = sorted((m for item in d.evidence for m in item.hit.matches), key=lambda m: m.event.timestamp)
+    if timeline:
+        out.append("     Timeline:")
+        for m in timeline[:TIMELINE_MAX]:
+            e = m.event
+            out.append(f"       {when(e.timestamp)}  {_t(e.provider)} {e.event_id}  "
+                       + style.dim(f"[{_t(e.source)} {_t(e.locator)}]"))
+            out += _block(render_message(e, m.entry, lang, m.fields), "         ")[:6]
+        if len(timeline) > TIMELINE_MAX:
+            out.append(f"       ... {len(timeline) - TIMELINE_MAX} more kept events (see --format json)")
+    if d.store_findings:
+        out.append("     Store findings:")
+        for f in d.store_findings:
+            out.append(f"       - {_t(finding_line(f))}")
+            for cmd in finding_commands(f):
+                out += _block(cmd, "           PS> ")[:1] + _block(cmd, "               ")[1:]
+    if cause.fix:
+        out.append("     Fix:")
+        out += _steps(cause.fix)
+    if cause.verify:
+        out.append("     Verify:")
+        out += _steps(cause.verify)
+    if cause.workarounds:
+        out.append("     Workarounds (they hide the symptom; they do not fix the cause):")
+        for w in cause.workarounds:
+            out.append(f"       - {_t(w.title)}")
+            if w.command:
+                out += _block(w.command, "           ")
+            out.append(f"         caveat: {_t(w.caveat)}")
+    return out
+
+
+def _steps(steps: tuple[Any, ...]) -> list[str]:
+    out = []
+    for i, s in enumerate(steps, start=1):
+        out.append(f"       {i}. {_t(s.step)}")
+        if s.command:
+            prompt = "PS> " if s.shell == "powershell" else "C:\\> "
+            lines = textsafe.terminal(s.command).strip("\n").splitlines()
+            for j, line in enumerate(lines):
+                out.append(("          " + prompt if j == 0 else "          " + " " * len(prompt)) + line)
+        if s.note:
+            out.append(f"          ({_t(s.note)})")
+    return out
+
+
+def render_scan(result: Any, *, color: bool = False, stats: bool = False, lang: str = "en") -> str:
+    style = _Style(color)
+    out: list[str] = []
+    made = result.made
+    head = (f"tlsdiag: {len(made)} diagnosis(es) on {len({d.computer for d in made})} computer(s)" if made
+            else "tlsdiag: no known certificate-store or TLS problem found")
+    out.append(style.bold(head))
+    out.append(style.dim(f"read: {_t(result.summary.one_line())}"))
+    for computer in result.computers:
+        diagnoses = result.diagnoses_for(computer)
+        facts = result.host(computer)
+        out.append("")
+        out.append(style.bold(f"== {_t(computer) or '(computer not named in the logs)'}"))
+        if facts is not None:
+            out.append(f"   Windows: {_t(facts.windows_name)}")
+            if facts.products:
+                out.append(f"   Products seen in the logs: {_t(', '.join(sorted(facts.products)))}")
+        ranked = [d for d in diagnoses if d.made]
+        others = [d for d in diagnoses if not d.made]
+        if not ranked:
+            out.append("   No diagnosis for this computer.")
+        for rank, d in enumerate(ranked, start=1):
+            out.append("")
+            out += _diagnosis(d, rank, style, lang)
+        if others:
+            out.append("")
+            out.append("   Also considered (not enough to act on):")
+            for d in others:
+                why = d.excluded or next((n for n in d.notes if n.startswith("ruled out")), "")
+                if not why:
+                    why = "only generic evidence" if d.weak else f"score {d.score:.2f}"
+                out.append(f"   - {_t(d.cause.title)} [{d.confidence}]: {_t(why)}")
+    if result.stores and not any(d.store_findings for d in result.diagnoses):
+        out.append("")
+        out.append("Certificate stores: " + ", ".join(
+            f"{_t(getattr(a.snapshot, 'computer', '') or '?')} ({len(a.findings)} finding(s))" for a in result.stores))
+    out.append("")
+    out += _read_section(result, style)
+    if stats:
+        out.append("")
+        out += _stats_section(result)
+    return "\n".join(out) + "\n"
+
+
+def _read_section(result: Any, style: _Style) -> list[str]:
+    summary = result.summary
+    first, last = summary.span
+    out = [style.bold("== What was read"),
+           f"   {len(summary.files)} file(s), {size(summary.bytes)}, {summary.records} record(s), "
+           f"{summary.records_lost} lost; events from {when(first)} to {when(last)}"]
+    for f in summary.files:
+        line = f"   - {_t(f.source)} ({f.form}, {size(f.size)}): {f.records} record(s)"
+        if f.first:
+            line += f", {when(f.first)} .. {when(f.last)}"
+        if f.error:
+            line += f"; UNUSABLE: {_t(f.error)}"
+        out.append(line)
+        for loss in f.lost[:10]:
+            n = f"{loss.records} record(s)" if loss.records is not None else "records"
+            out.append(f"       lost {n} at {_t(loss.where)}: {_t(loss.reason)}")
+        if len(f.lost) > 10:
+            out.append(f"       ... and {len(f.lost) - 10} more losses (see --format json)")
+    for a in result.stores:
+        sources = ", ".join(getattr(a.snapshot, "sources", []))
+        out.append(f"   - store export {_t(sources)}: {len(a.findings)} finding(s)")
+    for note in result.notes:
+        out.append(f"   note: {_t(note)}")
+    return out
+
+
+def _stats_section(result: Any) -> list[str]:
+    s = result.stats
+    summary = result.summary
+    rate = summary.bytes / s.read_seconds / 1e6 if s.read_seconds > 0 else 0.0
+    out = ["== Where the time went",
+           f"   total {s.seconds:.2f} s; reading+matching {s.read_seconds:.2f} s ({rate:.1f} MB/s); "
+           f"stores {s.store_seconds:.2f} s",
+           f"   bytes {summary.bytes}, records read {summary.records}, events matched against the catalog "
+           f"{s.events}, matches {s.matches}"]
+    for key, value in s.reader.items():
+        out.append(f"   {key.replace('_', ' ')}: {value}")
+    return out
+
+
+def render_explain(result: ExplainResult, *, color: bool = False) -> str:
+    style = _Style(color)
+    out: list[str] = []
+    if not result.found:
+        out.append(style.bold(_t(result.note or "nothing matches")))
+        return "\n".join(out) + "\n"
+    out.append(style.bold("Best matches:"))
+    for m in result.matches:
+        label = f"event {m.event_id} ({m.provider})" if m.kind == "event" else "cause"
+        kbs = ("  " + ", ".join(f"KB{n}" for n in m.kb)) if m.kb else ""
+        out.append(f"  {m.score:.2f}  {label}: {_t(m.id)}  {_t(m.title)}{kbs}")
+        out.append(style.dim(f"        because: {_t('; '.join(m.why))}"))
+    cause = result.best_cause
+    if cause is not None:
+        out.append("")
+        out.append(style.bold(f"Most likely cause: {_t(cause.title)}") + style.dim(f"  ({_t(cause.id)})"))
+        out += _block(cause.summary, "  ")
+        for k in cause.kb:
+            out.append(f"  KB{k.number}  {_t(k.title)}  {_t(k.url)}")
+        out.append("  Fix:")
+        out += _steps(cause.fix)
+        if cause.verify:
+            out.append("  Verify:")
+            out += _steps(cause.verify)
+        if cause.workarounds:
+            out.append("  Workarounds (they hide the symptom; they do not fix the cause):")
+            for w in cause.workarounds:
+                out.append(f"    - {_t(w.title)}: {_t(w.caveat)}")
+    return "\n".join(out) + "\n"

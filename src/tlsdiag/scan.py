@@ -1,0 +1,229 @@
+"""The one pipeline the CLI and the TUI share: inputs -> events -> matches -> diagnoses (+ store findings).
+
+Views never parse files: they call ``run_scan`` and show the ``ScanResult``.
+The scan streams: events are matched and correlated one at a time and only the
+matches are kept, so memory follows the number of matches, not the input size.
+A TUI runs ``run_scan`` in a worker and passes ``on_match`` to show matches as
+they arrive (and may call ``ScanResult``-free ``Correlator.diagnose`` itself);
+``progress`` reports bytes, so one large file does not look hung.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tlsdiag.errors import InputError
+from tlsdiag.kb import KnowledgeBase, load_kb
+from tlsdiag.match import (
+    HOST_FACT_PROVIDERS,
+    CatalogIndex,
+    Correlator,
+    Diagnosis,
+    HostFacts,
+    HostFactsCollector,
+    Match,
+)
+from tlsdiag.match.diagnose import StoreResult, finding_check
+from tlsdiag.match.hostfacts import computer_key
+from tlsdiag.model import Event, ReadSummary
+
+EVENT_KINDS = ("evtx", "xml", "text")
+STORE_KINDS = ("reg", "hive", "storejson", "cert")
+MAX_KEPT_MATCHES = 500_000  # beyond this only counts are kept (the diagnoses stay exact)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(slots=True)
+class ScanStats:
+    """Where the time went (``--stats``); timings are not part of the stable JSON output."""
+
+    seconds: float = 0.0
+    read_seconds: float = 0.0
+    store_seconds: float = 0.0
+    events: int = 0  # events that reached the matcher
+    matches: int = 0
+    matches_kept: int = 0
+    reader: dict[str, Any] = field(default_factory=dict)  # counters the readers expose (chunks skipped ...)
+
+
+@dataclass(slots=True)
+class StoreAnalysis:
+    snapshot: Any  # tlsdiag.stores StoreSnapshot
+    findings: list[Any]
+    clean_checks: frozenset[str]
+
+
+@dataclass(slots=True)
+class ScanResult:
+    paths: list[str]
+    kb: KnowledgeBase
+    summary: ReadSummary
+    hosts: dict[str, HostFacts]
+    diagnoses: list[Diagnosis]
+    matches: list[Match]
+    stores: list[StoreAnalysis]
+    stats: ScanStats
+    backend: str = "rust"
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def made(self) -> list[Diagnosis]:
+        return [d for d in self.diagnoses if d.made]
+
+    @property
+    def computers(self) -> list[str]:
+        """Computers in report order: those with diagnoses, then the rest of those seen."""
+        names: list[str] = []
+        for d in self.diagnoses:
+            if d.computer not in names:
+                names.append(d.computer)
+        for facts in sorted(self.hosts.values(), key=lambda h: h.computer.casefold()):
+            if facts.computer not in names and facts.computer:
+                names.append(facts.computer)
+        return names
+
+    def host(self, computer: str) -> HostFacts | None:
+        return self.hosts.get(computer_key(computer))
+
+    def diagnoses_for(self, computer: str) -> list[Diagnosis]:
+        return [d for d in self.diagnoses if d.computer == computer]
+
+    @property
+    def exit_code(self) -> int:
+        """0 nothing found, 1 a diagnosis was made."""
+        return 1 if self.made else 0
+
+
+def _discover(paths: Sequence[str | os.PathLike[str]]) -> list[Any]:
+    from tlsdiag.inputs import discover
+
+    return discover(paths)
+
+
+def _read_events(inputs: list[Any], summary: ReadSummary, backend: str, progress: Progress | None,
+                 prefilter: list[str] | None) -> Iterable[Any]:
+    from tlsdiag.inputs import read_events
+
+    kwargs: dict[str, Any] = {"summary": summary, "backend": backend, "progress": progress}
+    if prefilter is not None and "prefilter" in inspect.signature(read_events).parameters:
+        kwargs["prefilter"] = prefilter
+    return read_events(inputs, **kwargs)
+
+
+def _analyse_stores(inputs: list[Any]) -> list[StoreAnalysis]:
+    if not inputs:
+        return []
+    from tlsdiag import stores
+
+    out: list[StoreAnalysis] = []
+    for snapshot in stores.load_stores(inputs):
+        findings = list(stores.run_checks(snapshot))
+        ran = set(_checks_ran(stores, snapshot))
+        clean = frozenset(ran - {finding_check(f) for f in findings})
+        out.append(StoreAnalysis(snapshot, findings, clean))
+    return out
+
+
+def _checks_ran(stores_module: Any, snapshot: Any) -> Iterable[str]:
+    """The checks that could run on this snapshot (their clean result then rules causes out)."""
+    fn = getattr(stores_module, "checks_run", None)
+    return fn(snapshot) if fn else ()
+
+
+def prefilter_names(kb: KnowledgeBase) -> list[str]:
+    """Provider/channel names whose events the scan needs: the catalog's, plus the host-fact sources."""
+    names = {*kb.provider_and_channel_names(), *HOST_FACT_PROVIDERS}
+    return sorted(names, key=str.lower)
+
+
+def run_scan(paths: Sequence[str | os.PathLike[str]], *, backend: str = "rust", progress: Progress | None = None,
+             kb: KnowledgeBase | None = None, on_match: Callable[[Match], None] | None = None,
+             prefilter: bool = True) -> ScanResult:
+    """Scan event logs and store exports under ``paths``; raises InputError when nothing is usable."""
+    started = time.perf_counter()
+    kb = kb or load_kb()
+    paths = [str(p) for p in paths]
+    inputs = _discover(paths)
+    event_inputs = [i for i in inputs if i.kind in EVENT_KINDS]
+    store_inputs = [i for i in inputs if i.kind in STORE_KINDS]
+    if not event_inputs and not store_inputs:
+        where = paths[0] if len(paths) == 1 else ", ".join(paths)
+        kinds = sorted({i.kind for i in inputs})
+        detail = f" (found only: {', '.join(kinds)})" if kinds else ""
+        raise InputError(where, f"no event logs or certificate-store exports found{detail}")
+
+    summary = ReadSummary()
+    events: Iterable[Event] = ()
+    if event_inputs:
+        events = _read_events(event_inputs, summary, backend, progress, prefilter_names(kb) if prefilter else None)
+    result = analyse(events, kb, summary=summary, store_inputs=store_inputs, on_match=on_match, paths=paths,
+                     backend=backend)
+    if event_inputs and not store_inputs and summary.files and all(f.error for f in summary.files):
+        first = summary.files[0]
+        raise InputError(first.source, first.error or "unusable")
+    result.stats.seconds = time.perf_counter() - started
+    return result
+
+
+def analyse(events: Iterable[Event], kb: KnowledgeBase, *, summary: ReadSummary | None = None,
+            store_inputs: Sequence[Any] = (), on_match: Callable[[Match], None] | None = None,
+            paths: Sequence[str] = (), backend: str = "rust") -> ScanResult:
+    """Events (already read) and store inputs -> ScanResult. ``run_scan`` is this plus reading."""
+    started = time.perf_counter()
+    summary = summary if summary is not None else ReadSummary()
+    index = CatalogIndex(kb)
+    facts = HostFactsCollector()
+    correlator = Correlator(kb)
+    stats = ScanStats()
+    matches: list[Match] = []
+    for event in events:
+        stats.events += 1
+        facts.observe(event)
+        for match in index.match(event):
+            correlator.add(match)
+            stats.matches += 1
+            if len(matches) < MAX_KEPT_MATCHES:
+                matches.append(match)
+            if on_match is not None:
+                on_match(match)
+    stats.read_seconds = time.perf_counter() - started
+    stats.matches_kept = len(matches)
+    for name in ("chunks", "chunks_skipped", "chunks_parsed", "records_parsed"):
+        value = getattr(summary, name, None)
+        if isinstance(value, int):
+            stats.reader[name] = value
+    store_started = time.perf_counter()
+    analyses = _analyse_stores(list(store_inputs))
+    stats.store_seconds = time.perf_counter() - store_started
+    results = [StoreResult(getattr(a.snapshot, "computer", "") or "", ", ".join(getattr(a.snapshot, "sources", [])),
+                           tuple(a.findings), a.clean_checks) for a in analyses]
+    diagnoses = correlator.diagnose(facts, results)
+    stats.seconds = time.perf_counter() - started
+    return ScanResult(paths=list(paths), kb=kb, summary=summary, hosts=dict(facts.hosts), diagnoses=diagnoses,
+                      matches=matches, stores=analyses, stats=stats, backend=backend, notes=_notes(matches))
+
+
+def _notes(matches: list[Match]) -> list[str]:
+    notes = []
+    if any(not m.complete for m in matches):
+        notes.append("Some events come from Event Viewer text exports whose messages did not fit the catalog "
+                     "template: their data fields are unknown. Evidence that depends on those fields was counted "
+                     "at half weight, and 'against' conditions on them were not applied.")
+    if any(m.recovered for m in matches):
+        notes.append("Data fields of text-exported events were read back from their messages through the "
+                     "catalog templates.")
+    return notes
+
+
+def default_paths() -> list[Path]:
+    """What ``tlsdiag scan`` with no path scans: the bundled samples."""
+    from tlsdiag.resources import samples_dir
+
+    return [samples_dir()]
