@@ -41,6 +41,25 @@ def ensure_venv() -> None:
     STAMP.write_text(want)
 
 
+# System programs that some tests drive for real: a headless browser renders the HTML report.
+SYSTEM_TOOLS = {"chromium": "chromium", "tmux": "tmux"}  # command -> Debian package
+
+
+def ensure_system_tools() -> None:
+    """Install missing browser/terminal tools with apt-get when we may (root on Debian)."""
+    import shutil
+
+    missing = sorted({pkg for cmd, pkg in SYSTEM_TOOLS.items() if shutil.which(cmd) is None})
+    if not missing:
+        return
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        print(f"note: {', '.join(missing)} missing and cannot be installed here; the tests that need them will fail")
+        return
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True, env=env)
+
+
 def demo(args: list[str]) -> int:
     ensure_venv()
     return _run(BIN / "tlsdiag", "scan", *args, check=False)
@@ -48,6 +67,7 @@ def demo(args: list[str]) -> int:
 
 def test(args: list[str]) -> int:
     ensure_venv()
+    ensure_system_tools()
     _run(PY, "-m", "ruff", "check", "src", "tests", "tools", "benchmarks", "dev.py")
     workers = os.environ.get("TLSDIAG_TEST_WORKERS", "2")
     return _run(PY, "-m", "pytest", "-n", workers, "-q", *args, check=False)
