@@ -1,0 +1,57 @@
+"""Read certificate files (.cer/.crt/.pem/.der) sorted into folders named after stores.
+
+An administrator who exports with certmgr or ``Export-Certificate`` gets one file per
+certificate; the folder name (``Root``, ``CA``, ``My``...) says the store. Files carry
+no private-key flag, so those checks stay silent for this form.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+
+from cryptography.exceptions import UnsupportedAlgorithm
+
+from tlsdiag.stores.certs import Cert
+from tlsdiag.stores.model import MACHINE, StoreCert, StoreSnapshot, canonical_store
+
+CERT_SUFFIXES = (".cer", ".crt", ".pem", ".der")
+_PEM = re.compile(rb"-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----(.+?)-----END (?:X509 |TRUSTED )?CERTIFICATE-----",
+                  re.DOTALL)
+
+
+def looks_like_cert(head: bytes) -> bool:
+    """DER SEQUENCE with a long length, or PEM/base64 text as certmgr's 'Base-64 encoded' export."""
+    if head[:2] in (b"\x30\x82", b"\x30\x81", b"\x30\x83"):
+        return True
+    return b"-----BEGIN CERTIFICATE-----" in head[:4096] or b"-----BEGIN X509 CERTIFICATE-----" in head[:4096]
+
+
+def certificates_in(data: bytes) -> list[bytes]:
+    """DER certificates in a file: every PEM block, or the file itself as DER."""
+    blocks = _PEM.findall(data)
+    if blocks:
+        out = []
+        for block in blocks:
+            try:
+                out.append(base64.b64decode(b"".join(block.split()), validate=True))
+            except binascii.Error:
+                continue
+        return out
+    return [data]
+
+
+def read_certfile(data: bytes, display: str, store_folder: str, snapshot: StoreSnapshot) -> None:
+    store = canonical_store(store_folder)
+    snapshot.covered.add((MACHINE, store))
+    for n, der in enumerate(certificates_in(data)):
+        where = display if n == 0 else f"{display} #{n + 1}"
+        try:
+            cert = Cert(der)
+        except (ValueError, UnsupportedAlgorithm) as exc:
+            snapshot.warnings.append(f"{where}: not a certificate: {exc}")
+            continue
+        snapshot.add(StoreCert(cert=cert, location=MACHINE, store=store, has_private_key=None, source=where))
+    if display not in snapshot.sources:
+        snapshot.sources.append(display)

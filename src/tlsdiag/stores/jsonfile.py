@@ -1,0 +1,143 @@
+"""Read the JSON that ``collector/Collect-TlsDiag.ps1`` writes (schema in collector/README.md).
+
+PowerShell 3's ``ConvertTo-Json`` turns one-element arrays into bare objects in some
+cases and writes UTF-8 with a BOM (or UTF-16 via ``Set-Content -Encoding Unicode``),
+so the reader accepts all of those shapes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+from cryptography.exceptions import UnsupportedAlgorithm
+
+from tlsdiag.errors import InputError
+from tlsdiag.stores.certs import Cert
+from tlsdiag.stores.model import (
+    LOCATIONS,
+    MACHINE,
+    SCHANNEL_VALUES,
+    StoreCert,
+    StoreSnapshot,
+    canonical_store,
+)
+
+FORMAT = "tlsdiag-stores"
+_LOCATION_ALIASES = {"localmachine": MACHINE, "machine": MACHINE, "grouppolicy": "group-policy",
+                     "group-policy": "group-policy", "policy": "group-policy", "enterprise": "enterprise"}
+
+
+def decode_json_bytes(data: bytes) -> str:
+    if data.startswith(b"\xff\xfe"):
+        return data[2:].decode("utf-16-le")
+    if data.startswith(b"\xfe\xff"):
+        return data[2:].decode("utf-16-be")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    return data.decode("utf-8")
+
+
+def looks_like_storejson(head: bytes) -> bool:
+    try:
+        text = decode_json_bytes(head[: len(head) - (len(head) % 2)] if head[:2] in (b"\xff\xfe", b"\xfe\xff")
+                                 else head)
+    except UnicodeDecodeError:
+        return False
+    return text.lstrip().startswith("{") and FORMAT in text
+
+
+def _list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def parse_time(text: str) -> datetime | None:
+    """ISO-8601 as PowerShell's ``ToString('o')`` writes it (7 fractional digits)."""
+    m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?$", text.strip())
+    if not m:
+        return None
+    base = datetime.fromisoformat(m.group(1))
+    micro = int((m.group(2) or "0")[:6].ljust(6, "0"))
+    zone = m.group(3) or "Z"
+    if zone == "Z":
+        tz = timezone.utc
+    else:
+        sign = 1 if zone[0] == "+" else -1
+        from datetime import timedelta
+        tz = timezone(sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
+    return base.replace(microsecond=micro, tzinfo=tz).astimezone(timezone.utc)
+
+
+def read_storejson(data: bytes, display: str, snapshot: StoreSnapshot) -> None:
+    try:
+        doc = json.loads(decode_json_bytes(data))
+    except UnicodeDecodeError as exc:
+        raise InputError(display, f"not UTF-8/UTF-16 text at byte {exc.start}") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(display, f"line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}") from None
+    if not isinstance(doc, dict) or doc.get("Format") != FORMAT:
+        raise InputError(display, f"not a tlsdiag store collection (expected \"Format\": \"{FORMAT}\")")
+    version = doc.get("Version")
+    if version != 1:
+        raise InputError(display, f"unsupported collection version {version!r} (this tlsdiag reads version 1)")
+    if isinstance(doc.get("ComputerName"), str) and doc["ComputerName"].strip():
+        snapshot.computer = doc["ComputerName"].strip()
+    if isinstance(doc.get("CollectedUtc"), str):
+        snapshot.collected = parse_time(doc["CollectedUtc"]) or snapshot.collected
+        if snapshot.collected is None:
+            snapshot.warnings.append(f"{display}: CollectedUtc {doc['CollectedUtc']!r} is not an ISO-8601 time")
+    build = doc.get("OSBuild")
+    if isinstance(build, int) or (isinstance(build, str) and build.isdigit()):
+        snapshot.os_build = int(build)
+    for n, store in enumerate(_list(doc.get("Stores"))):
+        if not isinstance(store, dict) or not isinstance(store.get("Name"), str):
+            snapshot.warnings.append(f"{display}: Stores[{n}] has no Name; skipped")
+            continue
+        name = canonical_store(store["Name"])
+        loc_raw = str(store.get("Location") or MACHINE)
+        location = _LOCATION_ALIASES.get(loc_raw.strip().lower().replace(" ", ""), loc_raw)
+        if location not in LOCATIONS:
+            snapshot.warnings.append(f"{display}: Stores[{n}] location {loc_raw!r} unknown; read as machine")
+            location = MACHINE
+        snapshot.covered.add((location, name))
+        for m, item in enumerate(_list(store.get("Certificates"))):
+            where = f"{display} Stores[{n}].Certificates[{m}]"
+            _add(snapshot, item, location, name, where)
+    schannel = doc.get("Schannel")
+    if isinstance(schannel, dict):
+        snapshot.schannel_collected = True
+        for key, value in schannel.items():
+            for known in SCHANNEL_VALUES:
+                if key.lower() == known.lower() and isinstance(value, (int, str)) and not isinstance(value, bool):
+                    snapshot.schannel[known] = value
+    for error in _list(doc.get("Errors")):
+        snapshot.warnings.append(f"{display}: collector reported: {error}")
+    if display not in snapshot.sources:
+        snapshot.sources.append(display)
+
+
+def _add(snapshot: StoreSnapshot, item: Any, location: str, store: str, where: str) -> None:
+    if not isinstance(item, dict) or not isinstance(item.get("RawData"), str):
+        snapshot.warnings.append(f"{where}: no RawData; skipped")
+        return
+    try:
+        der = base64.b64decode(item["RawData"], validate=True)
+        cert = Cert(der)
+    except (binascii.Error, ValueError, UnsupportedAlgorithm) as exc:
+        snapshot.warnings.append(f"{where}: certificate does not decode: {exc}")
+        return
+    recorded = str(item.get("Thumbprint") or "").upper()
+    if recorded and recorded != cert.thumbprint:
+        snapshot.warnings.append(f"{where}: Thumbprint {recorded} is not the certificate's SHA-1 "
+                                 f"{cert.thumbprint} (thumbprint mismatch)")
+    key = item.get("HasPrivateKey")
+    snapshot.add(StoreCert(cert=cert, location=location, store=store,
+                           has_private_key=key if isinstance(key, bool) else None,
+                           friendly_name=str(item.get("FriendlyName") or ""), source=where,
+                           recorded_thumbprint=recorded))

@@ -1,0 +1,189 @@
+"""Find store exports among inputs and build one :class:`StoreSnapshot` per computer.
+
+Inputs are paths (files or folders, searched recursively) or ``InputFile`` objects
+from :func:`tlsdiag.inputs.discover` (``.display``, ``.kind``, ``.open()``). The form
+is decided by content, never by the file name alone. Files of one collection folder
+(the collectors write one folder per computer) form one snapshot; snapshots that
+name the same computer are merged.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from tlsdiag.errors import InputError
+from tlsdiag.stores.certfiles import CERT_SUFFIXES, looks_like_cert, read_certfile
+from tlsdiag.stores.hive import looks_like_hive, read_hive
+from tlsdiag.stores.jsonfile import looks_like_storejson, read_storejson
+from tlsdiag.stores.model import StoreSnapshot, is_store_name
+from tlsdiag.stores.regfile import looks_like_reg, read_reg
+
+STORE_KINDS = ("reg", "hive", "storejson", "cert")
+METADATA_NAME = "tlsdiag-collection.txt"
+MAX_INPUT = 1 << 30  # a SOFTWARE hive is large, but not a gigabyte
+
+
+@dataclass
+class _Item:
+    display: str
+    kind: str
+    opener: Any  # () -> BinaryIO
+    path: Path | None = None
+
+
+def _split(display: str) -> tuple[str, str]:
+    """(parent, name) of a display path; zip members use '/' after '!'."""
+    cut = max(display.rfind("/"), display.rfind("\\"))
+    if cut < 0:
+        bang = display.rfind("!")
+        return (display[:bang], display[bang + 1:]) if bang >= 0 else ("", display)
+    return display[:cut], display[cut + 1:]
+
+
+def sniff(head: bytes, name: str) -> str:
+    """The store-input kind of a file from its first bytes (and, for certificates, its suffix)."""
+    if name.lower() == METADATA_NAME:
+        return "collection"
+    if looks_like_hive(head):
+        return "hive"
+    if looks_like_reg(head):
+        return "reg"
+    if looks_like_storejson(head):
+        return "storejson"
+    if name.lower().endswith(CERT_SUFFIXES) and looks_like_cert(head):
+        return "cert"
+    return "unknown"
+
+
+def _from_path(path: Path, explicit: bool) -> list[_Item]:
+    if path.is_dir():
+        items = []
+        for root, dirs, files in os.walk(path):
+            dirs.sort()
+            for name in sorted(files):
+                items.extend(_from_path(Path(root) / name, explicit=False))
+        return items
+    if not path.exists():
+        raise InputError(str(path), "no such file or directory")
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read: {exc.strerror}") from None
+    kind = sniff(head, path.name)
+    if kind == "unknown":
+        if explicit:
+            raise InputError(str(path), "not a certificate-store export (reg export, hive, collector JSON, "
+                                        "or certificate file in a store-named folder)")
+        return []
+    return [_Item(str(path), kind, lambda p=path: p.open("rb"), path)]
+
+
+def _from_inputfile(obj: Any) -> list[_Item]:
+    display = str(obj.display)
+    name = _split(display)[1]
+    kind = getattr(obj, "kind", "unknown")
+    if kind not in STORE_KINDS:
+        if name.lower() != METADATA_NAME:
+            return []
+        kind = "collection"
+    return [_Item(display, kind, obj.open, None)]
+
+
+def _read_all(item: _Item) -> bytes:
+    handle: BinaryIO
+    with item.opener() as handle:
+        data = handle.read(MAX_INPUT + 1)
+    if len(data) > MAX_INPUT:
+        raise InputError(item.display, f"larger than {MAX_INPUT} bytes; not a store export")
+    return data
+
+
+def _group(item: _Item) -> str:
+    parent, _ = _split(item.display)
+    if item.kind == "cert":
+        parent = _split(parent)[0]
+    return parent
+
+
+def _read_collection(data: bytes, display: str, snapshot: StoreSnapshot) -> None:
+    """``tlsdiag-collection.txt`` written by collect-tlsdiag.cmd: computer, time, OS version."""
+    text = data.decode("utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else data.decode("utf-8", "replace")
+    for line in text.splitlines():
+        key, _, value = line.strip().partition("=")
+        key, value = key.strip().lower(), value.strip()
+        if key == "computername" and value:
+            snapshot.computer = value
+        elif key == "localdatetime" and value:
+            snapshot.collected = parse_wmi_time(value) or snapshot.collected
+        elif key == "osversion":
+            m = re.match(r"^\d+\.\d+\.(\d+)", value)
+            if m:
+                snapshot.os_build = int(m.group(1))
+
+
+def parse_wmi_time(text: str) -> datetime | None:
+    """WMI CIM_DATETIME ``yyyymmddHHMMSS.mmmmmm+UUU`` (offset in minutes) as UTC."""
+    m = re.match(r"^(\d{14})\.(\d{6})([+-])(\d{3})$", text.strip())
+    if not m:
+        return None
+    local = datetime.strptime(m.group(1), "%Y%m%d%H%M%S").replace(microsecond=int(m.group(2)))
+    offset = timedelta(minutes=int(m.group(4))) * (1 if m.group(3) == "+" else -1)
+    return (local - offset).replace(tzinfo=timezone.utc)
+
+
+def load_stores(inputs: Iterable[Any]) -> list[StoreSnapshot]:
+    """One snapshot per computer from paths or ``InputFile`` objects.
+
+    Raises :class:`InputError` for an explicitly named file that is no store export or
+    for a damaged export; a path that holds no store export at all yields no snapshot."""
+    items: list[_Item] = []
+    for entry in inputs:
+        if isinstance(entry, (str, os.PathLike)):
+            items.extend(_from_path(Path(entry), explicit=True))
+        else:
+            items.extend(_from_inputfile(entry))
+    groups: dict[str, StoreSnapshot] = {}
+    for item in items:
+        key = _group(item)
+        snapshot = groups.setdefault(key, StoreSnapshot(computer=""))
+        data = _read_all(item)
+        if item.kind == "collection":
+            _read_collection(data, item.display, snapshot)
+        elif item.kind == "reg":
+            read_reg(data, item.display, snapshot)
+        elif item.kind == "hive":
+            read_hive(data, item.display, snapshot, path=item.path)
+        elif item.kind == "storejson":
+            read_storejson(data, item.display, snapshot)
+        elif item.kind == "cert":
+            store_folder = _split(_split(item.display)[0])[1]
+            if not is_store_name(store_folder):
+                snapshot.warnings.append(f"{item.display}: folder {store_folder!r} is not a store name "
+                                         "(Root, AuthRoot, CA, My, ...); file skipped")
+                continue
+            read_certfile(data, item.display, store_folder, snapshot)
+    # Paths given directly: a metadata file beside reg exports belongs to the collection too.
+    for key, snapshot in groups.items():
+        meta = Path(key) / METADATA_NAME if key else None
+        if meta is not None and meta.is_file() and str(meta) not in snapshot.sources \
+                and not any(i.display == str(meta) for i in items):
+            _read_collection(meta.read_bytes(), str(meta), snapshot)
+    merged: dict[str, StoreSnapshot] = {}
+    for key, snapshot in groups.items():
+        if not snapshot.sources:
+            continue  # only a metadata file
+        if not snapshot.computer:
+            snapshot.computer = _split(key)[1] or key or "(unknown computer)"
+        ident = snapshot.computer.lower()
+        if ident in merged:
+            merged[ident].merge(snapshot)
+        else:
+            merged[ident] = snapshot
+    return list(merged.values())

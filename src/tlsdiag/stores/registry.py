@@ -1,0 +1,121 @@
+"""Map registry keys (from a ``reg export`` file or an offline hive) onto store certificates.
+
+Both readers hand over key paths relative to HKLM and raw values; this module knows
+which paths are certificate stores, which are the SCHANNEL settings, and turns
+each ``Certificates\\<thumbprint>`` key's ``Blob`` into a :class:`StoreCert`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from cryptography.exceptions import UnsupportedAlgorithm
+
+from tlsdiag.stores.blob import parse_blob
+from tlsdiag.stores.certs import Cert
+from tlsdiag.stores.model import (
+    ENTERPRISE,
+    GROUP_POLICY,
+    MACHINE,
+    SCHANNEL_VALUES,
+    StoreCert,
+    StoreSnapshot,
+    canonical_store,
+)
+
+_PREFIX = re.compile(r"^(?:HKEY_LOCAL_MACHINE|HKLM)\\", re.IGNORECASE)
+_LOCATION_RES = [
+    (GROUP_POLICY, re.compile(r"^SOFTWARE\\Policies\\Microsoft\\SystemCertificates(?:\\(.*))?$", re.IGNORECASE)),
+    (MACHINE, re.compile(r"^SOFTWARE\\Microsoft\\SystemCertificates(?:\\(.*))?$", re.IGNORECASE)),
+    (ENTERPRISE, re.compile(r"^SOFTWARE\\Microsoft\\EnterpriseCertificates(?:\\(.*))?$", re.IGNORECASE)),
+]
+_SCHANNEL = re.compile(r"^SYSTEM\\(?:CurrentControlSet|ControlSet\d{3})\\Control\\SecurityProviders\\SCHANNEL$",
+                       re.IGNORECASE)
+_THUMB = re.compile(r"^[0-9A-Fa-f]{40}$")
+
+
+@dataclass(frozen=True)
+class KeyRole:
+    kind: str  # "tree" (a location's root), "store", "certificates", "cert", "schannel", "other"
+    location: str = ""
+    store: str = ""
+    name: str = ""  # the certificate key name (thumbprint as recorded)
+
+
+def relative(path: str) -> str:
+    return _PREFIX.sub("", path.strip().strip("\\"))
+
+
+def classify(path: str) -> KeyRole:
+    """What a key path (relative to HKLM, or with an HKEY_LOCAL_MACHINE prefix) is."""
+    rel = relative(path)
+    if _SCHANNEL.match(rel):
+        return KeyRole("schannel")
+    for location, rx in _LOCATION_RES:
+        m = rx.match(rel)
+        if not m:
+            continue
+        rest = m.group(1)
+        if not rest:
+            return KeyRole("tree", location)
+        parts = rest.split("\\")
+        store = canonical_store(parts[0])
+        if len(parts) == 1:
+            return KeyRole("store", location, store)
+        if parts[1].lower() != "certificates":
+            return KeyRole("other", location, store)
+        if len(parts) == 2:
+            return KeyRole("certificates", location, store)
+        if len(parts) == 3:
+            return KeyRole("cert", location, store, parts[2])
+        return KeyRole("other", location, store)
+    return KeyRole("other")
+
+
+def add_cert_key(snapshot: StoreSnapshot, role: KeyRole, blob: bytes | None, where: str) -> None:
+    """Turn one ``...\\Certificates\\<thumbprint>`` key into a certificate of the snapshot.
+
+    Damage inside a blob, a DER that does not parse, or a key name that is not the
+    certificate's SHA-1 become warnings; the rest of the store is still read."""
+    snapshot.covered.add((role.location, role.store))
+    if blob is None:
+        snapshot.warnings.append(f"{where}: certificate key {role.name} has no Blob value")
+        return
+    element = parse_blob(blob)
+    for problem in element.problems:
+        snapshot.warnings.append(f"{where}: {problem}")
+    if element.der is None:
+        return
+    try:
+        cert = Cert(element.der)
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        snapshot.warnings.append(f"{where}: certificate does not parse: {exc}")
+        return
+    if _THUMB.match(role.name) and role.name.upper() != cert.thumbprint:
+        snapshot.warnings.append(f"{where}: key name {role.name.upper()} is not the certificate's SHA-1 "
+                                 f"{cert.thumbprint} (thumbprint mismatch)")
+    elif not _THUMB.match(role.name):
+        snapshot.warnings.append(f"{where}: key name {role.name!r} is not a SHA-1 thumbprint")
+    snapshot.add(StoreCert(cert=cert, location=role.location, store=role.store,
+                           has_private_key=element.has_private_key, friendly_name=element.friendly_name,
+                           source=where, recorded_thumbprint=role.name.upper()))
+
+
+def note_key(snapshot: StoreSnapshot, role: KeyRole) -> None:
+    """Record coverage from keys that hold no certificate themselves."""
+    if role.kind == "tree":
+        snapshot.complete_locations.add(role.location)
+    elif role.kind in ("store", "certificates"):
+        snapshot.covered.add((role.location, role.store))
+    elif role.kind == "schannel":
+        snapshot.schannel_collected = True
+
+
+def add_schannel_value(snapshot: StoreSnapshot, name: str, value: int | str | bytes | None) -> None:
+    for known in SCHANNEL_VALUES:
+        if name.lower() == known.lower():
+            if isinstance(value, bytes):
+                value = int.from_bytes(value[:4].ljust(4, b"\0"), "little")
+            if value is not None:
+                snapshot.schannel[known] = value
