@@ -1,0 +1,110 @@
+"""Timeline outputs for the tools analysts already use.
+
+Two shapes, one row per event:
+- ``timesketch`` JSONL: a flat object with the three fields Timesketch requires
+  (``datetime``, ``timestamp_desc``, ``message``) plus flat event fields; the
+  same lines feed an Elastic bulk ingest or any JSONL-reading SIEM.
+- ``timeline`` CSV: the columns Timeline Explorer users know from EvtxECmd
+  (time, computer, channel, provider, event id, level, a payload summary,
+  the matched signature), with spreadsheet-formula injection neutralised.
+
+Messages are the catalog rendering when the event is a known one, otherwise
+the input's own message, otherwise a ``name=value`` summary of the data.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from tlsdiag import textsafe
+from tlsdiag.match.catalog import CatalogIndex, Match
+from tlsdiag.match.render import render_message
+from tlsdiag.model import Event, iso_utc
+
+TIMELINE_FORMATS = ("timesketch", "timeline")
+
+CSV_COLUMNS = ["TimeCreated", "Computer", "Channel", "Provider", "EventId", "Level", "RecordNumber",
+               "PayloadSummary", "Signature", "Causes", "Message", "SourceFile", "Locator"]
+
+
+def payload_summary(event: Event, limit: int = 300) -> str:
+    text = "; ".join(f"{k}={v}" for k, v in event.data.items())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _row(event: Event, matches: list[Match], causes: dict[str, list[str]]) -> dict[str, Any]:
+    entry = matches[0].entry if matches else None
+    if entry is not None:
+        message = render_message(event, entry, fields=matches[0].fields)
+    else:
+        message = event.message or f"{event.provider} {event.event_id}: {payload_summary(event)}"
+    signatures = [m.entry.id for m in matches]
+    cause_ids = sorted({c for s in signatures for c in causes.get(s, [])})
+    return {
+        "datetime": iso_utc(event.timestamp),
+        "timestamp_desc": "Event Recorded",
+        "message": message,
+        "computer": event.computer,
+        "channel": event.channel,
+        "provider": event.provider,
+        "event_id": event.event_id,
+        "level": event.level_name,
+        "record_id": event.record_id,
+        "signature": ",".join(signatures),
+        "causes": ",".join(cause_ids),
+        "payload": payload_summary(event),
+        "source_file": event.source,
+        "locator": event.locator,
+        "tag": ["tlsdiag", *signatures] if signatures else ["tlsdiag"],
+    }
+
+
+def _cause_index(index: CatalogIndex) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for cause in index.kb.causes.values():
+        for evidence in cause.evidence:
+            out.setdefault(evidence.event, []).append(cause.id)
+    return out
+
+
+def rows(events: Iterable[Event], index: CatalogIndex, *, only_matched: bool = False) -> Iterator[dict[str, Any]]:
+    causes = _cause_index(index)
+    for event in events:
+        matches = list(index.match(event))
+        if only_matched and not matches:
+            continue
+        yield _row(event, matches, causes)
+
+
+def write_timesketch(rows_: Iterable[dict[str, Any]], out: io.TextIOBase) -> int:
+    """JSONL, ASCII-escaped so that hostile text cannot act on a terminal showing it."""
+    n = 0
+    for row in rows_:
+        out.write(json.dumps(row, ensure_ascii=True, sort_keys=False) + "\n")
+        n += 1
+    return n
+
+
+def write_csv(rows_: Iterable[dict[str, Any]], out: io.TextIOBase) -> int:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    n = 0
+    for row in rows_:
+        writer.writerow([textsafe.csv_cell(v) for v in (
+            row["datetime"], row["computer"], row["channel"], row["provider"], row["event_id"], row["level"],
+            row["record_id"] if row["record_id"] is not None else "", row["payload"], row["signature"],
+            row["causes"], row["message"], row["source_file"], row["locator"])])
+        n += 1
+    return n
+
+
+def write(fmt: str, rows_: Iterable[dict[str, Any]], out: io.TextIOBase) -> int:
+    if fmt == "timesketch":
+        return write_timesketch(rows_, out)
+    if fmt == "timeline":
+        return write_csv(rows_, out)
+    raise ValueError(f"unknown timeline format {fmt!r}")
