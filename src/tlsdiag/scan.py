@@ -10,7 +10,6 @@ they arrive (and may call ``ScanResult``-free ``Correlator.diagnose`` itself);
 
 from __future__ import annotations
 
-import inspect
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -108,13 +107,14 @@ def _discover(paths: Sequence[str | os.PathLike[str]]) -> list[Any]:
 
 
 def _read_events(inputs: list[Any], summary: ReadSummary, backend: str, progress: Progress | None,
-                 prefilter: list[str] | None) -> Iterable[Any]:
-    from tlsdiag.inputs import read_events
+                 names: list[str] | None, reader_stats: Any) -> Iterable[Event]:
+    from tlsdiag import inputs as inputs_room
 
-    kwargs: dict[str, Any] = {"summary": summary, "backend": backend, "progress": progress}
-    if prefilter is not None and "prefilter" in inspect.signature(read_events).parameters:
-        kwargs["prefilter"] = prefilter
-    return read_events(inputs, **kwargs)
+    kwargs: dict[str, Any] = {"summary": summary, "backend": backend, "progress": progress, "stats": reader_stats}
+    builder = getattr(inputs_room, "chunk_prefilter", None)  # the readers' byte-level filter, when it exists
+    if names is not None and builder is not None:
+        kwargs["prefilter"] = builder(names)
+    return inputs_room.read_events(inputs, **kwargs)
 
 
 def _analyse_stores(inputs: list[Any]) -> list[StoreAnalysis]:
@@ -159,15 +159,19 @@ def run_scan(paths: Sequence[str | os.PathLike[str]], *, backend: str = "rust", 
         detail = f" (found only: {', '.join(kinds)})" if kinds else ""
         raise InputError(where, f"no event logs or certificate-store exports found{detail}")
 
+    from tlsdiag.inputs import ReadStats, require_usable
+
     summary = ReadSummary()
+    reader_stats = ReadStats()
     events: Iterable[Event] = ()
     if event_inputs:
-        events = _read_events(event_inputs, summary, backend, progress, prefilter_names(kb) if prefilter else None)
+        events = _read_events(event_inputs, summary, backend, progress, prefilter_names(kb) if prefilter else None,
+                              reader_stats)
     result = analyse(events, kb, summary=summary, store_inputs=store_inputs, on_match=on_match, paths=paths,
                      backend=backend)
-    if event_inputs and not store_inputs and summary.files and all(f.error for f in summary.files):
-        first = summary.files[0]
-        raise InputError(first.source, first.error or "unusable")
+    if not store_inputs:
+        require_usable(summary)  # every event file unusable: exit 2 with the first reason
+    result.stats.reader = {k: v for k, v in vars(reader_stats).items() if isinstance(v, int)}
     result.stats.seconds = time.perf_counter() - started
     return result
 
@@ -195,10 +199,6 @@ def analyse(events: Iterable[Event], kb: KnowledgeBase, *, summary: ReadSummary 
                 on_match(match)
     stats.read_seconds = time.perf_counter() - started
     stats.matches_kept = len(matches)
-    for name in ("chunks", "chunks_skipped", "chunks_parsed", "records_parsed"):
-        value = getattr(summary, name, None)
-        if isinstance(value, int):
-            stats.reader[name] = value
     store_started = time.perf_counter()
     analyses = _analyse_stores(list(store_inputs))
     stats.store_seconds = time.perf_counter() - store_started

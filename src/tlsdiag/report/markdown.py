@@ -91,9 +91,13 @@ def render_scan(result: Any, *, stats: bool = False, lang: str = "en") -> str:
     out = ["# tlsdiag report", ""]
     out.append(f"{len(made)} diagnosis(es) made." if made else "No known certificate-store or TLS problem found.")
     out.append("")
+    quiet: list[str] = []
     for computer in result.computers:
-        out += [f"## {md(computer) or '(computer not named in the logs)'}", ""]
         facts = result.host(computer)
+        if not result.diagnoses_for(computer):
+            quiet.append(f"- {md(computer)} ({md(facts.windows_name) if facts else 'Windows unknown'})")
+            continue
+        out += [f"## {md(computer) or '(computer not named in the logs)'}", ""]
         if facts is not None:
             out.append(f"- Windows: {md(facts.windows_name)}")
             if facts.products:
@@ -112,6 +116,8 @@ def render_scan(result: Any, *, stats: bool = False, lang: str = "en") -> str:
                 why = d.excluded or ("only generic evidence" if d.weak else f"score {d.score:.2f}")
                 out.append(f"- {md(d.cause.title)} ({d.confidence}): {md(why)}")
             out.append("")
+    if quiet:
+        out += ["## Nothing found on", "", *quiet, ""]
     summary = result.summary
     first, last = summary.span
     out += ["## What was read", "",

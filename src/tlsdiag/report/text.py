@@ -138,9 +138,13 @@ def render_scan(result: Any, *, color: bool = False, stats: bool = False, lang: 
             else "tlsdiag: no known certificate-store or TLS problem found")
     out.append(style.bold(head))
     out.append(style.dim(f"read: {_t(result.summary.one_line())}"))
+    quiet: list[str] = []
     for computer in result.computers:
         diagnoses = result.diagnoses_for(computer)
         facts = result.host(computer)
+        if not diagnoses:
+            quiet.append(f"{_t(computer)} ({_t(facts.windows_name) if facts else 'Windows unknown'})")
+            continue
         out.append("")
         out.append(style.bold(f"== {_t(computer) or '(computer not named in the logs)'}"))
         if facts is not None:
@@ -162,6 +166,10 @@ def render_scan(result: Any, *, color: bool = False, stats: bool = False, lang: 
                 if not why:
                     why = "only generic evidence" if d.weak else f"score {d.score:.2f}"
                 out.append(f"   - {_t(d.cause.title)} [{d.confidence}]: {_t(why)}")
+    if quiet:
+        out.append("")
+        out.append(style.bold("== Nothing found on"))
+        out += [f"   {q}" for q in quiet]
     if result.stores and not any(d.store_findings for d in result.diagnoses):
         out.append("")
         out.append("Certificate stores: " + ", ".join(
