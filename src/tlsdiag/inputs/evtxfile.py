@@ -1,0 +1,348 @@
+"""EVTX at the chunk level: one 64 KiB chunk at a time, damage counted per chunk.
+
+Reading the container ourselves (file header, then every 64 KiB slot up to the
+end of the file, not just the header's chunk count) gives three things the
+parsers alone do not: dirty files are read completely, a bad chunk costs only
+that chunk and is reported as "chunk N" with its record range, and a caller can
+decide per chunk from the raw bytes whether to parse it at all (prefilter).
+
+Each chunk is handed to a parser as a minimal valid file: a synthetic file
+header that counts one chunk, followed by the chunk.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from tlsdiag.model import Event, Loss
+
+FILE_HEADER_SIZE = 4096
+CHUNK_SIZE = 65536
+CHUNK_HEADER_SIZE = 512
+CHUNK_MAGIC = b"ElfChnk\x00"
+FILE_MAGIC = b"ElfFile\x00"
+MAX_RECORDS_PER_CHUNK = (CHUNK_SIZE - CHUNK_HEADER_SIZE) // 28 + 1
+MAX_ERRORS_PER_CHUNK = 64
+_NONE64 = 0xFFFFFFFFFFFFFFFF
+
+
+@dataclass(frozen=True)
+class FileHeader:
+    chunk_count: int
+    next_record_id: int
+    flags: int
+    checksum_ok: bool
+    version: tuple[int, int]
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self.flags & 0x1)
+
+
+def parse_file_header(raw: bytes) -> FileHeader:
+    """The EVTX file header; ValueError when the magic is missing."""
+    if len(raw) < 128 or not raw.startswith(FILE_MAGIC):
+        raise ValueError("not an EVTX file (no ElfFile magic)")
+    _first, _last, next_id, _hsize, minor, major, _block, count = struct.unpack_from("<QQQIHHHH", raw, 8)
+    flags, crc = struct.unpack_from("<II", raw, 120)
+    return FileHeader(count, next_id, flags, zlib.crc32(raw[:120]) == crc, (major, minor))
+
+
+def synthetic_header(chunks: int = 1) -> bytes:
+    """A valid file header for a stream of ``chunks`` chunks (what the parsers need)."""
+    head = bytearray(FILE_HEADER_SIZE)
+    head[0:8] = FILE_MAGIC
+    struct.pack_into("<QQQIHHHH", head, 8, 0, max(chunks - 1, 0), 0, 128, 1, 3, FILE_HEADER_SIZE, chunks)
+    struct.pack_into("<I", head, 120, 0)
+    struct.pack_into("<I", head, 124, zlib.crc32(bytes(head[:120])))
+    return bytes(head)
+
+
+@dataclass
+class Chunk:
+    """One 64 KiB slot of an EVTX file and what its header says."""
+
+    index: int
+    offset: int
+    data: bytes
+    state: str  # ok | zero | bad-magic | truncated
+    first_id: int = 0
+    last_id: int = 0
+    first_num: int = 0
+    last_num: int = 0
+    header_ok: bool = False
+    data_ok: bool = False
+
+    @property
+    def declared(self) -> int | None:
+        """Records the chunk header claims, when its checksum makes that believable."""
+        if not self.header_ok:
+            return None
+        if self.last_num == _NONE64 or self.first_id == _NONE64 or self.last_num < self.first_num:
+            return 0  # a chunk that was allocated but never written to
+        n = self.last_num - self.first_num + 1
+        return n if n <= MAX_RECORDS_PER_CHUNK else None
+
+    @property
+    def parseable(self) -> bool:
+        return self.state in ("ok", "truncated") and self.data.startswith(CHUNK_MAGIC)
+
+
+def describe_chunk(index: int, offset: int, data: bytes) -> Chunk:
+    if len(data) < CHUNK_SIZE:
+        state = "truncated"
+    elif data.startswith(CHUNK_MAGIC):
+        state = "ok"
+    elif not data.strip(b"\x00"):
+        state = "zero"
+    else:
+        state = "bad-magic"
+    chunk = Chunk(index, offset, data, state)
+    if data.startswith(CHUNK_MAGIC) and len(data) >= CHUNK_HEADER_SIZE:
+        chunk.first_num, chunk.last_num, first_id, last_id = struct.unpack_from("<QQQQ", data, 8)
+        free_off, data_crc = struct.unpack_from("<II", data, 48)
+        header_crc = struct.unpack_from("<I", data, 124)[0]
+        chunk.first_id, chunk.last_id = first_id, last_id
+        chunk.header_ok = zlib.crc32(data[128:512], zlib.crc32(data[:120])) == header_crc
+        if CHUNK_HEADER_SIZE <= free_off <= len(data):
+            chunk.data_ok = zlib.crc32(data[CHUNK_HEADER_SIZE:free_off]) == data_crc
+    return chunk
+
+
+def iter_chunks(stream: BinaryIO, start: int = 0, stop: int | None = None) -> Iterator[Chunk]:
+    """Every 64 KiB slot after the file header, to the end of the stream (dirty files too)."""
+    index = start
+    if start:
+        stream.seek(FILE_HEADER_SIZE + start * CHUNK_SIZE)
+    while stop is None or index < stop:
+        data = stream.read(CHUNK_SIZE)
+        if not data:
+            return
+        yield describe_chunk(index, FILE_HEADER_SIZE + index * CHUNK_SIZE, data)
+        index += 1
+
+
+def _ranges(ids: list[int]) -> str:
+    """'5-9, 12' from sorted ids, shortened when long."""
+    parts: list[str] = []
+    start = prev = None
+    for i in ids:
+        if start is None:
+            start = prev = i
+        elif i == prev + 1:
+            prev = i
+        else:
+            parts.append(f"{start}-{prev}" if start != prev else f"{start}")
+            start = prev = i
+    if start is not None:
+        parts.append(f"{start}-{prev}" if start != prev else f"{start}")
+    if len(parts) > 4:
+        parts = [*parts[:3], f"... ({len(parts) - 3} more ranges)"]
+    return ", ".join(parts)
+
+
+@dataclass
+class ChunkResult:
+    """What parsing one chunk gave: events in record order, and the losses."""
+
+    index: int
+    events: list[Event] = field(default_factory=list)
+    losses: list[Loss] = field(default_factory=list)
+    parsed: int = 0  # records the parser yielded (normalised or not)
+
+
+def chunk_slot_loss(chunk: Chunk, source: str, header_count: int) -> Loss | None:
+    """The loss a chunk slot represents before any parsing, or None for unused space."""
+    if chunk.state == "zero":
+        if chunk.index < header_count:
+            return Loss(source, f"chunk {chunk.index}", "chunk is zero-filled although the file header "
+                        "counts it (overwritten or never flushed)", None)
+        return None  # preallocated space beyond the header's chunk count
+    if chunk.state == "bad-magic":
+        return Loss(source, f"chunk {chunk.index}", "bad chunk magic (not ElfChnk); chunk skipped", None)
+    if chunk.state == "truncated" and not chunk.data.startswith(CHUNK_MAGIC):
+        if not chunk.data.strip(b"\x00"):
+            return None
+        return Loss(source, f"chunk {chunk.index}", f"file ends inside a chunk ({len(chunk.data)} of "
+                    f"{CHUNK_SIZE} bytes, no chunk header)", None)
+    return None
+
+
+def _account(result: ChunkResult, chunk: Chunk, source: str, seen_ids: list[int], errors: list[str]) -> None:
+    """Turn the difference between claimed and read records into Loss entries."""
+    if chunk.state == "truncated":
+        reason = f"file ends inside chunk ({len(chunk.data)} of {CHUNK_SIZE} bytes)"
+        if errors:
+            reason += f"; {errors[0]}"
+    else:
+        reason = errors[0] if errors else "record data unreadable (zeroed or overwritten); parser stopped early"
+    declared = chunk.declared
+    if declared is not None:
+        missing = declared - len(seen_ids)
+        if missing > 0:
+            have = set(seen_ids)
+            lost_ids = [i for i in range(chunk.first_id, chunk.last_id + 1) if i not in have]
+            where = f"chunk {chunk.index} records {_ranges(lost_ids)}" if lost_ids else f"chunk {chunk.index}"
+            result.losses.append(Loss(source, where, reason, missing))
+        return
+    if errors:
+        result.losses.append(Loss(source, f"chunk {chunk.index}", f"{reason} (chunk header checksum bad; "
+                                  f"{len(errors)} error(s))", len(errors)))
+    elif chunk.state == "truncated":
+        result.losses.append(Loss(source, f"chunk {chunk.index}", reason, None))
+
+
+def _padded(chunk: Chunk) -> bytes:
+    return chunk.data if len(chunk.data) == CHUNK_SIZE else chunk.data + bytes(CHUNK_SIZE - len(chunk.data))
+
+
+def parse_chunk_rust(chunk: Chunk, source: str) -> ChunkResult:
+    """Parse one chunk with pyevtx-rs (``records_json``), normalising each record."""
+    from evtx import PyEvtxParser
+
+    from tlsdiag.inputs.normalize import event_from_json
+
+    result = ChunkResult(chunk.index)
+    stream = io.BytesIO(synthetic_header(1) + _padded(chunk))
+    errors: list[str] = []
+    seen: list[int] = []
+    try:
+        parser = PyEvtxParser(stream, number_of_threads=1, validate_checksums=False)
+        records = parser.records_json()
+    except Exception as exc:  # the parser refuses the chunk as a whole
+        errors.append(f"parser refused chunk: {exc}")
+        _account(result, chunk, source, seen, errors)
+        if chunk.declared is None and not result.losses:
+            result.losses.append(Loss(source, f"chunk {chunk.index}", errors[0], None))
+        return result
+    while True:
+        try:
+            rec = next(records)
+        except StopIteration:
+            break
+        except Exception as exc:  # one bad record; pyevtx-rs continues with the next
+            errors.append(_short(exc))
+            if len(errors) > MAX_ERRORS_PER_CHUNK:
+                errors.append("too many errors; rest of chunk skipped")
+                break
+            continue
+        result.parsed += 1
+        rid = rec.get("event_record_id")
+        if isinstance(rid, int):
+            seen.append(rid)
+        try:
+            doc = json.loads(rec["data"])
+            event = event_from_json(doc, source=source, locator=f"chunk {chunk.index} record {rid}",
+                                    record_id=rid if isinstance(rid, int) else None,
+                                    fallback_time=rec.get("timestamp"))
+        except Exception as exc:
+            result.losses.append(Loss(source, f"chunk {chunk.index} record {rid}",
+                                      f"cannot normalise record: {_short(exc)}", 1))
+            continue
+        result.events.append(event)
+    _account(result, chunk, source, seen, errors)
+    return result
+
+
+def parse_chunk_python(chunk: Chunk, source: str) -> ChunkResult:
+    """Parse one chunk with python-evtx (pure Python), through its XML rendering."""
+    from Evtx.Evtx import ChunkHeader
+    from lxml import etree
+
+    from tlsdiag.inputs.normalize import event_from_xml
+
+    _patch_python_evtx()
+    result = ChunkResult(chunk.index)
+    errors: list[str] = []
+    seen: list[int] = []
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    try:
+        header = ChunkHeader(_padded(chunk), 0)
+        records = header.records()
+    except Exception as exc:
+        errors.append(f"parser refused chunk: {_short(exc)}")
+        _account(result, chunk, source, seen, errors)
+        return result
+    while True:
+        try:
+            rec = next(records)
+            rid = rec.record_num()
+        except StopIteration:
+            break
+        except Exception as exc:
+            # python-evtx cannot step past a record it cannot size; the rest of the chunk is lost
+            errors.append(_short(exc))
+            break
+        result.parsed += 1
+        seen.append(rid)
+        try:
+            root = etree.fromstring(rec.xml().encode("utf-8"), parser)
+            event = event_from_xml(root, source=source, locator=f"chunk {chunk.index} record {rid}", form="evtx",
+                                   pyevtx=True)
+        except Exception as exc:
+            result.losses.append(Loss(source, f"chunk {chunk.index} record {rid}",
+                                      f"cannot render or normalise record: {_short(exc)}", 1))
+            continue
+        result.events.append(event)
+    _account(result, chunk, source, seen, errors)
+    return result
+
+
+def _patch_python_evtx() -> None:
+    """Make python-evtx render values the way pyevtx-rs does, so both backends agree.
+
+    python-evtx converts FILETIME through a float (off by a microsecond at
+    times), renders binary as base64, booleans as True/False, GUIDs in braces
+    and hex numbers zero-padded. This replaces those renderers (process-wide;
+    python-evtx is used only as this backend).
+    """
+    import datetime as dt
+
+    from Evtx import BinaryParser, Nodes
+
+    if getattr(BinaryParser, "_tlsdiag_patched", False):
+        return
+    epoch = dt.datetime(1601, 1, 1, tzinfo=dt.timezone.utc)
+
+    def parse_filetime(qword: int) -> dt.datetime:
+        if qword == 0:
+            return dt.datetime.min
+        try:
+            return epoch + dt.timedelta(microseconds=qword // 10)
+        except OverflowError:
+            return dt.datetime.min
+
+    def iso(ts: dt.datetime) -> str:
+        return ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    BinaryParser.parse_filetime = parse_filetime
+    Nodes.FiletimeTypeNode.string = lambda self: iso(self.filetime())
+    Nodes.BinaryTypeNode.string = lambda self: bytes(self.binary()).hex().upper()
+    Nodes.BooleanTypeNode.string = lambda self: "true" if self.int32() > 0 else "false"
+    Nodes.GuidTypeNode.string = lambda self: self.guid().upper()
+    Nodes.Hex32TypeNode.string = lambda self: f"0x{int.from_bytes(bytes(self.hex()), 'little'):x}"
+    Nodes.Hex64TypeNode.string = lambda self: f"0x{int.from_bytes(bytes(self.hex()), 'little'):x}"
+    Nodes.WstringArrayTypeNode.string = _wstring_array
+    BinaryParser._tlsdiag_patched = True
+
+
+def _wstring_array(self: Any) -> str:
+    """NUL-separated UTF-16 strings, empty items kept (python-evtx drops leading empty ones)."""
+    items = bytes(self.binary()).decode("utf-16-le", "replace").split("\x00")
+    if items and items[-1] == "":
+        items.pop()
+    return "".join(f"<string>{item}</string>\n" for item in items)
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 240 else text[:237] + "..."
+
+
+PARSERS: dict[str, Any] = {"rust": parse_chunk_rust, "python": parse_chunk_python}

@@ -1,0 +1,402 @@
+"""Turn parser output (pyevtx-rs JSON, or event XML) into one ``Event`` shape.
+
+The same event must come out the same whichever reader saw it, so both
+normalisers here follow one set of rules:
+
+* ``EventID`` may be an integer, a string, or an object with ``#text`` and
+  ``Qualifiers`` (all three occur in real files); the 16-bit id and the
+  qualifiers are kept apart.
+* Named ``<Data Name=...>`` keep their names; unnamed classic ``<Data>`` become
+  ``"1"``, ``"2"``, ...; ``<ComplexData Name=...>`` takes its name; ``Binary``
+  is upper-case hex and left out when empty.
+* ``UserData/<Wrapper>`` (Schannel: ``UserData/EventXML``) is flattened:
+  leaf elements by name, nested ones as ``Parent.Child``, attributes as
+  ``Element@attr``; a repeated name gets ``_1``, ``_2`` like pyevtx-rs does.
+* JSON scalars are written the way Windows renders them in XML (``true``/
+  ``false`` for booleans, decimal integers).
+* Times become timezone-aware UTC; provider GUIDs ``{UPPER-CASE}``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from types import MappingProxyType
+from typing import Any
+
+from tlsdiag.model import EPOCH, Event
+
+_TS = re.compile(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d+))?\s*(Z|[+-]\d\d:?\d\d)?$")
+_SKIP_ATTRS = ("xmlns",)
+# python-evtx renders a string array as "<string>a</string>\n<string>b</string>\n" text
+_PY_ARRAY = re.compile(r"(?:<string>(.*?)</string>\n)+", re.S)
+_PY_ITEM = re.compile(r"<string>(.*?)</string>\n", re.S)
+
+
+def parse_time(text: Any) -> datetime | None:
+    """ISO-8601-ish time (pyevtx-rs, Windows XML with 7 fractional digits, python-evtx) to UTC."""
+    if not isinstance(text, str):
+        return None
+    m = _TS.match(text.strip())
+    if not m:
+        return None
+    year, month, day, hour, minute, second = (int(m.group(i)) for i in range(1, 7))
+    frac = m.group(7) or ""
+    micro = int((frac + "000000")[:6]) if frac else 0
+    try:
+        ts = datetime(year, month, day, hour, minute, second, micro, tzinfo=timezone.utc)
+    except ValueError:
+        return None
+    zone = m.group(8)
+    if zone and zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        digits = zone[1:].replace(":", "")
+        ts -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    return ts
+
+
+def norm_guid(value: Any) -> str | None:
+    if not value or not isinstance(value, str):
+        return None
+    core = value.strip().strip("{}").upper()
+    return "{" + core + "}" if core else None
+
+
+def _int(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        text = str(value).strip()
+        return int(text, 16) if text.lower().startswith("0x") else int(text)
+    except ValueError:
+        return None
+
+
+def split_event_id(raw: int | None, qualifiers: int | None) -> tuple[int, int | None]:
+    """The 16-bit id; a legacy 32-bit id carries its qualifiers in the high word."""
+    if raw is None:
+        return 0, qualifiers
+    if raw > 0xFFFF:
+        return raw & 0xFFFF, qualifiers if qualifiers is not None else raw >> 16
+    return raw, qualifiers
+
+
+def keywords(value: Any) -> str:
+    """Keywords as Windows writes them: ``0x`` and hex without leading zeros."""
+    text = scalar(value).strip()
+    if text.lower().startswith("0x"):
+        try:
+            return f"0x{int(text, 16):x}"
+        except ValueError:
+            return text
+    return text
+
+
+def scalar(value: Any) -> str:
+    """A JSON scalar as Windows renders it in event XML."""
+    if value is None:
+        return ""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, list):
+        return ",".join(scalar(v) for v in value)
+    if isinstance(value, dict):
+        return scalar(value.get("#text"))
+    return str(value)
+
+
+class _Data:
+    """Ordered field collector with pyevtx-rs style de-duplication of names."""
+
+    __slots__ = ("fields", "unnamed")
+
+    def __init__(self) -> None:
+        self.fields: dict[str, str] = {}
+        self.unnamed = 0
+
+    def put(self, name: str, value: str) -> None:
+        if "\r" in value:  # XML parsers turn CRLF into LF; make every reader agree
+            value = value.replace("\r\n", "\n")
+        if name in self.fields:
+            n = 1
+            while f"{name}_{n}" in self.fields:
+                n += 1
+            name = f"{name}_{n}"
+        self.fields[name] = value
+
+    def put_unnamed(self, value: str) -> None:
+        self.unnamed += 1
+        self.put(str(self.unnamed), value)
+
+    def frozen(self) -> Mapping[str, str]:
+        return MappingProxyType(self.fields)
+
+
+# ---------------------------------------------------------------- JSON (pyevtx-rs)
+
+def _json_attrs(node: dict[str, Any]) -> dict[str, Any]:
+    attrs = node.get("#attributes")
+    return attrs if isinstance(attrs, dict) else {}
+
+
+def _json_flatten(data: _Data, name: str, value: Any) -> None:
+    """One element (leaf or parent) of UserData or a nested EventData element."""
+    if isinstance(value, dict):
+        attrs = {k: v for k, v in _json_attrs(value).items() if not k.startswith(_SKIP_ATTRS)}
+        children = [(k, v) for k, v in value.items() if k not in ("#attributes", "#text")]
+        if children:
+            for k, v in attrs.items():
+                data.put(f"{name}@{k}", scalar(v))
+            for k, v in children:
+                _json_flatten(data, f"{name}.{k}", v)
+        else:
+            data.put(name, scalar(value.get("#text")))
+            for k, v in attrs.items():
+                data.put(f"{name}@{k}", scalar(v))
+    else:
+        data.put(name, scalar(value))
+
+
+def _json_eventdata(data: _Data, node: Any) -> None:
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        if key == "#attributes":
+            continue
+        if key == "Data" and isinstance(value, dict) and "#text" in value and "Name" not in _json_attrs(value):
+            texts = value["#text"]
+            for text in texts if isinstance(texts, list) else [texts]:
+                data.put_unnamed(scalar(text))
+            continue
+        if key.startswith("Binary") and (key == "Binary" or key[6:].lstrip("_").isdigit()):
+            if value not in (None, ""):
+                data.put(key, scalar(value).upper())
+            continue
+        if isinstance(value, dict) and "Name" in _json_attrs(value):  # ComplexData Name=...
+            data.put(str(_json_attrs(value)["Name"]), scalar(value.get("#text")))
+            continue
+        _json_flatten(data, key, value)
+
+
+def _json_userdata(data: _Data, node: Any) -> None:
+    if not isinstance(node, dict):
+        return
+    for wrapper_name, wrapper in node.items():
+        if wrapper_name == "#attributes":
+            continue
+        if isinstance(wrapper, dict):
+            for key, value in wrapper.items():
+                if key == "#attributes":
+                    continue
+                if key == "#text":
+                    data.put(wrapper_name, scalar(value))
+                    continue
+                _json_flatten(data, key, value)
+        else:
+            data.put(wrapper_name, scalar(wrapper))
+
+
+def event_from_json(doc: Mapping[str, Any], *, source: str, locator: str, record_id: int | None,
+                    fallback_time: str | None = None) -> Event:
+    """One pyevtx-rs ``records_json()`` document (already ``json.loads``-ed) as an Event."""
+    ev = doc.get("Event") if isinstance(doc, Mapping) else None
+    if not isinstance(ev, dict):
+        raise ValueError("record has no Event element")
+    system = ev.get("System")
+    if not isinstance(system, dict):
+        system = {}
+    provider = system.get("Provider")
+    pattrs = _json_attrs(provider) if isinstance(provider, dict) else {}
+    eid = system.get("EventID")
+    qualifiers = None
+    if isinstance(eid, dict):
+        qualifiers = _int(_json_attrs(eid).get("Qualifiers"))
+        eid = eid.get("#text")
+    event_id, qualifiers = split_event_id(_int(eid), qualifiers)
+    created = system.get("TimeCreated")
+    ts = parse_time(_json_attrs(created).get("SystemTime")) if isinstance(created, dict) else None
+    if ts is None:
+        ts = parse_time(fallback_time) or EPOCH
+    rid = _int(system.get("EventRecordID"))
+    data = _Data()
+    _json_eventdata(data, ev.get("EventData"))
+    _json_userdata(data, ev.get("UserData"))
+    for key, value in ev.items():
+        if key not in ("#attributes", "System", "EventData", "UserData", "RenderingInfo") and isinstance(value, dict):
+            for k, v in value.items():
+                if k != "#attributes":
+                    _json_flatten(data, k, v)
+    level = _int(system.get("Level"))
+    return Event(
+        source=source,
+        locator=locator,
+        record_id=rid if rid is not None else record_id,
+        timestamp=ts,
+        channel=scalar(system.get("Channel")),
+        provider=scalar(pattrs.get("Name") or pattrs.get("EventSourceName")),
+        event_id=event_id,
+        level=level,
+        computer=scalar(system.get("Computer")),
+        provider_guid=norm_guid(pattrs.get("Guid")),
+        qualifiers=qualifiers,
+        task=_int(system.get("Task")),
+        keywords=keywords(system.get("Keywords")),
+        data=data.frozen(),
+        form="evtx",
+    )
+
+
+# ---------------------------------------------------------------- XML (exports, python-evtx)
+
+def _local(tag: Any) -> str:
+    if not isinstance(tag, str):
+        return ""
+    return tag.rsplit("}", 1)[-1]
+
+
+def _text(elem: Any) -> str:
+    return elem.text or "" if elem is not None else ""
+
+
+def _xml_attrs(elem: Any) -> list[tuple[str, str]]:
+    return [(_local(k), v) for k, v in elem.attrib.items() if not _local(k).startswith(_SKIP_ATTRS)]
+
+
+def _elements(elem: Any) -> list[Any]:
+    return [c for c in elem if isinstance(c.tag, str)]
+
+
+def _xml_flatten(data: _Data, name: str, elem: Any, pyevtx: bool = False) -> None:
+    children = _elements(elem)
+    if children:
+        for k, v in _xml_attrs(elem):
+            data.put(f"{name}@{k}", v)
+        seen: dict[str, int] = {}
+        for child in children:
+            cname = _local(child.tag)
+            n = seen.get(cname, 0)
+            seen[cname] = n + 1
+            _xml_flatten(data, f"{name}.{cname}" if n == 0 else f"{name}.{cname}_{n}", child, pyevtx)
+    else:
+        text = _text(elem)
+        if pyevtx and _PY_ARRAY.fullmatch(text):
+            for item in _PY_ITEM.findall(text):
+                data.put(name, item)  # repeated name: name, name_1, ... as pyevtx-rs
+        else:
+            data.put(name, text)
+        for k, v in _xml_attrs(elem):
+            data.put(f"{name}@{k}", v)
+
+
+def _xml_eventdata(data: _Data, node: Any, pyevtx: bool = False) -> None:
+    for child in _elements(node):
+        tag = _local(child.tag)
+        if tag == "Data":
+            name = child.get("Name")
+            text = _text(child)
+            if pyevtx and _PY_ARRAY.fullmatch(text):
+                items = _PY_ITEM.findall(text)
+                if name is None:
+                    for item in items:
+                        data.put_unnamed(item)
+                else:
+                    data.put(name, ",".join(items))
+                continue
+            if name is None:
+                data.put_unnamed(text)
+            else:
+                data.put(name, text)
+        elif tag == "Binary":
+            if _text(child).strip():
+                value = _text(child).strip()
+                data.put("Binary", value.upper())
+        elif child.get("Name") is not None and not _elements(child):
+            data.put(child.get("Name"), _text(child))
+        else:
+            _xml_flatten(data, tag, child, pyevtx)
+
+
+def _xml_userdata(data: _Data, node: Any, pyevtx: bool = False) -> None:
+    for wrapper in _elements(node):
+        children = _elements(wrapper)
+        if not children:
+            if wrapper.text and wrapper.text.strip():
+                data.put(_local(wrapper.tag), wrapper.text)
+            continue
+        seen: dict[str, int] = {}
+        for child in children:
+            cname = _local(child.tag)
+            n = seen.get(cname, 0)
+            seen[cname] = n + 1
+            _xml_flatten(data, cname if n == 0 else f"{cname}_{n}", child, pyevtx)
+
+
+def event_from_xml(root: Any, *, source: str, locator: str, form: str, pyevtx: bool = False) -> Event:
+    """An lxml ``<Event>`` element (Windows export, python-evtx rendering) as an Event.
+
+    ``pyevtx`` splits python-evtx's rendering of a string array inside one
+    ``<Data>`` (``<string>a</string>``...) into the separate items Windows
+    and pyevtx-rs show; its other value quirks are fixed where it renders them
+    (``evtxfile._patch_python_evtx``).
+    """
+    system = None
+    parts: dict[str, Any] = {}
+    for child in _elements(root):
+        tag = _local(child.tag)
+        if tag == "System":
+            system = child
+        else:
+            parts.setdefault(tag, child)
+    if system is None:
+        raise ValueError("event has no System element")
+    fields: dict[str, Any] = {}
+    for child in _elements(system):
+        fields[_local(child.tag)] = child
+    provider = fields.get("Provider")
+    eid_elem = fields.get("EventID")
+    qualifiers = _int(eid_elem.get("Qualifiers")) if eid_elem is not None else None
+    event_id, qualifiers = split_event_id(_int(_text(eid_elem)), qualifiers)
+    created = fields.get("TimeCreated")
+    ts = parse_time(created.get("SystemTime")) if created is not None else None
+    data = _Data()
+    message = None
+    for tag, node in parts.items():
+        if tag == "EventData":
+            _xml_eventdata(data, node, pyevtx)
+        elif tag == "UserData":
+            _xml_userdata(data, node, pyevtx)
+        elif tag == "RenderingInfo":
+            for child in _elements(node):
+                if _local(child.tag) == "Message" and child.text:
+                    message = child.text
+        else:
+            for child in _elements(node):
+                _xml_flatten(data, _local(child.tag), child, pyevtx)
+    name = ""
+    guid = None
+    if provider is not None:
+        name = provider.get("Name") or provider.get("EventSourceName") or ""
+        guid = norm_guid(provider.get("Guid"))
+    return Event(
+        source=source,
+        locator=locator,
+        record_id=_int(_text(fields.get("EventRecordID"))),
+        timestamp=ts or EPOCH,
+        channel=_text(fields.get("Channel")),
+        provider=name,
+        provider_guid=guid,
+        event_id=event_id,
+        qualifiers=qualifiers,
+        level=_int(_text(fields.get("Level"))),
+        computer=_text(fields.get("Computer")),
+        task=_int(_text(fields.get("Task"))),
+        keywords=keywords(_text(fields.get("Keywords"))),
+        data=data.frozen(),
+        message=message,
+        form=form,
+    )
