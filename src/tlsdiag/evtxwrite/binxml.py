@@ -281,23 +281,19 @@ def encode_instance(
         encode_element(out, base, template.root, ctx)
         out.append(EOF)
         _U32.pack_into(out, size_at, len(out) - size_at - 4)
-    count = len(values) + (1 if tail_builder is not None or tail is not None else 0)
     if tail_builder is not None:
-        pos = base + len(out) + 4 + 4 * count + sum(len(v) for _, v in values)
+        pos = base + len(out) + 8 + 4 * len(values) + sum(len(v) for _, v in values)
         tail = tail_builder(pos)  # type: ignore[operator]
-    sizes = [len(v) for _, v in values] + ([len(tail[1])] if tail is not None else [])
-    if any(n > 0xFFFF for n in sizes):
+    if tail is not None:
+        values = [*values, tail]
+    count = len(values)
+    datas = [data for _, data in values]
+    sizes = list(map(len, datas))
+    if count and max(sizes) > 0xFFFF:
         raise ValueError("substitution value larger than 65535 bytes (larger than a chunk)")
-    desc = bytearray(_U32.pack(count))
-    for vtype, data in values:
-        desc += struct.pack("<HBB", len(data), vtype, 0)
-    if tail is not None:
-        desc += struct.pack("<HBB", len(tail[1]), tail[0], 0)
-    out += desc
-    for _, data in values:
-        out += data
-    if tail is not None:
-        out += tail[1]
+    # descriptor: size (u16), type (u8), 0 (u8) == one little-endian u32
+    out += struct.pack(f"<{count + 1}I", count, *[n | (vtype << 16) for n, (vtype, _) in zip(sizes, values, strict=True)])
+    out += b"".join(datas)
 
 
 # ---- value encoders -------------------------------------------------------------------------
@@ -349,8 +345,15 @@ def v_filetime(ts: datetime) -> tuple[int, bytes]:
     return (T_FILETIME, struct.pack("<Q", filetime(ts)))
 
 
+_GUID_CACHE: dict[str, tuple[int, bytes]] = {}
+
+
 def v_guid(text: str) -> tuple[int, bytes]:
-    return (T_GUID, uuid.UUID(text.strip("{}")).bytes_le)
+    value = _GUID_CACHE.get(text)
+    if value is None:
+        value = (T_GUID, uuid.UUID(text.strip("{}")).bytes_le)
+        _GUID_CACHE[text] = value
+    return value
 
 
 _SID_CACHE: dict[str, bytes] = {}

@@ -217,10 +217,23 @@ def _payload_parts(spec: EventSpec) -> tuple[Template, list[tuple[int, bytes]]] 
     return tmpl, values
 
 
+_STR_CACHE: dict[str, tuple[int, bytes]] = {}
+
+
+def _cached_string(text: str) -> tuple[int, bytes]:
+    """Provider, channel and computer names repeat in every record: encode them once."""
+    value = _STR_CACHE.get(text)
+    if value is None:
+        value = bx.v_string(text)
+        if len(_STR_CACHE) < 4096:
+            _STR_CACHE[text] = value
+    return value
+
+
 def _system_values(spec: EventSpec, record_id: int) -> list[tuple[int, bytes]]:
     nul = bx.NULL_VALUE
     return [
-        bx.v_string(spec.provider),
+        _cached_string(spec.provider),
         bx.v_guid(spec.provider_guid) if spec.provider_guid else nul,
         bx.v_u16(spec.qualifiers) if spec.qualifiers is not None else nul,
         bx.v_u16(spec.event_id),
@@ -234,10 +247,10 @@ def _system_values(spec: EventSpec, record_id: int) -> list[tuple[int, bytes]]:
         bx.v_guid(spec.activity_id) if spec.activity_id else nul,
         bx.v_u32(spec.process_id) if spec.process_id is not None else nul,
         bx.v_u32(spec.thread_id) if spec.thread_id is not None else nul,
-        bx.v_string(spec.channel),
-        bx.v_string(spec.computer),
+        _cached_string(spec.channel),
+        _cached_string(spec.computer),
         bx.v_sid(spec.user_sid),
-        bx.v_string(spec.event_source_name) if spec.event_source_name else nul,
+        _cached_string(spec.event_source_name) if spec.event_source_name else nul,
     ]
 
 
