@@ -108,3 +108,45 @@ def test_cli_explain_reads_argument_and_stdin(kbdir: Path, capsys: pytest.Captur
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"lorem ipsum dolor sit amet consectetur")))
     assert main(["explain", "--signatures", str(kbdir), "-"]) == 1
     assert "nothing in the knowledge base matches this text well" in capsys.readouterr().out
+
+
+def test_store_export_proves_or_rules_out_through_the_real_store_code(corpus_dir: Path, kbdir: Path,
+                                                                       tmp_path: Path) -> None:
+    from tlsdiag.stores import testdata
+
+    # the small KB's root-store cause proves/rules out with root-not-self-signed; the stores name FE01
+    kb = load_kb(kbdir)
+    planted = tmp_path / "planted"
+    testdata.write_reg_exports(testdata.planted("FE01"), planted)
+    result = run_scan([planted], kb=kb)
+    [d] = [d for d in result.diagnoses if d.cause.id == "root-store"]
+    assert d.computer == "FE01" and d.store == "proven" and d.made and d.evidence == []
+    assert all(f.check == "root-not-self-signed" for f in d.store_findings)
+    assert len(d.store_findings) == 3
+    assert result.exit_code == 1
+    text = render_scan(result, "text")
+    assert "found in the stores" in text and "root-not-self-signed" in text
+    data = json.loads(render_scan(result, "json"))
+    jsonschema.validate(data, json.loads((SCHEMA_DIR / "scan.schema.json").read_text()))
+    assert data["findings"][0]["store_findings"][0]["certificate"]["thumbprint"]
+
+    clean = tmp_path / "clean"
+    testdata.write_reg_exports(testdata.clean("FE01"), clean)
+    result = run_scan([clean], kb=kb)
+    assert result.exit_code == 0 and not [d for d in result.diagnoses if d.cause.id == "root-store"]
+    assert "root-not-self-signed" in result.stores[0].clean_checks
+
+
+def test_clean_store_rules_out_a_cause_seen_in_events(kb, tmp_path: Path) -> None:
+    from test_match import boot, ev
+    from tlsdiag.scan import analyse
+    from tlsdiag.stores import testdata
+
+    clean = tmp_path / "clean"
+    testdata.write_reg_exports(testdata.clean("FE01"), clean)
+    events = [boot("9200", "6.02.", computer="fe01.contoso.com"),
+              ev(32042, "LS User Services", "Lync Server", computer="fe01.contoso.com")]
+    result = analyse(events, kb, store_inputs=[clean])
+    d = next(d for d in result.diagnoses if d.cause.id == "root-store")
+    assert d.computer == "fe01.contoso.com"  # the export's short name FE01 joined to the logged FQDN
+    assert d.store == "ruled_out" and not d.made

@@ -28,7 +28,7 @@ from tlsdiag.match import (
     HostFactsCollector,
     Match,
 )
-from tlsdiag.match.diagnose import StoreResult, finding_check
+from tlsdiag.match.diagnose import StoreResult
 from tlsdiag.match.hostfacts import computer_key
 from tlsdiag.model import Event, ReadSummary
 
@@ -118,6 +118,7 @@ def _read_events(inputs: list[Any], summary: ReadSummary, backend: str, progress
 
 
 def _analyse_stores(inputs: list[Any]) -> list[StoreAnalysis]:
+    """Store snapshots and their findings; ``clean_checks`` are the checks that ran and found nothing."""
     if not inputs:
         return []
     from tlsdiag import stores
@@ -125,16 +126,20 @@ def _analyse_stores(inputs: list[Any]) -> list[StoreAnalysis]:
     out: list[StoreAnalysis] = []
     for snapshot in stores.load_stores(inputs):
         findings = list(stores.run_checks(snapshot))
-        ran = set(_checks_ran(stores, snapshot))
-        clean = frozenset(ran - {finding_check(f) for f in findings})
-        out.append(StoreAnalysis(snapshot, findings, clean))
+        problems = [f for f in findings if getattr(f, "kind", "problem") == "problem"]
+        clean = {f.check for f in findings if getattr(f, "kind", "") == "clean"} - {f.check for f in problems}
+        out.append(StoreAnalysis(snapshot, problems, frozenset(clean)))
     return out
 
 
-def _checks_ran(stores_module: Any, snapshot: Any) -> Iterable[str]:
-    """The checks that could run on this snapshot (their clean result then rules causes out)."""
-    fn = getattr(stores_module, "checks_run", None)
-    return fn(snapshot) if fn else ()
+def _named(snapshot: Any) -> bool:
+    """Whether the snapshot's computer name came from the export itself, not from its folder's name."""
+    name = (getattr(snapshot, "computer", "") or "").strip()
+    if not name or name.startswith("("):
+        return False
+    parts = {part.casefold() for src in getattr(snapshot, "sources", []) for part in
+             str(src).replace("\\", "/").replace("!", "/").split("/")}
+    return name.casefold() not in parts
 
 
 def prefilter_names(kb: KnowledgeBase) -> list[str]:
@@ -203,7 +208,8 @@ def analyse(events: Iterable[Event], kb: KnowledgeBase, *, summary: ReadSummary 
     analyses = _analyse_stores(list(store_inputs))
     stats.store_seconds = time.perf_counter() - store_started
     results = [StoreResult(getattr(a.snapshot, "computer", "") or "", ", ".join(getattr(a.snapshot, "sources", [])),
-                           tuple(a.findings), a.clean_checks) for a in analyses]
+                           tuple(a.findings), a.clean_checks, _named(a.snapshot), getattr(a.snapshot, "os_build", None))
+               for a in analyses]
     diagnoses = correlator.diagnose(facts, results)
     stats.seconds = time.perf_counter() - started
     return ScanResult(paths=list(paths), kb=kb, summary=summary, hosts=dict(facts.hosts), diagnoses=diagnoses,

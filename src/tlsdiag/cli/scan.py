@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tlsdiag.errors import InputError
 from tlsdiag.kb import load_kb
-from tlsdiag.report import FORMATS, render_scan
+from tlsdiag.report import SCAN_FORMATS, render_scan
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,7 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "Without a path, the bundled sample collections are scanned. Exit status: 0 nothing found, "
                     "1 a diagnosis was made, 2 unusable input.")
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files, folders or zip archives")
-    parser.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
+    parser.add_argument("--format", choices=SCAN_FORMATS, default="text",
+                        help="report format (default: text; html is one self-contained file for a ticket)")
     parser.add_argument("-o", "--output", type=Path, metavar="FILE", help="write the report to FILE")
     parser.add_argument("--backend", choices=("rust", "python"), default="rust",
                         help="EVTX parser: rust (fast, default) or python (python-evtx, slow second opinion)")

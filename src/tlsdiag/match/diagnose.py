@@ -16,7 +16,9 @@ dropped with a note. Choices this module adds, each documented in the report:
   "made" (it does not change the exit status).
 - Store findings: a finding from a check the cause ``proves`` marks it proven
   and raises it to at least 0.9; a cause with such a finding and no events is
-  still diagnosed ("found in the stores"). A ``rules_out_when_clean`` check that
+  still diagnosed ("found in the stores"). Findings that only name the cause
+  (a setting, a related check) are shown with it but change nothing. A
+  ``rules_out_when_clean`` check that
   ran clean on that computer (and nothing proves it) marks it ruled out and
   multiplies the score by 0.2; a ruled-out cause is not "made".
 """
@@ -40,7 +42,6 @@ HIGH, MEDIUM, LOW = 0.7, 0.4, 0.2
 UNKNOWN_FACTOR = 0.5
 PROVEN_FLOOR = 0.9
 RULED_OUT_FACTOR = 0.2
-STORE_SUPPORT_WEIGHT = 0.5  # a store finding that names the cause without being one of its 'proves' checks
 
 
 def confidence_of(score: float, weak: bool) -> str:
@@ -86,8 +87,10 @@ class StoreResult:
 
     computer: str  # "" when the export does not say
     source: str
-    findings: tuple[Any, ...] = ()  # tlsdiag.stores Finding objects
+    findings: tuple[Any, ...] = ()  # tlsdiag.stores Finding objects (problems only)
     clean_checks: frozenset[str] = frozenset()  # checks that ran on this export and found nothing
+    named: bool = True  # False when the computer name is only the collection folder's name
+    os_build: int | None = None  # Windows build recorded by the collector, if any
 
 
 def finding_check(finding: Any) -> str:
@@ -149,7 +152,7 @@ class Diagnosis:
     combinations: list[tuple[Combination, datetime, datetime]] = field(default_factory=list)
     against: list[tuple[Against, Hit | None]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    store: str | None = None  # "proven" | "ruled_out" | "found" | None
+    store: str | None = None  # "proven" | "ruled_out" | None
     store_findings: list[Any] = field(default_factory=list)
     excluded: str | None = None  # why the cause does not apply to this computer
 
@@ -227,6 +230,7 @@ class Correlator:
         self._against_hits: dict[str, dict[str, dict[int, Hit]]] = {}
         self._against_unknown: dict[str, dict[str, set[int]]] = {}
         self.names: dict[str, str] = {}
+        self.store_notes: dict[str, list[str]] = {}
         self.matches = 0
 
     def add(self, match: Match) -> None:
@@ -258,12 +262,25 @@ class Correlator:
     def diagnose(self, host_facts: HostFactsCollector | Mapping[str, HostFacts] | None = None,
                  stores: Iterable[StoreResult] = ()) -> list[Diagnosis]:
         """All diagnoses, every computer, each computer's list ranked (computers in name order)."""
-        facts = host_facts.hosts if isinstance(host_facts, HostFactsCollector) else dict(host_facts or {})
+        facts = dict(host_facts.hosts if isinstance(host_facts, HostFactsCollector) else (host_facts or {}))
+        for key, facts_of in facts.items():
+            self.names.setdefault(key, facts_of.computer)
+        self.store_notes = {}
         by_computer_store = self._assign_stores(list(stores))
+        for key, results in by_computer_store.items():
+            build = next((r.os_build for r in results if r.os_build), None)
+            if build and (key not in facts or facts[key].build is None):
+                host = facts[key] = HostFacts(computer=self.names.get(key, key)) if key not in facts else facts[key]
+                host.build = build
+                self.store_notes.setdefault(key, []).append(
+                    f"Windows build {build} taken from the store collection (no EventLog 6009 in the logs)")
         keys = sorted(set(self._hits) | set(by_computer_store), key=lambda k: (self.names.get(k, k), k))
         out: list[Diagnosis] = []
         for key in keys:
-            out.extend(self._diagnose_computer(key, facts.get(key), by_computer_store.get(key, [])))
+            diagnoses = self._diagnose_computer(key, facts.get(key), by_computer_store.get(key, []))
+            for d in diagnoses:
+                d.notes.extend(self.store_notes.get(key, []))
+            out.extend(diagnoses)
         return out
 
     def _assign_stores(self, stores: list[StoreResult]) -> dict[str, list[StoreResult]]:
@@ -271,15 +288,17 @@ class Correlator:
         known = set(self._hits) | set(self.names)
         out: dict[str, list[StoreResult]] = {}
         for result in stores:
-            key = computer_key(result.computer)
-            if not key:
-                key = next(iter(known)) if len(known) == 1 else ""
-            else:
+            key = computer_key(result.computer) if result.named else ""
+            if key:
                 short = key.split(".")[0]
-                for name in known:
-                    if name.split(".")[0] == short:
-                        key = name
-                        break
+                key = next((name for name in sorted(known) if name == key or name.split(".")[0] == short), key)
+            elif len(known) == 1:
+                key = next(iter(known))
+                self.store_notes.setdefault(key, []).append(
+                    f"the store export {result.source} does not name its computer; it was taken to belong to "
+                    f"{self.names.get(key) or key}, the only computer in the logs")
+            else:
+                key = computer_key(result.computer)
             if key not in self.names:
                 self.names[key] = result.computer or "(computer not named in the store export)"
             out.setdefault(key, []).append(result)
@@ -295,8 +314,8 @@ class Correlator:
             cause_hits = hits.get(cause.id, {})
             proofs = [f for f in findings if finding_check(f) in cause.proves]
             related = [f for f in findings if finding_cause(f) == cause.id and f not in proofs]
-            if not cause_hits and not proofs and not related:
-                continue
+            if not cause_hits and not proofs:
+                continue  # findings that merely name a cause (e.g. a setting) do not diagnose it
             d = self._score(name, key, cause, cause_hits)
             d.store_findings = proofs + related
             self._apply_store(d, cause, proofs, related, clean)
@@ -348,10 +367,8 @@ class Correlator:
                                "proven by store: ") + f"check(s) {checks} found the problem")
             return
         if related:
-            d.score = 1.0 - (1.0 - d.score) * (1.0 - STORE_SUPPORT_WEIGHT)
-            d.weak = False
-            d.store = "found"
-            d.notes.insert(0, "supported by store findings: " + ", ".join(sorted({finding_check(f) for f in related})))
+            d.notes.append("related store findings (shown, not scored): "
+                           + ", ".join(sorted({finding_check(f) for f in related})))
         ran_clean = sorted(set(cause.rules_out_when_clean) & clean)
         if ran_clean:
             d.score *= RULED_OUT_FACTOR

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 FORMATS = ("text", "json", "markdown")
+SCAN_FORMATS = (*FORMATS, "html")  # the HTML report (report/html.py) is built from the JSON dictionary
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 
 
@@ -19,6 +20,10 @@ def render_scan(result: Any, fmt: str = "text", *, color: bool = False, stats: b
         from tlsdiag.report import json as json_report
 
         return json_report.render_scan(result, stats=stats)
+    if fmt == "html":
+        from tlsdiag.report import html
+
+        return html.render_scan(result, stats=stats)
     if fmt == "markdown":
         from tlsdiag.report import markdown
 
@@ -43,4 +48,4 @@ def render_explain(result: Any, fmt: str = "text", *, color: bool = False) -> st
     return text.render_explain(result, color=color)
 
 
-__all__ = ["FORMATS", "SCHEMA_DIR", "render_explain", "render_scan"]
+__all__ = ["FORMATS", "SCAN_FORMATS", "SCHEMA_DIR", "render_explain", "render_scan"]

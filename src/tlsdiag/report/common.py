@@ -50,17 +50,16 @@ def finding_line(finding: Any) -> str:
     return f"{text}: {why}" if why else text
 
 
-def finding_commands(finding: Any) -> list[str]:
+def finding_steps(finding: Any) -> list[tuple[str, str]]:
+    """(step, command) pairs of a store finding's fix, in order."""
     d = finding_dict(finding)
-    value = d.get("fix") or d.get("fix_commands") or d.get("commands") or []
+    value = d.get("fix") or []
     if isinstance(value, str):
-        return [value]
+        return [("", value)]
     out = []
     for item in value:
         if isinstance(item, dict):
-            cmd = item.get("command") or item.get("step")
-            if cmd:
-                out.append(str(cmd))
+            out.append((str(item.get("step") or ""), str(item.get("command") or "")))
         else:
-            out.append(str(item))
+            out.append(("", str(item)))
     return out

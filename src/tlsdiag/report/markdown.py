@@ -13,7 +13,7 @@ from tlsdiag import textsafe
 from tlsdiag.match.diagnose import Diagnosis
 from tlsdiag.match.explain import ExplainResult
 from tlsdiag.match.render import render_message
-from tlsdiag.report.common import finding_commands, finding_line, size, when
+from tlsdiag.report.common import finding_line, finding_steps, size, when
 
 md = textsafe.markdown
 TIMELINE_MAX = 12
@@ -71,8 +71,11 @@ def _diagnosis(d: Diagnosis, rank: int, lang: str) -> list[str]:
         out += ["**Store findings**", ""]
         for f in d.store_findings:
             out.append(f"- {md(finding_line(f))}")
-            for cmd in finding_commands(f):
-                out += ["", *("  " + line for line in _code(cmd, "powershell")), ""]
+            for step, cmd in finding_steps(f):
+                if step:
+                    out.append(f"  - {md(step)}")
+                if cmd:
+                    out += ["", *("    " + line for line in _code(cmd, "powershell")), ""]
         out.append("")
     out += _steps("Fix", cause.fix)
     out += _steps("Verify", cause.verify)

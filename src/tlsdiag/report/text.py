@@ -16,7 +16,7 @@ from tlsdiag import textsafe
 from tlsdiag.match.diagnose import Diagnosis
 from tlsdiag.match.explain import ExplainResult
 from tlsdiag.match.render import render_message
-from tlsdiag.report.common import finding_commands, finding_line, size, when
+from tlsdiag.report.common import finding_line, finding_steps, size, when
 
 TIMELINE_MAX = 12
 
@@ -53,8 +53,6 @@ def _diagnosis(d: Diagnosis, rank: int, style: _Style, lang: str) -> list[str]:
     extra = []
     if d.store == "proven":
         extra.append("proven by store")
-    elif d.store == "found":
-        extra.append("store findings")
     if d.weak:
         extra.append("only generic evidence")
     tag = f"[{badge} {d.score:.2f}" + (", " + ", ".join(extra) if extra else "") + "]"
@@ -98,8 +96,11 @@ def _diagnosis(d: Diagnosis, rank: int, style: _Style, lang: str) -> list[str]:
         out.append("     Store findings:")
         for f in d.store_findings:
             out.append(f"       - {_t(finding_line(f))}")
-            for cmd in finding_commands(f):
-                out += _block(cmd, "           PS> ")[:1] + _block(cmd, "               ")[1:]
+            for i, (step, cmd) in enumerate(finding_steps(f), start=1):
+                if step:
+                    out.append(f"         {i}. {_t(step)}")
+                if cmd:
+                    out += _block(cmd, "            PS> ")[:1] + _block(cmd, "                ")[1:]
     if cause.fix:
         out.append("     Fix:")
         out += _steps(cause.fix)
