@@ -1,0 +1,256 @@
+"""The guided diagnosis as data: five steps, each a ``Text`` plus the commands it offers to copy.
+
+Kept apart from the screen so the content can be tested without a terminal and
+so every piece of untrusted text passes through ``tui.render`` exactly once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.text import Text
+
+from tlsdiag.match import Diagnosis, render_message
+from tlsdiag.tui.render import (
+    CLEAN,
+    INFO,
+    PROBLEM,
+    WARNING,
+    confidence_badge,
+    heading,
+    line,
+    safe,
+    short_time,
+)
+
+STEPS: tuple[tuple[str, str], ...] = (
+    ("happened", "What happened"),
+    ("why", "Why"),
+    ("proof", "Proof"),
+    ("fix", "Fix"),
+    ("verify", "Verify"),
+)
+TIMELINE_MAX = 40
+
+
+@dataclass
+class StepContent:
+    key: str
+    title: str
+    body: Text
+    commands: list[str] = field(default_factory=list)  # what the copy key puts on the clipboard
+
+
+def collection_command() -> str:
+    """One cmd.exe line that exports the three physical certificate-store locations with ``reg export``.
+
+    The registry keys come from ``tlsdiag.stores.model.LOCATION_KEYS`` (the keys the store
+    reader understands); ``reg export`` files are what ``tlsdiag.stores`` reads without any
+    tool installed on the server.
+    """
+    from tlsdiag.stores.model import ENTERPRISE, GROUP_POLICY, LOCATION_KEYS, MACHINE
+
+    parts = []
+    for name, loc in (("machine", MACHINE), ("policy", GROUP_POLICY), ("enterprise", ENTERPRISE)):
+        parts.append(f'reg export "HKLM\\{LOCATION_KEYS[loc]}" "%COMPUTERNAME%-{name}-certs.reg" /y')
+    return " & ".join(parts)
+
+
+def finding_mark(finding: Any) -> tuple[str, str, str]:
+    """(symbol, word, style) for a store finding: never colour alone."""
+    kind = getattr(finding, "kind", "problem")
+    severity = getattr(finding, "severity", "error")
+    if kind == "clean":
+        return CLEAN[0], "ok", CLEAN[1]
+    if severity == "error":
+        return PROBLEM[0], "problem", PROBLEM[1]
+    if severity == "warning":
+        return WARNING[0], "warning", WARNING[1]
+    return INFO[0], "note", INFO[1]
+
+
+def finding_text(finding: Any, indent: str = "") -> Text:
+    symbol, word, style = finding_mark(finding)
+    title = getattr(finding, "title", None) or getattr(finding, "check", "?")
+    out = Text.assemble(indent, (f"{symbol} {word}: ", style), line(title, "bold"))
+    why = getattr(finding, "why", "")
+    if why:
+        out.append("\n" + indent + "  ")
+        out.append_text(safe(why))
+    cert = getattr(finding, "cert", None)
+    if cert is not None:
+        out.append("\n" + indent + "  ")
+        out.append_text(Text.assemble("certificate: ", line(cert.subject, "bold")))
+        out.append("\n" + indent + "  ")
+        out.append_text(Text.assemble("issued by:   ", line(cert.issuer)))
+        out.append("\n" + indent + "  ")
+        out.append_text(Text.assemble("thumbprint:  ", line(cert.thumbprint), "  in ", line(cert.where)))
+    return out
+
+
+def _fix_commands(finding: Any) -> list[tuple[str, str]]:
+    return [(s.step, s.command) for s in getattr(finding, "fix", []) if getattr(s, "command", "")]
+
+
+def _steps_text(steps: tuple[Any, ...], start: int = 1) -> tuple[Text, list[str]]:
+    out = Text()
+    commands: list[str] = []
+    for i, s in enumerate(steps, start=start):
+        out.append(f"{i}. ", "bold")
+        out.append_text(safe(s.step))
+        out.append("\n")
+        if s.command:
+            out.append_text(_command_block(s.command))
+            commands.append(s.command.strip())
+        if getattr(s, "note", ""):
+            out.append("   ")
+            out.append_text(safe(s.note, "italic"))
+            out.append("\n")
+    return out, commands
+
+
+def _command_block(command: str) -> Text:
+    body = "\n".join("    " + c for c in command.strip().splitlines())
+    return safe(body + "\n", "bold")
+
+
+def happened(d: Diagnosis | None, cause: Any) -> StepContent:
+    title = "What happened"
+    if d is None:
+        body = Text.assemble(heading(cause.title), "\n\n", safe(cause.summary), "\n\n",
+                             ("No scanned events point to this cause yet. Press f to open event logs.", "italic"))
+        return StepContent("happened", title, body)
+    body = Text.assemble(heading(cause.title), "  ", confidence_badge(d.confidence),
+                         f" score {d.score:.2f}", "\n", "on ", line(d.computer or "(computer not named)", "bold"),
+                         "\n\n", safe(cause.summary), "\n")
+    if d.evidence:
+        body.append("\nEvidence\n", "bold underline")
+        for item in d.evidence:
+            unknown = " (fields unknown)" if item.hit.unknown_only else ""
+            body.append_text(Text.assemble(
+                f"  {item.hit.count:>5} × ", line(item.evidence.event, "bold"), f" [{item.evidence.role}]{unknown}",
+                f"  {short_time(item.hit.first)} … {short_time(item.hit.last)}\n"))
+        body.append("\nTimeline (UTC)\n", "bold underline")
+        timeline = sorted((m for item in d.evidence for m in item.hit.matches), key=lambda m: m.event.timestamp)
+        seen: set[int] = set()
+        shown = 0
+        for m in timeline:
+            if id(m.event) in seen:
+                continue
+            seen.add(id(m.event))
+            shown += 1
+            if shown > TIMELINE_MAX:
+                body.append(f"  … {len(timeline) - TIMELINE_MAX} more in the Events screen (e)\n", "italic")
+                break
+            e = m.event
+            body.append_text(Text.assemble(
+                (short_time(e.timestamp), "bold"), "  ", line(e.provider), f" {e.event_id}  ",
+                line(m.entry.title, "italic"), "\n"))
+            message = render_message(e, m.entry, "en", m.fields)
+            body.append_text(safe("    " + message.replace("\n", "\n    ") + "\n"))
+            body.append_text(Text.assemble("    ", line(f"{e.source}, {e.locator}", "dim"), "\n"))
+    for note in d.notes:
+        body.append("\n")
+        body.append_text(safe(note, "italic"))
+    if d.excluded:
+        body.append("\n")
+        body.append_text(safe(f"Does not apply: {d.excluded}", "bold"))
+    return StepContent("happened", title, body)
+
+
+def why(d: Diagnosis | None, cause: Any) -> StepContent:
+    body = Text.assemble(heading("How it breaks"), "\n", safe(cause.mechanism.strip()), "\n")
+    if cause.kb:
+        body.append("\nMicrosoft KB articles\n", "bold underline")
+        for k in cause.kb:
+            body.append_text(Text.assemble(f"  KB{k.number}  ", safe(k.title), "\n      ", safe(k.url, "underline"),
+                                           "\n"))
+            if k.note:
+                body.append_text(Text.assemble("      ", safe(k.note, "italic"), "\n"))
+    if d is not None and d.against:
+        body.append("\nWhat argues against it\n", "bold underline")
+        for ag, hit in d.against:
+            count = f" ({hit.count} event(s))" if hit else ""
+            body.append_text(Text.assemble("  - ", safe(ag.note), count, "\n"))
+    return StepContent("why", "Why", body)
+
+
+def proof(d: Diagnosis | None, cause: Any, store_loaded: bool) -> StepContent:
+    body = Text()
+    related = list(d.store_findings) if d is not None else []
+    if d is not None and d.store == "proven":
+        body.append_text(Text.assemble((f"{PROBLEM[0]} Proven by the certificate stores", PROBLEM[1]), "\n\n"))
+    elif d is not None and d.store == "ruled_out":
+        body.append_text(Text.assemble((f"{CLEAN[0]} Ruled out: the stores are clean for this cause", CLEAN[1]),
+                                       "\n\n"))
+    if related:
+        body.append("Store findings\n", "bold underline")
+        for f in related:
+            body.append_text(finding_text(f, "  "))
+            body.append("\n")
+        return StepContent("proof", "Proof", body)
+    if d is not None and d.store == "ruled_out":
+        return StepContent("proof", "Proof", body)
+    computer = d.computer if d is not None else "the server"
+    checks = ", ".join(cause.proves) or "(this cause has no store check)"
+    body.append_text(Text.assemble(
+        ("No certificate-store data", "bold"), " for ", line(computer or "the server", "bold"),
+        " yet", " (a store export was loaded, but it did not cover this computer)" if store_loaded else "", ".\n\n",
+        "The stores prove or rule out this cause (checks: ", line(checks), ").\n",
+        "Run this one line in cmd.exe on the server, then bring the .reg files here:\n\n"))
+    command = collection_command()
+    body.append_text(safe(command + "\n\n", "bold"))
+    body.append_text(Text.assemble(("Press l", "bold"), " to load the export; the diagnosis is re-evaluated in place. ",
+                                   ("Press c", "bold"), " to copy the command.\n"))
+    return StepContent("proof", "Proof", body, [command])
+
+
+def fix(d: Diagnosis | None, cause: Any) -> StepContent:
+    body = Text()
+    commands: list[str] = []
+    n = 1
+    exact = [f for f in (d.store_findings if d is not None else []) if _fix_commands(f)]
+    if exact:
+        body.append("For the certificates found\n", "bold underline")
+        for f in exact:
+            for step, command in _fix_commands(f):
+                cert = getattr(f, "cert", None)
+                label = Text.assemble(f"{n}. ", safe(step))
+                if cert is not None:
+                    label.append_text(Text.assemble(" (", line(cert.subject), ")"))
+                label.stylize("bold", 0, len(f"{n}."))
+                body.append_text(label)
+                body.append("\n")
+                body.append_text(_command_block(command))
+                commands.append(command.strip())
+                n += 1
+        body.append("\n")
+    body.append("The fix\n" if not exact else "Then\n", "bold underline")
+    text, more = _steps_text(cause.fix, n)
+    body.append_text(text)
+    commands += more
+    if not commands:
+        body.append("\n(no command to copy)\n", "italic")
+    else:
+        body.append_text(Text.assemble("\n", ("Press c", "bold"), f" to copy the {len(commands)} command(s).\n"))
+    return StepContent("fix", "Fix", body, commands)
+
+
+def verify(d: Diagnosis | None, cause: Any) -> StepContent:
+    text, commands = _steps_text(cause.verify)
+    body = Text.assemble(heading("Check that it worked"), "\n", text)
+    if cause.workarounds:
+        body.append("\nWorkarounds (they hide the symptom, they do not fix the cause)\n", "bold underline")
+        for w in cause.workarounds:
+            body.append_text(Text.assemble("  - ", safe(w.title, "bold"), ": ", safe(w.caveat), "\n"))
+            if w.command:
+                body.append_text(_command_block(w.command))
+    if commands:
+        body.append_text(Text.assemble("\n", ("Press c", "bold"), f" to copy the {len(commands)} command(s).\n"))
+    return StepContent("verify", "Verify", body, commands)
+
+
+def build_steps(d: Diagnosis | None, cause: Any, *, store_loaded: bool = False) -> list[StepContent]:
+    """The five guided steps for a diagnosis (or for a cause alone, from a pasted error)."""
+    return [happened(d, cause), why(d, cause), proof(d, cause, store_loaded), fix(d, cause), verify(d, cause)]

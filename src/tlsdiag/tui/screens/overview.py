@@ -1,0 +1,134 @@
+"""Overview: per computer, the ranked diagnoses with confidence; what was read and what was lost."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, OptionList, ProgressBar, Static
+from textual.widgets.option_list import Option
+
+from tlsdiag.tui.render import confidence_badge, line, short_time, size
+
+LOSSES_SHOWN = 8
+
+
+def read_summary_text(summary: Any) -> Text:
+    """Files, records, time span and every loss with where (capped, with a count of the rest)."""
+    first, last = summary.span
+    out = Text()
+    out.append("What was read: ", "bold")
+    out.append(f"{len(summary.files)} file(s), {size(summary.bytes)}, {summary.records} record(s), "
+               f"{summary.records_lost} lost\n")
+    out.append("Time span: ", "bold")
+    out.append(f"{short_time(first)} … {short_time(last)} UTC\n")
+    losses = []
+    for f in summary.files:
+        if f.error:
+            losses.append(Text.assemble(("  ✗ unusable: ", "bold"), line(f.source), ": ", line(f.error)))
+        for loss in f.lost:
+            count = f" ({loss.records} record(s))" if loss.records is not None else ""
+            losses.append(Text.assemble(("  ! lost: ", "bold"), line(loss.source), ", ", line(loss.where), ": ",
+                                        line(loss.reason), count))
+    for item in losses[:LOSSES_SHOWN]:
+        out.append_text(item)
+        out.append("\n")
+    if len(losses) > LOSSES_SHOWN:
+        out.append(f"  … and {len(losses) - LOSSES_SHOWN} more losses (see tlsdiag scan)\n", "italic")
+    for f in summary.files:
+        out.append_text(Text.assemble("  ", line(f.source), f"  {f.form}, {size(f.size)}, {f.records} record(s)\n",
+                                      style="dim"))
+    return out
+
+
+class OverviewScreen(Screen[None]):
+    HELP_TITLE = "Overview"
+    HELP_EXTRA = ("Enter on a diagnosis opens the guided view.",)
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "open", "Open guided view", show=False)]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(Text(""), id="scan-status")
+        yield ProgressBar(total=None, show_eta=False, id="scan-progress")
+        yield OptionList(id="diagnoses")
+        with VerticalScroll(id="read-pane"):
+            yield Static(Text(""), id="read-summary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._targets: dict[str, tuple[str, str]] = {}
+        self.watch(self.app, "revision", self.refresh_data, init=True)
+        self.query_one("#diagnoses", OptionList).focus()
+
+    def refresh_data(self, _: int = 0) -> None:
+        app: Any = self.app
+        status = self.query_one("#scan-status", Static)
+        bar = self.query_one("#scan-progress", ProgressBar)
+        done, total = app.progress
+        if app.scanning:
+            bar.display = True
+            if total:
+                bar.update(total=total, progress=done)
+            status.update(Text.assemble(("Scanning ", "bold"), f"{size(done)} of {size(total)} · ",
+                                        f"{app.live_matches} catalog match(es) · {len(app.events)} event(s) so far"))
+        else:
+            bar.display = False
+            if app.error:
+                status.update(Text.assemble(("✗ ", "bold red"), line(app.error, "bold")))
+            elif app.result is None:
+                status.update(Text("Nothing scanned yet: press f to open event logs, p to paste an error."))
+            else:
+                n = len([d for d in app.diagnoses if d.made])
+                status.update(Text.assemble((f"{n} diagnosis(es) made", "bold"),
+                                            " · Enter opens the guided view · ? lists the keys"))
+        self._fill_diagnoses(app)
+        if app.result is not None:
+            self.query_one("#read-summary", Static).update(read_summary_text(app.result.summary))
+
+    def _fill_diagnoses(self, app: Any) -> None:
+        options: list[Option] = []
+        self._targets = {}
+        for computer in app.computers():
+            facts = app.result.host(computer) if app.result is not None else None
+            head = Text.assemble(("▸ ", "bold"), line(computer or "(computer not named in the logs)", "bold"))
+            if facts is not None and getattr(facts, "windows_name", ""):
+                head.append_text(Text.assemble("  ", line(facts.windows_name, "dim")))
+            options.append(Option(head, disabled=True))
+            ranked = app.diagnoses_for(computer)
+            if not ranked:
+                options.append(Option(Text("    no known cause found", style="italic"), disabled=True))
+            for d in ranked:
+                key = f"d{len(self._targets)}"
+                self._targets[key] = (d.cause.id, d.computer)
+                label = Text.assemble("  ", confidence_badge(d.confidence), f" {d.score:4.2f}  ",
+                                      (d.cause.title, "bold" if d.made else "dim"))
+                if d.store == "proven":
+                    label.append("  ✓ proven by stores", "bold")
+                if app.preliminary:
+                    label.append("  (preliminary)", "italic")
+                options.append(Option(label, id=key))
+        olist = self.query_one("#diagnoses", OptionList)
+        highlighted = olist.highlighted_option.id if olist.highlighted_option is not None else None
+        olist.set_options(options)
+        keys = [o.id for o in options]
+        if highlighted in keys:
+            olist.highlighted = keys.index(highlighted)
+        elif self._targets:
+            olist.highlighted = keys.index(next(iter(self._targets)))
+
+    @on(OptionList.OptionSelected, "#diagnoses")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        target = self._targets.get(event.option.id or "")
+        if target is not None:
+            self.app.open_cause(*target)  # type: ignore[attr-defined]
+
+    def action_open(self) -> None:
+        olist = self.query_one("#diagnoses", OptionList)
+        option = olist.highlighted_option
+        if option is not None and option.id in self._targets:
+            self.app.open_cause(*self._targets[option.id])  # type: ignore[attr-defined]
