@@ -61,6 +61,7 @@ class Seen:
     data: list[tuple[str | None, str]]
     userdata: tuple[str, str | None, list[tuple[str, str]]] | None
     binary: str | None
+    eventdata_name: str | None = None
 
 
 def _parse_time(text: str) -> datetime:
@@ -95,6 +96,7 @@ def normalise(xml: str, parser: str) -> Seen:
     binary = None
     userdata = None
     ed = root.find(f"{NS}EventData")
+    ed_name = ed.get("Name") if ed is not None else None
     if ed is not None:
         for child in ed:
             tag = etree.QName(child).localname
@@ -136,6 +138,7 @@ def normalise(xml: str, parser: str) -> Seen:
         data=data,
         userdata=userdata,
         binary=binary,
+        eventdata_name=ed_name,
     )
 
 
@@ -160,7 +163,7 @@ def expected(spec: EventSpec, record_id: int) -> Seen:
         task=spec.task, keywords=spec.resolved_keywords(), provider=spec.provider,
         guid=_norm_guid(spec.provider_guid), source_name=spec.event_source_name, channel=spec.channel,
         computer=spec.computer, time=spec.time, user=spec.user_sid, data=data, userdata=ud,
-        binary=spec.binary.hex().upper() if spec.binary else None,
+        binary=spec.binary.hex().upper() if spec.binary else None, eventdata_name=spec.eventdata_name,
     )
 
 
@@ -232,10 +235,19 @@ def shapes() -> list[EventSpec]:
                   user_sid="S-1-5-21-1004336348-1177238915-682003330-512",
                   data={"Subject": "CN=Zertifizierungsstelle Größe, O=Beispiel", "Thumbprint": "A1B2"}),
         # WindowsFabric Admin channel with a Version and Opcode
+        # manifest provider whose GUID is not known, on an Admin channel, Version and Opcode set
         EventSpec("Microsoft-Windows-WindowsFabric/Admin", "Microsoft-Windows-WindowsFabric", 18465,
-                  t + timedelta(minutes=6), fe, provider_guid="{c4766d6f-5414-42ed-b4d3-f3ec7f7d2b4e}",
+                  t + timedelta(minutes=6), fe, manifest=True,
                   version=1, level=3, task=3, opcode=17, keywords=0x8000000000000001, user_sid="S-1-5-20",
                   data={"id": "b6277d62e11a4e816f7179f3d6b8e7", "message": "partition build error"}),
+        # EventData with a Name attribute (Time-Service) and no fields
+        EventSpec("System", "Microsoft-Windows-Time-Service", 143, t + timedelta(minutes=7), fe,
+                  provider_guid="{06EDCFEB-0FD0-4E53-ACCA-A6F8BBF81BCB}", user_sid="S-1-5-19",
+                  eventdata_name="TMP_EVENT_START_ADVERTISING_GT"),
+        EventSpec("System", "Microsoft-Windows-Time-Service", 37, t + timedelta(minutes=8), fe,
+                  provider_guid="{06EDCFEB-0FD0-4E53-ACCA-A6F8BBF81BCB}", user_sid="S-1-5-19",
+                  eventdata_name="TMP_EVENT_TIME_SOURCE_REACHABLE",
+                  data={"TimeSource": "dc01.contoso.local (ntp.d|0.0.0.0:123->10.0.0.10:123)"}),
     ]
 
 

@@ -49,11 +49,13 @@ class EventSpec:
     """One event to write.
 
     ``provider_guid`` None means a classic (EventLog API) provider such as the
-    "LS User Services" sources of the Lync Server log; those get the classic
+    "LS User Services" sources of the Lync Server log (unless ``manifest`` is
+    set, for a manifest provider whose GUID is not known); those get the classic
     System shape (no Version/Opcode/Correlation/Execution) and their unnamed
     ``data`` list is stored the way Windows stores it (one string array).
     ``data`` is a mapping for named ``<Data Name=..>`` fields or a sequence for
-    unnamed ones. ``form`` chooses the BinXML shape: "template" (definition
+    unnamed ones. ``eventdata_name`` puts a Name attribute on <EventData>, as
+    the Time-Service provider does. ``form`` chooses the BinXML shape: "template" (definition
     plus substitution values, as Windows writes), "mixed" or "inline" (plain
     elements; see ``encode_record_body``).
     """
@@ -79,10 +81,15 @@ class EventSpec:
     process_id: int | None = None
     thread_id: int | None = None
     activity_id: str | None = None
+    eventdata_name: str | None = None
+    manifest: bool | None = None
     form: str = "template"
 
     @property
     def classic(self) -> bool:
+        """Classic (EventLog API) System shape; a manifest provider without a known GUID sets manifest=True."""
+        if self.manifest is not None:
+            return not self.manifest
         return self.provider_guid is None
 
     def resolved_keywords(self) -> int:
@@ -169,8 +176,9 @@ def _classic_values(items: Sequence[object], binary: bytes | None) -> list[tuple
 _PAYLOAD_TEMPLATES: dict[tuple, Template] = {}
 
 
-def _named_template(names: tuple[str, ...], types: tuple[int, ...], with_binary: bool) -> Template:
-    key = ("named", names, types, with_binary)
+def _named_template(names: tuple[str, ...], types: tuple[int, ...], with_binary: bool,
+                    ed_name: str | None = None) -> Template:
+    key = ("named", names, types, with_binary, ed_name)
     tmpl = _PAYLOAD_TEMPLATES.get(key)
     if tmpl is None:
         children: list[El] = [
@@ -178,7 +186,7 @@ def _named_template(names: tuple[str, ...], types: tuple[int, ...], with_binary:
         ]
         if with_binary:
             children.append(El("Binary", (), (Sub(len(names), bx.T_BINARY),)))
-        tmpl = Template(El("EventData", (), tuple(children)))
+        tmpl = Template(El("EventData", (("Name", ed_name),) if ed_name else (), tuple(children)))
         _PAYLOAD_TEMPLATES[key] = tmpl
     return tmpl
 
@@ -206,12 +214,12 @@ def _payload_parts(spec: EventSpec) -> tuple[Template, list[tuple[int, bytes]]] 
         return CLASSIC_EVENTDATA, _classic_values(data, spec.binary)
     if data is None and spec.classic:
         return CLASSIC_EVENTDATA, _classic_values([], spec.binary)
-    if data is None and spec.binary is None:
+    if data is None and spec.binary is None and spec.eventdata_name is None:
         return None
     data = data or {}
     values = [bx.v_auto(v) for v in data.values()]
     types = tuple(t for t, _ in values)
-    tmpl = _named_template(tuple(data), types, spec.binary is not None)
+    tmpl = _named_template(tuple(data), types, spec.binary is not None, spec.eventdata_name)
     if spec.binary is not None:
         values.append(bx.v_binary(spec.binary))
     return tmpl, values
@@ -290,7 +298,7 @@ def _inline_tree(spec: EventSpec, record_id: int) -> El:
         attrs = (("xmlns", ud.namespace),) if ud.namespace else ()
         inner = El(ud.name, attrs, tuple(El(k, (), (t(v),)) for k, v in ud.fields.items()))
         children.append(El("UserData", (), (inner,)))
-    elif spec.data is not None or spec.binary is not None or spec.classic:
+    elif spec.data is not None or spec.binary is not None or spec.classic or spec.eventdata_name:
         items: list[El] = []
         if isinstance(spec.data, Mapping):
             items = [El("Data", (("Name", k),), (t(v),)) for k, v in spec.data.items()]
@@ -300,7 +308,8 @@ def _inline_tree(spec: EventSpec, record_id: int) -> El:
             items = [El("Data")]  # as Windows renders a classic event without strings
         if spec.binary is not None:
             items.append(El("Binary", (), (spec.binary.hex().upper(),)))
-        children.append(El("EventData", (), tuple(items)))
+        ed_attrs = (("Name", spec.eventdata_name),) if spec.eventdata_name else ()
+        children.append(El("EventData", ed_attrs, tuple(items)))
     return El("Event", (("xmlns", EVENT_NS),), tuple(children))
 
 
