@@ -311,8 +311,6 @@ def _patch_python_evtx() -> None:
     epoch = dt.datetime(1601, 1, 1, tzinfo=dt.timezone.utc)
 
     def parse_filetime(qword: int) -> dt.datetime:
-        if qword == 0:
-            return dt.datetime.min
         try:
             return epoch + dt.timedelta(microseconds=qword // 10)
         except OverflowError:
@@ -341,7 +339,8 @@ def _wstring_array(self: Any) -> str:
 
 
 def _short(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    text = " ".join(str(exc).split())
+    text = f"{type(exc).__name__}: {text}" if len(text) < 12 else text
     return text if len(text) <= 240 else text[:237] + "..."
 
 

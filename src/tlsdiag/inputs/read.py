@@ -145,13 +145,13 @@ def _read_evtx(inp: InputFile, report: FileReport, backend: str, meter: _Progres
     with inp.open() as fh:
         head = fh.read(FILE_HEADER_SIZE)
         meter.add(len(head))
+        if len(head) < FILE_HEADER_SIZE:
+            report.error = f"file ends inside the EVTX file header ({len(head)} of {FILE_HEADER_SIZE} bytes)"
+            return
         try:
             header = parse_file_header(head)
         except ValueError as exc:
             report.error = str(exc)
-            return
-        if len(head) < FILE_HEADER_SIZE:
-            report.error = f"file ends inside the EVTX file header ({len(head)} bytes)"
             return
         for chunk in iter_chunks(fh):
             meter.add(len(chunk.data))
