@@ -406,3 +406,37 @@ def test_clean_store_rules_out(kb) -> None:
     assert d.store == "ruled_out" and not d.made
     assert d.score == pytest.approx(0.4 * 0.2)
     assert "ruled out by store" in d.notes[0]
+
+
+# ---------------------------------------------------------------- paste search mechanics
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("routing group: {63BB8586-A9D8-5AF2-83FF-B5CE680594C0}.", "routing group: # ."),
+    ("from server: fe01.contoso.com, IP Address: 10.198.40.152:60873", "from server: # , ip address: #"),
+    ("thumbprint 3B1EFD3A66EA28B16697394703A72CA340A05BD5 in Root", "thumbprint # in root"),
+    ("targeted at https://Pool1.contoso.com:444/LiveServer/UserPinService now", "targeted at # now"),
+    (r"Access denied. (\\server02.contoso.com\xds-replica\from-master\data.zip)", "access denied. ( # )"),
+    ("Subject Name: %1 Issuer: %2%nCause", "subject name: # issuer: # cause"),
+    ("In the past 30.0093507983333 minutes", "in the past # minutes"),
+])
+def test_normalise_replaces_what_varies(text: str, expected: str) -> None:
+    from tlsdiag.match import normalise
+
+    assert normalise(text) == expected
+
+
+def test_explain_mechanics_on_the_small_kb(kb) -> None:
+    from tlsdiag.match import explain
+
+    r = explain("Invalid incoming HTTPS certificate. Subject Name: SFB-FE-07.fabrikam.local Issuer: Fabrikam-CA", kb)
+    assert r.matches[0].id == "lync-32042"
+    r = explain("Log Name: System Source: Schannel Event ID: 36888 Level: Error", kb)
+    assert r.matches[0].id == "schannel-36888" and r.matches[0].score > 0.9
+    for form in ("0x800B0109", "2148204809", "-2146762487", "cert_e_untrustedroot"):
+        r = explain(form, kb)
+        assert r.matches[0].id == "root-store" and r.best_cause.id == "root-store" and r.fix
+    assert explain("KB2901554", kb).matches[0].id == "session-tickets"
+    assert explain("has no primäries", kb).matches[0].id == "root-store"  # typo'd quote from the seed
+    assert explain("36885", kb).matches[0].id == "schannel-36885"
+    assert not explain("0x800B0108", kb).found  # a neighbouring code is not the same code
+    assert not explain("The quick brown fox jumps over the lazy dog", kb).found

@@ -36,7 +36,7 @@ MIN_FUZZY_CHARS = 20  # shorter pastes are judged by exact signals only: short s
 
 W_HEADER = 0.95  # Source/Quelle + Event ID name the entry
 W_EVENT_ID = 0.6  # labelled event id
-W_BARE_ID = 0.45  # a bare number equal to a catalog event id
+W_BARE_ID = 0.5  # a bare number equal to a catalog event id
 W_KB = 0.8
 W_CODE = 0.75
 W_PHRASE = 0.75
@@ -44,6 +44,7 @@ ROLE_FACTOR = {"specific": 1.0, "corroborating": 0.7, "generic": 0.4}
 
 _VAR = " # "
 _NORMALISERS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"%[nt]"), " "),  # message-file newline/tab
     (re.compile(r"%\d+"), _VAR),  # template placeholders
     (re.compile(r"\b(?:https?|ldaps?|sip)://\S+", re.I), _VAR),
     (re.compile(r"\{?\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b\}?", re.I), _VAR),
