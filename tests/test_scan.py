@@ -150,3 +150,13 @@ def test_clean_store_rules_out_a_cause_seen_in_events(kb, tmp_path: Path) -> Non
     d = next(d for d in result.diagnoses if d.cause.id == "root-store")
     assert d.computer == "fe01.contoso.com"  # the export's short name FE01 joined to the logged FQDN
     assert d.store == "ruled_out" and not d.made
+
+
+def test_progress_reports_bytes_up_to_the_total(corpus_dir: Path, kb) -> None:
+    calls: list[tuple[int, int]] = []
+    result = run_scan([corpus_dir / OMER_SYSTEM, corpus_dir / PLASO_SYSTEM], kb=kb,
+                      progress=lambda done, total: calls.append((done, total)))
+    assert len(calls) > 2
+    dones = [d for d, _ in calls]
+    assert dones == sorted(dones)
+    assert calls[-1][0] == calls[-1][1] == result.summary.bytes
