@@ -339,10 +339,18 @@ def _root_not_self_signed(s: StoreSnapshot, at: datetime) -> list[Finding]:
         else:
             reason = ("its issuer name equals its subject, but its own key does not verify its signature "
                       "(a cross-certificate signed by another key); string comparison would miss it")
+        if not sc.cert.is_end_entity:
+            belongs = "so it belongs in Intermediate Certification Authorities"
+            fix = _move(sc, "CA", with_key=bool(sc.has_private_key))
+        elif sc.has_private_key:
+            belongs = "and as an end-entity certificate with a private key it belongs in Personal"
+            fix = _move(sc, "MY", with_key=True, why_dest=" (Personal: an end-entity certificate with its key)")
+        else:
+            belongs = "and as an end-entity certificate it belongs in no trust store"
+            fix = _remove(sc)
         why = (f"{sc.cert.subject} in {sc.where} is not self-signed: {reason}; on Windows Server 2012 and later a "
                "non-self-signed certificate in Trusted Root breaks TLS client authentication (KB 2795828, "
-               "KB 2802568), so it belongs in Intermediate Certification Authorities.")
-        fix = _move(sc, "CA", with_key=bool(sc.has_private_key))
+               f"KB 2802568), {belongs}.")
         if sc.store == "AuthRoot" and sc.location == MACHINE:
             fix.insert(0, FixStep("AuthRoot is filled by automatic root update; a CA certificate there was put "
                                   "there by hand or a tool"))

@@ -17,6 +17,7 @@ from typing import Any
 from cryptography.exceptions import UnsupportedAlgorithm
 
 from tlsdiag.errors import InputError
+from tlsdiag.stores.blob import parse_blob
 from tlsdiag.stores.certs import Cert
 from tlsdiag.stores.model import (
     LOCATIONS,
@@ -52,7 +53,7 @@ def looks_like_storejson(head: bytes) -> bool:
 
 
 def _list(value: Any) -> list[Any]:
-    if value is None:
+    if value is None or value == {}:
         return []
     return value if isinstance(value, list) else [value]
 
@@ -123,11 +124,22 @@ def read_storejson(data: bytes, display: str, snapshot: StoreSnapshot) -> None:
 
 
 def _add(snapshot: StoreSnapshot, item: Any, location: str, store: str, where: str) -> None:
-    if not isinstance(item, dict) or not isinstance(item.get("RawData"), str):
-        snapshot.warnings.append(f"{where}: no RawData; skipped")
+    """One certificate: ``RawData`` (from the certificate provider) or, when the provider could not
+    open that store, ``Blob`` (the registry value, base64) which is parsed like a reg export's."""
+    if not isinstance(item, dict) or not isinstance(item.get("RawData") or item.get("Blob"), str):
+        snapshot.warnings.append(f"{where}: neither RawData nor Blob; skipped")
         return
+    blob_key = None
     try:
-        der = base64.b64decode(item["RawData"], validate=True)
+        if isinstance(item.get("RawData"), str) and item["RawData"]:
+            der = base64.b64decode(item["RawData"], validate=True)
+        else:
+            element = parse_blob(base64.b64decode(item["Blob"], validate=True))
+            for problem in element.problems:
+                snapshot.warnings.append(f"{where}: {problem}")
+            if element.der is None:
+                return
+            der, blob_key = element.der, element.has_private_key
         cert = Cert(der)
     except (binascii.Error, ValueError, UnsupportedAlgorithm) as exc:
         snapshot.warnings.append(f"{where}: certificate does not decode: {exc}")
@@ -136,7 +148,7 @@ def _add(snapshot: StoreSnapshot, item: Any, location: str, store: str, where: s
     if recorded and recorded != cert.thumbprint:
         snapshot.warnings.append(f"{where}: Thumbprint {recorded} is not the certificate's SHA-1 "
                                  f"{cert.thumbprint} (thumbprint mismatch)")
-    key = item.get("HasPrivateKey")
+    key = item.get("HasPrivateKey", blob_key)
     snapshot.add(StoreCert(cert=cert, location=location, store=store,
                            has_private_key=key if isinstance(key, bool) else None,
                            friendly_name=str(item.get("FriendlyName") or ""), source=where,

@@ -85,15 +85,54 @@ def _from_path(path: Path, explicit: bool) -> list[_Item]:
     return [_Item(str(path), kind, lambda p=path: p.open("rb"), path)]
 
 
-def _from_inputfile(obj: Any) -> list[_Item]:
+def _from_inputfile(obj: Any, skipped: list[str]) -> list[_Item]:
+    """Store inputs among discovered files; files the discoverer could not classify are
+    sniffed again with this package's own content tests (collector JSON, metadata)."""
     display = str(obj.display)
     name = _split(display)[1]
     kind = getattr(obj, "kind", "unknown")
-    if kind not in STORE_KINDS:
-        if name.lower() != METADATA_NAME:
-            return []
+    problem = getattr(obj, "problem", None)
+    if problem:
+        if kind in STORE_KINDS or name.lower().endswith((".reg", ".json", *CERT_SUFFIXES)):
+            skipped.append(f"{display}: {problem}")
+        return []
+    if name.lower() == METADATA_NAME:
         kind = "collection"
-    return [_Item(display, kind, obj.open, None)]
+    elif kind == "unknown":
+        try:
+            with obj.open() as handle:
+                kind = sniff(handle.read(4096), name)
+        except OSError as exc:
+            skipped.append(f"{display}: cannot read: {exc}")
+            return []
+    if kind not in (*STORE_KINDS, "collection"):
+        return []
+    members = getattr(obj, "members", ())
+    path = getattr(obj, "path", None)
+    on_disk = Path(path) if path is not None and not members else None
+    return [_Item(display, kind, obj.open, on_disk)]
+
+
+def _discoverer() -> Any:
+    """``tlsdiag.inputs.discover`` when that room is present (it opens zips in place)."""
+    try:
+        from tlsdiag.inputs import discover
+    except ImportError:
+        return None
+    return discover
+
+
+def _items_from_path(path: Path, skipped: list[str]) -> list[_Item]:
+    discover = _discoverer()
+    if discover is None:
+        return _from_path(path, explicit=True)
+    if not path.exists():
+        raise InputError(str(path), "no such file or directory")
+    items = [item for obj in discover([path]) for item in _from_inputfile(obj, skipped)]
+    if not items and path.is_file():
+        raise InputError(str(path), "not a certificate-store export (reg export, hive, collector JSON, "
+                                    "or certificate file in a store-named folder)")
+    return items
 
 
 def _read_all(item: _Item) -> bytes:
@@ -144,11 +183,12 @@ def load_stores(inputs: Iterable[Any]) -> list[StoreSnapshot]:
     Raises :class:`InputError` for an explicitly named file that is no store export or
     for a damaged export; a path that holds no store export at all yields no snapshot."""
     items: list[_Item] = []
+    skipped: list[str] = []
     for entry in inputs:
         if isinstance(entry, (str, os.PathLike)):
-            items.extend(_from_path(Path(entry), explicit=True))
+            items.extend(_items_from_path(Path(entry), skipped))
         else:
-            items.extend(_from_inputfile(entry))
+            items.extend(_from_inputfile(entry, skipped))
     groups: dict[str, StoreSnapshot] = {}
     for item in items:
         key = _group(item)
@@ -175,6 +215,8 @@ def load_stores(inputs: Iterable[Any]) -> list[StoreSnapshot]:
         if meta is not None and meta.is_file() and str(meta) not in snapshot.sources \
                 and not any(i.display == str(meta) for i in items):
             _read_collection(meta.read_bytes(), str(meta), snapshot)
+    for note in skipped:
+        groups.setdefault(_split(note.split(": ", 1)[0])[0], StoreSnapshot(computer="")).warnings.append(note)
     merged: dict[str, StoreSnapshot] = {}
     for key, snapshot in groups.items():
         if not snapshot.sources:

@@ -10,7 +10,7 @@ because a silently skipped ``Blob`` would hide a certificate.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from tlsdiag.errors import InputError
@@ -67,43 +67,67 @@ def _unescape(text: str) -> str:
     return re.sub(r"\\(.)", r"\1", text)
 
 
-def _hex_bytes(text: str, display: str, line: int, name: str) -> bytes:
-    cleaned = text.replace(" ", "").replace("\t", "")
-    if not cleaned:
-        return b""
-    items = cleaned.split(",")
-    if items and items[-1] == "":
-        items.pop()
-    for item in items:
-        if len(item) != 2 or not all(c in "0123456789abcdefABCDEF" for c in item):
-            raise InputError(display, f"line {line}: bad hex byte {item[:8]!r} in value {name!r}")
-    return bytes.fromhex("".join(items))
+def _hex_bytes(text: str, display: str, line_at: Callable[[int], int], start: int, name: str) -> bytes:
+    """Bytes of a comma-separated hex list; ``line_at(offset)`` names the physical line of a bad item."""
+    out = bytearray()
+    pos = start
+    items = text.split(",")
+    for n, item in enumerate(items):
+        token = item.strip(" \t")
+        if token == "" and n == len(items) - 1:
+            break
+        if len(token) != 2 or not all(c in "0123456789abcdefABCDEF" for c in token):
+            raise InputError(display, f"line {line_at(pos)}: bad hex byte {token[:8]!r} in value {name!r}")
+        out.append(int(token, 16))
+        pos += len(item) + 1
+    return bytes(out)
 
 
-def _logical_lines(text: str, display: str) -> Iterator[tuple[int, str]]:
-    """Join continuation lines (trailing backslash); yield (first line number, text)."""
+@dataclass
+class _Logical:
+    line: int  # first physical line
+    text: str
+    starts: list[tuple[int, int]]  # (offset in text, physical line)
+
+    def line_at(self, offset: int) -> int:
+        found = self.line
+        for start, number in self.starts:
+            if start <= offset:
+                found = number
+        return found
+
+
+def _logical_lines(text: str, display: str) -> Iterator[_Logical]:
+    """Join continuation lines (trailing backslash), remembering where each physical line starts."""
     lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
     i = 0
     while i < len(lines):
         start = i + 1
         line = lines[i].rstrip("\r")
         i += 1
         if line.startswith("[") or line.lstrip().startswith(";"):
-            yield start, line
+            yield _Logical(start, line, [(0, start)])
             continue
         buf = [line]
+        starts = [(0, start)]
         total = len(line)
         while buf[-1].endswith("\\") and _continues(buf):
             buf[-1] = buf[-1][:-1]
-            if i >= len(lines):
-                raise InputError(display, f"line {start}: value continues past the end of the file (truncated?)")
+            total -= 1
+            if i >= len(lines) or not any(rest.strip() for rest in lines[i:]):
+                raise InputError(display, f"line {i}: value continues past the end of the file (truncated?)")
             nxt = lines[i].rstrip("\r").lstrip(" ")
+            if not nxt:
+                raise InputError(display, f"line {i + 1}: empty continuation line inside a value")
+            starts.append((total, i + 1))
             i += 1
             total += len(nxt)
             if total > MAX_LINE:
                 raise InputError(display, f"line {start}: value longer than {MAX_LINE} characters")
             buf.append(nxt)
-        yield start, "".join(buf)
+        yield _Logical(start, "".join(buf), starts)
 
 
 def _continues(buf: list[str]) -> bool:
@@ -130,7 +154,8 @@ def parse_reg(data: bytes, display: str) -> list[RegKey]:
     keys: list[RegKey] = []
     current: RegKey | None = None
     seen_header = False
-    for number, line in _logical_lines(text, display):
+    for logical in _logical_lines(text, display):
+        number, line = logical.line, logical.text
         stripped = line.strip()
         if not seen_header:
             if not stripped:
@@ -158,13 +183,16 @@ def parse_reg(data: bytes, display: str) -> list[RegKey]:
         if current is None:
             raise InputError(display, f"line {number}: value outside any [key] section")
         name = "" if line.startswith("@") else _unescape(m.group(1))
-        current.values[name.lower()] = _value(name, m.group(2).strip(), number, display)
+        raw = m.group(2)
+        offset = len(line) - len(raw) + (len(raw) - len(raw.lstrip()))
+        current.values[name.lower()] = _value(name, raw.strip(), logical, offset, display)
     if not seen_header:
         raise InputError(display, "empty file, not a registry export")
     return keys
 
 
-def _value(name: str, raw: str, line: int, display: str) -> RegValue:
+def _value(name: str, raw: str, logical: _Logical, offset: int, display: str) -> RegValue:
+    line = logical.line
     if raw == "-":
         return RegValue(name, "delete", None, line)
     if raw.startswith('"'):
@@ -179,7 +207,8 @@ def _value(name: str, raw: str, line: int, display: str) -> RegValue:
     m = _HEX_TYPE.match(raw)
     if m:
         kind = f"hex({m.group(1).lower()})" if m.group(1) else "hex"
-        return RegValue(name, kind, _hex_bytes(m.group(2), display, line, name), line)
+        data_start = offset + m.start(2)
+        return RegValue(name, kind, _hex_bytes(m.group(2), display, logical.line_at, data_start, name), line)
     raise InputError(display, f"line {line}: unknown value type in {name!r}: {raw[:20]!r}")
 
 
