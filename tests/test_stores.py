@@ -461,3 +461,34 @@ def test_lync_sample_names_the_three_misplaced_certificates(tmp_path: Path) -> N
         destinations.append(commands.split(move, 1)[1].split()[0])
     # the two intermediate CAs go to Intermediate, the server certificate with its key to Personal
     assert sorted(destinations) == ["CA", "CA", "My"]
+
+
+@pytest.mark.parametrize("form", ["hive", "reg"])
+def test_random_damage_gives_input_error_or_warnings_never_a_crash(exports: dict, form: str) -> None:
+    """Flip bytes past the header of a real export: the reader either reads it (damage inside a
+    certificate becomes a warning) or refuses it with InputError; nothing else escapes."""
+    import random
+
+    from tlsdiag.stores.hive import read_hive
+    from tlsdiag.stores.model import StoreSnapshot
+    from tlsdiag.stores.regfile import read_reg
+
+    folder = exports[("planted", form)] / "FE01"
+    path, reader, start = ((folder / "SOFTWARE", read_hive, 4096) if form == "hive" else
+                           (folder / "SystemCertificates.reg", read_reg, 2))
+    data = path.read_bytes()
+    rnd = random.Random(4)
+    outcomes = set()
+    for _ in range(60):
+        damaged = bytearray(data)
+        for _ in range(rnd.randint(1, 6)):
+            damaged[rnd.randrange(start, len(damaged))] = rnd.randrange(256)
+        snapshot = StoreSnapshot("x")
+        try:
+            reader(bytes(damaged), str(path), snapshot)
+            run_checks(snapshot, AT)
+            outcomes.add("read")
+        except InputError as exc:
+            assert str(path) in str(exc) and "\n" not in str(exc)
+            outcomes.add("refused")
+    assert outcomes  # both kinds occur for these seeds; the point is that nothing else is raised

@@ -110,6 +110,15 @@ class Cert:
         self.der = der
         self.x509 = x509.load_der_x509_certificate(der)
         self.thumbprint = thumbprint(der)
+        # cryptography parses fields lazily; touch every field the checks read so that a damaged
+        # certificate fails here (ValueError), where readers turn it into a warning.
+        try:
+            cert = self.x509
+            self._fields = (cert.version, cert.serial_number, cert.not_valid_before_utc, cert.not_valid_after_utc,
+                            cert.signature_algorithm_oid, cert.signature, cert.tbs_certificate_bytes,
+                            self.subject_der, self.issuer_der, self.subject, self.issuer)
+        except x509.InvalidVersion as exc:
+            raise ValueError(f"invalid certificate version: {exc}") from None
 
     @cached_property
     def subject_der(self) -> bytes:

@@ -74,8 +74,14 @@ def read_hive(data: bytes, display: str, snapshot: StoreSnapshot, path: Path | N
             raise
         except Exception as exc:
             pos = _position(locals().get("hive"))
-            where = f"offset 0x{pos:x}: " if pos is not None else ""
-            raise InputError(display, f"{where}damaged registry hive ({type(exc).__name__}: {exc})") from None
+            detail = " ".join(str(exc).split())[:160]
+            if pos is None:
+                where = ""
+            elif pos > len(data):
+                where = f"a key points to offset 0x{pos:x}, beyond the end of the file (0x{len(data):x}): "
+            else:
+                where = f"offset 0x{pos:x}: "
+            raise InputError(display, f"{where}damaged registry hive ({type(exc).__name__}: {detail})") from None
     finally:
         if tmp:
             os.unlink(tmp)
