@@ -65,8 +65,17 @@ def demo(args: list[str]) -> int:
     return _run(BIN / "tlsdiag", "scan", *args, check=False)
 
 
+def ensure_tmux() -> None:
+    """The TUI smoke test drives the installed app in a real tmux; install it on a fresh Debian/Ubuntu machine."""
+    if os.name == "nt":
+        return
+    _run("sh", "-c", "command -v tmux >/dev/null 2>&1 || { S=$(command -v sudo || true); "
+         "$S apt-get install -y tmux || { $S apt-get update && $S apt-get install -y tmux; }; }", check=False)
+
+
 def test(args: list[str]) -> int:
     ensure_venv()
+    ensure_tmux()
     ensure_system_tools()
     _run(PY, "-m", "ruff", "check", "src", "tests", "tools", "benchmarks", "dev.py")
     workers = os.environ.get("TLSDIAG_TEST_WORKERS", "2")

@@ -43,18 +43,21 @@ class StepContent:
 
 
 def collection_command() -> str:
-    """One cmd.exe line that exports the three physical certificate-store locations with ``reg export``.
+    """One cmd.exe line that exports the certificate stores and SCHANNEL values with ``reg export``.
 
-    The registry keys come from ``tlsdiag.stores.model.LOCATION_KEYS`` (the keys the store
-    reader understands); ``reg export`` files are what ``tlsdiag.stores`` reads without any
-    tool installed on the server.
+    The keys and file names are those of ``collector/collect-tlsdiag.cmd`` (collector/README.md);
+    the key paths come from ``tlsdiag.stores.model``, the reader that loads them. ``reg.exe`` is on
+    every Windows server, so this works where the collector script is not at hand.
     """
-    from tlsdiag.stores.model import ENTERPRISE, GROUP_POLICY, LOCATION_KEYS, MACHINE
+    from tlsdiag.stores.model import ENTERPRISE, GROUP_POLICY, LOCATION_KEYS, MACHINE, SCHANNEL_KEY
 
-    parts = []
-    for name, loc in (("machine", MACHINE), ("policy", GROUP_POLICY), ("enterprise", ENTERPRISE)):
-        parts.append(f'reg export "HKLM\\{LOCATION_KEYS[loc]}" "%COMPUTERNAME%-{name}-certs.reg" /y')
-    return " & ".join(parts)
+    exports = (
+        (LOCATION_KEYS[MACHINE], "SystemCertificates.reg"),
+        (LOCATION_KEYS[GROUP_POLICY], "Policies-SystemCertificates.reg"),
+        (LOCATION_KEYS[ENTERPRISE], "EnterpriseCertificates.reg"),
+        (SCHANNEL_KEY, "SCHANNEL.reg"),
+    )
+    return " & ".join(f'reg export "HKLM\\{key}" {name} /y' for key, name in exports)
 
 
 def finding_mark(finding: Any) -> tuple[str, str, str]:
@@ -121,8 +124,8 @@ def happened(d: Diagnosis | None, cause: Any) -> StepContent:
         body = Text.assemble(heading(cause.title), "\n\n", safe(cause.summary), "\n\n",
                              ("No scanned events point to this cause yet. Press f to open event logs.", "italic"))
         return StepContent("happened", title, body)
-    body = Text.assemble(heading(cause.title), "  ", confidence_badge(d.confidence),
-                         f" score {d.score:.2f}", "\n", "on ", line(d.computer or "(computer not named)", "bold"),
+    body = Text.assemble(heading(cause.title), "\n", confidence_badge(d.confidence),
+                         f" score {d.score:.2f} on ", line(d.computer or "(computer not named)", "bold"),
                          "\n\n", safe(cause.summary), "\n")
     if d.evidence:
         body.append("\nEvidence\n", "bold underline")
@@ -198,7 +201,8 @@ def proof(d: Diagnosis | None, cause: Any, store_loaded: bool) -> StepContent:
         ("No certificate-store data", "bold"), " for ", line(computer or "the server", "bold"),
         " yet", " (a store export was loaded, but it did not cover this computer)" if store_loaded else "", ".\n\n",
         "The stores prove or rule out this cause (checks: ", line(checks), ").\n",
-        "Run this one line in cmd.exe on the server, then bring the .reg files here:\n\n"))
+        "Run this one line in an elevated cmd.exe on the server (or collector\\collect-tlsdiag.cmd), "
+        "then copy the .reg files here:\n\n"))
     command = collection_command()
     body.append_text(safe(command + "\n\n", "bold"))
     body.append_text(Text.assemble(("Press l", "bold"), " to load the export; the diagnosis is re-evaluated in place. ",
@@ -213,8 +217,12 @@ def fix(d: Diagnosis | None, cause: Any) -> StepContent:
     exact = [f for f in (d.store_findings if d is not None else []) if _fix_commands(f)]
     if exact:
         body.append("For the certificates found\n", "bold underline")
+        done: set[str] = set()
         for f in exact:
             for step, command in _fix_commands(f):
+                if command.strip() in done:  # e.g. "create the backup folder" once, not per certificate
+                    continue
+                done.add(command.strip())
                 cert = getattr(f, "cert", None)
                 label = Text.assemble(f"{n}. ", safe(step))
                 if cert is not None:

@@ -108,7 +108,7 @@ class OverviewScreen(Screen[None]):
                 label = Text.assemble("  ", confidence_badge(d.confidence), f" {d.score:4.2f}  ",
                                       (d.cause.title, "bold" if d.made else "dim"))
                 if d.store == "proven":
-                    label.append("  ✓ proven by stores", "bold")
+                    label.append("  ✓ proven", "bold")
                 if app.preliminary:
                     label.append("  (preliminary)", "italic")
                 options.append(Option(label, id=key))
@@ -116,7 +116,7 @@ class OverviewScreen(Screen[None]):
         highlighted = olist.highlighted_option.id if olist.highlighted_option is not None else None
         olist.set_options(options)
         keys = [o.id for o in options]
-        if highlighted in keys:
+        if highlighted is not None and highlighted in keys:
             olist.highlighted = keys.index(highlighted)
         elif self._targets:
             olist.highlighted = keys.index(next(iter(self._targets)))

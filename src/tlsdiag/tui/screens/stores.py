@@ -96,7 +96,8 @@ class StoresScreen(Screen[None]):
                 smark = _worst(store_findings)
                 slabel = Text.assemble((f"{smark[0]} ", smark[2]) if smark else "  ",
                                        line(f"{location} {store}"), f" ({len(certs)})")
-                snode = node.add(slabel, expand=bool(smark and smark[1] in ("problem", "warning")))
+                snode = node.add(slabel, expand=bool(smark and smark[1] in ("problem", "warning")),
+                                 allow_expand=bool(certs))
                 for c in certs:
                     findings = by_cert.get(_cert_key(location, store, c.thumbprint), [])
                     cmark = _worst(findings)

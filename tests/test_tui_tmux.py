@@ -1,0 +1,125 @@
+"""Smoke test: the installed ``tlsdiag tui`` in a real terminal (tmux), driven by keys, read back as text.
+
+This is the path an administrator takes over SSH: a real pty, 80x24, keyboard
+only. tmux is a test requirement (``python3 dev.py test`` installs it when missing);
+without it this test fails rather than skips.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tlsdiag.kb import load_kb
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = "samples/lync2013-fe-root-store"
+ROOT_CAUSE = "root-store-non-self-signed"
+WAIT = 30.0  # upper bound for the app to reach a state on a loaded 2-core machine; not a timing assertion
+
+
+class Tmux:
+    def __init__(self) -> None:
+        if shutil.which("tmux") is None:
+            pytest.fail("tmux is not installed (python3 dev.py test installs it; or apt-get install -y tmux)")
+        self.socket = f"tlsdiag-test-{uuid.uuid4().hex[:8]}"
+
+    def tmux(self, *args: str) -> str:
+        out = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=True)
+        return out.stdout
+
+    def start(self, command: list[str], *, width: int = 80, height: int = 24, env: dict[str, str] | None = None) -> None:
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("TMUX")}
+        environment.update(env or {})
+        environment["TERM"] = "xterm-256color"
+        subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", "new-session", "-d", "-s", "t",
+                        "-x", str(width), "-y", str(height), "-c", str(REPO), *command],
+                       env=environment, check=True)
+        self.tmux("set-option", "-t", "t", "remain-on-exit", "on")
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-t", "t", "-p")
+
+    def keys(self, *keys: str) -> None:
+        for key in keys:
+            self.tmux("send-keys", "-t", "t", key)
+            time.sleep(0.15)
+
+    def wait_for(self, text: str) -> str:
+        deadline = time.monotonic() + WAIT
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            if self.dead() is not None:
+                break
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} did not appear; the screen was:\n{screen}")
+
+    def dead(self) -> int | None:
+        out = self.tmux("display-message", "-t", "t", "-p", "#{pane_dead} #{pane_dead_status}").split()
+        if out and out[0] == "1":
+            return int(out[1]) if len(out) > 1 and out[1] else -1
+        return None
+
+    def wait_exit(self) -> int:
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            status = self.dead()
+            if status is not None:
+                return status
+            time.sleep(0.2)
+        raise AssertionError(f"the app did not exit; the screen was:\n{self.screen()}")
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, check=False)
+
+
+@pytest.fixture
+def tmux() -> Iterator[Tmux]:
+    t = Tmux()
+    try:
+        yield t
+    finally:
+        t.close()
+
+
+def tlsdiag_command() -> list[str]:
+    exe = Path(sys.executable).parent / "tlsdiag"
+    if not exe.exists():
+        pytest.fail(f"installed entry point missing: {exe} (pip install -e .)")
+    return [str(exe), "tui", SAMPLE]
+
+
+def test_tui_in_tmux_reaches_the_fix_and_quits_with_q(tmux: Tmux) -> None:
+    cause = load_kb().causes[ROOT_CAUSE]
+    tmux.start(tlsdiag_command())
+    screen = tmux.wait_for("diagnosis(es) made")
+    assert cause.title[:40] in screen
+    tmux.keys("Enter")
+    screen = tmux.wait_for("What happened")
+    tmux.keys("3")
+    screen = tmux.wait_for("Store findings")
+    assert "✗" in screen
+    tmux.keys("4")
+    screen = tmux.wait_for("For the certificates found")
+    tmux.keys("q")
+    assert tmux.wait_exit() == 0
+
+
+def test_tui_in_tmux_quits_with_ctrl_c_and_works_without_colour(tmux: Tmux) -> None:
+    tmux.start(tlsdiag_command(), env={"NO_COLOR": "1"})
+    tmux.wait_for("diagnosis(es) made")
+    tmux.keys("p")
+    tmux.wait_for("Paste an error message")
+    tmux.keys("C-c")
+    assert tmux.wait_exit() == 0
