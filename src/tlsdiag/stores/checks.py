@@ -570,7 +570,8 @@ def _validity(s: StoreSnapshot, at: datetime) -> list[Finding]:
         c = sc.cert
         personal = sc.store == "MY"
         if c.not_after < at:
-            sev = "error" if personal else ("info" if sc.store in ("Disallowed", "AuthRoot") else "warning")
+            # Expired roots are common in real root stores and harmless to new chains: a note, not a problem.
+            sev = "error" if personal else ("info" if sc.store in ("Disallowed", "AuthRoot", "ROOT") else "warning")
             why = (f"{c.subject} in {sc.where} expired on {iso_utc(c.not_after)}"
                    + (" ; a service configured with it fails TLS." if personal else
                       "; it no longer validates anything and clutters the store."))

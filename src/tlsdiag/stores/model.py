@@ -97,15 +97,17 @@ class StoreSnapshot:
     schannel: dict[str, int | str] = field(default_factory=dict)
     schannel_collected: bool = False
     warnings: list[str] = field(default_factory=list)
+    _index: dict[tuple[str, str, str], StoreCert] = field(default_factory=dict, repr=False, compare=False)
 
     def add(self, item: StoreCert) -> None:
         """Add a certificate unless the same one is already in that physical store."""
         key = (item.location, item.store, item.thumbprint)
-        for existing in self.certs:
-            if (existing.location, existing.store, existing.thumbprint) == key:
-                if existing.has_private_key is None:
-                    existing.has_private_key = item.has_private_key
-                return
+        existing = self._index.get(key)
+        if existing is not None:
+            if existing.has_private_key is None:
+                existing.has_private_key = item.has_private_key
+            return
+        self._index[key] = item
         self.certs.append(item)
         self.covered.add((item.location, item.store))
 

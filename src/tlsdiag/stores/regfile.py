@@ -60,6 +60,7 @@ def looks_like_reg(head: bytes) -> bool:
 
 
 _NAME_VALUE = re.compile(r'^(?:@|"((?:[^"\\]|\\.)*)")=(.*)$', re.DOTALL)
+_HEX_LIST = re.compile(r"(?:[0-9a-fA-F]{2}(?:,[0-9a-fA-F]{2})*,?)?")
 _HEX_TYPE = re.compile(r"^hex(?:\(([0-9a-fA-F]{1,8})\))?:(.*)$", re.DOTALL)
 
 
@@ -69,6 +70,9 @@ def _unescape(text: str) -> str:
 
 def _hex_bytes(text: str, display: str, line_at: Callable[[int], int], start: int, name: str) -> bytes:
     """Bytes of a comma-separated hex list; ``line_at(offset)`` names the physical line of a bad item."""
+    compact = text.replace(" ", "").replace("\t", "")
+    if _HEX_LIST.fullmatch(compact):
+        return bytes.fromhex(compact.replace(",", ""))
     out = bytearray()
     pos = start
     items = text.split(",")
@@ -102,6 +106,7 @@ def _logical_lines(text: str, display: str) -> Iterator[_Logical]:
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
+    last_content = max((n for n, text in enumerate(lines) if text.strip()), default=-1)
     i = 0
     while i < len(lines):
         start = i + 1
@@ -116,7 +121,7 @@ def _logical_lines(text: str, display: str) -> Iterator[_Logical]:
         while buf[-1].endswith("\\") and _continues(buf):
             buf[-1] = buf[-1][:-1]
             total -= 1
-            if i >= len(lines) or not any(rest.strip() for rest in lines[i:]):
+            if i > last_content:
                 raise InputError(display, f"line {i}: value continues past the end of the file (truncated?)")
             nxt = lines[i].rstrip("\r").lstrip(" ")
             if not nxt:
