@@ -492,3 +492,20 @@ def test_random_damage_gives_input_error_or_warnings_never_a_crash(exports: dict
             assert str(path) in str(exc) and "\n" not in str(exc)
             outcomes.add("refused")
     assert outcomes  # both kinds occur for these seeds; the point is that nothing else is raised
+
+
+def test_collector_json_keys_match_case_insensitively(tmp_path: Path) -> None:
+    import base64
+
+    pki = td._pki()
+    doc = {"computer": "fe01", "stores": [{"location": "machine", "name": "root", "certificates": [
+        {"thumbprint": td.thumbprint(pki.issuing), "rawdata": base64.b64encode(pki.issuing).decode()}]}]}
+    path = tmp_path / "fe01" / "stores.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(doc))
+    [snap] = load_stores([path])
+    [f] = problems(run_checks(snap, AT), "root-not-self-signed")
+    assert (snap.computer, f.cert.thumbprint, f.cert.has_private_key) == ("fe01", td.thumbprint(pki.issuing), None)
+    path.write_text(json.dumps({**doc, "Format": "something-else"}))
+    with pytest.raises(InputError, match="not a tlsdiag store collection"):
+        load_stores([path])

@@ -49,7 +49,7 @@ def looks_like_storejson(head: bytes) -> bool:
                                  else head)
     except UnicodeDecodeError:
         return False
-    return text.lstrip().startswith("{") and FORMAT in text
+    return text.lstrip().startswith("{") and (FORMAT in text or '"stores"' in text.lower())
 
 
 def _list(value: Any) -> list[Any]:
@@ -75,16 +75,35 @@ def parse_time(text: str) -> datetime | None:
     return base.replace(microsecond=micro, tzinfo=tz).astimezone(timezone.utc)
 
 
+class _Keys(dict):
+    """A JSON object whose keys match case-insensitively (hand-edited or other tools' JSON)."""
+
+    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
+        super().__init__((str(k).lower(), v) for k, v in pairs)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return super().get(key.lower(), default)
+
+    def __getitem__(self, key: str) -> Any:
+        return super().__getitem__(key.lower())
+
+    def __contains__(self, key: object) -> bool:
+        return super().__contains__(str(key).lower())
+
+
 def read_storejson(data: bytes, display: str, snapshot: StoreSnapshot) -> None:
+    """Read one collector JSON. ``Format`` (when present) must be tlsdiag-stores and ``Version`` 1;
+    a document without ``Format`` is accepted when it has a ``Stores`` list."""
     try:
-        doc = json.loads(decode_json_bytes(data))
+        doc = json.loads(decode_json_bytes(data), object_pairs_hook=_Keys)
     except UnicodeDecodeError as exc:
         raise InputError(display, f"not UTF-8/UTF-16 text at byte {exc.start}") from None
     except json.JSONDecodeError as exc:
         raise InputError(display, f"line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}") from None
-    if not isinstance(doc, dict) or doc.get("Format") != FORMAT:
+    if not isinstance(doc, dict) or doc.get("Format", FORMAT) != FORMAT or (
+            "Format" not in doc and not isinstance(doc.get("Stores"), (list, dict))):
         raise InputError(display, f"not a tlsdiag store collection (expected \"Format\": \"{FORMAT}\")")
-    version = doc.get("Version")
+    version = doc.get("Version", 1)
     if version != 1:
         raise InputError(display, f"unsupported collection version {version!r} (this tlsdiag reads version 1)")
     if isinstance(doc.get("ComputerName"), str) and doc["ComputerName"].strip():
