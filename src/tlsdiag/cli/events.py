@@ -92,8 +92,12 @@ def _data_text(event: Event) -> str:
 
 
 def _table(events: Iterable[Event], out) -> None:
-    out.write(f"{'Time (UTC)':<20} {'Computer':<20} {'Channel':<24} {'Provider':<28} {'ID':>6} {'Level':<11} Data/Message\n")
+    header = (f"{'Time (UTC)':<20} {'Computer':<20} {'Channel':<24} {'Provider':<28} {'ID':>6} {'Level':<11} "
+              "Data/Message\n")
     for e in events:
+        if header:
+            out.write(header)
+            header = ""
         detail = _data_text(e) or (e.message or "")
         row = (f"{iso_utc(e.timestamp)[:19]:<20} {textsafe.one_line(e.computer)[:20]:<20} "
                f"{textsafe.one_line(e.channel)[:24]:<24} {textsafe.one_line(e.provider)[:28]:<28} "

@@ -98,8 +98,8 @@ def sniff(stream: BinaryIO, size: int, name: str = "") -> str:
     rest = stripped[prolog.end() if prolog else 0 :]
     if rest.startswith("<!DOCTYPE"):
         # judged by the root after the DTD; the XML reader refuses the DTD itself
-        after = rest.find(">")
-        rest = rest[after + 1 :].lstrip() if after >= 0 else ""
+        doctype = re.match(r"<!DOCTYPE[^\[>]*(?:\[.*?\])?\s*>", rest, re.S)
+        rest = rest[doctype.end():].lstrip() if doctype else ""
     if re.match(r"<(?:[\w.-]+:)?Events?[\s>/]", rest):
         return "xml"
     if stripped.startswith("{") and _is_storejson(stream, size):

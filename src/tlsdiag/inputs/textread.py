@@ -193,6 +193,10 @@ def _from_event_xml(text: str, source: str, locator: str, description: str) -> E
         root = etree.fromstring(text.strip().encode("utf-8"), parser)
         if etree.QName(root).localname != "Event":
             return None
+        for elem in root.iter():
+            # the section is pretty-printed: whitespace-only text across lines is layout, not a value
+            if len(elem) == 0 and elem.text and "\n" in elem.text and not elem.text.strip():
+                elem.text = None
         event = event_from_xml(root, source=source, locator=locator, form="text")
     except Exception:
         return None  # the header fields still give a usable event

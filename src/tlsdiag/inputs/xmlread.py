@@ -109,6 +109,13 @@ def read_xml(stream: BinaryIO, source: str, report: FileReport) -> Iterator[Even
     except XmlRefused as exc:
         report.error = str(exc)
     except etree.XMLSyntaxError as exc:
+        # events completed before the damage are still queued in the parser
+        for item in _drain(parser, source):
+            if isinstance(item, Loss):
+                report.lost.append(item)
+                continue
+            count += 1
+            yield item
         line = getattr(exc, "lineno", None) or "?"
         msg = " ".join(str(getattr(exc, "msg", exc)).split())
         report.lost.append(Loss(source, f"line {line}", f"XML damaged after {count} event(s): {msg}; "
