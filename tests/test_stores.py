@@ -509,3 +509,25 @@ def test_collector_json_keys_match_case_insensitively(tmp_path: Path) -> None:
     path.write_text(json.dumps({**doc, "Format": "something-else"}))
     with pytest.raises(InputError, match="not a tlsdiag store collection"):
         load_stores([path])
+
+
+def test_triage_tree_reads_software_and_system_only(tmp_path: Path, exports: dict) -> None:
+    """A forensic triage copy of System32\\config: SAM, NTUSER.DAT-like hives, transaction logs and
+    RegBack copies sit beside SOFTWARE and SYSTEM; only the two hives are read."""
+    config = tmp_path / "FE01" / "C" / "Windows" / "System32" / "config"
+    (config / "RegBack").mkdir(parents=True)
+    source = exports[("planted", "hive")] / "FE01"
+    for name in ("SOFTWARE", "SYSTEM"):
+        (config / name).write_bytes((source / name).read_bytes())
+    other = td.HiveWriter("SAM-root")
+    other.set("SAM\\Domains", "x", td.REG_DWORD, b"\1\0\0\0")
+    (config / "SAM").write_bytes(other.build())
+    (config / "SOFTWARE.LOG1").write_bytes(b"regf" + b"\0" * 600)  # a transaction log also starts with regf
+    stale = td.clean()
+    td.write_hives(stale, config / "RegBack")
+    [snap] = load_stores([tmp_path])
+    assert snap.computer == "FE01"
+    assert sorted(Path(s).name for s in snap.sources) == ["SOFTWARE", "SYSTEM"]
+    assert problems(run_checks(snap, AT), "root-not-self-signed")
+    with pytest.raises(InputError, match="neither certificate stores"):
+        load_stores([config / "SAM"])  # named explicitly: told why it is of no use

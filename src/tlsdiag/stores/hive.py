@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tlsdiag.errors import InputError
 from tlsdiag.stores.model import StoreSnapshot
-from tlsdiag.stores.registry import KeyRole, add_cert_key, add_schannel_value, note_key
+from tlsdiag.stores.registry import KeyRole, NoStoreData, add_cert_key, add_schannel_value, note_key
 
 REGF_HEADER = 4096
 _TREES = {
@@ -86,7 +86,7 @@ def read_hive(data: bytes, display: str, snapshot: StoreSnapshot, path: Path | N
         if tmp:
             os.unlink(tmp)
     if not found:
-        raise InputError(display, "hive holds neither certificate stores (SOFTWARE) nor SCHANNEL settings (SYSTEM)")
+        raise NoStoreData(display, "hive holds neither certificate stores (SOFTWARE) nor SCHANNEL settings (SYSTEM)")
     if display not in snapshot.sources:
         snapshot.sources.append(display)
 

@@ -23,6 +23,7 @@ from tlsdiag.stores.hive import looks_like_hive, read_hive
 from tlsdiag.stores.jsonfile import looks_like_storejson, read_storejson
 from tlsdiag.stores.model import StoreSnapshot, is_store_name
 from tlsdiag.stores.regfile import looks_like_reg, read_reg
+from tlsdiag.stores.registry import NoStoreData
 
 STORE_KINDS = ("reg", "hive", "storejson", "cert")
 METADATA_NAME = "tlsdiag-collection.txt"
@@ -35,6 +36,7 @@ class _Item:
     kind: str
     opener: Any  # () -> BinaryIO
     path: Path | None = None
+    explicit: bool = False  # named on the command line itself (not found in a folder)
 
 
 def _split(display: str) -> tuple[str, str]:
@@ -82,10 +84,12 @@ def _from_path(path: Path, explicit: bool) -> list[_Item]:
             raise InputError(str(path), "not a certificate-store export (reg export, hive, collector JSON, "
                                         "or certificate file in a store-named folder)")
         return []
-    return [_Item(str(path), kind, lambda p=path: p.open("rb"), path)]
+    if not explicit and not wanted_hive(kind, str(path)):
+        return []
+    return [_Item(str(path), kind, lambda p=path: p.open("rb"), path, explicit)]
 
 
-def _from_inputfile(obj: Any, skipped: list[str]) -> list[_Item]:
+def _from_inputfile(obj: Any, skipped: list[str], explicit: bool = False) -> list[_Item]:
     """Store inputs among discovered files; files the discoverer could not classify are
     sniffed again with this package's own content tests (collector JSON, metadata)."""
     display = str(obj.display)
@@ -105,12 +109,29 @@ def _from_inputfile(obj: Any, skipped: list[str]) -> list[_Item]:
         except OSError as exc:
             skipped.append(f"{display}: cannot read: {exc}")
             return []
-    if kind not in (*STORE_KINDS, "collection"):
+    if kind not in (*STORE_KINDS, "collection") or not (explicit or wanted_hive(kind, display)):
         return []
     members = getattr(obj, "members", ())
     path = getattr(obj, "path", None)
     on_disk = Path(path) if path is not None and not members else None
-    return [_Item(display, kind, obj.open, on_disk)]
+    return [_Item(display, kind, obj.open, on_disk, explicit)]
+
+
+_HIVE_NAMES = ("SOFTWARE", "SYSTEM")
+_HIVE_SIDE_FILES = (".LOG", ".LOG1", ".LOG2", ".SAV", ".ALT", ".TMP")
+
+
+def wanted_hive(kind: str, display: str) -> bool:
+    """In a folder walk only the SOFTWARE and SYSTEM hives matter: SAM, NTUSER.DAT, transaction
+    logs (.LOG1/.LOG2, which also start with 'regf') and stale RegBack copies are skipped."""
+    if kind != "hive":
+        return True
+    parts = display.replace("\\", "/").replace("!", "/").split("/")
+    if any(part.lower() == "regback" for part in parts[:-1]):
+        return False
+    stem, dot, ext = parts[-1].rpartition(".")
+    name, suffix = (stem, dot + ext) if dot else (ext, "")
+    return name.upper() in _HIVE_NAMES and suffix.upper() not in _HIVE_SIDE_FILES
 
 
 def _discoverer() -> Any:
@@ -128,7 +149,8 @@ def _items_from_path(path: Path, skipped: list[str]) -> list[_Item]:
         return _from_path(path, explicit=True)
     if not path.exists():
         raise InputError(str(path), "no such file or directory")
-    items = [item for obj in discover([path]) for item in _from_inputfile(obj, skipped)]
+    explicit = path.is_file()
+    items = [item for obj in discover([path]) for item in _from_inputfile(obj, skipped, explicit)]
     if not items and path.is_file():
         raise InputError(str(path), "not a certificate-store export (reg export, hive, collector JSON, "
                                     "or certificate file in a store-named folder)")
@@ -177,6 +199,24 @@ def parse_wmi_time(text: str) -> datetime | None:
     return (local - offset).replace(tzinfo=timezone.utc)
 
 
+def _read_item(item: _Item, data: bytes, snapshot: StoreSnapshot) -> None:
+    if item.kind == "collection":
+        _read_collection(data, item.display, snapshot)
+    elif item.kind == "reg":
+        read_reg(data, item.display, snapshot)
+    elif item.kind == "hive":
+        read_hive(data, item.display, snapshot, path=item.path)
+    elif item.kind == "storejson":
+        read_storejson(data, item.display, snapshot)
+    elif item.kind == "cert":
+        store_folder = _split(_split(item.display)[0])[1]
+        if not is_store_name(store_folder):
+            snapshot.warnings.append(f"{item.display}: folder {store_folder!r} is not a store name "
+                                     "(Root, AuthRoot, CA, My, ...); file skipped")
+            return
+        read_certfile(data, item.display, store_folder, snapshot)
+
+
 def load_stores(inputs: Iterable[Any]) -> list[StoreSnapshot]:
     """One snapshot per computer from paths or ``InputFile`` objects.
 
@@ -194,21 +234,11 @@ def load_stores(inputs: Iterable[Any]) -> list[StoreSnapshot]:
         key = _group(item)
         snapshot = groups.setdefault(key, StoreSnapshot(computer=""))
         data = _read_all(item)
-        if item.kind == "collection":
-            _read_collection(data, item.display, snapshot)
-        elif item.kind == "reg":
-            read_reg(data, item.display, snapshot)
-        elif item.kind == "hive":
-            read_hive(data, item.display, snapshot, path=item.path)
-        elif item.kind == "storejson":
-            read_storejson(data, item.display, snapshot)
-        elif item.kind == "cert":
-            store_folder = _split(_split(item.display)[0])[1]
-            if not is_store_name(store_folder):
-                snapshot.warnings.append(f"{item.display}: folder {store_folder!r} is not a store name "
-                                         "(Root, AuthRoot, CA, My, ...); file skipped")
-                continue
-            read_certfile(data, item.display, store_folder, snapshot)
+        try:
+            _read_item(item, data, snapshot)
+        except NoStoreData:
+            if item.explicit:
+                raise
     # Paths given directly: a metadata file beside reg exports belongs to the collection too.
     for key, snapshot in groups.items():
         meta = Path(key) / METADATA_NAME if key else None

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from tlsdiag.errors import InputError
 from tlsdiag.stores.model import StoreSnapshot
-from tlsdiag.stores.registry import add_cert_key, add_schannel_value, classify, note_key
+from tlsdiag.stores.registry import NoStoreData, add_cert_key, add_schannel_value, classify, note_key
 
 HEADERS = ("Windows Registry Editor Version 5.00", "REGEDIT4")
 MAX_LINE = 16 * 1024 * 1024  # a logical line longer than this is not a certificate store
@@ -237,6 +237,6 @@ def read_reg(data: bytes, display: str, snapshot: StoreSnapshot) -> None:
                 if value.kind in ("dword", "sz") or value.kind.startswith("hex"):
                     add_schannel_value(snapshot, value.name, value.data)
     if not relevant:
-        raise InputError(display, "registry export holds none of the certificate-store or SCHANNEL keys")
+        raise NoStoreData(display, "registry export holds none of the certificate-store or SCHANNEL keys")
     if display not in snapshot.sources:
         snapshot.sources.append(display)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import UnsupportedAlgorithm
 
+from tlsdiag.errors import InputError
 from tlsdiag.stores.blob import parse_blob
 from tlsdiag.stores.certs import Cert
 from tlsdiag.stores.model import (
@@ -33,6 +34,10 @@ _LOCATION_RES = [
 _SCHANNEL = re.compile(r"^SYSTEM\\(?:CurrentControlSet|ControlSet\d{3})\\Control\\SecurityProviders\\SCHANNEL$",
                        re.IGNORECASE)
 _THUMB = re.compile(r"^[0-9A-Fa-f]{40}$")
+
+
+class NoStoreData(InputError):
+    """A registry export or hive that holds none of the keys this package reads (a folder walk skips it)."""
 
 
 @dataclass(frozen=True)
