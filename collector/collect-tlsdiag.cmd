@@ -30,6 +30,9 @@ set "LDT="
 set "OSV="
 for /f "tokens=2 delims==" %%a in ('wmic os get LocalDateTime /value 2^>nul ^| find "="') do set "LDT=%%a"
 for /f "tokens=2 delims==" %%a in ('wmic os get Version /value 2^>nul ^| find "="') do set "OSV=%%a"
+rem Newer Windows releases drop wmic; PowerShell gives the same values there.
+if not defined LDT for /f %%a in ('powershell -NoProfile -Command "[DateTime]::UtcNow.ToString('yyyyMMddHHmmss.ffffff')+'+000'"') do set "LDT=%%a"
+if not defined OSV for /f %%a in ('powershell -NoProfile -Command "[Environment]::OSVersion.Version.ToString(3)"') do set "OSV=%%a"
 > "%OUT%\tlsdiag-collection.txt" (
   echo ComputerName=%COMPUTERNAME%
   echo LocalDateTime=%LDT%

@@ -531,3 +531,12 @@ def test_triage_tree_reads_software_and_system_only(tmp_path: Path, exports: dic
     assert problems(run_checks(snap, AT), "root-not-self-signed")
     with pytest.raises(InputError, match="neither certificate stores"):
         load_stores([config / "SAM"])  # named explicitly: told why it is of no use
+
+
+def test_collection_note_times_are_utc() -> None:
+    from tlsdiag.stores.load import parse_wmi_time
+
+    assert parse_wmi_time("20261120103000.500000+060\r") == datetime(2026, 11, 20, 9, 30, 0, 500000,
+                                                                        tzinfo=timezone.utc)
+    assert parse_wmi_time("20261120043000.000000-300") == datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)
+    assert parse_wmi_time("not a time") is None
