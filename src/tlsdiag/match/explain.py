@@ -32,6 +32,7 @@ from tlsdiag.kb.model import Cause, KnowledgeBase, Step
 
 THRESHOLD = 0.45
 MAX_MATCHES = 10
+PHRASE_RATIO = 90  # a declared phrase matches with about one typo per ten characters ("primäries")
 MIN_FUZZY_CHARS = 20  # shorter pastes are judged by exact signals only: short strings match anything partially
 
 W_HEADER = 0.95  # Source/Quelle + Event ID name the entry
@@ -152,8 +153,9 @@ class _Index:
         self.phrases: dict[tuple[str, str], list[tuple[str, str]]] = {}
         for kind, items in (("event", kb.events.values()), ("cause", kb.causes.values())):
             for item in items:
-                self.codes[(kind, item.id)] = [(c, _code_forms(c)) for c in item.signals.codes]
-                self.phrases[(kind, item.id)] = [(p, normalise(p)) for p in item.signals.phrases]
+                codes = list({c.casefold(): c for c in item.signals.codes}.values())  # 0x8009030D = 0x8009030d
+                self.codes[(kind, item.id)] = [(c, _code_forms(c)) for c in codes]
+                self.phrases[(kind, item.id)] = [(p, _flat(p)) for p in item.signals.phrases if _flat(p)]
         self.ids = {e.event_id for e in kb.events.values()}
         self.kbs = {k.number for c in kb.causes.values() for k in c.kb}
 
@@ -168,6 +170,11 @@ def _index(kb: KnowledgeBase) -> _Index:
             _CACHE.clear()
         idx = _CACHE[id(kb)] = _Index(kb)
     return idx
+
+
+def _flat(text: str) -> str:
+    """Casefolded, whitespace collapsed: phrases are verbatim, so their variable-looking parts stay."""
+    return _SPACE.sub(" ", text).casefold().strip()
 
 
 def _noisy_or(parts: list[float]) -> float:
@@ -218,6 +225,7 @@ def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
         body = raw[desc.end():]
     body_norm = normalise(body)
     flat_norm = normalise(raw)
+    flat_raw = _flat(raw)
     labelled = {int(m) for m in _ID_LABEL.findall(raw)} & idx.ids
     bare = {int(m) for m in _NUMBER.findall(raw) if m.lstrip("-").isdigit()} & idx.ids
     kb_numbers = {int(m) for m in _KB_LABEL.findall(raw)} | ({abs(int(m)) for m in _NUMBER.findall(raw)} & idx.kbs)
@@ -229,8 +237,8 @@ def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
             if any(p.search(raw) for p in patterns):
                 parts.append(W_CODE)
                 why.append(f"code {code}")
-        for phrase, phrase_norm in idx.phrases[(kind, item_id)]:
-            if phrase_norm and fuzz.partial_ratio(phrase_norm, flat_norm) >= 90:
+        for phrase, phrase_flat in idx.phrases[(kind, item_id)]:
+            if fuzz.partial_ratio(phrase_flat, flat_raw) >= PHRASE_RATIO:
                 parts.append(W_PHRASE)
                 why.append(f"phrase '{phrase}'")
         return parts
