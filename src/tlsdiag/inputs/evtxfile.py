@@ -175,7 +175,26 @@ def chunk_slot_loss(chunk: Chunk, source: str, header_count: int) -> Loss | None
 
 
 def _account(result: ChunkResult, chunk: Chunk, source: str, seen_ids: list[int], errors: list[str]) -> None:
-    """Turn the difference between claimed and read records into Loss entries."""
+    """Turn the difference between claimed and read records into Loss entries.
+
+    Records read from a chunk that is cut short or whose record-data CRC32 fails
+    may be altered (a flipped byte in BinXML still parses), so such a chunk is
+    always named by a Loss, with ``records=0`` when nothing is known missing.
+    """
+    _account_counts(result, chunk, source, seen_ids, errors)
+    if chunk.state != "truncated" and chunk.data_ok:
+        return
+    prefix = f"chunk {chunk.index}"
+    if any(loss.where == prefix or loss.where.startswith(prefix + " ") for loss in result.losses):
+        return
+    why = (f"file ends inside chunk ({len(chunk.data)} of {CHUNK_SIZE} bytes)" if chunk.state == "truncated"
+           else "record data checksum (CRC32) does not match")
+    result.losses.append(Loss(source, prefix, f"{why}; the {len(seen_ids)} record(s) read from this chunk "
+                              "may be altered", 0))
+
+
+def _account_counts(result: ChunkResult, chunk: Chunk, source: str, seen_ids: list[int],
+                    errors: list[str]) -> None:
     if chunk.state == "truncated":
         reason = f"file ends inside chunk ({len(chunk.data)} of {CHUNK_SIZE} bytes)"
         if errors:

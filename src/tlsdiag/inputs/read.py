@@ -153,7 +153,11 @@ def _read_evtx(inp: InputFile, report: FileReport, backend: str, meter: _Progres
         except ValueError as exc:
             report.error = str(exc)
             return
+        slots = 0
+        last_id = 0
+        zeroed: list[int] = []  # zero slots beyond the header's count: unused, unless records follow
         for chunk in iter_chunks(fh):
+            slots += 1
             meter.add(len(chunk.data))
             stats.chunks_total += 1
             loss = chunk_slot_loss(chunk, source, header.chunk_count)
@@ -161,8 +165,14 @@ def _read_evtx(inp: InputFile, report: FileReport, backend: str, meter: _Progres
                 stats.chunks_damaged += 1
                 report.lost.append(loss)
                 continue
+            if chunk.state == "zero":
+                zeroed.append(chunk.index)
             if not chunk.parseable:
                 continue
+            for index in zeroed:
+                report.lost.append(Loss(source, f"chunk {index}", "chunk is zero-filled between chunks that hold "
+                                        "records (overwritten or never written)", None))
+            zeroed.clear()
             if prefilter is not None and not prefilter(chunk.data):
                 stats.chunks_skipped += 1
                 continue
@@ -172,7 +182,19 @@ def _read_evtx(inp: InputFile, report: FileReport, backend: str, meter: _Progres
             if result.losses:
                 stats.chunks_damaged += 1
                 report.lost.extend(result.losses)
+            if chunk.header_ok and chunk.declared:
+                last_id = max(last_id, chunk.last_id)
+            for event in result.events:
+                last_id = max(last_id, event.record_id or 0)
             yield from result.events
+        if header.chunk_count > slots:
+            # a copy cut at a chunk boundary: whole chunks the header counts are not in the file
+            first, last = slots, header.chunk_count - 1
+            where = f"chunk {first}" if first == last else f"chunks {first}-{last}"
+            missing = header.next_record_id - 1 - last_id if header.checksum_ok and last_id else 0
+            trust = "" if header.checksum_ok else " (file header checksum fails, so the count may be wrong)"
+            report.lost.append(Loss(source, where, f"file ends before chunk {first}; the file header counts "
+                                    f"{header.chunk_count} chunk(s){trust}", missing if missing > 0 else None))
 
 
 def require_usable(summary: ReadSummary) -> None:
