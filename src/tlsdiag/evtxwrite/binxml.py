@@ -281,18 +281,21 @@ def encode_instance(
         encode_element(out, base, template.root, ctx)
         out.append(EOF)
         _U32.pack_into(out, size_at, len(out) - size_at - 4)
-    if tail_builder is not None:
-        pos = base + len(out) + 8 + 4 * len(values) + sum(len(v) for _, v in values)
-        tail = tail_builder(pos)  # type: ignore[operator]
-    if tail is not None:
-        values = [*values, tail]
-    count = len(values)
+    types = [vtype for vtype, _ in values]
     datas = [data for _, data in values]
     sizes = list(map(len, datas))
+    if tail_builder is not None:
+        pos = base + len(out) + 8 + 4 * len(values) + sum(sizes)
+        tail = tail_builder(pos)  # type: ignore[operator]
+    if tail is not None:
+        types.append(tail[0])
+        datas.append(tail[1])
+        sizes.append(len(tail[1]))
+    count = len(sizes)
     if count and max(sizes) > 0xFFFF:
         raise ValueError("substitution value larger than 65535 bytes (larger than a chunk)")
     # descriptor: size (u16), type (u8), 0 (u8) == one little-endian u32
-    out += struct.pack(f"<{count + 1}I", count, *[n | (vtype << 16) for n, (vtype, _) in zip(sizes, values, strict=True)])
+    out += struct.pack(f"<{count + 1}I", count, *[n | (t << 16) for n, t in zip(sizes, types, strict=True)])
     out += b"".join(datas)
 
 
