@@ -156,7 +156,10 @@ def run_scan(paths: Sequence[str | os.PathLike[str]], *, backend: str = "rust", 
     kb = kb or load_kb()
     paths = [str(p) for p in paths]
     inputs = _discover(paths)
-    event_inputs = [i for i in inputs if i.kind in EVENT_KINDS]
+    from tlsdiag.inputs.read import is_event_input
+
+    # refused archive members and damaged/empty logs too, so the summary names them
+    event_inputs = [i for i in inputs if is_event_input(i)]
     store_inputs = [i for i in inputs if i.kind in STORE_KINDS]
     if not event_inputs and not store_inputs:
         where = paths[0] if len(paths) == 1 else ", ".join(paths)

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from tlsdiag.errors import InputError
 from tlsdiag.inputs.discover import InputFile, discover
 from tlsdiag.inputs.evtxfile import (
+    CHUNK_MAGIC,
     FILE_HEADER_SIZE,
     PARSERS,
+    FileHeader,
     chunk_slot_loss,
     iter_chunks,
     parse_file_header,
@@ -104,12 +106,19 @@ def read_events(
         if inp.problem:
             report.error = inp.problem
             continue
-        if inp.kind not in EVENT_KINDS:
+        kind = inp.kind
+        if kind == "unknown":
+            why = unrecognised(inp)
+            if why == "evtx":
+                kind = report.form = "evtx"  # EVTX chunks behind a damaged file header: read them
+            elif why:
+                report.error = why
+        if kind not in EVENT_KINDS:
             continue
         stats.files += 1
         before = meter.done
         try:
-            if inp.kind == "evtx":
+            if kind == "evtx":
                 events = _read_evtx(inp, report, backend, meter, prefilter, stats)
             elif inp.kind == "xml":
                 events = _read_stream(inp, report, read_xml)
@@ -122,7 +131,7 @@ def read_events(
         except Exception as exc:
             # zip CRC errors, I/O errors, decoder failures: the file stops here, the run goes on
             report.lost.append(_loss_here(report, exc))
-        if inp.kind != "evtx":
+        if kind != "evtx":
             meter.add(inp.size)
         else:
             meter.add(max(0, inp.size - (meter.done - before)))  # account bytes not read (errors)
@@ -151,8 +160,13 @@ def _read_evtx(inp: InputFile, report: FileReport, backend: str, meter: _Progres
         try:
             header = parse_file_header(head)
         except ValueError as exc:
-            report.error = str(exc)
-            return
+            if fh.read(len(CHUNK_MAGIC)) != CHUNK_MAGIC:
+                report.error = str(exc)
+                return
+            fh.seek(FILE_HEADER_SIZE)
+            header = FileHeader(0, 0, 0, False, (0, 0))
+            report.lost.append(Loss(source, "file header", f"{exc}: file header damaged; chunks read without it",
+                                    0))
         slots = 0
         last_id = 0
         zeroed: list[int] = []  # zero slots beyond the header's count: unused, unless records follow
@@ -195,6 +209,30 @@ def _read_evtx(inp: InputFile, report: FileReport, backend: str, meter: _Progres
             trust = "" if header.checksum_ok else " (file header checksum fails, so the count may be wrong)"
             report.lost.append(Loss(source, where, f"file ends before chunk {first}; the file header counts "
                                     f"{header.chunk_count} chunk(s){trust}", missing if missing > 0 else None))
+
+
+def unrecognised(inp: InputFile) -> str | None:
+    """For an input of unknown kind: "evtx" when EVTX chunks follow a damaged file header,
+    a reason when it is named like an event log (so it is never dropped silently), else None."""
+    if inp.problem:
+        return inp.problem
+    try:
+        with inp.open() as fh:
+            head = fh.read(FILE_HEADER_SIZE + len(CHUNK_MAGIC))
+    except Exception as exc:
+        return f"cannot read: {' '.join(str(exc).split()) or type(exc).__name__}"
+    if head[FILE_HEADER_SIZE:] == CHUNK_MAGIC:
+        return "evtx"
+    if inp.display.lower().endswith((".evtx", ".evt")):
+        if not head:
+            return "empty file"
+        return "named like an event log but not one (no EVTX, event XML or Event Viewer text signature)"
+    return None
+
+
+def is_event_input(inp: InputFile) -> bool:
+    """Inputs ``read_events`` must see: event logs, refused files, and damaged or empty logs."""
+    return inp.kind in EVENT_KINDS or bool(inp.problem) or (inp.kind == "unknown" and unrecognised(inp) is not None)
 
 
 def require_usable(summary: ReadSummary) -> None:
