@@ -216,3 +216,11 @@ def test_zip_holds_the_session_ticket_logs() -> None:
 def test_samples_stay_small() -> None:
     total = sum(p.stat().st_size for p in SAMPLES.rglob("*") if p.is_file())
     assert total < 15_000_000
+
+
+def test_auto_updated_roots_are_in_the_store_export() -> None:
+    """The README says the 4097 events name roots that stores/ holds: check it."""
+    d = SAMPLES / "trusted-issuer-list-16kb"
+    export = (d / "stores" / "SystemCertificates.reg").read_bytes().decode("utf-16").upper()
+    thumbs = [_data(e)[1] for e in _events(d / "Application.evtx") if e["event_id"] == 4097]
+    assert thumbs and all(f"\\AUTHROOT\\CERTIFICATES\\{t}]" in export for t in thumbs)

@@ -23,7 +23,7 @@ if str(TOOLS) not in sys.path:
 if str(REPO / "src") not in sys.path:
     sys.path.insert(0, str(REPO / "src"))
 
-from samplegen.scenarios import SCENARIOS  # noqa: E402
+from samplegen.scenarios import SCENARIOS, write_index  # noqa: E402
 
 
 def _extra_hook() -> Callable[[str, Path], None] | None:
@@ -54,6 +54,7 @@ def build(out: Path, names: list[str] | None = None) -> list[Path]:
         made.append(SCENARIOS[name](out))
         if extra is not None:
             extra(name, target)
+    write_index(out)
     return made
 
 

@@ -125,9 +125,11 @@ def lync2013_fe_root_store(out: Path) -> Path:
 - 3-11 June: normal operation. On 5 June at 02:10 the server restarted after patching; the Front End
   logged one LS User Services 32174 during its cold start and reached "running" two minutes later (normal,
   [S21]).
-- 11 June 14:02: an administrator double-clicked a GoDaddy intermediate CA certificate and imported it into
-  the computer's **Trusted Root Certification Authorities** store (the seed's case: a non-self-signed
-  certificate in Root). No event records this; the store export would show it.
+- 11 June 14:02: an administrator double-clicked certificate files and imported them into the computer's
+  **Trusted Root Certification Authorities** store: a public CA's intermediate (the seed names GoDaddy's;
+  here "Example Secure Certificate Authority - G2"), the company's issuing CA and a personal certificate
+  with its private key (the seed's case: non-self-signed certificates in Root). No event records this;
+  the store export in `stores/` shows it.
 - 12 June 02:05 (patch night) and again 07:41 (manual reboot): the Front End stays "starting". Windows
   Server 2012 checks that Root holds only self-signed certificates; with a sub-CA there, Schannel treats the
   client certificates of Lync's own MTLS connections as untrusted (0x800B0109 CERT_E_UNTRUSTEDROOT) [S5][S8]
@@ -231,6 +233,25 @@ persistent 1017 after the certificate change is the signal. Check with
     return d
 
 
+def _authroot_updates(n: int) -> list[tuple[str, str]]:
+    """Subject and SHA-1 thumbprint of the last ``n`` third-party roots that the store generator
+    (tlsdiag.stores.testdata.many_roots, used for this scenario's stores/) puts into AuthRoot, so the
+    4097 events name certificates the store export really holds."""
+    import hashlib
+
+    from cryptography import x509
+
+    from tlsdiag.stores.testdata import many_roots
+
+    out = []
+    for entry in [e for e in many_roots().entries if e.label == "authroot"][-n:]:
+        cert = x509.load_der_x509_certificate(entry.der)
+        subject = ", ".join(f"{a.rfc4514_attribute_name}={a.value}" for rdn in reversed(cert.subject.rdns)
+                            for a in rdn)
+        out.append((subject, hashlib.sha1(entry.der, usedforsecurity=False).hexdigest().upper()))
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 def trusted_issuer_list_16kb(out: Path) -> Path:
     """Root auto-update grows the trusted-issuer list past 16 KB on Windows Server 2012."""
@@ -249,12 +270,10 @@ def trusted_issuer_list_16kb(out: Path) -> Path:
     # Root auto-update: a new root list (4111), then third-party roots installed on first use (4097) [S38b]
     c.add(F.capi2_app(4111, utc(2013, 9, 4, 3, 12, 40), fe, ["\u200eThursday, \u200eAugust \u200e29, \u200e2013 7:00:00 PM"]))
     t = utc(2013, 9, 4, 3, 13, 0)
-    n_roots = 64
-    for i in range(n_roots):
+    roots = _authroot_updates(64)
+    n_roots = len(roots)
+    for subject, thumb in roots:
         t += timedelta(minutes=rng.randrange(20, 150), seconds=rng.randrange(60))
-        subject = (f"CN=Fabrikam Global Root CA {i + 1:02d}, O=Fabrikam Trust Services {chr(65 + i % 26)}, "
-                   f"C={['US', 'DE', 'NL', 'JP', 'ES'][i % 5]}")
-        thumb = "".join(f"{rng.randrange(256):02X}" for _ in range(20))
         c.add(F.capi2_app(4097, t, fe, [subject, thumb]))
     # From 6 September 08:05 the list exceeds 16 KB and is truncated; clients that pick their certificate
     # from the list fail (KB 2880390, KB 2801679). Schannel warnings are off by default [S16][S19]:
@@ -274,9 +293,13 @@ def trusted_issuer_list_16kb(out: Path) -> Path:
 **Collected:** 2013-09-10 09:00 UTC: `System.evtx`, `Application.evtx`, `Lync Server.evtx`.
 
 ## What happened
-- From 4 September the automatic root update installs third-party roots one by one as they are first
+- The computer's third-party root store (AuthRoot) has grown over the years (KB 931125 alone installed more
+  than 330 roots [S11]); `stores/` holds the export with 340 of them (fictitious "Example Trust Services
+  Root Certification Authority nnn").
+- From 4 September the automatic root update installs further third-party roots as they are first
   needed: CAPI2 4111 (new root list) and then {n_roots} CAPI2 4097 "Successful auto update of third-party
-  root certificate" in the Application log [S38b]. (The roots are fictitious "Fabrikam Global Root CA nn".)
+  root certificate" in the Application log [S38b]; their subjects and thumbprints are the last {n_roots}
+  roots of that export.
 - From 6 September 08:05 the list of trusted issuers that Schannel sends during client authentication
   exceeds 16 KB and is truncated (limit 16 KB on Windows Server 2008/2008 R2/2012 [S11][S2]; trigger:
   "CAPI installs the novel trusted roots automatically" [S12]). TLS client authentication fails; the
@@ -483,3 +506,31 @@ SCENARIOS: dict[str, Callable[[Path], Path]] = {
     "healthy-server": healthy_server,
     "other-forms": other_forms,  # after ws2012r2-session-ticket: it zips that folder
 }
+
+
+INDEX = """
+# Sample collections
+
+Imaginary servers with Windows TLS failures caused by certificate-store mistakes, and one without. Each
+folder is laid out like a collection an administrator copies off a server (`winevt\\Logs` file names) and
+has a README saying what happened there and which sources (`../shared/research/kb-and-events.md`) the
+events follow. `stores/`, where present, holds certificate-store exports made by the store generator.
+
+| folder | server | what is wrong |
+|---|---|---|
+| `lync2013-fe-root-store/` | Lync 2013 FE, Windows Server 2012 | non-self-signed certificates in Trusted Root: the Front End never starts (KB 2795828, the seed's case) |
+| `edge-cms-replication/` | Lync 2013 FE + Edge, Windows Server 2012 | the Edge never receives configuration (CMS replication, LS File Transfer Agent 1017/1015) |
+| `trusted-issuer-list-16kb/` | Lync 2013 FE, Windows Server 2012 | root auto-update grew the trusted-issuer list past 16 KB (Schannel 36885/36887, KB 2880390/2801679) |
+| `ws2012r2-session-ticket/` | Lync 2013 FE, Windows Server 2012 R2 | TLS session tickets (KB 2901554): 32042 + 61045; not a store problem |
+| `healthy-server/` | Lync 2013 FE, Windows Server 2012 R2 | nothing: noise and near misses only |
+| `other-forms/` | (as ws2012r2-session-ticket) | the same events as XML exports, copied Event Viewer text (English and German) and a zip |
+
+Regenerate with `python tools/make_samples.py`; `tests/test_samples.py` checks that the committed files
+equal a fresh run byte for byte.
+"""
+
+
+def write_index(out: Path) -> Path:
+    path = out / "README.md"
+    _readme(path, INDEX)
+    return path
