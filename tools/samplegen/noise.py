@@ -111,6 +111,8 @@ class Collection:
     seed: int
     first_ids: dict[str, int] = field(default_factory=dict)
     logs: dict[str, list[EventSpec]] = field(default_factory=dict)
+    # channels copied while the log was open: dirty flag set, header one chunk behind (python-evtx #85)
+    dirty: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -133,7 +135,7 @@ class Collection:
         out = []
         for channel in sorted(self.logs):
             path = directory / LOG_FILES[channel]
-            with EvtxWriter(path, first_record_id=self.first_ids.get(channel, 1)) as w:
+            with EvtxWriter(path, first_record_id=self.first_ids.get(channel, 1), dirty=channel in self.dirty) as w:
                 for s in self.logs[channel]:
                     w.add(s)
             out.append(path)

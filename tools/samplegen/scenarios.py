@@ -73,7 +73,8 @@ def lync2013_fe_root_store(out: Path) -> Path:
     fe = "lyncfe01.contoso.local"
     c = Collection(fe, WS2012, seed=2795828,
                    first_ids={"System": 48211, "Application": 20977, "Lync Server": 3310,
-                              "Microsoft-Windows-WindowsFabric/Admin": 912})
+                              "Microsoft-Windows-WindowsFabric/Admin": 912},
+                   dirty={"System", "Lync Server"})
     rng = c.rng
     start, end = utc(2013, 6, 3, 0, 0, 0), utc(2013, 6, 12, 10, 30, 0)
     rg = "{0D51A9AA-ABD9-5470-87FA-349556503C9F}"  # the seed's routing group
@@ -119,7 +120,10 @@ def lync2013_fe_root_store(out: Path) -> Path:
 **Server:** `{fe}`, Lync Server 2013 Standard Edition (pool = this server), Windows Server 2012
 (EventLog 6009 "6.02." "9200" "" "Multiprocessor Free" "16384"; Kernel-General 12 6/2/9200).
 **Collected:** 2013-06-12 10:30 UTC, `System.evtx`, `Application.evtx`, `Lync Server.evtx`,
-`Microsoft-Windows-WindowsFabric%4Admin.evtx`.
+`Microsoft-Windows-WindowsFabric%4Admin.evtx`, copied from the running server: `System.evtx` and
+`Lync Server.evtx` are **dirty** (header flag set, header chunk count one chunk behind the file), so a
+reader that trusts the header misses the newest records, the ones that matter here (python-evtx
+issue #85; read all chunks).
 
 ## What happened
 - 3-11 June: normal operation. On 5 June at 02:10 the server restarted after patching; the Front End
