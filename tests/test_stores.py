@@ -61,7 +61,9 @@ def test_every_planted_problem_is_found(exports: dict, form: str) -> None:
     s = td.planted()
     snaps, findings = analyse(exports[("planted", form)])
     assert snaps[0].computer == "FE01"
-    found = {(f.check, f.cert.thumbprint) for f in problems(findings) if f.cert}
+    found = {(f.check, f.cert.thumbprint) for f in findings if f.cert and f.kind in ("problem", "note")}
+    kinds = {(f.check, f.cert.store): f.kind for f in findings if f.cert and f.check == "cert-expired"}
+    assert kinds == {("cert-expired", "ROOT"): "note", ("cert-expired", "MY"): "problem"}
     planted_checks = {e.label for e in s.entries} - {"sha1-root", "cross-certificate", ""}
     for label in planted_checks:
         if form == "certs" and label in KEY_CHECKS:
@@ -73,7 +75,7 @@ def test_every_planted_problem_is_found(exports: dict, form: str) -> None:
     assert finding.details["decided_by"] == "signature fails with own key"
     assert finding.cert.subject == finding.cert.issuer  # the string comparison would have missed it
     if form != "certs":
-        checks = {f.check for f in problems(findings)}
+        checks = {f.check for f in findings if f.kind in ("problem", "note")}
         assert SCHANNEL_CHECKS <= checks
         gp = [f for f in problems(findings, "root-not-self-signed") if f.cert.location == "group-policy"]
         assert len(gp) == 1 and any("gpupdate" in step.command for step in gp[0].fix)
@@ -540,3 +542,34 @@ def test_collection_note_times_are_utc() -> None:
                                                                         tzinfo=timezone.utc)
     assert parse_wmi_time("20261120043000.000000-300") == datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)
     assert parse_wmi_time("not a time") is None
+
+
+def test_chain_through_an_expired_intermediate_is_incomplete(tmp_path: Path) -> None:
+    s = td.clean()
+    pki = td._pki()
+    old_ca_name = td.name("Contoso Issuing CA 00", o="Contoso Ltd", c="US")
+    old_ca_key = td.ec_key("issuing-0")
+    s.add(MACHINE, "CA", td.make_cert(old_ca_name, old_ca_key, issuer=pki.root_name, issuer_key=pki.root_key,
+                                      serial=0x2000, not_before=td.T0, not_after=datetime(2020, 1, 1,
+                                                                                         tzinfo=timezone.utc)))
+    leaf = td.make_cert(td.name("web.contoso.local"), td.ec_key("web"), issuer=old_ca_name, issuer_key=old_ca_key,
+                        serial=0x3333, not_before=datetime(2019, 1, 1, tzinfo=timezone.utc),
+                        not_after=datetime(2030, 1, 1, tzinfo=timezone.utc), ca=False, eku=td.SERVER_AUTH)
+    s.add(MACHINE, "MY", leaf, key=True)
+    _, findings = analyse(write_form(s, "json", tmp_path))
+    [f] = problems(findings, "server-chain-incomplete")
+    assert f.cert.thumbprint == td.thumbprint(leaf) and "Contoso Issuing CA 00" in f.why
+    assert [n.cert.store for n in findings if n.kind == "note" and n.check == "cert-expired"] == ["CA"]
+
+
+@pytest.mark.parametrize(("build", "kind", "severity"), [(9600, "problem", "warning"), (None, "problem", "info"),
+                                                         (9200, "note", "info")])
+def test_session_tickets_matter_on_2012_r2_only(build: int | None, kind: str, severity: str) -> None:
+    from tlsdiag.stores.model import StoreSnapshot
+
+    snap = StoreSnapshot("FE01", schannel_collected=True, os_build=build)
+    [f] = [f for f in run_checks(snap, AT) if f.check == "session-ticket-enabled"]
+    assert (f.kind, f.severity, f.cause if kind == "problem" else None) == (
+        kind, severity, "ws2012r2-session-tickets" if kind == "problem" else None)
+    snap.schannel["EnableSessionTicket"] = 2
+    assert [f.kind for f in run_checks(snap, AT) if f.check == "session-ticket-enabled"] == ["clean"]

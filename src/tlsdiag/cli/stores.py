@@ -78,6 +78,7 @@ def snapshot_dict(snap: StoreSnapshot, findings: list[Finding]) -> dict[str, Any
         "schannel": dict(snap.schannel) if snap.schannel_collected else None,
         "warnings": snap.warnings,
         "findings": [f.to_dict() for f in _sorted(findings) if f.kind == "problem"],
+        "notes": [f.to_dict() for f in _sorted(findings) if f.kind == "note"],
         "clean": [f.to_dict() for f in findings if f.kind == "clean"],
     }
 
@@ -127,10 +128,13 @@ def render_text(results: list[tuple[StoreSnapshot, list[Finding]]]) -> str:
         for warning in snap.warnings:
             out.append(f"warning: {t(warning)}")
         counts = {sev: sum(1 for f in problems if f.severity == sev) for sev in _SEVERITY_ORDER}
-        out.append(f"Findings: {counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} note(s)")
-        for f in problems:
+        n_notes = sum(1 for f in findings if f.kind == "note")
+        out.append(f"Findings: {counts['error']} error(s), {counts['warning']} warning(s), "
+                   f"{counts['info'] + n_notes} note(s)")
+        notes = [f for f in _sorted(findings) if f.kind == "note"]
+        for f in problems + notes:
             out.append("")
-            out.append(f"[{f.severity}] {f.check}: {f.title}")
+            out.append(f"[{f.severity if f.kind == 'problem' else 'note'}] {f.check}: {f.title}")
             if f.cert:
                 c = f.cert
                 out.append(f"  certificate: {t(c.subject)}")
@@ -172,9 +176,11 @@ def render_markdown(results: list[tuple[StoreSnapshot, list[Finding]]]) -> str:
         out += ["", f"Trusted-issuer list: {md(_issuer_text(snap))}  ", f"SCHANNEL: {md(_schannel_text(snap))}", ""]
         for warning in snap.warnings:
             out.append(f"- warning: {md(warning)}")
-        out += ["", f"### Findings ({len(problems)})", ""]
-        for f in problems:
-            out.append(f"#### {md(f.severity)}: {md(f.check)}, {md(f.title)}")
+        notes = [f for f in _sorted(findings) if f.kind == "note"]
+        out += ["", f"### Findings ({len(problems)}) and notes ({len(notes)})", ""]
+        for f in problems + notes:
+            label = f.severity if f.kind == "problem" else "note"
+            out.append(f"#### {md(label)}: {md(f.check)}, {md(f.title)}")
             out.append("")
             if f.cert:
                 c = f.cert

@@ -119,10 +119,13 @@ class CertRef:
 
 @dataclass
 class Finding:
-    """One result of a check: a problem (with the certificate and its fix) or a clean bill."""
+    """One result of a check: a problem (with the certificate and its fix), a note, or a clean bill.
+
+    Problems of severity "info" are facts tied to a cause (a setting that hides its evidence);
+    notes are context that supports no cause (an expired root); neither changes the exit status."""
 
     check: str
-    kind: str  # "problem" | "clean"
+    kind: str  # "problem" | "note" (worth knowing, proves nothing) | "clean" (check ran, found nothing)
     severity: str  # error | warning | info
     why: str
     computer: str = ""
@@ -220,6 +223,11 @@ def _problem(check: str, severity: str, why: str, sc: StoreCert | None = None, f
                    fix=fix or [], details=details)
 
 
+def _note(check: str, why: str, sc: StoreCert | None = None, fix: list[FixStep] | None = None,
+          **details: Any) -> Finding:
+    return Finding(check, "note", "info", why, cert=CertRef.of(sc) if sc else None, fix=fix or [], details=details)
+
+
 def _clean(check: str, why: str, **details: Any) -> Finding:
     return Finding(check, "clean", "info", why, cause=CHECKS[check][1], details=details)
 
@@ -291,6 +299,10 @@ def build_chain(leaf: StoreCert, pool: list[StoreCert], trusted: set[str], at: d
     seen = {leaf.thumbprint}
     current = leaf
     for _ in range(12):
+        if current is not leaf and not (current.cert.not_before <= at <= current.cert.not_after):
+            return Chain(path, False, f"the chain passes through {current.cert.subject} ({current.thumbprint}), "
+                                      f"valid only {iso_utc(current.cert.not_before)} to "
+                                      f"{iso_utc(current.cert.not_after)}")
         if current.cert.self_signed.value:
             if current.thumbprint in trusted:
                 return Chain(path, True)
@@ -563,6 +575,8 @@ def _root_duplicate_subject(s: StoreSnapshot, at: datetime) -> list[Finding]:
 
 
 def _validity(s: StoreSnapshot, at: datetime) -> list[Finding]:
+    """Expired / not yet valid. In Personal these break the service (problems); elsewhere they are
+    notes: an expired CA or root matters only inside a chain, which server-chain-incomplete checks."""
     if not s.certs and not s.covered:
         return []
     out = []
@@ -570,29 +584,33 @@ def _validity(s: StoreSnapshot, at: datetime) -> list[Finding]:
         c = sc.cert
         personal = sc.store == "MY"
         if c.not_after < at:
-            # Expired roots are common in real root stores and harmless to new chains: a note, not a problem.
-            sev = "error" if personal else ("info" if sc.store in ("Disallowed", "AuthRoot", "ROOT") else "warning")
-            why = (f"{c.subject} in {sc.where} expired on {iso_utc(c.not_after)}"
-                   + (" ; a service configured with it fails TLS." if personal else
-                      "; it no longer validates anything and clutters the store."))
-            out.append(_problem("cert-expired", sev, why.replace(" ;", ";"), sc,
-                                _remove(sc, with_key=bool(sc.has_private_key)) if not personal else
-                                [FixStep("Renew the certificate and assign the new one to the service; then export "
-                                         "and remove the expired one", f"Remove-Item -Path {_ps_path(sc)}")],
-                                cause="frontend-certificate-invalid" if personal else None))
+            if personal:
+                why = (f"{c.subject} in {sc.where} expired on {iso_utc(c.not_after)}; a service configured with it "
+                       "fails TLS.")
+                out.append(_problem("cert-expired", "error", why, sc,
+                                    [FixStep("Renew the certificate and assign the new one to the service; then "
+                                             "export and remove the expired one", f"Remove-Item -Path {_ps_path(sc)}")],
+                                    cause="frontend-certificate-invalid"))
+            else:
+                why = (f"{c.subject} in {sc.where} expired on {iso_utc(c.not_after)}; it anchors or completes no new "
+                       "chain and only clutters the store.")
+                out.append(_note("cert-expired", why, sc, _remove(sc, with_key=bool(sc.has_private_key))))
         elif c.not_before > at:
             why = (f"{c.subject} in {sc.where} is not valid until {iso_utc(c.not_before)} (reference time "
-                   f"{iso_utc(at)}); check the server clock, or wait before assigning it.")
-            out.append(_problem("cert-not-yet-valid", "error" if personal else "warning", why, sc,
-                                [FixStep("Check the server's clock and time source", "w32tm /query /status", "cmd")],
-                                cause="frontend-certificate-invalid" if personal else None))
+                   f"{iso_utc(at)}); check the server clock, or wait before relying on it.")
+            fix = [FixStep("Check the server's clock and time source", "w32tm /query /status", "cmd")]
+            if personal:
+                out.append(_problem("cert-not-yet-valid", "error", why, sc, fix, cause="frontend-certificate-invalid"))
+            else:
+                out.append(_note("cert-not-yet-valid", why, sc, fix))
     n = len(_unique(s.certs))
-    if not any(f.check == "cert-expired" for f in out):
-        out.append(_clean("cert-expired", f"no expired certificate in any store ({n} checked at {iso_utc(at)})",
-                          checked=n, reference_time=iso_utc(at)))
-    if not any(f.check == "cert-not-yet-valid" for f in out):
-        out.append(_clean("cert-not-yet-valid", f"no certificate is not yet valid ({n} checked at {iso_utc(at)})",
-                          checked=n, reference_time=iso_utc(at)))
+    for check, text in (("cert-expired", "no expired certificate in Personal"),
+                        ("cert-not-yet-valid", "no Personal certificate that is not yet valid")):
+        if not any(f.check == check and f.kind == "problem" for f in out):
+            notes = sum(1 for f in out if f.check == check)
+            extra = f"; {notes} in other stores noted" if notes else ""
+            out.append(_clean(check, f"{text} ({n} certificates checked at {iso_utc(at)}{extra})",
+                              checked=n, reference_time=iso_utc(at)))
     return out
 
 
@@ -690,15 +708,19 @@ def _session_ticket(s: StoreSnapshot, at: datetime) -> list[Finding]:
         return [_clean("session-ticket-enabled", "SCHANNEL EnableSessionTicket is 2 (session tickets disabled, "
                                                  "KB 2901554's setting)", value=raw)]
     shown = "absent (tickets enabled)" if raw is None else f"{raw}"
-    r2 = s.os_build == 9600
+    build = s.os_build
     why = (f"SCHANNEL EnableSessionTicket is {shown}; on Windows Server 2012 R2 Lync Server 2013 front ends fail "
            "on port 444 (events 32042, 61045) until it is 2 (KB 2901554)"
-           + ("; this server is Windows Server 2012 R2 (build 9600)." if r2 else
-              "; this matters only on Windows Server 2012 R2 front ends."))
-    return [_problem("session-ticket-enabled", "warning" if r2 else "info", why, None, [
-        FixStep("Disable session tickets", f"reg add {SCHANNEL_HKLM} /v EnableSessionTicket /t REG_DWORD /d 2 /f",
-                "cmd"),
-        FixStep("Restart the Lync services", "Stop-CsWindowsService; Start-CsWindowsService")], value=raw)]
+           + ("; this server is Windows Server 2012 R2 (build 9600)." if build == 9600 else
+              "; the export does not say the Windows build, and this matters only on 2012 R2." if build is None
+              else f"; this server is build {build}, not Windows Server 2012 R2, so it does not apply."))
+    fix = [FixStep("Disable session tickets", f"reg add {SCHANNEL_HKLM} /v EnableSessionTicket /t REG_DWORD /d 2 /f",
+                   "cmd"),
+           FixStep("Restart the Lync services", "Stop-CsWindowsService; Start-CsWindowsService")]
+    if build is not None and build != 9600:
+        return [_note("session-ticket-enabled", why, None, [], value=raw, os_build=build)]
+    return [_problem("session-ticket-enabled", "warning" if build == 9600 else "info", why, None, fix, value=raw,
+                     os_build=build)]
 
 
 def _int(value: object) -> int | None:
