@@ -36,7 +36,7 @@ def kb(kbdir: Path):
 
 def test_scan_real_system_logs_reads_windows_builds(corpus_dir: Path, kb) -> None:
     result = run_scan([corpus_dir / PLASO_SYSTEM, corpus_dir / OMER_SYSTEM], kb=kb, backend="rust")
-    assert result.summary.records > 6000 and result.summary.records_lost == 0
+    assert result.stats.reader["records_parsed"] > 6000 and result.summary.records_lost == 0
     assert result.host("WIN-P4SIAA0SQCO").build == 15063
     assert result.host("dc1.internal.greendale.edu").build == 7601
     assert result.host("dc1.internal.greendale.edu").service_pack == "Service Pack 1"
@@ -90,7 +90,7 @@ def test_cli_scan_exit_codes_and_output_file(corpus_dir: Path, kbdir: Path, tmp_
     code = main(["scan", "--signatures", str(kbdir), "--format", "json", "-o", str(out), "--quiet",
                  str(corpus_dir / OMER_SYSTEM)])
     assert code == 0
-    assert json.loads(out.read_text())["stats"]["records"] > 1000
+    assert json.loads(out.read_text())["stats"]["records_parsed"] > 1000
     assert main(["scan", "--signatures", str(kbdir), str(tmp_path / "missing")]) == 2
     assert "missing" in capsys.readouterr().err
     code = main(["scan", "--signatures", str(kbdir), "--stats", "--format", "markdown", str(corpus_dir / OMER_SYSTEM)])

@@ -14,7 +14,7 @@ dropped with a note. Choices this module adds, each documented in the report:
 - Confidence: high >= 0.7, medium >= 0.4, low >= 0.2. Below 0.2, or when every
   piece of evidence is ``generic``, the diagnosis is **weak**: shown, but not
   "made" (it does not change the exit status).
-- Store findings: a finding from a check the cause ``proves`` marks it proven
+- Store findings: a finding (error or warning, not an info note) from a check the cause ``proves`` marks it proven
   and raises it to at least 0.9; a cause with such a finding and no events is
   still diagnosed ("found in the stores"). Findings that only name the cause
   (a setting, a related check) are shown with it but change nothing. A
@@ -312,8 +312,10 @@ class Correlator:
         results: list[Diagnosis] = []
         for cause in sorted(self.kb.causes.values(), key=lambda c: c.id):
             cause_hits = hits.get(cause.id, {})
-            proofs = [f for f in findings if finding_check(f) in cause.proves]
-            related = [f for f in findings if finding_cause(f) == cause.id and f not in proofs]
+            # an info-level note (e.g. a default setting that is a precondition) does not prove a cause
+            proofs = [f for f in findings if finding_check(f) in cause.proves and getattr(f, "is_problem", True)]
+            related = [f for f in findings if f not in proofs
+                       and (finding_cause(f) == cause.id or finding_check(f) in cause.proves)]
             if not cause_hits and not proofs:
                 continue  # findings that merely name a cause (e.g. a setting) do not diagnose it
             d = self._score(name, key, cause, cause_hits)

@@ -63,3 +63,13 @@ def finding_steps(finding: Any) -> list[tuple[str, str]]:
         else:
             out.append(("", str(item)))
     return out
+
+
+def records_text(result: Any) -> str:
+    """Records read; with the provider prefilter, also how many were parsed in all."""
+    kept = result.summary.records
+    parsed = result.stats.reader.get("records_parsed")
+    if isinstance(parsed, int) and parsed > kept:
+        return (f"{parsed} record(s) parsed, {kept} from providers the knowledge base knows "
+                "(the rest skipped unread by the prefilter)")
+    return f"{kept} record(s)"

@@ -84,6 +84,7 @@ def scan_dict(result: Any, *, stats: bool = False) -> dict[str, Any]:
             "files": len(summary.files),
             "bytes": summary.bytes,
             "records": summary.records,
+            "records_parsed": result.stats.reader.get("records_parsed"),
             "records_lost": summary.records_lost,
             "files_unusable": sum(1 for f in summary.files if f.error),
             "first_event": iso_utc(first) if first else None,

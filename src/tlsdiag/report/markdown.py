@@ -13,7 +13,7 @@ from tlsdiag import textsafe
 from tlsdiag.match.diagnose import Diagnosis
 from tlsdiag.match.explain import ExplainResult
 from tlsdiag.match.render import render_message
-from tlsdiag.report.common import finding_line, finding_steps, size, when
+from tlsdiag.report.common import finding_line, finding_steps, records_text, size, when
 
 md = textsafe.markdown
 TIMELINE_MAX = 12
@@ -124,7 +124,7 @@ def render_scan(result: Any, *, stats: bool = False, lang: str = "en") -> str:
     summary = result.summary
     first, last = summary.span
     out += ["## What was read", "",
-            f"{len(summary.files)} file(s), {size(summary.bytes)}, {summary.records} record(s), "
+            f"{len(summary.files)} file(s), {size(summary.bytes)}, {records_text(result)}, "
             f"{summary.records_lost} lost; events from {when(first)} to {when(last)}.", "",
             "| file | form | size | records | lost | error |", "|---|---|---|---|---|---|"]
     for f in summary.files:

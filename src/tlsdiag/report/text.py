@@ -16,7 +16,7 @@ from tlsdiag import textsafe
 from tlsdiag.match.diagnose import Diagnosis
 from tlsdiag.match.explain import ExplainResult
 from tlsdiag.match.render import render_message
-from tlsdiag.report.common import finding_line, finding_steps, size, when
+from tlsdiag.report.common import finding_line, finding_steps, records_text, size, when
 
 TIMELINE_MAX = 12
 
@@ -187,7 +187,7 @@ def _read_section(result: Any, style: _Style) -> list[str]:
     summary = result.summary
     first, last = summary.span
     out = [style.bold("== What was read"),
-           f"   {len(summary.files)} file(s), {size(summary.bytes)}, {summary.records} record(s), "
+           f"   {len(summary.files)} file(s), {size(summary.bytes)}, {records_text(result)}, "
            f"{summary.records_lost} lost; events from {when(first)} to {when(last)}"]
     for f in summary.files:
         line = f"   - {_t(f.source)} ({f.form}, {size(f.size)}): {f.records} record(s)"
