@@ -233,7 +233,10 @@ def shapes() -> list[EventSpec]:
                   provider_guid="{5bbca4a8-b209-48dc-a8c7-b23d3e5216fb}", event_source_name="Microsoft-Windows-CAPI2",
                   qualifiers=0, task=0, keywords=0x80000000000000,
                   user_sid="S-1-5-21-1004336348-1177238915-682003330-512",
-                  data={"Subject": "CN=Zertifizierungsstelle Größe, O=Beispiel", "Thumbprint": "A1B2"}),
+                  data={"Subject": "CN=Zertifizierungsstelle Größe, O=Beispiel", "Thumbprint": "A1B2", "Empty": ""}),
+        # a UserData field with an empty value
+        EventSpec("System", "Schannel", 36887, t + timedelta(minutes=5, seconds=30), fe, provider_guid=SCHANNEL,
+                  level=2, user_sid="S-1-5-18", userdata=UserData("EventXML", "LSA_NS", {"AlertDesc": 47, "Note": ""})),
         # WindowsFabric Admin channel with a Version and Opcode
         # manifest provider whose GUID is not known, on an Admin channel, Version and Opcode set
         EventSpec("Microsoft-Windows-WindowsFabric/Admin", "Microsoft-Windows-WindowsFabric", 18465,
