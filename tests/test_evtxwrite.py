@@ -331,7 +331,7 @@ def _many(n: int, start: datetime = T0) -> list[EventSpec]:
 
 @pytest.fixture(scope="module")
 def multi_chunk(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[EventSpec]]:
-    specs = _many(450)
+    specs = _many(300)
     path = tmp_path_factory.mktemp("evtx") / "multi.evtx"
     path.write_bytes(evtx_bytes(specs))
     return path, specs
@@ -360,7 +360,7 @@ def test_multi_chunk_file_is_read_completely(multi_chunk: tuple[Path, list[Event
 
 
 def test_dirty_file_hides_the_tail_from_header_readers_only(tmp_path: Path) -> None:
-    specs = _many(450)
+    specs = _many(300)
     path = tmp_path / "dirty.evtx"
     with EvtxWriter(path, dirty=True) as w:
         for s in specs:
