@@ -573,3 +573,19 @@ def test_session_tickets_matter_on_2012_r2_only(build: int | None, kind: str, se
         kind, severity, "ws2012r2-session-tickets" if kind == "problem" else None)
     snap.schannel["EnableSessionTicket"] = 2
     assert [f.kind for f in run_checks(snap, AT) if f.check == "session-ticket-enabled"] == ["clean"]
+
+
+@pytest.mark.parametrize("year", [2013, 2026])
+def test_sample_scenarios_fit_their_collection_year(tmp_path: Path, year: int) -> None:
+    """Samples carry logs from 2013; their certificates must be valid then (and in any other year)."""
+    at = datetime(year, 6, 12, 21, tzinfo=timezone.utc)
+    expected = {"healthy-server": set(), "lync2013-fe-root-store": {"root-not-self-signed", "root-has-private-key",
+                                                                    "root-end-entity"},
+                "trusted-issuer-list-16kb": {"issuer-list-too-large", "root-count-high"}}
+    for scenario, checks in expected.items():
+        folder = tmp_path / scenario
+        td.write_sample_stores(scenario, folder, collected=at)
+        [snap] = load_stores([folder])
+        assert snap.collected == at
+        found = {f.check for f in run_checks(snap) if f.is_problem}
+        assert found == checks, (scenario, found)

@@ -209,38 +209,48 @@ class StoreSet:
 
 
 Y = timedelta(days=365)
-T0 = datetime(2012, 6, 1, tzinfo=UTC)
+
+
+def _y(year: int, month: int = 1, day: int = 1) -> datetime:
+    return datetime(year, month, day, tzinfo=UTC)
+
+
+# Validity periods are placed relative to the collection year, so that a sample whose logs are
+# from 2013 holds certificates that were valid in 2013 (and the planted ones expired then).
+T0 = _y(DEFAULT_COLLECTED.year - 14, 6)
 SERVER_AUTH = (ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH)
 
 
 class _PKI:
     """The fixed certificates the scenarios share."""
 
-    def __init__(self) -> None:
+    def __init__(self, year: int) -> None:
+        self.year = year
+        self.t0 = t0 = _y(year - 14, 6)
         self.root_key = rsa_key("contoso-root")
         self.root_name = name("Contoso Root CA", o="Contoso Ltd", c="US")
-        self.root = make_cert(self.root_name, self.root_key, serial=0x1001, not_before=T0, not_after=T0 + 25 * Y)
+        self.root = make_cert(self.root_name, self.root_key, serial=0x1001, not_before=t0, not_after=t0 + 25 * Y)
         self.issuing_key = ec_key("contoso-issuing-2")
         self.issuing_name = name("Contoso Issuing CA 02", o="Contoso Ltd", c="US")
         self.issuing = make_cert(self.issuing_name, self.issuing_key, issuer=self.root_name,
-                                 issuer_key=self.root_key, serial=0x2002, not_before=T0, not_after=T0 + 20 * Y)
+                                 issuer_key=self.root_key, serial=0x2002, not_before=t0, not_after=t0 + 20 * Y)
 
     def server(self, cn: str, serial: int, *, issuer: str = "issuing", nb: datetime | None = None,
                na: datetime | None = None) -> bytes:
         key = ec_key(f"server:{cn}:{serial}")
         iname, ikey = (self.issuing_name, self.issuing_key) if issuer == "issuing" else (self.root_name, self.root_key)
         return make_cert(name(cn, o="Contoso Ltd"), key, issuer=iname, issuer_key=ikey, serial=serial,
-                         not_before=nb or datetime(2025, 1, 1, tzinfo=UTC),
-                         not_after=na or datetime(2028, 1, 1, tzinfo=UTC), ca=False, eku=SERVER_AUTH)
+                         not_before=nb or _y(self.year - 1), not_after=na or _y(self.year + 2), ca=False,
+                         eku=SERVER_AUTH)
 
 
-@lru_cache(maxsize=1)
-def _pki() -> _PKI:
-    return _PKI()
+@lru_cache(maxsize=8)
+def _pki(year: int = DEFAULT_COLLECTED.year) -> _PKI:
+    return _PKI(year)
 
 
 def _clean_base(computer: str, collected: datetime, server_cn: str) -> StoreSet:
-    pki = _pki()
+    pki = _pki(collected.year)
     s = StoreSet(computer, collected)
     s.add(MACHINE, "ROOT", pki.root, friendly="Contoso Root CA")
     s.add(MACHINE, "CA", pki.issuing)
@@ -252,74 +262,77 @@ def _clean_base(computer: str, collected: datetime, server_cn: str) -> StoreSet:
 def clean(computer: str = "FE01", collected: datetime = DEFAULT_COLLECTED) -> StoreSet:
     """Healthy stores: one root, its issuing CA in Intermediate, the server certificate with its key."""
     s = _clean_base(computer, collected, f"{computer.lower()}.contoso.local")
+    yr = collected.year
     legacy_key = rsa_key("legacy-root", 1024)
     legacy = name("Legacy Root Authority", o="Old Trust Inc", c="US")
-    s.add(MACHINE, "ROOT", make_cert(legacy, legacy_key, serial=0x99, not_before=datetime(2006, 1, 1, tzinfo=UTC),
-                                     not_after=datetime(2036, 1, 1, tzinfo=UTC), sha1=True), label="sha1-root")
+    s.add(MACHINE, "ROOT", make_cert(legacy, legacy_key, serial=0x99, not_before=_y(yr - 20), not_after=_y(yr + 10),
+                                     sha1=True), label="sha1-root")
     return s
 
 
 def planted(computer: str = "FE01", collected: datetime = DEFAULT_COLLECTED) -> StoreSet:
     """Every problem the checks look for, each labelled with the check that must find it."""
-    pki = _pki()
+    pki = _pki(collected.year)
+    yr, t0 = collected.year, pki.t0
     s = clean(computer, collected)
     s.schannel = {"ClientAuthTrustMode": 2, "SendTrustedIssuerList": 0}
     # Intermediate CA misplaced in the machine Root store (the seed's case).
     ica1_key = ec_key("contoso-issuing-1")
     ica1 = make_cert(name("Contoso Issuing CA 01", o="Contoso Ltd", c="US"), ica1_key, issuer=pki.root_name,
-                     issuer_key=pki.root_key, serial=0x2001, not_before=T0, not_after=T0 + 20 * Y)
+                     issuer_key=pki.root_key, serial=0x2001, not_before=t0, not_after=t0 + 20 * Y)
     s.add(MACHINE, "ROOT", ica1, label="root-not-self-signed")
     # An intermediate delivered into Root by group policy.
     gp = make_cert(name("Contoso Policy CA", o="Contoso Ltd", c="US"), ec_key("gp-ca"), issuer=pki.root_name,
-                   issuer_key=pki.root_key, serial=0x2003, not_before=T0, not_after=T0 + 20 * Y)
+                   issuer_key=pki.root_key, serial=0x2003, not_before=t0, not_after=t0 + 20 * Y)
     s.add(GROUP_POLICY, "ROOT", gp, label="root-not-self-signed")
     s.add(ENTERPRISE, "ROOT", pki.root)  # the same root via AD: counted once
     # Cross-certificate: subject and issuer names are equal, but another key signed it.
     fab_name = name("Fabrikam Root CA", o="Fabrikam", c="US")
     old_key, new_key = ec_key("fabrikam-old"), ec_key("fabrikam-new")
-    s.add(MACHINE, "ROOT", make_cert(fab_name, old_key, serial=0x501, not_before=T0, not_after=T0 + 20 * Y))
+    s.add(MACHINE, "ROOT", make_cert(fab_name, old_key, serial=0x501, not_before=t0, not_after=t0 + 20 * Y))
     s.add(MACHINE, "ROOT", make_cert(fab_name, new_key, issuer=fab_name, issuer_key=old_key, serial=0x502,
-                                     not_before=T0 + Y, not_after=T0 + 20 * Y),
+                                     not_before=t0 + Y, not_after=t0 + 20 * Y),
           label="cross-certificate")
     # Two different self-signed roots with one subject (PIN sign-in 47067).
     dup = name("Northwind Root", o="Northwind Traders", c="US")
-    s.add(MACHINE, "ROOT", make_cert(dup, ec_key("northwind-1"), serial=0x601, not_before=T0,
-                                     not_after=T0 + 20 * Y), label="root-duplicate-subject")
-    s.add(MACHINE, "ROOT", make_cert(dup, ec_key("northwind-2"), serial=0x602, not_before=T0 + 2 * Y,
-                                     not_after=T0 + 22 * Y), label="root-duplicate-subject")
+    s.add(MACHINE, "ROOT", make_cert(dup, ec_key("northwind-1"), serial=0x601, not_before=t0,
+                                     not_after=t0 + 20 * Y), label="root-duplicate-subject")
+    s.add(MACHINE, "ROOT", make_cert(dup, ec_key("northwind-2"), serial=0x602, not_before=t0 + 2 * Y,
+                                     not_after=t0 + 22 * Y), label="root-duplicate-subject")
     # A server's own self-signed certificate, with its key, in Root.
     own = name("selfsigned.contoso.local", o="Contoso Ltd")
-    s.add(MACHINE, "ROOT", make_cert(own, ec_key("own"), serial=0x701, not_before=T0, not_after=T0 + 20 * Y,
+    s.add(MACHINE, "ROOT", make_cert(own, ec_key("own"), serial=0x701, not_before=t0, not_after=t0 + 20 * Y,
                                      ca=False, eku=SERVER_AUTH), key=True, label="root-has-private-key")
     # Expired and not-yet-valid roots.
     s.add(MACHINE, "ROOT", make_cert(name("Expired Root CA", o="Old Trust Inc"), ec_key("expired-root"),
-                                     serial=0x801, not_before=datetime(2000, 1, 1, tzinfo=UTC),
-                                     not_after=datetime(2010, 1, 1, tzinfo=UTC)), label="cert-expired")
+                                     serial=0x801, not_before=_y(yr - 26), not_after=_y(yr - 16)),
+          label="cert-expired")
     s.add(MACHINE, "ROOT", make_cert(name("Future Root CA", o="Tomorrow Trust"), ec_key("future-root"),
-                                     serial=0x802, not_before=datetime(2030, 1, 1, tzinfo=UTC),
-                                     not_after=datetime(2040, 1, 1, tzinfo=UTC)), label="cert-not-yet-valid")
+                                     serial=0x802, not_before=_y(yr + 4), not_after=_y(yr + 14)),
+          label="cert-not-yet-valid")
     # Intermediate store: a stray root, and a CA certificate with a private key.
     s.add(MACHINE, "CA", make_cert(name("Stray Root CA", o="Somewhere"), ec_key("stray-root"), serial=0x901,
-                                   not_before=T0, not_after=T0 + 20 * Y), label="ca-self-signed")
+                                   not_before=t0, not_after=t0 + 20 * Y), label="ca-self-signed")
     keyed = make_cert(name("Contoso Sub CA 03", o="Contoso Ltd", c="US"), ec_key("sub3"), issuer=pki.root_name,
-                      issuer_key=pki.root_key, serial=0x2004, not_before=T0, not_after=T0 + 20 * Y)
+                      issuer_key=pki.root_key, serial=0x2004, not_before=t0, not_after=t0 + 20 * Y)
     s.add(MACHINE, "CA", keyed, key=True, label="ca-has-private-key")
     # Personal store: no key; an orphan whose issuer is nowhere; an expired server certificate.
     s.add(MACHINE, "MY", pki.server("nokey.contoso.local", 0x3002), label="my-without-private-key")
     orphan_issuer = name("Missing Issuing CA", o="Contoso Ltd")
     s.add(MACHINE, "MY", make_cert(name("orphan.contoso.local", o="Contoso Ltd"), ec_key("orphan"),
                                    issuer=orphan_issuer, issuer_key=ec_key("missing-ca"), serial=0x3003,
-                                   not_before=datetime(2025, 1, 1, tzinfo=UTC),
-                                   not_after=datetime(2028, 1, 1, tzinfo=UTC), ca=False, eku=SERVER_AUTH),
+                                   not_before=_y(yr - 1), not_after=_y(yr + 2), ca=False, eku=SERVER_AUTH),
           key=True, label="server-chain-incomplete")
-    s.add(MACHINE, "MY", pki.server("old.contoso.local", 0x3004, nb=datetime(2020, 1, 1, tzinfo=UTC),
-                                    na=datetime(2022, 1, 1, tzinfo=UTC)), key=True, label="cert-expired")
+    s.add(MACHINE, "MY", pki.server("old.contoso.local", 0x3004, nb=_y(yr - 6), na=_y(yr - 4)), key=True,
+          label="cert-expired")
     return s
 
 
 def many_roots(computer: str = "FE01", collected: datetime = DEFAULT_COLLECTED, count: int = 340) -> StoreSet:
     """Healthy stores plus ``count`` third-party roots in AuthRoot (KB 931125 installed >330)."""
     s = _clean_base(computer, collected, f"{computer.lower()}.contoso.local")
+    # Fixed dates (not relative to the collection year): samplegen's CAPI2 4097 events name these
+    # roots by thumbprint, so they must be the same certificates whatever the collection time.
     for i in range(count):
         subject = name(f"Example Trust Services Root Certification Authority {i:03d}",
                        o=f"Example Trust Services {i:03d}", ou="Certification Services Division", c="US")
@@ -331,22 +344,24 @@ def many_roots(computer: str = "FE01", collected: datetime = DEFAULT_COLLECTED, 
 
 def lync_root_store(computer: str = "lync2013.contoso.local", collected: datetime = DEFAULT_COLLECTED) -> StoreSet:
     """The seed's case: a Lync 2013 front end on WS2012 with three misplaced certificates in Root."""
-    pki = _pki()
+    pki = _pki(collected.year)
+    yr = collected.year
     short = computer.split(".")[0]
     s = _clean_base(computer, collected, computer)
     s.schannel = {"EventLogging": 1}
     pub_root_key = rsa_key("example-public-root")
     pub_root = name("Example Root Certificate Authority - G2", o="Example Trust, Inc.", c="US")
-    s.add(MACHINE, "ROOT", make_cert(pub_root, pub_root_key, serial=0x4001, not_before=datetime(2009, 9, 1, tzinfo=UTC),
-                                     not_after=datetime(2037, 12, 31, tzinfo=UTC)))
+    s.add(MACHINE, "ROOT", make_cert(pub_root, pub_root_key, serial=0x4001, not_before=_y(yr - 17, 9),
+                                     not_after=_y(yr + 11, 12, 31)))
     s.add(MACHINE, "ROOT", make_cert(name("Example Secure Certificate Authority - G2", o="Example Trust, Inc.",
                                           ou="http://certs.example.com/repository/", c="US"),
                                      ec_key("example-secure-g2"), issuer=pub_root, issuer_key=pub_root_key,
-                                     serial=0x4002, not_before=datetime(2011, 5, 3, tzinfo=UTC),
-                                     not_after=datetime(2031, 5, 3, tzinfo=UTC)), label="root-not-self-signed")
+                                     serial=0x4002, not_before=_y(yr - 15, 5, 3), not_after=_y(yr + 5, 5, 3)),
+          label="root-not-self-signed")
     s.add(MACHINE, "ROOT", make_cert(name("Contoso Issuing CA 01", o="Contoso Ltd", c="US"),
                                      ec_key("contoso-issuing-1"), issuer=pki.root_name, issuer_key=pki.root_key,
-                                     serial=0x2001, not_before=T0, not_after=T0 + 20 * Y), label="root-not-self-signed")
+                                     serial=0x2001, not_before=pki.t0, not_after=pki.t0 + 20 * Y),
+          label="root-not-self-signed")
     s.add(MACHINE, "ROOT", pki.server(f"{short}-admin.contoso.local", 0x3010), key=True, label="root-not-self-signed")
     return s
 
