@@ -16,11 +16,10 @@ from tlsdiag.match.render import render_message
 from tlsdiag.report.common import finding_line, finding_steps, records_text, size, when
 
 md = textsafe.markdown
-TIMELINE_MAX = 12
 
 
 def _code(text: str, lang: str = "") -> list[str]:
-    return [f"```{lang}", textsafe.markdown_code(text).strip("\n"), "```"]
+    return [f"```{lang}", *textsafe.markdown_code(text).strip("\n").splitlines(), "```"]
 
 
 def _steps(title: str, steps: tuple[Any, ...]) -> list[str]:
@@ -30,7 +29,7 @@ def _steps(title: str, steps: tuple[Any, ...]) -> list[str]:
         if s.command:
             out += ["", *("   " + line for line in _code(s.command, s.shell)), ""]
         if s.note:
-            out.append(f"   _{md(s.note)}_")
+            out += [f"   _{md(s.note)}_", ""]
     out.append("")
     return out
 
@@ -59,9 +58,10 @@ def _diagnosis(d: Diagnosis, rank: int, lang: str) -> list[str]:
             out.append(f"| {md(item.evidence.event)}{unknown} | {item.evidence.role} | {item.hit.count} | "
                        f"{when(item.hit.first)} | {when(item.hit.last)} |")
         out.append("")
-        timeline = sorted((m for item in d.evidence for m in item.hit.matches), key=lambda m: m.event.timestamp)
-        out += ["**Timeline**", ""]
-        for m in timeline[:TIMELINE_MAX]:
+        firsts = sorted((item.hit.matches[0] for item in d.evidence if item.hit.matches),
+                        key=lambda m: m.event.timestamp)
+        out += ["**First occurrence of each piece of evidence**", ""]
+        for m in firsts:
             e = m.event
             out.append(f"- {when(e.timestamp)} {md(e.provider)} {e.event_id} ({md(e.source)}, {md(e.locator)})")
             out += ["", *("  " + line for line in _code(render_message(e, m.entry, lang, m.fields))), ""]

@@ -10,6 +10,7 @@ output is a terminal.
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from tlsdiag import textsafe
@@ -18,7 +19,20 @@ from tlsdiag.match.explain import ExplainResult
 from tlsdiag.match.render import render_message
 from tlsdiag.report.common import finding_line, finding_steps, records_text, size, when
 
-TIMELINE_MAX = 12
+MESSAGE_LINES = 4  # rendered message lines shown per evidence item (all of them are in --format json)
+
+
+def short(ts: Any) -> str:
+    """Time for the terminal: UTC to the second."""
+    return ts.strftime("%Y-%m-%d %H:%M:%SZ") if ts else "-"
+
+
+def _duration(delta: Any) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size_ in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size_ == 0 and seconds >= size_:
+            return f"{seconds // size_}{unit}"
+    return f"{seconds}s"
 
 
 class _Style:
@@ -58,7 +72,7 @@ def _diagnosis(d: Diagnosis, rank: int, style: _Style, lang: str) -> list[str]:
     tag = f"[{badge} {d.score:.2f}" + (", " + ", ".join(extra) if extra else "") + "]"
     out = [f"  {rank}. {style.bold(_t(cause.title))}  {style.level(d.confidence, tag)}",
            style.dim(f"     cause: {_t(cause.id)}")]
-    out += _block(cause.summary, "     ")
+    out += _wrapped(cause.summary, "     ")
     for note in d.notes:
         out.append(f"     note: {_t(note)}")
     if cause.kb:
@@ -67,31 +81,32 @@ def _diagnosis(d: Diagnosis, rank: int, style: _Style, lang: str) -> list[str]:
             out.append(f"       KB{k.number}  {_t(k.title)}  {_t(k.url)}")
             if k.note:
                 out.append(f"         ({_t(k.note)})")
-    if d.evidence:
-        out.append("     Evidence:")
-        for item in d.evidence:
-            ev, hit = item.evidence, item.hit
-            unknown = ", fields unknown" if hit.unknown_only else ""
-            out.append(f"       - {_t(ev.event)} ({ev.role}, weight {ev.weight:g}{unknown}): {hit.count} event(s), "
-                       f"{when(hit.first)} .. {when(hit.last)}")
-            if ev.note:
-                out.append(f"         {_t(ev.note)}")
-    for combo, a, b in d.combinations:
-        out.append(f"       + together within {combo.within}: {', '.join(_t(x) for x in combo.all)} "
-                   f"({when(a)} .. {when(b)})")
+    rows: list[tuple[Any, list[str]]] = []
+    for item in d.evidence:
+        ev, hit = item.evidence, item.hit
+        first = hit.matches[0] if hit.matches else None
+        unknown = ", fields unknown: half weight" if hit.unknown_only else ""
+        until = f" until {short(hit.last)}" if hit.count > 1 else ""
+        head = (f"       {short(hit.first)}  {_t(ev.event)}: {hit.count} event(s){until}  "
+                + style.dim(f"({ev.role}, weight {ev.weight:g}{unknown})"))
+        lines = [head]
+        if first is not None:
+            lines += _block(render_message(first.event, first.entry, lang, first.fields), "           ")[:MESSAGE_LINES]
+        if ev.note:
+            lines.append(style.dim(f"           why it counts: {_t(ev.note)}"))
+        if first is not None:
+            lines.append(style.dim(f"           first at: {_t(first.event.source)} {_t(first.event.locator)}"))
+        rows.append((hit.first, lines))
+    for combo, _start, b in d.combinations:
+        rows.append((b, [f"       {short(b)}  + together within {_duration(combo.within)}: "
+                         f"{', '.join(_t(x) for x in combo.all)} (weight {combo.weight:g})"]))
+    if rows:
+        out.append("     Evidence timeline (first occurrence of each piece of evidence):")
+        for _, lines in sorted(rows, key=lambda r: (r[0] is None, r[0])):
+            out += lines
     for ag, hit in d.against:
         seen = f", {hit.count} event(s)" if hit else ""
-        out.append(f"       - against (x{1 - ag.weight:.2f}{seen}): {_t(ag.note)}")
-    timeline = sorted((m for item in d.evidence for m in item.hit.matches), key=lambda m: m.event.timestamp)
-    if timeline:
-        out.append("     Timeline:")
-        for m in timeline[:TIMELINE_MAX]:
-            e = m.event
-            out.append(f"       {when(e.timestamp)}  {_t(e.provider)} {e.event_id}  "
-                       + style.dim(f"[{_t(e.source)} {_t(e.locator)}]"))
-            out += _block(render_message(e, m.entry, lang, m.fields), "         ")[:6]
-        if len(timeline) > TIMELINE_MAX:
-            out.append(f"       ... {len(timeline) - TIMELINE_MAX} more kept events (see --format json)")
+        out.append(f"     Against (score x{1 - ag.weight:.2f}{seen}): {_t(ag.note)}")
     if d.store_findings:
         out.append("     Store findings:")
         for f in d.store_findings:
@@ -117,6 +132,11 @@ def _diagnosis(d: Diagnosis, rank: int, style: _Style, lang: str) -> list[str]:
     return out
 
 
+def _wrapped(text: object, indent: str, width: int = 110) -> list[str]:
+    """A paragraph of KB prose wrapped for the terminal (commands are never wrapped)."""
+    return textwrap.wrap(textsafe.one_line(text), width=width, initial_indent=indent, subsequent_indent=indent)
+
+
 def _steps(steps: tuple[Any, ...]) -> list[str]:
     out = []
     for i, s in enumerate(steps, start=1):
@@ -138,7 +158,10 @@ def render_scan(result: Any, *, color: bool = False, stats: bool = False, lang: 
     head = (f"tlsdiag: {len(made)} diagnosis(es) on {len({d.computer for d in made})} computer(s)" if made
             else "tlsdiag: no known certificate-store or TLS problem found")
     out.append(style.bold(head))
-    out.append(style.dim(f"read: {_t(result.summary.one_line())}"))
+    summary = result.summary
+    unusable = sum(1 for f in summary.files if f.error)
+    out.append(style.dim(f"read: {len(summary.files)} file(s), {records_text(result)}, {summary.records_lost} lost"
+                         + (f", {unusable} file(s) unusable" if unusable else "")))
     quiet: list[str] = []
     for computer in result.computers:
         diagnoses = result.diagnoses_for(computer)
