@@ -198,7 +198,7 @@ def test_corrupt_member_data_is_a_loss_not_a_crash(tmp_path: Path) -> None:
     events = list(read_events([archive], summary=summary))
     first, second = summary.files
     assert second.records == 300 and not second.lost
-    (loss,) = first.lost  # zipfile notices the bad CRC when the member is read to its end
+    loss = first.lost[-1]  # zipfile notices the bad CRC when the member is read to its end
     assert loss.where == "file" and "reading stopped" in loss.reason and "CRC" in loss.reason
     assert len(events) == first.records + 300
 

@@ -4,10 +4,13 @@ Public API (see docs/architecture.md):
 
     discover(paths) -> list[InputFile]
     read_events(paths_or_inputs, *, summary, backend="rust", progress=None,
-                prefilter=None, stats=None) -> Iterator[Event]
+                prefilter=None, stats=None, workers=None) -> Iterator[Event]
+    chunk_prefilter(provider_names) -> ChunkPrefilter   # sound byte-level chunk filter
 """
 
 from tlsdiag.inputs.discover import InputFile, discover
+from tlsdiag.inputs.prefilter import ChunkPrefilter, chunk_prefilter
 from tlsdiag.inputs.read import BACKENDS, EVENT_KINDS, ReadStats, read_events, require_usable
 
-__all__ = ["BACKENDS", "EVENT_KINDS", "InputFile", "ReadStats", "discover", "read_events", "require_usable"]
+__all__ = ["BACKENDS", "EVENT_KINDS", "ChunkPrefilter", "InputFile", "ReadStats", "chunk_prefilter", "discover",
+           "read_events", "require_usable"]

@@ -115,10 +115,13 @@ def describe_chunk(index: int, offset: int, data: bytes) -> Chunk:
     return chunk
 
 
-def iter_chunks(stream: BinaryIO, start: int = 0, stop: int | None = None) -> Iterator[Chunk]:
-    """Every 64 KiB slot after the file header, to the end of the stream (dirty files too)."""
-    index = start
-    if start:
+def iter_chunks(stream: BinaryIO, start: int | None = None, stop: int | None = None) -> Iterator[Chunk]:
+    """Every 64 KiB slot after the file header, to the end of the stream (dirty files too).
+
+    Without ``start`` the stream must stand just after the file header; with it, it is seeked.
+    """
+    index = start or 0
+    if start is not None:
         stream.seek(FILE_HEADER_SIZE + start * CHUNK_SIZE)
     while stop is None or index < stop:
         data = stream.read(CHUNK_SIZE)
@@ -155,6 +158,7 @@ class ChunkResult:
     events: list[Event] = field(default_factory=list)
     losses: list[Loss] = field(default_factory=list)
     parsed: int = 0  # records the parser yielded (normalised or not)
+    skipped: int = 0  # records of providers the prefilter does not want (read, not lost)
 
 
 def chunk_slot_loss(chunk: Chunk, source: str, header_count: int) -> Loss | None:
@@ -221,8 +225,12 @@ def _padded(chunk: Chunk) -> bytes:
     return chunk.data if len(chunk.data) == CHUNK_SIZE else chunk.data + bytes(CHUNK_SIZE - len(chunk.data))
 
 
-def parse_chunk_rust(chunk: Chunk, source: str) -> ChunkResult:
-    """Parse one chunk with pyevtx-rs (``records_json``), normalising each record."""
+def parse_chunk_rust(chunk: Chunk, source: str, wanted: Any = None) -> ChunkResult:
+    """Parse one chunk with pyevtx-rs (``records_json``), normalising each record.
+
+    ``wanted`` (a ChunkPrefilter) lets records of other providers be skipped
+    before their JSON is even decoded; they are counted in ``skipped``.
+    """
     from evtx import PyEvtxParser
 
     from tlsdiag.inputs.normalize import event_from_json
@@ -255,6 +263,9 @@ def parse_chunk_rust(chunk: Chunk, source: str) -> ChunkResult:
         rid = rec.get("event_record_id")
         if isinstance(rid, int):
             seen.append(rid)
+        if wanted is not None and not wanted.record_wanted(rec["data"]):
+            result.skipped += 1
+            continue
         try:
             doc = json.loads(rec["data"])
             event = event_from_json(doc, source=source, locator=f"chunk {chunk.index} record {rid}",
@@ -269,7 +280,7 @@ def parse_chunk_rust(chunk: Chunk, source: str) -> ChunkResult:
     return result
 
 
-def parse_chunk_python(chunk: Chunk, source: str) -> ChunkResult:
+def parse_chunk_python(chunk: Chunk, source: str, wanted: Any = None) -> ChunkResult:
     """Parse one chunk with python-evtx (pure Python), through its XML rendering."""
     from Evtx.Evtx import ChunkHeader
     from lxml import etree
@@ -307,6 +318,9 @@ def parse_chunk_python(chunk: Chunk, source: str) -> ChunkResult:
         except Exception as exc:
             result.losses.append(Loss(source, f"chunk {chunk.index} record {rid}",
                                       f"cannot render or normalise record: {_short(exc)}", 1))
+            continue
+        if wanted is not None and not wanted.provider_wanted(event.provider):
+            result.skipped += 1
             continue
         result.events.append(event)
     _account(result, chunk, source, seen, errors)
@@ -364,3 +378,86 @@ def _short(exc: BaseException) -> str:
 
 
 PARSERS: dict[str, Any] = {"rust": parse_chunk_rust, "python": parse_chunk_python}
+
+
+# ---------------------------------------------------------------- ranges of chunks (in-process or in a worker)
+
+@dataclass
+class RangeResult:
+    """What a range of chunk slots gave, in chunk order; picklable for worker processes."""
+
+    events: list[Any] = field(default_factory=list)  # Event, or packed tuples from a worker
+    losses: list[Loss] = field(default_factory=list)
+    bytes_read: int = 0
+    chunks_total: int = 0
+    chunks_skipped: int = 0
+    chunks_parsed: int = 0
+    chunks_damaged: int = 0
+    records_parsed: int = 0
+    records_skipped: int = 0
+
+
+@dataclass(frozen=True)
+class ChunkMeta:
+    """The little a reader needs to know about a chunk slot after it was handled (picklable)."""
+
+    index: int
+    state: str
+    parseable: bool
+    header_ok: bool
+    declared: int | None
+    last_id: int
+    slot_lost: bool
+
+
+def scan_chunks(chunks: Iterator[Chunk], source: str, header_count: int, backend: str,
+                prefilter: Any = None) -> Iterator[tuple[ChunkMeta, RangeResult]]:
+    """Per chunk slot: loss accounting, the prefilter, then the parser. One RangeResult per slot."""
+    parse = PARSERS[backend]
+    wanted = prefilter if hasattr(prefilter, "record_wanted") else None
+    for chunk in chunks:
+        out = RangeResult(bytes_read=len(chunk.data), chunks_total=1)
+        loss = chunk_slot_loss(chunk, source, header_count)
+        if loss is not None:
+            out.chunks_damaged = 1
+            out.losses.append(loss)
+        elif chunk.parseable:
+            if prefilter is not None and not prefilter(chunk.data):
+                out.chunks_skipped = 1
+            else:
+                result = parse(chunk, source, wanted)
+                out.chunks_parsed = 1
+                out.records_parsed = result.parsed
+                out.records_skipped = result.skipped
+                out.events = result.events
+                if result.losses:
+                    out.chunks_damaged = 1
+                    out.losses = result.losses
+        meta = ChunkMeta(chunk.index, chunk.state, chunk.parseable, chunk.header_ok, chunk.declared,
+                         chunk.last_id, loss is not None)
+        yield meta, out
+
+
+def pack_event(e: Event) -> tuple:
+    """An Event as a plain tuple (Event.data is a read-only mapping proxy, which does not pickle)."""
+    return (e.source, e.locator, e.record_id, e.timestamp, e.channel, e.provider, e.event_id, e.level,
+            e.computer, e.provider_guid, e.qualifiers, e.task, e.task_name, e.keywords, dict(e.data),
+            e.message, e.form)
+
+
+def unpack_event(t: tuple) -> Event:
+    from types import MappingProxyType
+
+    return Event(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11], t[12], t[13],
+                 MappingProxyType(t[14]), t[15], t[16])
+
+
+def work_range(path: str, source: str, start: int, stop: int, header_count: int, backend: str,
+               prefilter: Any = None) -> list[tuple[ChunkMeta, RangeResult]]:
+    """Worker-process entry: chunk slots [start, stop) of an on-disk EVTX file, events packed as tuples."""
+    out: list[tuple[ChunkMeta, RangeResult]] = []
+    with open(path, "rb") as fh:
+        for meta, result in scan_chunks(iter_chunks(fh, start, stop), source, header_count, backend, prefilter):
+            result.events = [pack_event(e) for e in result.events]
+            out.append((meta, result))
+    return out

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
@@ -38,6 +39,11 @@ def parse_time(text: Any) -> datetime | None:
     """ISO-8601-ish time (pyevtx-rs, Windows XML with 7 fractional digits, python-evtx) to UTC."""
     if not isinstance(text, str):
         return None
+    if len(text) == 27 and text[-1] == "Z" and text[10] == "T":  # pyevtx-rs: 2025-06-03T00:42:22.465914Z
+        try:
+            return datetime.fromisoformat(text[:-1]).replace(tzinfo=timezone.utc)
+        except ValueError:
+            pass
     m = _TS.match(text.strip())
     if not m:
         return None
@@ -84,9 +90,8 @@ def split_event_id(raw: int | None, qualifiers: int | None) -> tuple[int, int | 
     return raw, qualifiers
 
 
-def keywords(value: Any) -> str:
-    """Keywords as Windows writes them: ``0x`` and hex without leading zeros."""
-    text = scalar(value).strip()
+@lru_cache(maxsize=256)
+def _keywords(text: str) -> str:
     if text.lower().startswith("0x"):
         try:
             return f"0x{int(text, 16):x}"
@@ -95,8 +100,15 @@ def keywords(value: Any) -> str:
     return text
 
 
+def keywords(value: Any) -> str:
+    """Keywords as Windows writes them: ``0x`` and hex without leading zeros."""
+    return _keywords(scalar(value).strip())
+
+
 def scalar(value: Any) -> str:
     """A JSON scalar as Windows renders it in event XML."""
+    if type(value) is str:
+        return value
     if value is None:
         return ""
     if value is True:
@@ -122,7 +134,11 @@ class _Data:
     def put(self, name: str, value: str) -> None:
         if "\r" in value:  # XML parsers turn CRLF into LF; make every reader agree
             value = value.replace("\r\n", "\n")
-        if name in self.fields:
+        fields = self.fields
+        if name not in fields:
+            fields[name] = value
+            return
+        if name in fields:
             n = 1
             while f"{name}_{n}" in self.fields:
                 n += 1
@@ -165,7 +181,16 @@ def _json_flatten(data: _Data, name: str, value: Any) -> None:
 def _json_eventdata(data: _Data, node: Any) -> None:
     if not isinstance(node, dict):
         return
+    put = data.put
     for key, value in node.items():
+        kind = type(value)
+        if kind is str or kind is int:
+            if key.startswith("Binary") and (key == "Binary" or key[6:].lstrip("_").isdigit()):
+                if value != "":
+                    put(key, str(value).upper())
+            else:
+                put(key, value if kind is str else str(value))
+            continue
         if key == "#attributes":
             continue
         if key == "Data" and isinstance(value, dict) and "#text" in value and "Name" not in _json_attrs(value):

@@ -10,25 +10,35 @@ the summary shows them, and left to the ``stores`` package.
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from tlsdiag.errors import InputError
 from tlsdiag.inputs.discover import InputFile, discover
 from tlsdiag.inputs.evtxfile import (
     CHUNK_MAGIC,
+    CHUNK_SIZE,
     FILE_HEADER_SIZE,
     PARSERS,
+    ChunkMeta,
     FileHeader,
-    chunk_slot_loss,
+    RangeResult,
     iter_chunks,
     parse_file_header,
+    scan_chunks,
+    unpack_event,
+    work_range,
 )
+from tlsdiag.inputs.prefilter import ChunkPrefilter
 from tlsdiag.inputs.textread import read_text
 from tlsdiag.inputs.xmlread import read_xml
 from tlsdiag.model import Event, FileReport, Loss, ReadSummary
 
 EVENT_KINDS = ("evtx", "xml", "text")
+PARALLEL_MIN_BYTES = 16 * 1024 * 1024  # smaller files are read in-process (no worker start-up cost)
+TASK_CHUNKS = 64  # chunk slots per worker task (4 MiB)
 BACKENDS = tuple(PARSERS)
 
 Progress = Callable[[int, int], None]
@@ -45,13 +55,15 @@ class ReadStats:
     chunks_parsed: int = 0
     chunks_damaged: int = 0
     records_parsed: int = 0
+    records_skipped: int = 0  # in parsed chunks, records of providers the prefilter does not want
     files: int = 0
     per_file: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def line(self) -> str:
         return (f"{self.files} file(s), {self.bytes_read / 1e6:.1f} MB read, chunks: {self.chunks_total} total, "
                 f"{self.chunks_parsed} parsed, {self.chunks_skipped} skipped by prefilter, "
-                f"{self.chunks_damaged} damaged; {self.records_parsed} record(s) parsed")
+                f"{self.chunks_damaged} damaged; {self.records_parsed} record(s) parsed, "
+                f"{self.records_skipped} of them skipped by prefilter")
 
 
 def resolve_inputs(paths_or_inputs: Iterable[str | os.PathLike[str] | InputFile]) -> list[InputFile]:
@@ -87,12 +99,17 @@ def read_events(
     progress: Progress | None = None,
     prefilter: ChunkFilter | None = None,
     stats: ReadStats | None = None,
+    workers: int | None = None,
 ) -> Iterator[Event]:
     """Events of all inputs in input order (EVTX: chunk and record order).
 
     ``progress(done_bytes, total_bytes)`` is called as input is consumed.
     ``prefilter(raw_chunk) -> bool`` may skip EVTX chunks that cannot hold an
     event of interest; skipped chunks are counted in ``stats``, not as losses.
+    A ``ChunkPrefilter`` (``chunk_prefilter(names)``) also skips, inside parsed
+    chunks, records of other providers (``stats.records_skipped``).
+    ``workers`` (default: CPU count) processes read chunk ranges of large
+    on-disk EVTX files in parallel; the output order does not depend on it.
     """
     if backend not in PARSERS:
         raise ValueError(f"unknown backend {backend!r} (choose from {', '.join(BACKENDS)})")
@@ -100,6 +117,23 @@ def read_events(
     stats = stats if stats is not None else ReadStats()
     total = sum(i.size for i in inputs if i.kind in EVENT_KINDS and not i.problem)
     meter = _Progress(progress, total, stats)
+    pool = _Pool(default_workers() if workers is None else workers)
+    try:
+        yield from _read_all(inputs, summary, backend, meter, prefilter, stats, pool)
+    finally:
+        pool.close()
+
+
+def default_workers() -> int:
+    """Worker processes for large files: the CPU count (TLSDIAG_WORKERS overrides), at most 8."""
+    env = os.environ.get("TLSDIAG_WORKERS", "")
+    if env.isdigit():
+        return max(1, int(env))
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def _read_all(inputs: list[InputFile], summary: ReadSummary, backend: str, meter: _Progress,
+              prefilter: ChunkFilter | None, stats: ReadStats, pool: _Pool) -> Iterator[Event]:
     for inp in inputs:
         form = inp.kind if not (inp.problem and inp.is_archive_member) else "zip"
         report = summary.add(FileReport(inp.display, form=form, size=inp.size))
@@ -119,7 +153,7 @@ def read_events(
         before = meter.done
         try:
             if kind == "evtx":
-                events = _read_evtx(inp, report, backend, meter, prefilter, stats)
+                events = _read_evtx(inp, report, backend, meter, prefilter, stats, pool)
             elif inp.kind == "xml":
                 events = _read_stream(inp, report, read_xml)
             else:
@@ -148,8 +182,7 @@ def _read_stream(inp: InputFile, report: FileReport, reader) -> Iterator[Event]:
 
 
 def _read_evtx(inp: InputFile, report: FileReport, backend: str, meter: _Progress,
-               prefilter: ChunkFilter | None, stats: ReadStats) -> Iterator[Event]:
-    parse = PARSERS[backend]
+               prefilter: ChunkFilter | None, stats: ReadStats, pool: _Pool | None = None) -> Iterator[Event]:
     source = inp.display
     with inp.open() as fh:
         head = fh.read(FILE_HEADER_SIZE)
@@ -170,37 +203,45 @@ def _read_evtx(inp: InputFile, report: FileReport, backend: str, meter: _Progres
         slots = 0
         last_id = 0
         zeroed: list[int] = []  # zero slots beyond the header's count: unused, unless records follow
-        for chunk in iter_chunks(fh):
+        if pool is not None and pool.eligible(inp, prefilter):
+            outcomes = pool.outcomes(inp, header.chunk_count, backend, prefilter)
+        else:
+            outcomes = scan_chunks(iter_chunks(fh), source, header.chunk_count, backend, prefilter)
+        per_file = stats.per_file.setdefault(source, {"chunks": 0, "skipped": 0, "parsed": 0, "records": 0})
+        for meta, out in outcomes:
             slots += 1
-            meter.add(len(chunk.data))
+            meter.add(out.bytes_read)
             stats.chunks_total += 1
-            loss = chunk_slot_loss(chunk, source, header.chunk_count)
-            if loss is not None:
+            per_file["chunks"] += 1
+            if meta.slot_lost:
                 stats.chunks_damaged += 1
-                report.lost.append(loss)
+                report.lost.extend(out.losses)
                 continue
-            if chunk.state == "zero":
-                zeroed.append(chunk.index)
-            if not chunk.parseable:
+            if meta.state == "zero":
+                zeroed.append(meta.index)
+            if not meta.parseable:
                 continue
             for index in zeroed:
                 report.lost.append(Loss(source, f"chunk {index}", "chunk is zero-filled between chunks that hold "
                                         "records (overwritten or never written)", None))
             zeroed.clear()
-            if prefilter is not None and not prefilter(chunk.data):
+            if out.chunks_skipped:
                 stats.chunks_skipped += 1
+                per_file["skipped"] += 1
                 continue
             stats.chunks_parsed += 1
-            result = parse(chunk, source)
-            stats.records_parsed += result.parsed
-            if result.losses:
+            stats.records_parsed += out.records_parsed
+            stats.records_skipped += out.records_skipped
+            per_file["parsed"] += 1
+            per_file["records"] += out.records_parsed
+            if out.losses:
                 stats.chunks_damaged += 1
-                report.lost.extend(result.losses)
-            if chunk.header_ok and chunk.declared:
-                last_id = max(last_id, chunk.last_id)
-            for event in result.events:
+                report.lost.extend(out.losses)
+            if meta.header_ok and meta.declared:
+                last_id = max(last_id, meta.last_id)
+            for event in out.events:
                 last_id = max(last_id, event.record_id or 0)
-            yield from result.events
+            yield from out.events
         if header.chunk_count > slots:
             # a copy cut at a chunk boundary: whole chunks the header counts are not in the file
             first, last = slots, header.chunk_count - 1
@@ -209,6 +250,62 @@ def _read_evtx(inp: InputFile, report: FileReport, backend: str, meter: _Progres
             trust = "" if header.checksum_ok else " (file header checksum fails, so the count may be wrong)"
             report.lost.append(Loss(source, where, f"file ends before chunk {first}; the file header counts "
                                     f"{header.chunk_count} chunk(s){trust}", missing if missing > 0 else None))
+
+
+class _Pool:
+    """Worker processes that read chunk ranges of large on-disk EVTX files, results in order.
+
+    A sliding window of outstanding ranges keeps both cores busy while memory
+    stays bounded; results are consumed strictly in submission order, so the
+    event stream is identical to a sequential read.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._executor: Any = None
+
+    def eligible(self, inp: InputFile, prefilter: ChunkFilter | None) -> bool:
+        if self.workers < 2 or inp.is_archive_member or inp.size < PARALLEL_MIN_BYTES:
+            return False
+        return prefilter is None or isinstance(prefilter, ChunkPrefilter)
+
+    def _pool(self) -> Any:
+        if self._executor is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            methods = multiprocessing.get_all_start_methods()
+            ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+            self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+        return self._executor
+
+    def outcomes(self, inp: InputFile, header_count: int, backend: str,
+                 prefilter: ChunkFilter | None) -> Iterator[tuple[ChunkMeta, RangeResult]]:
+        path = str(inp.path)
+        slots = -(-(max(inp.size - FILE_HEADER_SIZE, 0)) // CHUNK_SIZE)
+        ranges = deque((start, min(start + TASK_CHUNKS, slots)) for start in range(0, slots, TASK_CHUNKS))
+        pending: deque[tuple[tuple[int, int], Any]] = deque()
+        executor = self._pool()
+        window = 2 * self.workers
+        args = (path, inp.display)
+        while ranges or pending:
+            while ranges and len(pending) < window:
+                start, stop = ranges.popleft()
+                pending.append(((start, stop), executor.submit(work_range, *args, start, stop, header_count,
+                                                               backend, prefilter)))
+            (start, stop), future = pending.popleft()
+            try:
+                items = future.result()
+            except Exception:  # a worker died (killed, out of memory): read that range here instead
+                items = work_range(*args, start, stop, header_count, backend, prefilter)
+            for meta, out in items:
+                out.events = [unpack_event(t) for t in out.events]
+                yield meta, out
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
 
 
 def unrecognised(inp: InputFile) -> str | None:
