@@ -30,24 +30,19 @@ def finding_dict(finding: Any) -> dict[str, Any]:
 
 
 def finding_line(finding: Any) -> str:
-    """One line describing a store finding: check, certificate, store, why."""
+    """One line describing a store finding: check and why (the why names the certificate), plus thumbprint."""
     d = finding_dict(finding)
-    check = d.get("check") or d.get("check_id") or "?"
-    parts = [str(check)]
-    cert = d.get("certificate") or d.get("cert") or {}
+    check = d.get("check") or "?"
+    why = str(d.get("why") or "")
+    cert = d.get("certificate") or {}
+    extra = []
     if isinstance(cert, dict):
-        subject = cert.get("subject")
-        thumb = cert.get("thumbprint")
-        store = cert.get("store") or cert.get("where")
-        if subject:
-            parts.append(str(subject))
-        if thumb:
-            parts.append(f"[{thumb}]")
-        if store:
-            parts.append(f"in {store}")
-    why = d.get("why") or d.get("reason") or ""
-    text = " ".join(parts)
-    return f"{text}: {why}" if why else text
+        if cert.get("subject") and cert["subject"] not in why:
+            extra.append(str(cert["subject"]))
+        if cert.get("thumbprint") and cert["thumbprint"] not in why:
+            extra.append(f"thumbprint {cert['thumbprint']}")
+    text = f"{check}: {why}" if why else str(check)
+    return text + (f" ({'; '.join(extra)})" if extra else "")
 
 
 def finding_steps(finding: Any) -> list[tuple[str, str]]:
