@@ -464,7 +464,14 @@ def collection_text(s: StoreSet) -> str:
     """``tlsdiag-collection.txt`` as collect-tlsdiag.cmd writes it (WMI local time, here UTC+000)."""
     stamp = s.collected.astimezone(UTC).strftime("%Y%m%d%H%M%S") + ".000000+000"
     return (f"ComputerName={s.computer.split('.')[0].upper()}\r\nLocalDateTime={stamp}\r\n"
-            f"OSVersion=6.{2 if s.os_build == 9200 else 3}.{s.os_build}\r\n")
+            f"OSVersion={_version(s.os_build)}.{s.os_build}\r\n")
+
+
+def _version(build: int) -> str:
+    """Major.minor of a Windows build, as ``wmic os get Version`` prints it."""
+    if build >= 10000:
+        return "10.0"
+    return {7600: "6.1", 7601: "6.1", 9200: "6.2", 9600: "6.3"}.get(build, "6.0")
 
 
 def write_reg_exports(s: StoreSet, folder: Path) -> list[Path]:
@@ -676,7 +683,8 @@ def write_hives(s: StoreSet, folder: Path) -> list[Path]:
 
 
 def write_sample_stores(scenario: str, folder: Path, *, computer: str | None = None,
-                        collected: datetime | None = None, forms: tuple[str, ...] = ("reg",)) -> list[Path]:
+                        collected: datetime | None = None, os_build: int | None = None,
+                        forms: tuple[str, ...] = ("reg",)) -> list[Path]:
     """Write the store exports of a sample scenario into ``folder`` (for tools/make_samples.py).
 
     ``forms``: any of "reg" (the .cmd collector's files), "json" (the .ps1 collector's file),
@@ -688,6 +696,8 @@ def write_sample_stores(scenario: str, folder: Path, *, computer: str | None = N
     if collected:
         kwargs["collected"] = collected
     s = make(**kwargs)
+    if os_build:
+        s.os_build = os_build
     written: list[Path] = []
     if "reg" in forms:
         written += write_reg_exports(s, folder)
