@@ -134,20 +134,22 @@ def _diagnosis(d: Diagnosis, rank: int, style: _Style, lang: str) -> list[str]:
 
 def _wrapped(text: object, indent: str, width: int = 110) -> list[str]:
     """A paragraph of KB prose wrapped for the terminal (commands are never wrapped)."""
-    return textwrap.wrap(textsafe.one_line(text), width=width, initial_indent=indent, subsequent_indent=indent)
+    return textwrap.wrap(textsafe.one_line(text), width=width, initial_indent=indent, subsequent_indent=indent,
+                         break_on_hyphens=False)
 
 
-def _steps(steps: tuple[Any, ...]) -> list[str]:
+def _steps(steps: tuple[Any, ...], indent: str = "       ") -> list[str]:
     out = []
+    inner = indent + "   "
     for i, s in enumerate(steps, start=1):
-        out.append(f"       {i}. {_t(s.step)}")
+        out.append(f"{indent}{i}. {_t(s.step)}")
         if s.command:
             prompt = "PS> " if s.shell == "powershell" else "C:\\> "
             lines = textsafe.terminal(s.command).strip("\n").splitlines()
             for j, line in enumerate(lines):
-                out.append(("          " + prompt if j == 0 else "          " + " " * len(prompt)) + line)
+                out.append((inner + prompt if j == 0 else inner + " " * len(prompt)) + line)
         if s.note:
-            out.append(f"          ({_t(s.note)})")
+            out.append(f"{inner}({_t(s.note)})")
     return out
 
 
@@ -262,16 +264,17 @@ def render_explain(result: ExplainResult, *, color: bool = False) -> str:
     if cause is not None:
         out.append("")
         out.append(style.bold(f"Most likely cause: {_t(cause.title)}") + style.dim(f"  ({_t(cause.id)})"))
-        out += _block(cause.summary, "  ")
+        out += _wrapped(cause.summary, "  ")
         for k in cause.kb:
             out.append(f"  KB{k.number}  {_t(k.title)}  {_t(k.url)}")
         out.append("  Fix:")
-        out += _steps(cause.fix)
+        out += _steps(cause.fix, "    ")
         if cause.verify:
             out.append("  Verify:")
-            out += _steps(cause.verify)
+            out += _steps(cause.verify, "    ")
         if cause.workarounds:
             out.append("  Workarounds (they hide the symptom; they do not fix the cause):")
             for w in cause.workarounds:
-                out.append(f"    - {_t(w.title)}: {_t(w.caveat)}")
+                out.append(f"    - {_t(w.title)}")
+                out += _wrapped(f"caveat: {w.caveat}", "      ")
     return "\n".join(out) + "\n"
