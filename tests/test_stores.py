@@ -589,3 +589,36 @@ def test_sample_scenarios_fit_their_collection_year(tmp_path: Path, year: int) -
         assert snap.collected == at
         found = {f.check for f in run_checks(snap) if f.is_problem}
         assert found == checks, (scenario, found)
+
+
+def _resign(der: bytes, key, oid_last: int, hash_algo) -> bytes:
+    """Re-sign an RSA/SHA-256 certificate under another sha*WithRSA OID (last OID byte), like old roots."""
+    from cryptography import x509 as cx509
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    old = bytes.fromhex("300d06092a864886f70d01010b0500")
+    new = old[:-3] + bytes([oid_last]) + old[-2:]
+    tbs = cx509.load_der_x509_certificate(der).tbs_certificate_bytes.replace(old, new)
+    signature = key.sign(tbs, padding.PKCS1v15(), hash_algo) if hash_algo else b"\x01" * 128
+    return td._tlv(0x30, tbs + new + td._tlv(0x03, b"\x00" + signature))
+
+
+def test_md5_roots_and_key_identifier_fallback() -> None:
+    from cryptography.hazmat.primitives import hashes
+
+    from tlsdiag.stores.certs import Cert
+
+    key = td.rsa_key("legacy-root", 1024)
+    subject = td.name("Very Old Root")
+    base = td.make_cert(subject, key, serial=5, not_before=td.T0, not_after=td.T0 + td.Y)
+    md5 = Cert(_resign(base, key, 0x04, hashes.MD5()))  # noqa: S303 - an MD5 root, as old stores hold
+    assert (md5.self_signed.value, md5.self_signed.how) == (True, "signature")
+    forged = Cert(_resign(base, td.rsa_key("someone-else", 1024), 0x04, hashes.MD5()))  # noqa: S303
+    assert (forged.self_signed.value, forged.self_signed.how) == (False, "signature fails with own key")
+    unknown = Cert(_resign(base, key, 0x7F, None))  # an algorithm nobody can verify: key identifiers decide
+    assert (unknown.self_signed.value, unknown.self_signed.how) == (True, "key identifiers")
+    # names equal, algorithm unverifiable, authority key id names another key: not self-signed
+    other = td.make_cert(subject, key, issuer_key=td.rsa_key("someone-else", 1024), serial=6, not_before=td.T0,
+                         not_after=td.T0 + td.Y)
+    cross = Cert(_resign(other, key, 0x7F, None))
+    assert (cross.self_signed.value, cross.self_signed.how) == (False, "key identifiers")

@@ -364,8 +364,10 @@ def _root_not_self_signed(s: StoreSnapshot, at: datetime) -> list[Finding]:
                "non-self-signed certificate in Trusted Root breaks TLS client authentication (KB 2795828, "
                f"KB 2802568), {belongs}.")
         if sc.store == "AuthRoot" and sc.location == MACHINE:
-            fix.insert(0, FixStep("AuthRoot is filled by automatic root update; a CA certificate there was put "
-                                  "there by hand or a tool"))
+            fix.insert(0, FixStep("AuthRoot (third-party roots) is filled by automatic root update; a CA "
+                                  "certificate there was put there by hand or a tool. KB 2801679's way of clearing "
+                                  "AuthRoot (deleting HKLM\\SOFTWARE\\Microsoft\\SystemCertificates\\AuthRoot\\"
+                                  "Certificates, which automatic root update refills with genuine roots) removes it too"))
         out.append(_problem("root-not-self-signed", "error", why, sc, fix, decided_by=verdict.how))
     if not out:
         out.append(_clean("root-not-self-signed", f"all {len(_unique(roots))} Trusted Root certificates are "
