@@ -63,32 +63,6 @@ def sniff(head: bytes, name: str) -> str:
     return "unknown"
 
 
-def _from_path(path: Path, explicit: bool) -> list[_Item]:
-    if path.is_dir():
-        items = []
-        for root, dirs, files in os.walk(path):
-            dirs.sort()
-            for name in sorted(files):
-                items.extend(_from_path(Path(root) / name, explicit=False))
-        return items
-    if not path.exists():
-        raise InputError(str(path), "no such file or directory")
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(4096)
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read: {exc.strerror}") from None
-    kind = sniff(head, path.name)
-    if kind == "unknown":
-        if explicit:
-            raise InputError(str(path), "not a certificate-store export (reg export, hive, collector JSON, "
-                                        "or certificate file in a store-named folder)")
-        return []
-    if not explicit and not wanted_hive(kind, str(path)):
-        return []
-    return [_Item(str(path), kind, lambda p=path: p.open("rb"), path, explicit)]
-
-
 def _from_inputfile(obj: Any, skipped: list[str], explicit: bool = False) -> list[_Item]:
     """Store inputs among discovered files; files the discoverer could not classify are
     sniffed again with this package's own content tests (collector JSON, metadata)."""
@@ -134,24 +108,15 @@ def wanted_hive(kind: str, display: str) -> bool:
     return name.upper() in _HIVE_NAMES and suffix.upper() not in _HIVE_SIDE_FILES
 
 
-def _discoverer() -> Any:
-    """``tlsdiag.inputs.discover`` when that room is present (it opens zips in place)."""
-    try:
-        from tlsdiag.inputs import discover
-    except ImportError:
-        return None
-    return discover
-
-
 def _items_from_path(path: Path, skipped: list[str]) -> list[_Item]:
-    discover = _discoverer()
-    if discover is None:
-        return _from_path(path, explicit=True)
+    """Store inputs under a path, found by :func:`tlsdiag.inputs.discover` (folders, zips in place)."""
+    from tlsdiag.inputs import discover
+
     if not path.exists():
         raise InputError(str(path), "no such file or directory")
     explicit = path.is_file()
     items = [item for obj in discover([path]) for item in _from_inputfile(obj, skipped, explicit)]
-    if not items and path.is_file():
+    if not items and explicit:
         raise InputError(str(path), "not a certificate-store export (reg export, hive, collector JSON, "
                                     "or certificate file in a store-named folder)")
     return items
