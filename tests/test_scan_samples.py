@@ -110,3 +110,13 @@ def test_cli_scan_without_a_path_scans_the_bundled_samples(capsys: pytest.Captur
     assert set(EXPECTED.values()) <= causes
     sources = {Path(i["source"]).parent.name for i in data["stats"]["inputs"]}
     assert {"healthy-server", "lync2013-fe-root-store"} <= sources
+
+
+def test_the_same_records_in_two_forms_count_once(kb) -> None:
+    alone = run_scan([SAMPLES / "ws2012r2-session-ticket"], kb=kb)
+    both = run_scan([SAMPLES / "ws2012r2-session-ticket", FORMS / "LyncFE01-triage.zip"], kb=kb)
+    assert _signature(both) == _signature(alone)
+    counts = {(d.cause.id, i.evidence.id): i.hit.count for d in alone.diagnoses for i in d.evidence}
+    assert counts == {(d.cause.id, i.evidence.id): i.hit.count for d in both.diagnoses for i in d.evidence}
+    assert both.stats.duplicates == len({id(m.event) for m in alone.matches}) > 0
+    assert any("counted once" in n for n in both.notes)

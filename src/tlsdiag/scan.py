@@ -49,6 +49,7 @@ class ScanStats:
     events: int = 0  # events that reached the matcher
     matches: int = 0
     matches_kept: int = 0
+    duplicates: int = 0  # matched events seen again in another input (same computer, log, record and time)
     reader: dict[str, Any] = field(default_factory=dict)  # counters the readers expose (chunks skipped ...)
 
 
@@ -195,10 +196,20 @@ def analyse(events: Iterable[Event], kb: KnowledgeBase, *, summary: ReadSummary 
     correlator = Correlator(kb)
     stats = ScanStats()
     matches: list[Match] = []
+    seen: set[tuple] = set()
     for event in events:
         stats.events += 1
         facts.observe(event)
-        for match in index.match(event):
+        found = index.match(event)
+        if found:
+            # the same record from two inputs (an .evtx and its XML export, a folder and its zip) counts once
+            key = (event.computer.casefold(), event.channel.casefold(), event.provider.casefold(), event.event_id,
+                   event.record_id, event.timestamp)
+            if key in seen:
+                stats.duplicates += 1
+                continue
+            seen.add(key)
+        for match in found:
             correlator.add(match)
             stats.matches += 1
             if len(matches) < MAX_KEPT_MATCHES:
@@ -216,11 +227,15 @@ def analyse(events: Iterable[Event], kb: KnowledgeBase, *, summary: ReadSummary 
     diagnoses = correlator.diagnose(facts, results)
     stats.seconds = time.perf_counter() - started
     return ScanResult(paths=list(paths), kb=kb, summary=summary, hosts=dict(facts.hosts), diagnoses=diagnoses,
-                      matches=matches, stores=analyses, stats=stats, backend=backend, notes=_notes(matches))
+                      matches=matches, stores=analyses, stats=stats, backend=backend,
+                      notes=_notes(matches, stats.duplicates))
 
 
-def _notes(matches: list[Match]) -> list[str]:
+def _notes(matches: list[Match], duplicates: int = 0) -> list[str]:
     notes = []
+    if duplicates:
+        notes.append(f"{duplicates} event(s) appeared in more than one input (the same record from the same "
+                     "computer and log at the same time) and were counted once.")
     if any(not m.complete for m in matches):
         notes.append("Some events come from Event Viewer text exports whose messages did not fit the catalog "
                      "template: their data fields are unknown. Evidence that depends on those fields was counted "
