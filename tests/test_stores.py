@@ -622,3 +622,22 @@ def test_md5_roots_and_key_identifier_fallback() -> None:
                          not_after=td.T0 + td.Y)
     cross = Cert(_resign(other, key, 0x7F, None))
     assert (cross.self_signed.value, cross.self_signed.how) == (False, "key identifiers")
+
+
+def test_enterprise_and_policy_certificates_are_fixed_at_their_source(tmp_path: Path) -> None:
+    from tlsdiag.stores.model import ENTERPRISE, GROUP_POLICY
+
+    s = td.clean()
+    pki = td._pki()
+    s.add(ENTERPRISE, "ROOT", pki.issuing)
+    s.add(GROUP_POLICY, "CA", td.make_cert(td.name("Policy Root"), td.ec_key("policy-root"), serial=0x4444,
+                                           not_before=td.T0, not_after=td.T0 + 20 * td.Y))
+    _, findings = analyse(write_form(s, "reg", tmp_path))
+    [ent] = problems(findings, "root-not-self-signed")
+    commands = [step.command for step in ent.fix]
+    assert ent.cert.location == "enterprise"
+    assert rf"certutil -dspublish -f C:\tlsdiag-backup\{ent.cert.thumbprint}.cer SubCA" in commands
+    assert any("CN=Certification Authorities" in c for c in commands)
+    assert not any(c.startswith("Move-Item") for c in commands)  # a local move would come back
+    [gp] = problems(findings, "ca-self-signed")
+    assert gp.cert.location == "group-policy" and "gpupdate /target:computer /force" in [st.command for st in gp.fix]

@@ -168,7 +168,11 @@ def _export(sc: StoreCert, *, with_key: bool = False) -> list[FixStep]:
     return steps
 
 
-def _policy_steps(sc: StoreCert, action: str) -> list[FixStep]:
+_AD_CONTAINERS = {"ROOT": "Certification Authorities", "CA": "AIA"}  # enterprise store -> AD container
+_DSPUBLISH = {"CA": "SubCA", "ROOT": "RootCA"}  # destination store -> certutil -dspublish type
+
+
+def _policy_steps(sc: StoreCert, action: str, dest: str | None = None) -> list[FixStep]:
     """A certificate delivered by group policy or Active Directory comes back after a local change."""
     if sc.location == GROUP_POLICY:
         return [
@@ -179,17 +183,21 @@ def _policy_steps(sc: StoreCert, action: str) -> list[FixStep]:
                     f"Public Key Policies) {action}, then refresh policy", "gpupdate /target:computer /force", "cmd"),
             FixStep("Verify the certificate is gone from this store", f"Test-Path {_ps_path(sc)}"),
         ]
-    return [
-        FixStep("This certificate comes from Active Directory (enterprise store, "
-                f"{LOCATION_KEYS[ENTERPRISE]}\\{sc.store}); a local change comes back. Publish it in the right "
-                f"AD container instead and remove it from the wrong one ({action})",
-                rf"certutil -dspublish -f {BACKUP}\{sc.thumbprint}.cer SubCA", "cmd"),
-        FixStep("Remove it from the Certification Authorities container (certutil lists the certificates and "
-                "asks which one to delete)",
-                'certutil -viewdelstore "ldap:///CN=Certification Authorities,CN=Public Key Services,CN=Services,'
-                'CN=Configuration,<forest root DN>?cACertificate?one?objectClass=certificationAuthority"', "cmd"),
-        FixStep("Refresh the enterprise stores on this server, then verify", "certutil -pulse", "cmd"),
-    ]
+    steps = [FixStep("This certificate comes from Active Directory (enterprise store, "
+                     f"{LOCATION_KEYS[ENTERPRISE]}\\{sc.store}); a local change comes back at the next refresh. "
+                     f"Fix it in Active Directory: {action}")]
+    if dest in _DSPUBLISH:
+        steps.append(FixStep(f"Publish it where it belongs ({_DSPUBLISH[dest]} container)",
+                             rf"certutil -dspublish -f {BACKUP}\{sc.thumbprint}.cer {_DSPUBLISH[dest]}", "cmd"))
+    container = _AD_CONTAINERS.get(sc.store)
+    if container:
+        steps.append(FixStep(f"Remove it from the {container} container (certutil lists the certificates there and "
+                             "asks which one to delete)",
+                             f'certutil -viewdelstore "ldap:///CN={container},CN=Public Key Services,CN=Services,'
+                             'CN=Configuration,<forest root DN>?cACertificate?one?objectClass=certificationAuthority"',
+                             "cmd"))
+    steps.append(FixStep("Refresh the enterprise stores on this server, then verify", "certutil -pulse", "cmd"))
+    return steps
 
 
 def _move(sc: StoreCert, dest: str, *, with_key: bool = False, why_dest: str = "") -> list[FixStep]:
@@ -197,7 +205,7 @@ def _move(sc: StoreCert, dest: str, *, with_key: bool = False, why_dest: str = "
     if sc.location != MACHINE:
         label = {"CA": "Intermediate Certification Authorities", "MY": "Personal",
                  "ROOT": "Trusted Root Certification Authorities"}.get(dest, dest)
-        return steps + _policy_steps(sc, f"remove it from this store and add it under {label}")
+        return steps + _policy_steps(sc, f"remove it from this store and add it under {label}", dest)
     steps.append(FixStep(f"Move it to {dest}{why_dest} (works in Windows Server 2012 PowerShell)",
                          rf"Move-Item -Path {_ps_path(sc)} -Destination Cert:\LocalMachine\{PS_STORE.get(dest, dest)}"))
     steps.append(FixStep("Verify", f"Test-Path {_ps_path(sc)}; Test-Path {_ps_path(sc, dest)}"))
