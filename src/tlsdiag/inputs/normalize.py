@@ -150,6 +150,10 @@ class _Data:
         self.put(str(self.unnamed), value)
 
     def frozen(self) -> Mapping[str, str]:
+        if self.unnamed == 1 and self.fields.get("1") == "":
+            # an empty insertion-string array: pyevtx-rs and python-evtx show one empty <Data>, Windows'
+            # own XML shows none; either way there is no value, so every reader gives no "1"
+            del self.fields["1"]
         return MappingProxyType(self.fields)
 
 
@@ -313,9 +317,21 @@ def _xml_flatten(data: _Data, name: str, elem: Any, pyevtx: bool = False) -> Non
             for item in _PY_ITEM.findall(text):
                 data.put(name, item)  # repeated name: name, name_1, ... as pyevtx-rs
         else:
-            data.put(name, text)
+            data.put(name, _time_value(text))
         for k, v in _xml_attrs(elem):
             data.put(f"{name}@{k}", v)
+
+
+_LONG_FRACTION = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6})\d{1,3}Z")
+
+
+def _time_value(text: str) -> str:
+    """A FILETIME/SYSTEMTIME value as pyevtx-rs writes it (6 fractional digits; Windows XML has 7 or 9)."""
+    if 28 <= len(text) <= 30 and text[-1] == "Z":
+        m = _LONG_FRACTION.fullmatch(text)
+        if m:
+            return m.group(1) + "Z"
+    return text
 
 
 def _xml_eventdata(data: _Data, node: Any, pyevtx: bool = False) -> None:
@@ -332,6 +348,7 @@ def _xml_eventdata(data: _Data, node: Any, pyevtx: bool = False) -> None:
                 else:
                     data.put(name, ",".join(items))
                 continue
+            text = _time_value(text)
             if name is None:
                 data.put_unnamed(text)
             else:

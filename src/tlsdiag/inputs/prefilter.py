@@ -47,7 +47,7 @@ class ChunkPrefilter:
     """
 
     def __init__(self, names: Iterable[str]) -> None:
-        cleaned = sorted({n for n in names if n and n.strip()}, key=str.lower)
+        cleaned = sorted(set(names), key=str.lower)  # an empty name is in every chunk: all pass (sound)
         self.names: tuple[str, ...] = tuple(cleaned)
         needles: set[bytes] = set()
         for name in cleaned:
