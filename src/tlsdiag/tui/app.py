@@ -78,7 +78,7 @@ class _LiveScan:
 
     def _maybe_post(self) -> None:
         now = time.monotonic()
-        if now - self._last_post < PROGRESS_EVERY:
+        if now - self._last_post < PROGRESS_EVERY and not (self.total and self.done >= self.total):
             return
         self._last_post = now
         diagnoses = None
@@ -86,6 +86,10 @@ class _LiveScan:
             self._last_diagnose = now
             diagnoses = self.correlator.diagnose()
         self.app.post_message(msg.ScanProgress(self.done, self.total, self.matches, len(self.app.events), diagnoses))
+
+    def final(self) -> None:
+        """The last word on progress, whatever the throttle skipped."""
+        self.app.post_message(msg.ScanProgress(self.done, self.total, self.matches, len(self.app.events), None))
 
 
 class TlsdiagApp(App[int]):
@@ -260,6 +264,7 @@ class TlsdiagApp(App[int]):
         except Exception as exc:  # the UI must survive any reader bug and say what happened
             self.post_message(msg.ScanFailed(f"{type(exc).__name__}: {exc}"))
             return
+        live.final()
         self.post_message(msg.ScanFinished(result))
 
     @on(msg.ScanStarted)

@@ -75,9 +75,6 @@ class PasteScreen(Screen[None]):
             olist.clear_options()
             note.update(safe(result.note if result is not None and result.note else "No match yet.", "italic"))
             return
-        cause = result.best_cause
-        note.update(Text.assemble("Best cause: ", (cause.title, "bold"), " · Enter opens it") if cause is not None
-                    else Text("Events match, but no cause stands out.", style="italic"))
         options = []
         for i, m in enumerate(result.matches):
             target = self._cause_for(m, result)
@@ -90,18 +87,38 @@ class PasteScreen(Screen[None]):
                 label.append("  " + ", ".join(f"KB{n}" for n in m.kb), "dim")
             options.append(Option(label, id=key, disabled=target is None))
         olist.set_options(options)
+        target = self.best_target()
+        if target is not None:
+            title = app.kb.causes[target].title
+            how = "best cause" if result.best_cause is not None else "leads to the cause"
+            note.update(Text.assemble(f"Enter opens the {how}: ", (title, "bold")))
+        else:
+            note.update(Text("Events match, but no cause in the knowledge base lists them.", style="italic"))
 
     def _cause_for(self, match: Any, result: ExplainResult) -> str | None:
-        """The cause an explain match leads to: itself, or the best cause that lists the event as evidence."""
+        """The cause an explain match leads to: itself, or the cause that weighs this event most as evidence."""
         app: Any = self.app
         if match.kind == "cause":
             return match.id
         best = result.best_cause
         if best is not None and any(e.event == match.id for e in best.evidence):
             return best.id
-        for cause in app.kb.causes.values():
-            if any(e.event == match.id for e in cause.evidence):
-                return cause.id
+        role_rank = {"specific": 2, "corroborating": 1, "generic": 0}
+        ranked = sorted(((role_rank.get(e.role, 0), e.weight, cause.id)
+                         for cause in app.kb.causes.values() for e in cause.evidence if e.event == match.id),
+                        key=lambda t: (-t[0], -t[1], t[2]))
+        return ranked[0][2] if ranked else None
+
+    def best_target(self) -> str | None:
+        """What Enter opens: explain's best cause, else the cause the best-scoring match leads to."""
+        if self.result is None or not self.result.found:
+            return None
+        if self.result.best_cause is not None:
+            return self.result.best_cause.id
+        for i, _ in enumerate(self.result.matches):
+            target = self._targets.get(f"m{i}")
+            if target:
+                return target
         return None
 
     @on(PasteArea.Submitted)
@@ -112,8 +129,9 @@ class PasteScreen(Screen[None]):
             text = self.query_one(PasteArea).text
             result = explain(text, self.app.kb) if text.strip() else None  # type: ignore[attr-defined]
             self._show(text, result)
-        if self.result is not None and self.result.best_cause is not None:
-            self._open(self.result.best_cause.id)
+        target = self.best_target()
+        if target is not None:
+            self._open(target)
         else:
             self.notify("No cause matches this text yet.", severity="warning", markup=False)
 
