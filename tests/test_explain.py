@@ -69,7 +69,48 @@ RESEARCH_TEXTS = [
     ("LS File Transfer Agent Service", 1034,
      "Microsoft Lync Server, File Transfer Agent service encountered an error while accessing a file share and "
      "will continuously attempt to access this file share until this issue is resolved."),
+    ("Schannel", 36871, "A fatal error occurred while creating an SSL client credential. The internal error state is 10013."),
+    ("Schannel", 36882,
+     "The certificate received from the remote server was issued by an untrusted certificate authority. Because "
+     "of this, none of the data contained in the certificate can be validated. The TLS connection request has "
+     "failed. The attached data contains the server certificate."),
+    ("Microsoft-Windows-CAPI2", 4097,
+     "Successful auto update of third-party root certificate:: Subject: <CN=Example Root CA, O=Example, C=US> "
+     "Sha1 thumbprint: <3B1EFD3A66EA28B16697394703A72CA340A05BD5>."),
+    ("Microsoft-Windows-CAPI2", 4105,
+     "Untrusted root certificate:: Subject: <CN=Contoso Issuing CA 01, O=Contoso Ltd> Sha1 thumbprint: "
+     "<D0E733D0667EF6CEB715DEED7F5B90901D759AFC>."),
+    ("Microsoft-Windows-CAPI2", 4106,
+     "Partial Chain:: Issuer: <CN=Contoso Issuing CA 01, O=Contoso Ltd> Subject Sha1 thumbprint: "
+     "<1F58F14462F2004CEB450C0D7FC13B579295B977>."),
+    ("Microsoft-Windows-CAPI2", 4111,
+     "Successful auto update of third-party root list with effective date: Friday, December 14, 2012 7:18:01 PM."),
+    ("LS Server", 12314,
+     "Unable to create and initialize the stop event, error code is:0x80070005 (Access is denied). The service "
+     "has to stop."),
+    ("LS Server", 12299,
+     "The service is shutting down due to an internal error.\nError Code: 80070005!_HRX! (Access is denied. !_HRM)"),
+    ("LS Server", 12330,
+     "Failed starting a worker process.\n\nProcess: 'C:\\Program Files\\Microsoft Lync Server 2013\\Server\\Core\\"
+     "RtcHost.exe'  Exit Code: 0xC3E8302D(SIPPROXY_E_WORKER_PROCESS_SLOW_INITIALIZING)."),
+    ("LS Protocol Stack", 14428,
+     "TLS outgoing connection failures. Cause: Certificate root not trusted error could happen if the peer "
+     "certificate was issued by remote CA that is not trusted by the local machine."),
+    ("Microsoft-Windows-WindowsFabric", 53760, "EventTraceInstaller::Install failed with error E_FAIL"),
+    ("Microsoft-Windows-WindowsFabric", 53761, "Method EnableTracingOnDCS failed with HRESULT: -2147024809"),
+    ("Microsoft-Windows-WindowsFabric", 18465,
+     "Replica on b6277d62e11a4e816f7179f3d6b8e7:129970606058458545 für FailoverUnit "
+     "6aebabd3-c487-445e-8450-11c522ec93a8 service fabric:/lync/routing/0D51A9AAABD9547087FA349556503C9F [0-0] "
+     "partition name build error OperationFailed"),
 ]
+
+# the seed's Event Viewer block, as the page shows it: header and description on one line
+SEED_18465 = (
+    "Log Name: Microsoft-Windows-WindowsFabric/Admin Source: Microsoft-Windows-WindowsFabric Event ID: 18465 "
+    "Task Category: FM Level: Warning Keywords: None User: NETWORK SERVICE Computer: lync2013.msxfaq.net "
+    "Description: Replica on b6277d62e11a4e816f7179f3d6b8e7:129970606058458545 für FailoverUnit "
+    "6aebabd3-c487-445e-8450-11c522ec93a8 service fabric:/lync/routing/0D51A9AAABD9547087FA349556503C9F [0-0] "
+    "partition name build error OperationFailed")
 
 NOISE = [
     "The quick brown fox jumps over the lazy dog while the printer spooler restarts.",
@@ -156,6 +197,10 @@ def _german_cases() -> list:
 def test_german_text(kb, provider: str, event_id: int, text: str) -> None:
     _assert_first(kb, text, provider, event_id)
     _assert_first(kb, _header(text, provider, event_id, german=True), provider, event_id)
+
+
+def test_seed_block_on_one_line(kb) -> None:
+    _assert_first(kb, SEED_18465, "Microsoft-Windows-WindowsFabric", 18465)
 
 
 def test_event_id_alone(kb) -> None:

@@ -48,6 +48,8 @@ _NORMALISERS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"%[nt]"), " "),  # message-file newline/tab
     (re.compile(r"%\d+"), _VAR),  # template placeholders
     (re.compile(r"\b(?:https?|ldaps?|sip)://\S+", re.I), _VAR),
+    # X.500 names (subjects, issuers): "CN=fe01.contoso.com, OU=IT, O=Contoso"
+    (re.compile(r"\b(?:CN|OU|O|L|S|ST|C|DC|E)=[^,<>\n]*(?:,\s*(?:CN|OU|O|L|S|ST|C|DC|E)=[^,<>\n]*)*"), _VAR),
     (re.compile(r"\{?\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b\}?", re.I), _VAR),
     (re.compile(r"\{?\b[0-9a-fx]{8}-[0-9a-fx]{4}-[0-9a-fx]{4}-[0-9a-fx]{4}-[0-9a-fx]{12}\b\}?", re.I), _VAR),
     (re.compile(r"\b[0-9a-f]{16,}(?::\d+)?\b", re.I), _VAR),  # thumbprints, fabric ids, replica ids
@@ -56,7 +58,8 @@ _NORMALISERS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(?=[a-z0-9-]*[a-z])[a-z0-9-]+(?:\.[a-z0-9-]+)+\.?(?::\d+)?\b", re.I), _VAR),  # hosts, FQDNs
     (re.compile(r"\b0x[0-9a-f]+\b", re.I), _VAR),
     (re.compile(r"-?\b\d+(?:[.,]\d+)*\b"), _VAR),
-    (re.compile(r"<[^<>]{0,40}>"), _VAR),  # <Organization name>-style placeholders in docs
+    (re.compile(r"<[^<>\n]{0,200}>"), _VAR),  # <subject>, <Organization name>-style values
+    (re.compile(r"<[^<>\n]*$"), _VAR),  # a value cut off at the end of a short quote
 ]
 _SPACE = re.compile(r"\s+")
 _REPEAT = re.compile(r"(?:#\s*){2,}")
