@@ -172,6 +172,9 @@ def chunk_slot_loss(chunk: Chunk, source: str, header_count: int) -> Loss | None
         return Loss(source, f"chunk {chunk.index}", "bad chunk magic (not ElfChnk); chunk skipped", None)
     if chunk.state == "truncated" and not chunk.data.startswith(CHUNK_MAGIC):
         if not chunk.data.strip(b"\x00"):
+            if chunk.index < header_count:
+                return Loss(source, f"chunk {chunk.index}", f"file ends inside a zero-filled chunk ({len(chunk.data)} "
+                            f"of {CHUNK_SIZE} bytes) that the file header counts", None)
             return None
         return Loss(source, f"chunk {chunk.index}", f"file ends inside a chunk ({len(chunk.data)} of "
                     f"{CHUNK_SIZE} bytes, no chunk header)", None)
@@ -214,11 +217,28 @@ def _account_counts(result: ChunkResult, chunk: Chunk, source: str, seen_ids: li
             where = f"chunk {chunk.index} records {_ranges(lost_ids)}" if lost_ids else f"chunk {chunk.index}"
             result.losses.append(Loss(source, where, reason, missing))
         return
-    if errors:
+    chained = record_chain_length(chunk.data)
+    if not errors and chained > len(seen_ids):
+        # the header cannot be trusted, but the record chain shows records the parser did not give
+        result.losses.append(Loss(source, f"chunk {chunk.index}", f"chunk header checksum bad; {chained} record(s) "
+                                  f"chained in the chunk, {len(seen_ids)} read", chained - len(seen_ids)))
+    elif errors:
         result.losses.append(Loss(source, f"chunk {chunk.index}", f"{reason} (chunk header checksum bad; "
-                                  f"{len(errors)} error(s))", len(errors)))
+                                  f"{len(errors)} error(s))", max(len(errors), chained - len(seen_ids))))
     elif chunk.state == "truncated":
         result.losses.append(Loss(source, f"chunk {chunk.index}", reason, None))
+
+
+def record_chain_length(data: bytes) -> int:
+    """Records found by following the size fields from the first record (no header field trusted)."""
+    pos, count, end = CHUNK_HEADER_SIZE, 0, len(data)
+    while pos + 28 <= end and data[pos:pos + 4] == b"\x2a\x2a\x00\x00":
+        size = struct.unpack_from("<I", data, pos + 4)[0]
+        if size < 28 or pos + size > end or struct.unpack_from("<I", data, pos + size - 4)[0] != size:
+            break
+        count += 1
+        pos += size
+    return count
 
 
 def _padded(chunk: Chunk) -> bytes:
