@@ -64,6 +64,12 @@ def _logsource(channel: str) -> dict[str, str]:
     return {"product": "windows", "service": service} if service else {"product": "windows"}
 
 
+def _value(value: object) -> str | int:
+    """Whole numbers as numbers (Sigma's convention; a SIEM compares them either way), the rest as text."""
+    text = str(value)
+    return int(text) if text.isdigit() and (text == "0" or not text.startswith("0")) else text
+
+
 def _condition_items(conditions: tuple[Condition, ...]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Sigma selection items for positive conditions, and one filter per negated condition."""
     positive: dict[str, Any] = {}
@@ -71,9 +77,9 @@ def _condition_items(conditions: tuple[Condition, ...]) -> tuple[dict[str, Any],
     for cond in conditions:
         field = sigma_field(cond.field)
         if cond.op == "equals":
-            key, value = field, str(cond.value)
+            key, value = field, _value(cond.value)
         elif cond.op == "in":
-            key, value = field, [str(v) for v in cond.value]
+            key, value = field, [_value(v) for v in cond.value]
         elif cond.op == "contains":
             key, value = f"{field}|contains", str(cond.value)
         elif cond.op == "regex":
@@ -172,7 +178,7 @@ def export_rules(kb: KnowledgeBase) -> tuple[list[ExportedRule], list[NotExporte
                                       f"{cause.id}/{evidence.id}"))
         for i, combo in enumerate(cause.combinations, 1):
             rule = {
-                "title": f"{cause.title}: events together within {_timespan(int(combo.within.total_seconds()))}",
+                "title": f"{cause.title}: {' + '.join(combo.all)} within {_timespan(int(combo.within.total_seconds()))}",
                 "id": rule_uuid(f"correlation:{cause.id}/{i}"),
                 "name": f"tlsdiag_{cause.id.replace('-', '_')}__combination_{i}",
                 "status": "experimental",
