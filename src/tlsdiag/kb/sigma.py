@@ -140,7 +140,7 @@ def _event_rule(entry: CatalogEvent) -> dict[str, Any]:
 def _evidence_rule(cause: Cause, entry: CatalogEvent, evidence: Any) -> dict[str, Any]:
     note = f" {evidence.note}" if evidence.note else ""
     return {
-        "title": f"{cause.title}: {entry.title}",
+        "title": f"{cause.title}: {entry.title} ({evidence.id})",
         "id": rule_uuid(f"evidence:{cause.id}/{evidence.id}"),
         "name": f"tlsdiag_{cause.id.replace('-', '_')}__{evidence.id.replace('-', '_')}",
         "status": "experimental",
