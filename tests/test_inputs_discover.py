@@ -55,6 +55,7 @@ def test_kinds_are_decided_by_content_not_name(tmp_path: Path) -> None:
         "SOFTWARE": b"regf" + bytes(4092),
         "stores.json": codecs.BOM_UTF8 + json.dumps({"computer": "fe01", "stores": []}).encode(),
         "other.json": json.dumps({"events": []}).encode(),
+        "collector.json": json.dumps({"Format": "tlsdiag-stores", "Stores": []}).encode(),
         "root.cer": der,
         "noext": der,
         "chain.pem": b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
@@ -66,7 +67,7 @@ def test_kinds_are_decided_by_content_not_name(tmp_path: Path) -> None:
     assert _kinds(tmp_path) == {
         "system.log": "evtx", "export.dat": "xml", "saved.xml": "xml", "ticket.txt": "text",
         "kopie.txt": "text", "root.reg": "reg", "old.reg": "reg", "SOFTWARE": "hive",
-        "stores.json": "storejson", "other.json": "unknown", "root.cer": "cert", "noext": "cert",
+        "stores.json": "storejson", "other.json": "unknown", "collector.json": "storejson", "root.cer": "cert", "noext": "cert",
         "chain.pem": "cert", "README.md": "unknown", "empty.bin": "unknown",
     }
 

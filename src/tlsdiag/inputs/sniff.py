@@ -70,7 +70,8 @@ def _is_storejson(stream: BinaryIO, size: int) -> bool:
         doc = json.loads(text)
     except ValueError:
         return False
-    return isinstance(doc, dict) and "stores" in doc
+    # The PowerShell collector writes "Stores" (ConvertTo-Json keeps property case); accept any case.
+    return isinstance(doc, dict) and any(isinstance(k, str) and k.lower() == "stores" for k in doc)
 
 
 def sniff(stream: BinaryIO, size: int, name: str = "") -> str:
