@@ -35,8 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--id", dest="ids", metavar="N[,N...]", help="only these event ids")
     parser.add_argument("--since", metavar="T", help="only events at or after T (ISO-8601, UTC unless a zone is given)")
     parser.add_argument("--until", metavar="T", help="only events at or before T")
-    parser.add_argument("--format", choices=["table", "jsonl", "csv"], default="table",
-                        help="table (default), jsonl (one JSON object per event), csv (with header)")
+    parser.add_argument("--format", choices=["table", "jsonl", "csv", "timesketch", "timeline"], default="table",
+                        help="table (default), jsonl (one JSON object per event), csv (with header), "
+                        "timesketch (flat JSONL with datetime/timestamp_desc/message, also for Elastic bulk "
+                        "ingest), timeline (CSV with Timeline Explorer columns and the matched signature)")
     parser.add_argument("--backend", choices=list(BACKENDS), default="rust",
                         help="EVTX parser: rust (pyevtx-rs, default) or python (python-evtx, slow)")
     parser.set_defaults(func=run)
@@ -106,8 +108,20 @@ def _table(events: Iterable[Event], out) -> None:
 
 
 def _jsonl(events: Iterable[Event], out) -> None:
+    # ASCII-escaped: C1 controls and bidi overrides in event text stay inert on a terminal.
     for e in events:
-        out.write(json.dumps(e.to_dict(), ensure_ascii=False) + "\n")
+        out.write(json.dumps(e.to_dict(), ensure_ascii=True) + "\n")
+
+
+def _timeline(fmt: str):
+    def write(events: Iterable[Event], out) -> None:
+        from tlsdiag.kb import load_kb
+        from tlsdiag.match.catalog import CatalogIndex
+        from tlsdiag.report import timeline
+
+        timeline.write(fmt, timeline.rows(events, CatalogIndex(load_kb())), out)
+
+    return write
 
 
 def _csv(events: Iterable[Event], out) -> None:
@@ -141,7 +155,8 @@ def run(args: argparse.Namespace) -> int:
         require_usable(probe)
     summary = ReadSummary()
     events = _filtered(read_events(inputs, summary=summary, backend=args.backend), args)
-    writer = {"table": _table, "jsonl": _jsonl, "csv": _csv}[args.format]
+    writer = {"table": _table, "jsonl": _jsonl, "csv": _csv,
+              "timesketch": _timeline("timesketch"), "timeline": _timeline("timeline")}[args.format]
     out = sys.stdout
     writer(events, out)
     out.flush()
