@@ -219,7 +219,15 @@ def _json_userdata(data: _Data, node: Any) -> None:
         if wrapper_name == "#attributes":
             continue
         if isinstance(wrapper, dict):
+            put = data.put
             for key, value in wrapper.items():
+                kind = type(value)
+                if kind is str:
+                    put(key, value)
+                    continue
+                if kind is int:
+                    put(key, str(value))
+                    continue
                 if key == "#attributes":
                     continue
                 if key == "#text":
@@ -230,54 +238,100 @@ def _json_userdata(data: _Data, node: Any) -> None:
             data.put(wrapper_name, scalar(wrapper))
 
 
+_NO_ATTRS: dict[str, Any] = {}
+_UTC = timezone.utc
+
+
 def event_from_json(doc: Mapping[str, Any], *, source: str, locator: str, record_id: int | None,
                     fallback_time: str | None = None) -> Event:
-    """One pyevtx-rs ``records_json()`` document (already ``json.loads``-ed) as an Event."""
-    ev = doc.get("Event") if isinstance(doc, Mapping) else None
-    if not isinstance(ev, dict):
+    """One pyevtx-rs ``records_json()`` document (already ``json.loads``-ed) as an Event.
+
+    Written for speed (it runs once per record): common shapes take the short path.
+    """
+    ev = doc.get("Event") if type(doc) is dict else None
+    if type(ev) is not dict:
         raise ValueError("record has no Event element")
     system = ev.get("System")
-    if not isinstance(system, dict):
-        system = {}
+    if type(system) is not dict:
+        system = _NO_ATTRS
     provider = system.get("Provider")
-    pattrs = _json_attrs(provider) if isinstance(provider, dict) else {}
+    pattrs = provider.get("#attributes") if type(provider) is dict else None
+    if type(pattrs) is not dict:
+        pattrs = _NO_ATTRS
     eid = system.get("EventID")
     qualifiers = None
-    if isinstance(eid, dict):
+    if type(eid) is dict:
         qualifiers = _int(_json_attrs(eid).get("Qualifiers"))
         eid = eid.get("#text")
-    event_id, qualifiers = split_event_id(_int(eid), qualifiers)
+    event_id = eid if type(eid) is int else _int(eid)
+    if event_id is None or event_id > 0xFFFF:
+        event_id, qualifiers = split_event_id(event_id, qualifiers)
     created = system.get("TimeCreated")
-    ts = parse_time(_json_attrs(created).get("SystemTime")) if isinstance(created, dict) else None
+    ts = None
+    if type(created) is dict:
+        cattrs = created.get("#attributes")
+        if type(cattrs) is dict:
+            text = cattrs.get("SystemTime")
+            ts = _fast_time(text) if type(text) is str else None
     if ts is None:
         ts = parse_time(fallback_time) or EPOCH
-    rid = _int(system.get("EventRecordID"))
+    rid = system.get("EventRecordID")
+    if type(rid) is not int:
+        rid = _int(rid)
     data = _Data()
-    _json_eventdata(data, ev.get("EventData"))
-    _json_userdata(data, ev.get("UserData"))
-    for key, value in ev.items():
-        if key not in ("#attributes", "System", "EventData", "UserData", "RenderingInfo") and isinstance(value, dict):
-            for k, v in value.items():
-                if k != "#attributes":
-                    _json_flatten(data, k, v)
-    level = _int(system.get("Level"))
+    eventdata = ev.get("EventData")
+    if eventdata is not None:
+        _json_eventdata(data, eventdata)
+    userdata = ev.get("UserData")
+    if userdata is not None:
+        _json_userdata(data, userdata)
+    if len(ev) > 3:
+        for key, value in ev.items():
+            if key not in _KNOWN_PARTS and type(value) is dict:
+                for k, v in value.items():
+                    if k != "#attributes":
+                        _json_flatten(data, k, v)
+    level = system.get("Level")
+    task = system.get("Task")
+    channel = system.get("Channel")
+    computer = system.get("Computer")
+    guid = pattrs.get("Guid")
     return Event(
-        source=source,
-        locator=locator,
-        record_id=rid if rid is not None else record_id,
-        timestamp=ts,
-        channel=scalar(system.get("Channel")),
-        provider=scalar(pattrs.get("Name") or pattrs.get("EventSourceName")),
-        event_id=event_id,
-        level=level,
-        computer=scalar(system.get("Computer")),
-        provider_guid=norm_guid(pattrs.get("Guid")),
-        qualifiers=qualifiers,
-        task=_int(system.get("Task")),
-        keywords=keywords(system.get("Keywords")),
-        data=data.frozen(),
-        form="evtx",
+        source,
+        locator,
+        rid if rid is not None else record_id,
+        ts,
+        channel if type(channel) is str else scalar(channel),
+        scalar(pattrs.get("Name") or pattrs.get("EventSourceName")),
+        event_id,
+        level if type(level) is int else _int(level),
+        computer if type(computer) is str else scalar(computer),
+        _guid(guid) if type(guid) is str else None,
+        qualifiers,
+        task if type(task) is int else _int(task),
+        "",
+        keywords(system.get("Keywords")),
+        data.frozen(),
+        None,
+        "evtx",
     )
+
+
+_KNOWN_PARTS = frozenset(("#attributes", "System", "EventData", "UserData", "RenderingInfo"))
+
+
+def _fast_time(text: str) -> datetime | None:
+    if len(text) == 27 and text[-1] == "Z":
+        try:
+            return datetime.fromisoformat(text[:-1]).replace(tzinfo=_UTC)
+        except ValueError:
+            pass
+    return parse_time(text)
+
+
+@lru_cache(maxsize=1024)
+def _guid(value: str) -> str | None:
+    return norm_guid(value)
 
 
 # ---------------------------------------------------------------- XML (exports, python-evtx)

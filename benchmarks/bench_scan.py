@@ -1,0 +1,404 @@
+#!/usr/bin/env python3
+"""Benchmark: scanning a large collection with python-evtx, with pyevtx-rs the plain way, and with tlsdiag.
+
+Generates (once, cached) a realistic collection with the project's EVTX writer:
+a big ``System.evtx`` of ordinary background events with rare Schannel events
+mixed in, a ``Lync Server.evtx`` whose background sources are not in the
+catalog with rare catalog events, and a Windows Fabric Admin log; plus a worst
+case in which every record is relevant (all Schannel). Then measures, on the
+same files, each in its own process (wall time, and peak RSS summed over the
+process and its children, sampled every 20 ms):
+
+1. python-evtx reading a fixed slice of chunks, extrapolated to the collection,
+2. pyevtx-rs ``records_json()`` with ``json.loads`` of every record,
+3. ``tlsdiag scan`` end to end (as shipped), and the reader alone with the
+   provider-name prefilter that the scan can pass (``chunk_prefilter``),
+
+and prints MB/s, records/s, peak RSS and the ratios. ``--write`` records the
+run in benchmarks/RESULTS.md. Run with ``python3 dev.py bench [options]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+GENERATOR_VERSION = "1"
+
+# ---------------------------------------------------------------------------------------------- data
+
+SCHANNEL_GUID = "{1F678132-5938-4686-9FDC-C8FF68F15C85}"
+FABRIC_GUID = "{CBD93BC2-71E5-4566-B3A7-595D8EECA6E8}"
+
+
+def _specs(kind: str, target_bytes: int, seed: int):
+    """EventSpecs for one log, until about ``target_bytes`` have been produced (estimated per record)."""
+    from tlsdiag.evtxwrite import EventSpec, UserData
+
+    rng = random.Random(seed)
+    t = datetime(2026, 1, 5, tzinfo=timezone.utc)
+    host = "lyncfe01.contoso.local"
+
+    def system_noise(i: int) -> EventSpec:
+        r = rng.random()
+        if r < 0.55:
+            return EventSpec(channel="System", provider="Service Control Manager",
+                             provider_guid="{555908D1-A6D7-4695-8E1E-26931D2012F4}", event_source_name=
+                             "Service Control Manager", event_id=7036, qualifiers=16384, time=t, computer=host,
+                             data={"param1": rng.choice(["Windows Update", "Background Intelligent Transfer Service",
+                                                         "WinHTTP Web Proxy Auto-Discovery Service",
+                                                         "Windows Modules Installer"]),
+                                   "param2": rng.choice(["running", "stopped"])},
+                             binary=b"7\x00" * 20)
+        if r < 0.75:
+            return EventSpec(channel="System", provider="Microsoft-Windows-Time-Service",
+                             provider_guid="{06EDCFEB-0FD0-4E53-ACCA-A6F8BBF81BCB}", event_id=37, time=t,
+                             computer=host, data={"TimeSource": f"dc0{i % 3}.contoso.local (ntp.d|10.0.0.{i % 250}:123)"})
+        if r < 0.90:
+            return EventSpec(channel="System", provider="Microsoft-Windows-DistributedCOM",
+                             provider_guid="{1B562E86-B7AA-4131-BADC-B6F3A001407E}", event_id=10016,
+                             qualifiers=0, level=3, time=t, computer=host,
+                             data={"param1": "application-specific", "param2": "Local",
+                                   "param3": "Activation", "param4": "{D63B10C5-BB46-4990-A94F-E40B9D520160}",
+                                   "param5": "{9CA88EE3-ACB7-47C8-AFC4-AB702511C276}", "param6": "NT AUTHORITY",
+                                   "param7": "SYSTEM", "param8": "S-1-5-18", "param9": "LocalHost (Using LRPC)"})
+        return EventSpec(channel="System", provider="Microsoft-Windows-DNS-Client",
+                         provider_guid="{1C95126E-7EEA-49A9-A3FE-A378B03DDB4D}", event_id=1014, level=3, time=t,
+                         computer=host, data={"QueryName": f"wpad{i % 7}.contoso.local", "AddressLength": 128,
+                                              "Address": "0200003500000000"})
+
+    def schannel(i: int) -> EventSpec:
+        return EventSpec(channel="System", provider="Schannel", provider_guid=SCHANNEL_GUID, event_id=36888,
+                         level=2, time=t, computer=host, user_sid="S-1-5-18",
+                         userdata=UserData("EventXML", "LSA_NS", {"AlertDesc": 40, "ErrorState": 1205}))
+
+    lync_noise_sources = ["LS Storage Service", "LS Centralized Logging Service Agent", "LS Call Park Service",
+                          "LS Response Group Service", "LS Backup Service", "LS Address Book Server"]
+
+    def lync_noise(i: int) -> EventSpec:
+        return EventSpec(channel="Lync Server", provider=rng.choice(lync_noise_sources), event_id=32000 + i % 50,
+                         qualifiers=17393, level=4, task=1000 + i % 40, time=t, computer=host,
+                         data=[f"Operation {i} completed for pool pool01.contoso.local.", "0", "Normal operation."])
+
+    def lync_rare(i: int) -> EventSpec:
+        return EventSpec(channel="Lync Server", provider="LS User Services", event_id=32174, qualifiers=33777,
+                         level=3, task=1006, time=t, computer=host,
+                         data=["{63BB8586-A9D8-5AF2-83FF-B5CE680594C0}", "1", "1"])
+
+    def fabric(i: int) -> EventSpec:
+        return EventSpec(channel="Microsoft-Windows-WindowsFabric/Admin", provider="Microsoft-Windows-WindowsFabric",
+                         provider_guid=FABRIC_GUID, event_id=18465 if i % 500 == 0 else 23000 + i % 20, level=4,
+                         time=t, computer=host, data={"Id": f"{i:032x}", "Message": "Replica state changed."})
+
+    produced = 0
+    i = 0
+    while produced < target_bytes:
+        if kind == "system":
+            spec = schannel(i) if rng.random() < 1 / 20000 else system_noise(i)
+        elif kind == "lync":
+            spec = lync_rare(i) if rng.random() < 1 / 5000 else lync_noise(i)
+        elif kind == "fabric":
+            spec = fabric(i)
+        else:  # worst: every record relevant
+            spec = schannel(i)
+        yield replace(spec, time=t)
+        t += timedelta(seconds=rng.randint(1, 20))
+        produced += 420  # about the size of one record on disk; the file is cut at the target anyway
+        i += 1
+
+
+def _write(path: Path, kind: str, megabytes: float, seed: int) -> None:
+    from tlsdiag.evtxwrite import EvtxWriter
+
+    target = int(megabytes * 1024 * 1024)
+    tmp = path.with_suffix(".partial")
+    with EvtxWriter(tmp) as writer:
+        for spec in _specs(kind, target * 4, seed):
+            writer.add(spec)
+            if writer.chunks * 65536 >= target:
+                break
+    tmp.replace(path)
+
+
+def generate(cache: Path, sizes: dict[str, float]) -> tuple[Path, Path]:
+    writer_src = b"".join(p.read_bytes() for p in sorted((ROOT / "src/tlsdiag/evtxwrite").glob("*.py")))
+    key = hashlib.sha256(json.dumps([sizes, GENERATOR_VERSION]).encode() + writer_src).hexdigest()[:12]
+    base = cache / key
+    sparse, worst = base / "sparse", base / "worst"
+    plan = [(sparse / "System.evtx", "system", sizes["system"], 1),
+            (sparse / "Lync Server.evtx", "lync", sizes["lync"], 2),
+            (sparse / "Microsoft-Windows-WindowsFabric%4Admin.evtx", "fabric", sizes["fabric"], 3),
+            (worst / "System.evtx", "worst", sizes["worst"], 4)]
+    for path, kind, mb, seed in plan:
+        if path.exists():
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        print(f"generating {path} ({mb:.0f} MB) ...", flush=True)
+        _write(path, kind, mb, seed)
+        print(f"  done in {time.perf_counter() - t0:.0f} s", flush=True)
+    return sparse, worst
+
+
+# ---------------------------------------------------------------------------------------------- measuring
+
+def _tree_rss_kb(pid: int) -> int:
+    total = 0
+    stack = [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            with open(f"/proc/{p}/status") as fh:
+                for line in fh:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+                        break
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as fh:
+                    stack.extend(int(c) for c in fh.read().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+@dataclass
+class Run:
+    name: str
+    seconds: float
+    peak_rss_mb: float
+    output: dict
+    cpu_seconds: float = 0.0
+
+
+def measure(name: str, code: str, *args: str) -> Run:
+    """Run ``code`` in a fresh interpreter; wall time, peak RSS of its process tree, its JSON output."""
+    import resource
+
+    cmd = [sys.executable, "-c", code, *args]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss_kb(proc.pid))
+            done.wait(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    seconds = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    done.set()
+    sampler.join()
+    if proc.returncode not in (0, 1):
+        print(f"{name} failed ({proc.returncode}):\n{err[-2000:]}", file=sys.stderr)
+        return Run(name, seconds, peak / 1024, {"error": err.strip().splitlines()[-1:] or ["?"]}, cpu)
+    try:
+        data = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
+    except ValueError:
+        data = {}
+    return Run(name, seconds, peak / 1024, data, cpu)
+
+
+PYTHON_EVTX = r"""
+import json, sys, time
+from Evtx.Evtx import Evtx
+path, chunks = sys.argv[1], int(sys.argv[2])
+n = 0
+t0 = time.perf_counter()
+with Evtx(path) as log:
+    for i, chunk in enumerate(log.get_file_header().chunks(include_inactive=True)):
+        if i >= chunks:
+            break
+        for record in chunk.records():
+            record.xml()
+            n += 1
+print(json.dumps({"records": n, "bytes": chunks * 65536, "seconds": time.perf_counter() - t0}))
+"""
+
+RUST_PLAIN = r"""
+import json, os, sys
+from evtx import PyEvtxParser
+n = 0
+for path in sys.argv[1:]:
+    for record in PyEvtxParser(path).records_json():
+        json.loads(record["data"])
+        n += 1
+print(json.dumps({"records": n}))
+"""
+
+READER = r"""
+import json, sys
+from tlsdiag.inputs import ReadStats, chunk_prefilter, read_events
+from tlsdiag.model import ReadSummary
+summary, stats = ReadSummary(), ReadStats()
+names = json.loads(sys.argv[1])
+pf = chunk_prefilter(names) if names else None
+n = sum(1 for _ in read_events(sys.argv[2:], summary=summary, stats=stats, prefilter=pf))
+print(json.dumps({"events": n, **{k: v for k, v in vars(stats).items() if isinstance(v, int)}}))
+"""
+
+SCAN = r"""
+import json, sys
+from tlsdiag.scan import run_scan
+result = run_scan(sys.argv[1:])
+print(json.dumps({"diagnoses": len(result.diagnoses), **dict(result.stats.reader or {})}))
+"""
+
+
+def machine() -> dict[str, str]:
+    info: dict[str, str] = {}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+        mem = next(line for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+        info["memory"] = f"{int(mem.split()[1]) / 1024 / 1024:.1f} GiB"
+    except (OSError, StopIteration):
+        pass
+    info["cores"] = str(os.cpu_count())
+    info["os"] = f"{platform.system()} {platform.release()}"
+    info["python"] = platform.python_version()
+    from importlib.metadata import version
+
+    for pkg in ("evtx", "python-evtx", "lxml"):
+        try:
+            info[pkg] = version(pkg)
+        except Exception:
+            info[pkg] = "?"
+    info["load average at start"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return info
+
+
+def provider_names() -> list[str]:
+    """What the scan needs: the catalog's providers (and aliases) and the host-fact sources."""
+    from tlsdiag.kb import load_kb
+    from tlsdiag.match.hostfacts import HOST_FACT_PROVIDERS
+
+    kb = load_kb()
+    return sorted({p for e in kb.events.values() for p in e.providers} | set(HOST_FACT_PROVIDERS))
+
+
+def _mb(paths: list[Path]) -> float:
+    return sum(p.stat().st_size for p in paths) / 1e6
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--system-mb", type=float, default=300)
+    parser.add_argument("--lync-mb", type=float, default=40)
+    parser.add_argument("--fabric-mb", type=float, default=8)
+    parser.add_argument("--worst-mb", type=float, default=40)
+    parser.add_argument("--quick", action="store_true", help="small sizes (60/10/4/10 MB) for a fast look")
+    parser.add_argument("--python-chunks", type=int, default=3, help="chunks python-evtx reads (extrapolated)")
+    parser.add_argument("--cache", type=Path, default=Path(os.environ.get(
+        "TLSDIAG_BENCH_CACHE", Path.home() / ".cache" / "tlsdiag-bench")))
+    parser.add_argument("--write", action="store_true", help="record the run in benchmarks/RESULTS.md")
+    parser.add_argument("--generate-only", action="store_true", help="only build (or find) the cached data")
+    args = parser.parse_args(argv)
+    sizes = {"system": args.system_mb, "lync": args.lync_mb, "fabric": args.fabric_mb, "worst": args.worst_mb}
+    if args.quick:
+        sizes = {"system": 60, "lync": 10, "fabric": 4, "worst": 10}
+    info = machine()
+    sparse, worst = generate(args.cache, sizes)
+    if args.generate_only:
+        return 0
+    names = json.dumps(provider_names())
+    sparse_files = sorted(sparse.glob("*.evtx"))
+    worst_files = sorted(worst.glob("*.evtx"))
+    runs: dict[str, Run] = {}
+    for label, files in (("sparse", sparse_files), ("worst", worst_files)):
+        paths = [str(p) for p in files]
+        print(f"measuring {label} ({_mb(files):.0f} MB) ...", flush=True)
+        runs[f"{label}/rust"] = measure("pyevtx-rs records_json + json.loads", RUST_PLAIN, *paths)
+        runs[f"{label}/scan"] = measure("tlsdiag scan (run_scan)", SCAN, *paths)
+        runs[f"{label}/reader"] = measure("tlsdiag reader + provider prefilter", READER, names, *paths)
+        if label == "sparse":
+            runs[f"{label}/python"] = measure("python-evtx (slice)", PYTHON_EVTX, str(sparse / "System.evtx"),
+                                              str(args.python_chunks))
+    report = render(info, sizes, runs, sparse_files, worst_files, args.python_chunks)
+    print(report)
+    if args.write:
+        RESULTS.write_text(report)
+        print(f"written to {RESULTS}")
+    return 0
+
+
+def render(info: dict[str, str], sizes: dict[str, float], runs: dict[str, Run], sparse_files: list[Path],
+           worst_files: list[Path], python_chunks: int) -> str:
+    lines = ["# Benchmark results (`python3 dev.py bench`)", "",
+             f"Run {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} by `benchmarks/bench_scan.py`.", "",
+             "## Machine", ""]
+    lines += [f"- {k}: {v}" for k, v in info.items()]
+    lines += ["", "Other work shared the machine during the run (see the load average); numbers are one run.", ""]
+    for label, files in (("sparse", sparse_files), ("worst", worst_files)):
+        mb = _mb(files)
+        rust = runs[f"{label}/rust"]
+        records = rust.output.get("records", 0)
+        lines += [f"## {label} collection: {mb:.0f} MB, {records} records", ""]
+        lines += [f"Files: {', '.join(f'{p.name} ({p.stat().st_size / 1e6:.0f} MB)' for p in files)}", ""]
+        lines += ["| approach | seconds | MB/s | records/s | CPU s | peak RSS (MB) | notes |",
+                  "|---|---:|---:|---:|---:|---:|---|"]
+        rows = []
+        py = runs.get(f"{label}/python")
+        if py and "records" in py.output:
+            rate = py.output["records"] / max(py.output["seconds"], 1e-9)
+            byte_rate = py.output["bytes"] / max(py.output["seconds"], 1e-9)
+            est = records / rate if rate else float("inf")
+            rows.append(("1. python-evtx (extrapolated)", est, mb / est, rate, est, py.peak_rss_mb,
+                         f"{py.output['records']} records of {python_chunks} chunks in "
+                         f"{py.output['seconds']:.1f} s ({byte_rate / 1e6:.2f} MB/s), scaled to {records}"))
+        rows.append(("2. pyevtx-rs records_json + json.loads", rust.seconds, mb / rust.seconds,
+                     records / rust.seconds, rust.cpu_seconds, rust.peak_rss_mb, ""))
+        scan = runs[f"{label}/scan"]
+        if "error" in scan.output:
+            rows.append(("3. tlsdiag scan (as shipped)", float("nan"), float("nan"), float("nan"), scan.cpu_seconds,
+                         scan.peak_rss_mb, f"failed: {scan.output['error']}"))
+        else:
+            o = scan.output
+            rows.append(("3. tlsdiag scan (as shipped)", scan.seconds, mb / scan.seconds, records / scan.seconds,
+                         scan.cpu_seconds, scan.peak_rss_mb, f"chunks parsed {o.get('chunks_parsed')}/{o.get('chunks_total')}, "
+                         f"records parsed {o.get('records_parsed')}, skipped in parsed chunks "
+                         f"{o.get('records_skipped')}"))
+        reader = runs[f"{label}/reader"]
+        o = reader.output
+        rows.append(("3b. reader + provider-name prefilter", reader.seconds, mb / reader.seconds,
+                     records / reader.seconds, reader.cpu_seconds, reader.peak_rss_mb,
+                     f"chunks parsed {o.get('chunks_parsed')}/{o.get('chunks_total')}, events {o.get('events')}"))
+        for name, sec, mbs, rps, cpu, rss, note in rows:
+            lines.append(f"| {name} | {sec:.2f} | {mbs:.1f} | {rps:,.0f} | {cpu:.1f} | {rss:.0f} | {note} |")
+        lines.append("")
+        ratios = []
+        for key, title in ((f"{label}/scan", "scan"), (f"{label}/reader", "reader")):
+            run = runs[key]
+            if "error" in run.output:
+                continue
+            ratios.append(f"{title} vs 2: {rust.seconds / run.seconds:.1f}x faster")
+            if py and "records" in py.output:
+                est = records / (py.output["records"] / py.output["seconds"])
+                ratios.append(f"{title} vs 1: {est / run.seconds:,.0f}x faster")
+        lines += ["Ratios: " + "; ".join(ratios) + ".", ""]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
