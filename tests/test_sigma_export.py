@@ -154,6 +154,8 @@ def test_cli_export_writes_files(tmp_path: Path, kb, exported) -> None:
     out = tmp_path / "sigma"
     assert main(["kb", "export", "--sigma", str(out)]) == 0
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.yml"))
-    assert files == sorted(r.filename for r in exported[0])
+    assert files == sorted({r.filename for r in exported[0]})
+    reloaded = SigmaCollection.from_yaml((out / "causes" / "root-store-non-self-signed.yml").read_text())
+    assert not reloaded.errors and len(list(reloaded)) > 1
     assert (out / "NOT-EXPORTED.md").is_file()
     assert main(["kb", "export", "--sigma", str(out)]) == 2  # refuses to write into a non-empty folder

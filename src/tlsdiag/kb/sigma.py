@@ -174,7 +174,7 @@ def export_rules(kb: KnowledgeBase) -> tuple[list[ExportedRule], list[NotExporte
             entry = kb.events[evidence.event]
             rule = _evidence_rule(cause, entry, evidence)
             names[evidence.id] = rule["name"]
-            rules.append(ExportedRule(f"causes/{cause.id}/{evidence.id}.yml", rule, "evidence",
+            rules.append(ExportedRule(f"causes/{cause.id}.yml", rule, "evidence",
                                       f"{cause.id}/{evidence.id}"))
         for i, combo in enumerate(cause.combinations, 1):
             rule = {
@@ -193,7 +193,7 @@ def export_rules(kb: KnowledgeBase) -> tuple[list[ExportedRule], list[NotExporte
                 },
                 "level": "high",
             }
-            rules.append(ExportedRule(f"causes/{cause.id}/combination-{i}.yml", rule, "correlation",
+            rules.append(ExportedRule(f"causes/{cause.id}.yml", rule, "correlation",
                                       f"{cause.id}/combination-{i}"))
         for item in cause.against:
             what = f"against: {item.note}"
@@ -209,12 +209,20 @@ def dump_rule(rule: dict[str, Any]) -> str:
 
 
 def write_rules(kb: KnowledgeBase, out_dir: Path) -> tuple[list[ExportedRule], list[NotExported]]:
-    """Write one .yml per rule under out_dir, plus NOT-EXPORTED.md listing what Sigma cannot say."""
+    """Write the rules under out_dir, plus NOT-EXPORTED.md listing what Sigma cannot say.
+
+    Catalog events get one file each; each cause gets one multi-document file
+    holding its evidence rules and the correlations over them, because Sigma
+    tools resolve a correlation's rule references within one file.
+    """
     rules, skipped = export_rules(kb)
+    files: dict[str, list[str]] = {}
     for item in rules:
-        path = out_dir / item.filename
+        files.setdefault(item.filename, []).append(dump_rule(item.rule))
+    for name, documents in files.items():
+        path = out_dir / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(dump_rule(item.rule), encoding="utf-8")
+        path.write_text("---\n".join(documents), encoding="utf-8")
     lines = ["# Not exported to Sigma", "", "What the native matcher uses but Sigma rules cannot express:", ""]
     lines += [f"- `{s.source_id}`: {s.reason}" for s in skipped] or ["- nothing"]
     (out_dir / "NOT-EXPORTED.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
