@@ -4,8 +4,11 @@ The events the knowledge base cares about are rare needles in big logs. Every
 record names its provider, and in an EVTX file that name is stored inside the
 chunk that holds the record: a chunk's templates and strings are its own (a
 template instance refers to a definition by a chunk-relative offset, and the
-common-string table is per chunk), so nothing a record needs lives in another
-chunk. The name is stored as UTF-16LE text (template literal or substitution
+common-string and template hash tables sit in each chunk's header; see the
+EVTX notes in shared/research/peer-tools.md section 7, after libyal's format
+document), so nothing a record needs lives in another chunk. The tests check
+this on the real corpus: full and filtered reads give the same events for the
+wanted providers on every file. The name is stored as UTF-16LE text (template literal or substitution
 value). So if none of the wanted provider names occurs in a chunk's raw bytes,
 no event of that chunk can match, and the chunk need not be parsed.
 
