@@ -39,3 +39,11 @@ def test_timeline_csv_columns_and_rows(capsys: pytest.CaptureFixture[str]) -> No
     body = rows[1:]
     assert body and {r[4] for r in body} == {"32042", "61045"}
     assert all(r[8] in ("lync-32042", "lync-61045") for r in body)
+
+
+def test_scan_timeline_lists_the_evidence_in_time_order(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["scan", "--quiet", "--format", "timesketch", str(SCENARIO)]) == 1
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows and all(row["signature"] for row in rows)
+    assert [r["datetime"] for r in rows] == sorted(r["datetime"] for r in rows)
+    assert {"lync-32042", "lync-61045"} <= {s for r in rows for s in r["signature"].split(",")}

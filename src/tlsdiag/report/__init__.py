@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 FORMATS = ("text", "json", "markdown")
-SCAN_FORMATS = (*FORMATS, "html")  # the HTML report (report/html.py) is built from the JSON dictionary
+SCAN_FORMATS = (*FORMATS, "html", "timesketch", "timeline")  # html is built from the JSON dictionary;
+# timesketch/timeline list the matched evidence events (report/timeline.py)
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 
 
@@ -20,6 +21,15 @@ def render_scan(result: Any, fmt: str = "text", *, color: bool = False, stats: b
         from tlsdiag.report import json as json_report
 
         return json_report.render_scan(result, stats=stats)
+    if fmt in ("timesketch", "timeline"):
+        import io
+
+        from tlsdiag.match.catalog import CatalogIndex
+        from tlsdiag.report import timeline
+
+        out = io.StringIO()
+        timeline.write(fmt, timeline.match_rows(result.matches, CatalogIndex(result.kb)), out)
+        return out.getvalue()
     if fmt == "html":
         from tlsdiag.report import html
 

@@ -80,6 +80,18 @@ def rows(events: Iterable[Event], index: CatalogIndex, *, only_matched: bool = F
         yield _row(event, matches, causes)
 
 
+def match_rows(matches: Iterable[Match], index: CatalogIndex) -> Iterator[dict[str, Any]]:
+    """Rows for a scan's matched events (one row per event, all its signatures), in time order."""
+    causes = _cause_index(index)
+    grouped: dict[tuple[str, str], list[Match]] = {}
+    for match in matches:
+        grouped.setdefault((match.event.source, match.event.locator), []).append(match)
+    ordered = sorted(grouped.values(), key=lambda ms: (ms[0].event.timestamp, ms[0].event.source,
+                                                         ms[0].event.record_id or 0))
+    for group in ordered:
+        yield _row(group[0].event, group, causes)
+
+
 def write_timesketch(rows_: Iterable[dict[str, Any]], out: io.TextIOBase) -> int:
     """JSONL, ASCII-escaped so that hostile text cannot act on a terminal showing it."""
     n = 0
