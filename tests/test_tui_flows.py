@@ -164,7 +164,8 @@ def test_paste_the_seed_fabric_error_lands_on_the_root_store_cause(kb) -> None:
             assert isinstance(app.screen, PasteScreen)
             box = app.screen.query_one(PasteArea)
             assert box.has_focus
-            box.post_message(events.Paste(SEED_FABRIC))  # what a terminal paste delivers
+            app.post_message(events.Paste(SEED_FABRIC))  # what a terminal paste delivers (the app forwards it)
+            await until(pilot, lambda: box.text == SEED_FABRIC, "the pasted text in the box")
             await until(pilot, lambda: app.last_explain is not None, "explain results")
             screen = app.screen
             assert screen.result is not None and screen.result.found

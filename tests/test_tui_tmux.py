@@ -66,9 +66,10 @@ class Tmux:
         raise AssertionError(f"{text!r} did not appear; the screen was:\n{screen}")
 
     def dead(self) -> int | None:
-        out = self.tmux("display-message", "-t", "t", "-p", "#{pane_dead} #{pane_dead_status}").split()
+        out = self.tmux("display-message", "-t", "t", "-p",
+                        "#{pane_dead} #{pane_dead_status} #{pane_dead_signal}").split()
         if out and out[0] == "1":
-            return int(out[1]) if len(out) > 1 and out[1] else -1
+            return int(out[1]) if len(out) > 1 and out[1].isdigit() else -1
         return None
 
     def wait_exit(self) -> int:
@@ -113,7 +114,8 @@ def test_tui_in_tmux_reaches_the_fix_and_quits_with_q(tmux: Tmux) -> None:
     tmux.keys("4")
     screen = tmux.wait_for("For the certificates found")
     tmux.keys("q")
-    assert tmux.wait_exit() == 0
+    status = tmux.wait_exit()
+    assert status == 0, f"exit status {status}; the screen was:\n{tmux.screen()}"
 
 
 def test_tui_in_tmux_quits_with_ctrl_c_and_works_without_colour(tmux: Tmux) -> None:
@@ -122,4 +124,5 @@ def test_tui_in_tmux_quits_with_ctrl_c_and_works_without_colour(tmux: Tmux) -> N
     tmux.keys("p")
     tmux.wait_for("Paste an error message")
     tmux.keys("C-c")
-    assert tmux.wait_exit() == 0
+    status = tmux.wait_exit()
+    assert status == 0, f"exit status {status}; the screen was:\n{tmux.screen()}"

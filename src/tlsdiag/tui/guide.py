@@ -219,16 +219,16 @@ def fix(d: Diagnosis | None, cause: Any) -> StepContent:
         body.append("For the certificates found\n", "bold underline")
         done: set[str] = set()
         for f in exact:
+            cert = getattr(f, "cert", None)
+            if cert is not None:
+                body.append_text(Text.assemble(("Certificate ", "bold"), line(cert.subject, "bold"), "\n",
+                                               "  ", line(cert.thumbprint), " in ", line(cert.where), "\n"))
             for step, command in _fix_commands(f):
                 if command.strip() in done:  # e.g. "create the backup folder" once, not per certificate
                     continue
                 done.add(command.strip())
-                cert = getattr(f, "cert", None)
-                label = Text.assemble(f"{n}. ", safe(step))
-                if cert is not None:
-                    label.append_text(Text.assemble(" (", line(cert.subject), ")"))
-                label.stylize("bold", 0, len(f"{n}."))
-                body.append_text(label)
+                body.append(f"{n}. ", "bold")
+                body.append_text(safe(step))
                 body.append("\n")
                 body.append_text(_command_block(command))
                 commands.append(command.strip())

@@ -61,7 +61,7 @@ def size(n: int) -> str:
 
 def confidence_badge(confidence: str) -> Text:
     symbol, word, style = CONFIDENCE.get(confidence, ("?", confidence, ""))
-    return Text.assemble((symbol, style), " ", (word.ljust(9), style))
+    return Text.assemble((symbol.ljust(3), style), " ", (word.ljust(9), style))
 
 
 def heading(text: str) -> Text:

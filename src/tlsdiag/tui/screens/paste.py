@@ -90,8 +90,8 @@ class PasteScreen(Screen[None]):
         target = self.best_target()
         if target is not None:
             title = app.kb.causes[target].title
-            how = "best cause" if result.best_cause is not None else "leads to the cause"
-            note.update(Text.assemble(f"Enter opens the {how}: ", (title, "bold")))
+            how = "the best cause" if result.best_cause is not None else "the cause this points to"
+            note.update(Text.assemble(f"Enter opens {how}: ", (title, "bold")))
         else:
             note.update(Text("Events match, but no cause in the knowledge base lists them.", style="italic"))
 

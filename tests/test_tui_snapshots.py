@@ -1,0 +1,106 @@
+"""Snapshots of the main screens at 80x24 and 120x40 (pytest-textual-snapshot), also in monochrome.
+
+Deterministic: the seed's sample through the real pipeline (its events carry fixed
+times), relative paths from the repository root, no clock in the header and no
+cursor blink. Update with ``pytest tests/test_tui_snapshots.py --snapshot-update``
+and review the SVGs before committing them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual import events
+from textual.widgets import Input, TextArea
+
+from tlsdiag.kb import load_kb
+from tlsdiag.tui.app import TlsdiagApp
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = "samples/lync2013-fe-root-store"
+SIZES = [(80, 24), (120, 40)]
+SEED_FABRIC = ("Replica on b6277d62e11a4e816f7179f3d6b8e7:129970606058458545 für FailoverUnit "
+               "6aebabd3-c487-445e-8450-11c522ec93a8 service fabric:/lync/routing/0D51A9AAABD9547087FA349556503C9F "
+               "[0-0] partition name build error OperationFailed")
+
+
+@pytest.fixture(scope="module")
+def kb():
+    return load_kb()
+
+
+@pytest.fixture(autouse=True)
+def _repo_cwd(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Paths shown on screen are relative to the repository, so the snapshots do not depend on the checkout.
+    monkeypatch.chdir(REPO)
+    if not (REPO / SAMPLE).is_dir():
+        pytest.fail(f"sample missing: {SAMPLE}")
+
+
+async def _settle(pilot: Any) -> None:
+    app = pilot.app
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60
+    while (app.result is None or app.scanning) and app.paths:
+        if loop.time() > deadline:
+            raise AssertionError("scan did not finish")
+        await pilot.pause(0.05)
+    while any(w.is_running and w.group in ("scan", "explain", "filter") for w in app.workers):
+        if loop.time() > deadline:
+            raise AssertionError("workers did not finish")
+        await pilot.pause(0.05)
+    await pilot.pause()
+    for widget in app.screen.query("Input, TextArea").results():
+        if isinstance(widget, (Input, TextArea)):
+            widget.cursor_blink = False
+    await pilot.pause()
+
+
+def _before(*keys: str, paste: str | None = None) -> Any:
+    async def run_before(pilot: Any) -> None:
+        await _settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await pilot.pause()
+        if paste is not None:
+            pilot.app.post_message(events.Paste(paste))
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 60
+            while pilot.app.last_explain is None or pilot.app.last_explain.text != paste:
+                if loop.time() > deadline:
+                    raise AssertionError("explain did not answer")
+                await pilot.pause(0.05)
+        await _settle(pilot)
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize(("name", "keys"), [
+    ("overview", ()),
+    ("guided-happened", ("enter",)),
+    ("guided-proof", ("enter", "3")),
+    ("guided-fix", ("enter", "4")),
+    ("events", ("e", "down")),
+    ("stores", ("s",)),
+    ("help", ("question_mark",)),
+])
+def test_screen_snapshot(snap_compare: Any, kb: Any, name: str, keys: tuple[str, ...], size: tuple[int, int]) -> None:
+    app = TlsdiagApp([SAMPLE], kb=kb, cwd=REPO)
+    assert snap_compare(app, terminal_size=size, run_before=_before(*keys))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_paste_snapshot(snap_compare: Any, kb: Any, size: tuple[int, int]) -> None:
+    app = TlsdiagApp([], kb=kb, cwd=REPO)
+    assert snap_compare(app, terminal_size=size, run_before=_before("escape", "p", paste=SEED_FABRIC))
+
+
+def test_monochrome_snapshot(snap_compare: Any, kb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = TlsdiagApp([SAMPLE], kb=kb, cwd=REPO)
+    assert app.no_color
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_before("enter", "3"))
