@@ -203,8 +203,7 @@ def analyse(events: Iterable[Event], kb: KnowledgeBase, *, summary: ReadSummary 
         found = index.match(event)
         if found:
             # the same record from two inputs (an .evtx and its XML export, a folder and its zip) counts once
-            key = (event.computer.casefold(), event.channel.casefold(), event.provider.casefold(), event.event_id,
-                   event.record_id, event.timestamp)
+            key = (event.computer, event.channel, event.provider, event.event_id, event.record_id, event.timestamp)
             if key in seen:
                 stats.duplicates += 1
                 continue

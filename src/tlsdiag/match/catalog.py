@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from tlsdiag.kb.model import CatalogEvent, KnowledgeBase
-from tlsdiag.match.conditions import evaluate_all
+from tlsdiag.match.conditions import compile_all
 from tlsdiag.model import Event
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built once per matched event on the hot path; treat as read-only
 class Match:
     """One event recognised as one catalog entry.
 
@@ -79,19 +79,29 @@ class CatalogIndex:
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
         self._by_id: dict[int, list[tuple[CatalogEvent, str, frozenset[str]]]] = {}
+        self._tests = {}
         for entry in sorted(kb.events.values(), key=lambda e: e.id):
             self._by_id.setdefault(entry.event_id, []).append(
                 (entry, entry.channel.casefold(), frozenset(p.casefold() for p in entry.providers)))
+            self._tests[entry.id] = compile_all(entry.match)
         self._regex: dict[tuple[str, str], re.Pattern[str] | None] = {}
+        self._seen: dict[tuple[int, str, str], list[CatalogEvent]] = {}
 
     def candidates(self, event: Event) -> list[CatalogEvent]:
         """Entries whose channel, provider (or alias) and event id equal the event's."""
         rows = self._by_id.get(event.event_id)
         if not rows:
             return []
-        channel = event.channel.casefold()
-        provider = event.provider.casefold()
-        return [entry for entry, ch, providers in rows if ch == channel and provider in providers]
+        key = (event.event_id, event.channel, event.provider)
+        found = self._seen.get(key)
+        if found is None:
+            channel = event.channel.casefold()
+            provider = event.provider.casefold()
+            found = [entry for entry, ch, providers in rows if ch == channel and provider in providers]
+            if len(self._seen) > 65536:  # distinct (id, channel, provider) triples are few; bound it anyway
+                self._seen.clear()
+            self._seen[key] = found
+        return found
 
     def recover_fields(self, event: Event, entry: CatalogEvent) -> Mapping[str, str] | None:
         """Fields read back from a text export's message through the entry's templates, or None."""
@@ -128,7 +138,7 @@ class CatalogIndex:
                 else:
                     # no data and no recoverable fields: field conditions are unknown, not false
                     complete = not entry.fields and not entry.match
-            verdict = evaluate_all(entry.match, event, fields, complete)
+            verdict = self._tests[entry.id](event, fields, complete)
             if verdict is False:
                 continue
             out.append(Match(event, entry, fields, complete, verdict is None, recovered))

@@ -12,7 +12,7 @@ and says so in the report).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 
 from tlsdiag.kb.model import Condition
@@ -90,3 +90,73 @@ def evaluate_all(conds: Iterable[Condition], event: Event, fields: Mapping[str, 
         if result is None:
             unknown = True
     return UNKNOWN if unknown else True
+
+
+Compiled = Callable[[Event, "Mapping[str, str] | None", bool], "bool | None"]
+
+
+def compile_condition(cond: Condition) -> Compiled:
+    """The same test as ``evaluate``, with the operator and value prepared once (hot path of a scan)."""
+    op, want, negate = cond.op, cond.value, cond.negate
+    name = cond.field
+    is_level = name.lower() == "level"
+    if op == "equals":
+        target = str(want).casefold()
+
+        def test(v: str) -> bool:
+            return v.casefold() == target
+    elif op == "in":
+        targets = frozenset(str(w).casefold() for w in want)
+
+        def test(v: str) -> bool:
+            return v.casefold() in targets
+    elif op == "contains":
+        needle = str(want).casefold()
+
+        def test(v: str) -> bool:
+            return needle in v.casefold()
+    elif op == "regex":
+        rx = _regex(str(want))
+
+        def test(v: str) -> bool:
+            return rx.search(v) is not None
+    elif op == "exists":
+        wanted = bool(want)
+
+        def test(v: str) -> bool:  # pragma: no cover - exists is decided below
+            return True
+    else:
+        raise ValueError(f"unknown condition operator {op!r}")
+
+    def run(event: Event, fields: Mapping[str, str] | None = None, complete: bool = True) -> bool | None:
+        known, value = lookup(name, event, fields, complete)
+        if not known:
+            return UNKNOWN
+        if op == "exists":
+            result = (value is not None) == wanted
+        elif value is None:
+            result = False
+        else:
+            result = test(value) or (is_level and event.level is not None and test(event.level_name))
+        return (not result) if negate else result
+
+    return run
+
+
+def compile_all(conds: Iterable[Condition]) -> Callable[[Event, Mapping[str, str] | None, bool], bool | None]:
+    """``evaluate_all`` for a fixed tuple of conditions, prepared once."""
+    tests = [compile_condition(c) for c in conds]
+    if not tests:
+        return lambda event, fields=None, complete=True: True
+
+    def run(event: Event, fields: Mapping[str, str] | None = None, complete: bool = True) -> bool | None:
+        unknown = False
+        for t in tests:
+            result = t(event, fields, complete)
+            if result is False:
+                return False
+            if result is None:
+                unknown = True
+        return UNKNOWN if unknown else True
+
+    return run

@@ -32,7 +32,7 @@ from typing import Any
 
 from tlsdiag.kb.model import Against, Cause, Combination, Evidence, KnowledgeBase
 from tlsdiag.match.catalog import Match
-from tlsdiag.match.conditions import evaluate_all
+from tlsdiag.match.conditions import compile_all
 from tlsdiag.match.hostfacts import HostFacts, HostFactsCollector, computer_key
 from tlsdiag.match.render import render_message
 from tlsdiag.model import iso_utc
@@ -214,15 +214,26 @@ class Correlator:
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
-        self._evidence: dict[str, list[tuple[Cause, Evidence]]] = {}
-        self._against: dict[str, list[tuple[Cause, int, Against]]] = {}
+        self._evidence: dict[str, list[tuple[Cause, Evidence, int]]] = {}
+        self._against: dict[str, list[tuple[Cause, int, Against, int]]] = {}
         self._timed: set[tuple[str, str]] = set()
+        # each distinct condition set is compiled once and evaluated once per match (causes share them)
+        self._tests: list[Any] = []
+        keys: dict[Any, int] = {}
+
+        def test_id(where: tuple) -> int:
+            key = repr(where)
+            if key not in keys:
+                keys[key] = len(self._tests)
+                self._tests.append(compile_all(where))
+            return keys[key]
+
         for cause in kb.causes.values():
             for ev in cause.evidence:
-                self._evidence.setdefault(ev.event, []).append((cause, ev))
+                self._evidence.setdefault(ev.event, []).append((cause, ev, test_id(ev.where)))
             for i, ag in enumerate(cause.against):
                 if ag.event:
-                    self._against.setdefault(ag.event, []).append((cause, i, ag))
+                    self._against.setdefault(ag.event, []).append((cause, i, ag, test_id(ag.where)))
             for combo in cause.combinations:
                 self._timed.update((cause.id, ev_id) for ev_id in combo.all)
         # computer key -> cause id -> evidence id / against index -> Hit
@@ -232,29 +243,52 @@ class Correlator:
         self.names: dict[str, str] = {}
         self.store_notes: dict[str, list[str]] = {}
         self.matches = 0
+        self._plans: dict[str, list[tuple[Any, list[tuple[Cause, Evidence]], list[tuple[Cause, int]]]]] = {}
+        self._last_computer: str | None = None
+        self._last_key = ""
+
+    def _plan(self, entry_id: str) -> list[tuple[Any, list[tuple[Cause, Evidence]], list[tuple[Cause, int]]]]:
+        """Per catalog entry: each distinct condition test once, with the evidence/against items it decides."""
+        plan = self._plans.get(entry_id)
+        if plan is None:
+            by_test: dict[int, tuple[list[tuple[Cause, Evidence]], list[tuple[Cause, int]]]] = {}
+            for cause, ev, tid in self._evidence.get(entry_id, ()):
+                by_test.setdefault(tid, ([], []))[0].append((cause, ev))
+            for cause, i, _ag, tid in self._against.get(entry_id, ()):
+                by_test.setdefault(tid, ([], []))[1].append((cause, i))
+            plan = self._plans[entry_id] = [(self._tests[tid], evs, ags) for tid, (evs, ags) in by_test.items()]
+        return plan
 
     def add(self, match: Match) -> None:
         self.matches += 1
-        key = computer_key(match.event.computer)
-        self.names.setdefault(key, match.event.computer)
-        entry_id = match.entry.id
-        for cause, ev in self._evidence.get(entry_id, ()):
-            verdict = evaluate_all(ev.where, match.event, match.fields, match.complete)
+        event = match.event
+        if event.computer == self._last_computer:
+            key = self._last_key
+        else:
+            key = computer_key(event.computer)
+            self.names.setdefault(key, event.computer)
+            self._last_computer, self._last_key = event.computer, key
+        hits = self._hits.setdefault(key, {})
+        for test, evidence, against in self._plan(match.entry.id):
+            verdict = test(event, match.fields, match.complete)
             if verdict is False:
                 continue
-            known = verdict is True and not match.uncertain
-            per_cause = self._hits.setdefault(key, {}).setdefault(cause.id, {})
-            hit = per_cause.get(ev.id)
-            if hit is None:
-                hit = per_cause[ev.id] = Hit(times=[] if (cause.id, ev.id) in self._timed else None)
-            hit.add(match, known)
-        for cause, i, ag in self._against.get(entry_id, ()):
-            verdict = evaluate_all(ag.where, match.event, match.fields, match.complete)
-            if verdict is True:
-                per = self._against_hits.setdefault(key, {}).setdefault(cause.id, {})
-                per.setdefault(i, Hit()).add(match, True)
-            elif verdict is None:
-                self._against_unknown.setdefault(key, {}).setdefault(cause.id, set()).add(i)
+            if evidence:
+                known = verdict is True and not match.uncertain
+                for cause, ev in evidence:
+                    per_cause = hits.get(cause.id)
+                    if per_cause is None:
+                        per_cause = hits[cause.id] = {}
+                    hit = per_cause.get(ev.id)
+                    if hit is None:
+                        hit = per_cause[ev.id] = Hit(times=[] if (cause.id, ev.id) in self._timed else None)
+                    hit.add(match, known)
+            for cause, i in against:
+                if verdict is True:
+                    per = self._against_hits.setdefault(key, {}).setdefault(cause.id, {})
+                    per.setdefault(i, Hit()).add(match, True)
+                else:
+                    self._against_unknown.setdefault(key, {}).setdefault(cause.id, set()).add(i)
 
     def computers(self) -> list[str]:
         return list(self._hits)

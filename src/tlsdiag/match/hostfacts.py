@@ -109,6 +109,8 @@ class HostFactsCollector:
 
     def __init__(self) -> None:
         self.hosts: dict[str, HostFacts] = {}
+        self._last: tuple[str, HostFacts] | None = None
+        self._products: dict[tuple[str, str], frozenset[str]] = {}
 
     def facts(self, computer: str) -> HostFacts:
         key = computer_key(computer)
@@ -116,17 +118,28 @@ class HostFactsCollector:
             self.hosts[key] = HostFacts(computer=computer)
         return self.hosts[key]
 
+    def _products_of(self, channel: str, provider: str) -> frozenset[str]:
+        key = (channel, provider)
+        found = self._products.get(key)
+        if found is None:
+            ch, pr = channel.casefold(), provider.casefold()
+            names = {product for prefix, product in _PRODUCT_PROVIDER_PREFIXES.items() if pr.startswith(prefix)}
+            if ch in _PRODUCT_CHANNELS:
+                names.add(_PRODUCT_CHANNELS[ch])
+            found = self._products[key] = frozenset(names)
+        return found
+
     def observe(self, event: Event) -> None:
-        facts = self.facts(event.computer)
+        if self._last is not None and self._last[0] == event.computer:
+            facts = self._last[1]
+        else:
+            facts = self.facts(event.computer)
+            self._last = (event.computer, facts)
         facts.channels[event.channel] += 1
-        channel = event.channel.casefold()
-        provider = event.provider.casefold()
-        if channel in _PRODUCT_CHANNELS:
-            facts.products.add(_PRODUCT_CHANNELS[channel])
-        for prefix, product in _PRODUCT_PROVIDER_PREFIXES.items():
-            if provider.startswith(prefix):
-                facts.products.add(product)
-        if event.event_id == BOOT_EVENT_ID and provider == BOOT_PROVIDER.casefold():
+        products = self._products_of(event.channel, event.provider)
+        if products:
+            facts.products.update(products)
+        if event.event_id == BOOT_EVENT_ID and event.provider.casefold() == BOOT_PROVIDER.casefold():
             got = _version_from(event)
             if got and (facts.seen_at is None or event.timestamp >= facts.seen_at):
                 facts.version, facts.build, facts.service_pack = got
