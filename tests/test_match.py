@@ -440,3 +440,30 @@ def test_explain_mechanics_on_the_small_kb(kb) -> None:
     assert explain("36885", kb).matches[0].id == "schannel-36885"
     assert not explain("0x800B0108", kb).found  # a neighbouring code is not the same code
     assert not explain("The quick brown fox jumps over the lazy dog", kb).found
+
+
+# ---------------------------------------------------------------- combination windows stay exact with bounded memory
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 20_000), min_size=1, max_size=12), min_size=2, max_size=3),
+       st.integers(1, 3_000))
+def test_bucketed_times_find_exactly_the_windows_brute_force_finds(offsets: list[list[int]], window: int) -> None:
+    import itertools
+
+    from tlsdiag.match import Match
+    from tlsdiag.match.diagnose import Hit, _min_window
+
+    hits = []
+    for times in offsets:
+        hit = Hit(bucket_seconds=window, spans={})
+        for s in times:
+            hit.add(Match(ev(1, minutes=s / 60), None), True)  # type: ignore[arg-type]
+        hits.append(hit)
+    brute = min(max(c) - min(c) for c in itertools.product(*offsets))
+    found = _min_window([h.times for h in hits])
+    assert found is not None
+    assert (brute <= window) == ((found[1] - found[0]).total_seconds() <= window)

@@ -34,7 +34,7 @@ from tlsdiag.model import Event, ReadSummary
 
 EVENT_KINDS = ("evtx", "xml", "text")
 STORE_KINDS = ("reg", "hive", "storejson", "cert")
-MAX_KEPT_MATCHES = 500_000  # beyond this only counts are kept (the diagnoses stay exact)
+MAX_KEPT_MATCHES = 20_000  # ScanResult.matches keeps the first ones; counts and diagnoses stay exact
 
 Progress = Callable[[int, int], None]
 

@@ -61,7 +61,12 @@ class Hit:
     first: datetime | None = None
     last: datetime | None = None
     matches: list[Match] = field(default_factory=list)
-    times: list[datetime] | None = None  # kept only for evidence used in combinations
+    # For evidence used in combinations: per time bucket (bucket_seconds long, no longer than the shortest
+    # window), the earliest and latest event. That is exact for "one of each within the window" (a window
+    # can always slide its members to these representatives) and bounded by the span of the logs, not
+    # by the number of events.
+    bucket_seconds: int = 0
+    spans: dict[int, list[datetime]] | None = None
 
     def add(self, match: Match, known: bool) -> None:
         ts = match.event.timestamp
@@ -73,8 +78,22 @@ class Hit:
             self.last = ts
         if len(self.matches) < KEEP_EVENTS:
             self.matches.append(match)
-        if self.times is not None:
-            self.times.append(ts)
+        if self.spans is not None:
+            bucket = int(ts.timestamp()) // self.bucket_seconds
+            span = self.spans.get(bucket)
+            if span is None:
+                self.spans[bucket] = [ts, ts]
+            elif ts < span[0]:
+                span[0] = ts
+            elif ts > span[1]:
+                span[1] = ts
+
+    @property
+    def times(self) -> list[datetime]:
+        """Representative times (earliest and latest per bucket) for the combination check."""
+        if not self.spans:
+            return []
+        return sorted({t for span in self.spans.values() for t in span})
 
     @property
     def unknown_only(self) -> bool:
@@ -216,7 +235,7 @@ class Correlator:
         self.kb = kb
         self._evidence: dict[str, list[tuple[Cause, Evidence, int]]] = {}
         self._against: dict[str, list[tuple[Cause, int, Against, int]]] = {}
-        self._timed: set[tuple[str, str]] = set()
+        self._timed: dict[tuple[str, str], int] = {}  # (cause, evidence) in a combination -> bucket seconds
         # each distinct condition set is compiled once and evaluated once per match (causes share them)
         self._tests: list[Any] = []
         keys: dict[Any, int] = {}
@@ -235,7 +254,10 @@ class Correlator:
                 if ag.event:
                     self._against.setdefault(ag.event, []).append((cause, i, ag, test_id(ag.where)))
             for combo in cause.combinations:
-                self._timed.update((cause.id, ev_id) for ev_id in combo.all)
+                seconds = max(1, int(combo.within.total_seconds()))
+                for ev_id in combo.all:
+                    key = (cause.id, ev_id)
+                    self._timed[key] = min(self._timed.get(key, seconds), seconds)
         # computer key -> cause id -> evidence id / against index -> Hit
         self._hits: dict[str, dict[str, dict[str, Hit]]] = {}
         self._against_hits: dict[str, dict[str, dict[int, Hit]]] = {}
@@ -281,7 +303,9 @@ class Correlator:
                         per_cause = hits[cause.id] = {}
                     hit = per_cause.get(ev.id)
                     if hit is None:
-                        hit = per_cause[ev.id] = Hit(times=[] if (cause.id, ev.id) in self._timed else None)
+                        bucket = self._timed.get((cause.id, ev.id))
+                        hit = per_cause[ev.id] = (Hit(bucket_seconds=bucket, spans={}) if bucket
+                                                  else Hit())
                     hit.add(match, known)
             for cause, i in against:
                 if verdict is True:
@@ -374,7 +398,7 @@ class Correlator:
                 d.notes.append(f"evidence '{ev.id}' counted at half weight: its field conditions cannot be "
                                "checked on this input (text export without data fields)")
         for combo in cause.combinations:
-            lists = [cause_hits[i].times or [] if i in cause_hits else [] for i in combo.all]
+            lists = [cause_hits[i].times if i in cause_hits else [] for i in combo.all]
             window = _min_window(lists)
             if window and window[1] - window[0] <= combo.within:
                 keep *= 1.0 - combo.weight
