@@ -34,6 +34,7 @@ from tlsdiag.model import Event, ReadSummary
 
 EVENT_KINDS = ("evtx", "xml", "text")
 STORE_KINDS = ("reg", "hive", "storejson", "cert")
+MAX_DEDUP = 2_000_000  # matched events remembered for duplicate detection (about 100 MB at the limit)
 MAX_KEPT_MATCHES = 20_000  # ScanResult.matches keeps the first ones; counts and diagnoses stay exact
 
 Progress = Callable[[int, int], None]
@@ -50,6 +51,7 @@ class ScanStats:
     matches: int = 0
     matches_kept: int = 0
     duplicates: int = 0  # matched events seen again in another input (same computer, log, record and time)
+    dedup_full: bool = False  # more matched events than MAX_DEDUP: later duplicates were not detected
     reader: dict[str, Any] = field(default_factory=dict)  # counters the readers expose (chunks skipped ...)
 
 
@@ -177,7 +179,7 @@ def run_scan(paths: Sequence[str | os.PathLike[str]], *, backend: str = "rust", 
         events = _read_events(event_inputs, summary, backend, progress, prefilter_names(kb) if prefilter else None,
                               reader_stats)
     result = analyse(events, kb, summary=summary, store_inputs=store_inputs, on_match=on_match, paths=paths,
-                     backend=backend)
+                     backend=backend, dedup=len(event_inputs) > 1)
     if not store_inputs:
         require_usable(summary)  # every event file unusable: exit 2 with the first reason
     result.stats.reader = {k: v for k, v in vars(reader_stats).items() if isinstance(v, int)}
@@ -187,8 +189,12 @@ def run_scan(paths: Sequence[str | os.PathLike[str]], *, backend: str = "rust", 
 
 def analyse(events: Iterable[Event], kb: KnowledgeBase, *, summary: ReadSummary | None = None,
             store_inputs: Sequence[Any] = (), on_match: Callable[[Match], None] | None = None,
-            paths: Sequence[str] = (), backend: str = "rust") -> ScanResult:
-    """Events (already read) and store inputs -> ScanResult. ``run_scan`` is this plus reading."""
+            paths: Sequence[str] = (), backend: str = "rust", dedup: bool = True) -> ScanResult:
+    """Events (already read) and store inputs -> ScanResult. ``run_scan`` is this plus reading.
+
+    ``dedup`` counts a record that arrives twice (same computer, log, provider, id, record and time) once;
+    ``run_scan`` turns it off when there is only one event input, where duplicates cannot occur.
+    """
     started = time.perf_counter()
     summary = summary if summary is not None else ReadSummary()
     index = CatalogIndex(kb)
@@ -196,18 +202,23 @@ def analyse(events: Iterable[Event], kb: KnowledgeBase, *, summary: ReadSummary 
     correlator = Correlator(kb)
     stats = ScanStats()
     matches: list[Match] = []
-    seen: set[tuple] = set()
+    seen: set[int] = set()
     for event in events:
         stats.events += 1
         facts.observe(event)
         found = index.match(event)
-        if found:
-            # the same record from two inputs (an .evtx and its XML export, a folder and its zip) counts once
-            key = (event.computer, event.channel, event.provider, event.event_id, event.record_id, event.timestamp)
+        if found and dedup:
+            # the same record from two inputs (an .evtx and its XML export, a folder and its zip) counts once;
+            # a 64-bit hash per matched event keeps this small (collisions: ~1e-7 at millions of matches)
+            key = hash((event.computer, event.channel, event.provider, event.event_id, event.record_id,
+                        event.timestamp))
             if key in seen:
                 stats.duplicates += 1
                 continue
-            seen.add(key)
+            if len(seen) < MAX_DEDUP:
+                seen.add(key)
+            else:
+                stats.dedup_full = True
         for match in found:
             correlator.add(match)
             stats.matches += 1
@@ -227,11 +238,14 @@ def analyse(events: Iterable[Event], kb: KnowledgeBase, *, summary: ReadSummary 
     stats.seconds = time.perf_counter() - started
     return ScanResult(paths=list(paths), kb=kb, summary=summary, hosts=dict(facts.hosts), diagnoses=diagnoses,
                       matches=matches, stores=analyses, stats=stats, backend=backend,
-                      notes=_notes(matches, stats.duplicates))
+                      notes=_notes(matches, stats.duplicates, stats.dedup_full))
 
 
-def _notes(matches: list[Match], duplicates: int = 0) -> list[str]:
+def _notes(matches: list[Match], duplicates: int = 0, dedup_full: bool = False) -> list[str]:
     notes = []
+    if dedup_full:
+        notes.append(f"More than {MAX_DEDUP} matched events: records given twice beyond that point were not "
+                     "recognised as duplicates, so event counts may be too high (scores are not affected).")
     if duplicates:
         notes.append(f"{duplicates} event(s) appeared in more than one input (the same record from the same "
                      "computer and log at the same time) and were counted once.")
