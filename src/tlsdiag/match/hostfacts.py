@@ -73,7 +73,7 @@ class HostFacts:
         if self.build is None:
             return "unknown (no EventLog 6009 boot event in the logs)"
         name = _BUILD_NAMES.get(self.build)
-        text = f"Windows {self.version or '?'} build {self.build}"
+        text = f"Windows {self.version} build {self.build}" if self.version else f"Windows build {self.build}"
         if self.service_pack:
             text += f" {self.service_pack}"
         return f"{text} ({name})" if name else text
