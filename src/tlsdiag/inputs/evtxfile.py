@@ -213,7 +213,9 @@ def _account_counts(result: ChunkResult, chunk: Chunk, source: str, seen_ids: li
         missing = declared - len(seen_ids)
         if missing > 0:
             have = set(seen_ids)
-            lost_ids = [i for i in range(chunk.first_id, chunk.last_id + 1) if i not in have]
+            lost_ids: list[int] = []
+            if 0 <= chunk.last_id - chunk.first_id < MAX_RECORDS_PER_CHUNK:  # the ids are not covered by the count
+                lost_ids = [i for i in range(chunk.first_id, chunk.last_id + 1) if i not in have]
             where = f"chunk {chunk.index} records {_ranges(lost_ids)}" if lost_ids else f"chunk {chunk.index}"
             result.losses.append(Loss(source, where, reason, missing))
         return
