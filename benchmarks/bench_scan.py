@@ -155,7 +155,11 @@ def generate(cache: Path, sizes: dict[str, float]) -> tuple[Path, Path]:
 
 # ---------------------------------------------------------------------------------------------- measuring
 
-def _tree_rss_kb(pid: int) -> int:
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _tree(pid: int, cpu: dict[int, float]) -> int:
+    """RSS (KiB) summed over a process and its descendants; records each one's CPU seconds in ``cpu``."""
     total = 0
     stack = [pid]
     while stack:
@@ -166,10 +170,13 @@ def _tree_rss_kb(pid: int) -> int:
                     if line.startswith("VmRSS:"):
                         total += int(line.split()[1])
                         break
+            with open(f"/proc/{p}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            cpu[p] = (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime
             for task in os.listdir(f"/proc/{p}/task"):
                 with open(f"/proc/{p}/task/{task}/children") as fh:
                     stack.extend(int(c) for c in fh.read().split())
-        except (OSError, ValueError):
+        except (OSError, ValueError, IndexError):
             continue
     return total
 
@@ -189,6 +196,7 @@ def measure(name: str, code: str, *args: str) -> Run:
 
     cmd = [sys.executable, "-c", code, *args]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_seen: dict[int, float] = {}
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     peak = 0
@@ -197,17 +205,19 @@ def measure(name: str, code: str, *args: str) -> Run:
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, _tree_rss_kb(proc.pid))
+            peak = max(peak, _tree(proc.pid, cpu_seen))
             done.wait(0.02)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     out, err = proc.communicate()
     seconds = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     done.set()
     sampler.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    main_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    # the measured process itself exactly (rusage); worker processes as last sampled from /proc
+    cpu = main_cpu + sum(v for k, v in cpu_seen.items() if k != proc.pid)
     if proc.returncode not in (0, 1):
         print(f"{name} failed ({proc.returncode}):\n{err[-2000:]}", file=sys.stderr)
         return Run(name, seconds, peak / 1024, {"error": err.strip().splitlines()[-1:] or ["?"]}, cpu)
@@ -314,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         "TLSDIAG_BENCH_CACHE", Path.home() / ".cache" / "tlsdiag-bench")))
     parser.add_argument("--write", action="store_true", help="record the run in benchmarks/RESULTS.md")
     parser.add_argument("--generate-only", action="store_true", help="only build (or find) the cached data")
+    parser.add_argument("--only", choices=["sparse", "worst"], help="measure one collection only")
     args = parser.parse_args(argv)
     sizes = {"system": args.system_mb, "lync": args.lync_mb, "fabric": args.fabric_mb, "worst": args.worst_mb}
     if args.quick:
@@ -327,6 +338,8 @@ def main(argv: list[str] | None = None) -> int:
     worst_files = sorted(worst.glob("*.evtx"))
     runs: dict[str, Run] = {}
     for label, files in (("sparse", sparse_files), ("worst", worst_files)):
+        if args.only and label != args.only:
+            continue
         paths = [str(p) for p in files]
         print(f"measuring {label} ({_mb(files):.0f} MB) ...", flush=True)
         runs[f"{label}/rust"] = measure("pyevtx-rs records_json + json.loads", RUST_PLAIN, *paths)
@@ -349,8 +362,12 @@ def render(info: dict[str, str], sizes: dict[str, float], runs: dict[str, Run], 
              f"Run {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} by `benchmarks/bench_scan.py`.", "",
              "## Machine", ""]
     lines += [f"- {k}: {v}" for k, v in info.items()]
-    lines += ["", "Other work shared the machine during the run (see the load average); numbers are one run.", ""]
+    lines += ["", "Other work shared the machine during the run (see the load average), so wall times are",
+              "inflated and vary; CPU seconds (summed over the process and its worker processes) are the",
+              "steadier measure. Numbers are from one run.", ""]
     for label, files in (("sparse", sparse_files), ("worst", worst_files)):
+        if f"{label}/rust" not in runs:
+            continue
         mb = _mb(files)
         rust = runs[f"{label}/rust"]
         records = rust.output.get("records", 0)

@@ -38,7 +38,7 @@ from tlsdiag.model import Event, FileReport, Loss, ReadSummary
 
 EVENT_KINDS = ("evtx", "xml", "text")
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024  # smaller files are read in-process (no worker start-up cost)
-TASK_CHUNKS = 64  # chunk slots per worker task (4 MiB)
+TASK_CHUNKS = 16  # chunk slots per worker task (1 MiB): small enough to keep memory flat when all is relevant
 BACKENDS = tuple(PARSERS)
 
 Progress = Callable[[int, int], None]
