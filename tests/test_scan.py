@@ -36,7 +36,13 @@ def kb(kbdir: Path):
 
 def test_scan_real_system_logs_reads_windows_builds(corpus_dir: Path, kb) -> None:
     result = run_scan([corpus_dir / PLASO_SYSTEM, corpus_dir / OMER_SYSTEM], kb=kb, backend="rust")
-    assert result.stats.reader["records_parsed"] > 6000 and result.summary.records_lost == 0
+    reader = result.stats.reader
+    assert result.summary.records_lost == 0 and reader["records_parsed"] > 1000
+    assert reader["chunks_skipped"] > 0, "the provider prefilter should skip chunks of a plain System log"
+    full = run_scan([corpus_dir / PLASO_SYSTEM, corpus_dir / OMER_SYSTEM], kb=kb, prefilter=False)
+    assert full.stats.reader["chunks_skipped"] == 0 and full.stats.reader["records_parsed"] > 6000
+    assert {k: (h.version, h.build) for k, h in full.hosts.items() if h.build} == \
+        {k: (h.version, h.build) for k, h in result.hosts.items() if h.build}
     assert result.host("WIN-P4SIAA0SQCO").build == 15063
     assert result.host("dc1.internal.greendale.edu").build == 7601
     assert result.host("dc1.internal.greendale.edu").service_pack == "Service Pack 1"
@@ -70,6 +76,7 @@ def test_on_match_sees_every_match_incrementally(corpus_dir: Path, kb, kbdir: Pa
 def test_prefilter_names_keep_host_fact_sources(kb) -> None:
     names = prefilter_names(kb)
     assert "EventLog" in names and "Schannel" in names and "LS User Services" in names
+    assert "System" not in names and "Lync Server" not in names  # channels would defeat the chunk filter
 
 
 def test_missing_path_is_an_input_error(kb, tmp_path: Path) -> None:

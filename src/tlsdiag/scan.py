@@ -146,8 +146,13 @@ def _named(snapshot: Any) -> bool:
 
 
 def prefilter_names(kb: KnowledgeBase) -> list[str]:
-    """Provider/channel names whose events the scan needs: the catalog's, plus the host-fact sources."""
-    names = {*kb.provider_and_channel_names(), *HOST_FACT_PROVIDERS}
+    """Provider names whose events the scan needs: the catalog's (with aliases) and the host-fact sources.
+
+    Only providers: every catalog match needs its provider, and a channel name such as ``System`` would let
+    every chunk of that log through the readers' byte-level prefilter.
+    """
+    names = {name for entry in kb.events.values() for name in (entry.provider, *entry.provider_aliases)}
+    names.update(HOST_FACT_PROVIDERS)
     return sorted(names, key=str.lower)
 
 
