@@ -120,3 +120,12 @@ def test_the_same_records_in_two_forms_count_once(kb) -> None:
     assert counts == {(d.cause.id, i.evidence.id): i.hit.count for d in both.diagnoses for i in d.evidence}
     assert both.stats.duplicates == len({id(m.event) for m in alone.matches}) > 0
     assert any("counted once" in n for n in both.notes)
+
+
+@pytest.mark.parametrize("scenario", [*sorted(EXPECTED), "healthy-server"])
+def test_prefiltered_and_full_scans_agree(kb, scenario: str) -> None:
+    filtered = run_scan([SAMPLES / scenario], kb=kb)
+    full = run_scan([SAMPLES / scenario], kb=kb, prefilter=False)
+    assert _signature(filtered) == _signature(full)
+    assert {k: h.build for k, h in filtered.hosts.items() if h.build} == \
+        {k: h.build for k, h in full.hosts.items() if h.build}
