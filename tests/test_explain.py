@@ -261,3 +261,14 @@ def test_noise_says_nothing_matches(kb, text: str) -> None:
 def test_empty_text(kb) -> None:
     result = explain("   ", kb)
     assert not result.found and "empty" in result.note
+
+
+def test_event_xml_part_of_a_copied_block(kb) -> None:
+    xml = ("Event Xml:\n<Event xmlns=\"http://schemas.microsoft.com/win/2004/08/events/event\">\n  <System>\n"
+           "    <Provider Name=\"LS User Services\" />\n    <EventID Qualifiers=\"50161\">32042</EventID>\n"
+           "    <Level>2</Level>\n    <Channel>Lync Server</Channel>\n  </System>\n  <EventData>\n"
+           "    <Data>LyncFE01.contoso.local</Data>\n  </EventData>\n</Event>")
+    _assert_first(kb, xml, "LS User Services", 32042)
+    result = explain(xml, kb)
+    event = next(m for m in result.matches if m.kind == "event")
+    assert any("header" in why for why in event.why) and event.score > 0.9

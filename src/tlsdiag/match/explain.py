@@ -75,6 +75,8 @@ def normalise(text: str) -> str:
 
 
 _ID_LABEL = re.compile(r"(?:event[\s-]*id|ereignis[\s-]*id|eventid|id\s+des\s+ereignisses)\s*[:=#]?\s*(\d{1,5})\b", re.I)
+_XML_ID = re.compile(r"<EventID\b[^>]*>\s*(\d{1,5})\s*</EventID>", re.I)  # "Event Xml:" part of a copied block
+_XML_PROVIDER = re.compile(r"<Provider\b[^>]*\bName\s*=\s*['\"]([^'\"]+)['\"]", re.I)
 _KB_LABEL = re.compile(r"\bKB\s*-?\s*(\d{6,7})\b", re.I)
 _NUMBER = re.compile(r"(?<![\w.])(-?\d{4,10})(?![\w.])")
 _DESCRIPTION = re.compile(r"(?:^|\s)(?:description|beschreibung)\s*:\s*", re.I)
@@ -206,12 +208,14 @@ def _header_entries(text: str, kb: KnowledgeBase, ids: set[int]) -> set[str]:
     if not ids:
         return out
     flat = _SPACE.sub(" ", text).casefold()
+    xml_providers = {m.casefold() for m in _XML_PROVIDER.findall(text)}
     for entry in kb.events.values():
         if entry.event_id not in ids:
             continue
         for name in (entry.provider, *entry.provider_aliases):
             n = name.casefold()
-            if f"source: {n}" in flat or f"quelle: {n}" in flat or f"source:{n}" in flat or f"quelle:{n}" in flat:
+            if f"source: {n}" in flat or f"quelle: {n}" in flat or f"source:{n}" in flat or f"quelle:{n}" in flat \
+                    or n in xml_providers:
                 out.add(entry.id)
     return out
 
@@ -229,7 +233,7 @@ def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
     body_norm = normalise(body)
     flat_norm = normalise(raw)
     flat_raw = _flat(raw)
-    labelled = {int(m) for m in _ID_LABEL.findall(raw)} & idx.ids
+    labelled = {int(m) for m in (*_ID_LABEL.findall(raw), *_XML_ID.findall(raw))} & idx.ids
     bare = {int(m) for m in _NUMBER.findall(raw) if m.lstrip("-").isdigit()} & idx.ids
     kb_numbers = {int(m) for m in _KB_LABEL.findall(raw)} | ({abs(int(m)) for m in _NUMBER.findall(raw)} & idx.kbs)
     header = _header_entries(raw, kb, labelled)
