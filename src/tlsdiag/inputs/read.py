@@ -39,6 +39,7 @@ from tlsdiag.model import Event, FileReport, Loss, ReadSummary
 EVENT_KINDS = ("evtx", "xml", "text")
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024  # smaller files are read in-process (no worker start-up cost)
 TASK_CHUNKS = 16  # chunk slots per worker task (1 MiB): small enough to keep memory flat when all is relevant
+DENSE_EVENTS_PER_CHUNK = 20  # above this many wanted events per chunk, reading in-process is cheaper
 BACKENDS = tuple(PARSERS)
 
 Progress = Callable[[int, int], None]
@@ -288,11 +289,15 @@ class _Pool:
         executor = self._pool()
         window = 2 * self.workers
         args = (path, inp.display)
+        chunks_seen = events_seen = 0
+        dense = False
         while ranges or pending:
-            while ranges and len(pending) < window:
+            while ranges and len(pending) < window and not dense:
                 start, stop = ranges.popleft()
                 pending.append(((start, stop), executor.submit(work_range, *args, start, stop, header_count,
                                                                backend, prefilter)))
+            if not pending:
+                break
             (start, stop), future = pending.popleft()
             try:
                 items = future.result()
@@ -300,7 +305,17 @@ class _Pool:
                 items = work_range(*args, start, stop, header_count, backend, prefilter)
             for meta, out in items:
                 out.events = [unpack_event(t) for t in out.events]
+                chunks_seen += 1
+                events_seen += len(out.events)
                 yield meta, out
+            # Handing events between processes costs more than making them; when most records are
+            # wanted (dense), the rest of the file is read here instead (same order, same results).
+            if not dense and chunks_seen >= 4 * TASK_CHUNKS and events_seen > DENSE_EVENTS_PER_CHUNK * chunks_seen:
+                dense = True
+        if ranges:
+            start = ranges[0][0]
+            with open(path, "rb") as fh:
+                yield from scan_chunks(iter_chunks(fh, start), inp.display, header_count, backend, prefilter)
 
     def close(self) -> None:
         if self._executor is not None:
