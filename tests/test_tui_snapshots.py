@@ -1,9 +1,10 @@
 """Snapshots of the main screens at 80x24 and 120x40 (pytest-textual-snapshot), also in monochrome.
 
 Deterministic: the seed's sample through the real pipeline (its events carry fixed
-times), relative paths from the repository root, no clock in the header and no
-cursor blink. Update with ``pytest tests/test_tui_snapshots.py --snapshot-update``
-and review the SVGs before committing them.
+times), relative paths from the repository root, no clock in the header, and
+``blink=False`` so the text cursors never start blinking and no frame depends on
+timing. Update with ``pytest tests/test_tui_snapshots.py --snapshot-update`` and
+review the SVGs before committing them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import Any
 
 import pytest
 from textual import events
-from textual.widgets import Input, TextArea
 
 from tlsdiag.kb import load_kb
 from tlsdiag.tui.app import TlsdiagApp
@@ -53,10 +53,6 @@ async def _settle(pilot: Any) -> None:
             raise AssertionError("workers did not finish")
         await pilot.pause(0.05)
     await pilot.pause()
-    for widget in app.screen.query("Input, TextArea").results():
-        if isinstance(widget, (Input, TextArea)):
-            widget.cursor_blink = False
-    await pilot.pause()
 
 
 def _before(*keys: str, paste: str | None = None) -> Any:
@@ -89,18 +85,18 @@ def _before(*keys: str, paste: str | None = None) -> Any:
     ("help", ("question_mark",)),
 ])
 def test_screen_snapshot(snap_compare: Any, kb: Any, name: str, keys: tuple[str, ...], size: tuple[int, int]) -> None:
-    app = TlsdiagApp([SAMPLE], kb=kb, cwd=REPO)
+    app = TlsdiagApp([SAMPLE], kb=kb, cwd=REPO, blink=False)
     assert snap_compare(app, terminal_size=size, run_before=_before(*keys))
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_paste_snapshot(snap_compare: Any, kb: Any, size: tuple[int, int]) -> None:
-    app = TlsdiagApp([], kb=kb, cwd=REPO)
+    app = TlsdiagApp([], kb=kb, cwd=REPO, blink=False)
     assert snap_compare(app, terminal_size=size, run_before=_before("escape", "p", paste=SEED_FABRIC))
 
 
 def test_monochrome_snapshot(snap_compare: Any, kb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
-    app = TlsdiagApp([SAMPLE], kb=kb, cwd=REPO)
+    app = TlsdiagApp([SAMPLE], kb=kb, cwd=REPO, blink=False)
     assert app.no_color
     assert snap_compare(app, terminal_size=(80, 24), run_before=_before("enter", "3"))

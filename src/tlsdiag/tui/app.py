@@ -133,8 +133,9 @@ class TlsdiagApp(App[int]):
     scanning: reactive[bool] = reactive(False, init=False)
 
     def __init__(self, paths: Sequence[str | Path] = (), *, backend: str = "rust",
-                 kb: KnowledgeBase | None = None, cwd: Path | None = None) -> None:
+                 kb: KnowledgeBase | None = None, cwd: Path | None = None, blink: bool = True) -> None:
         super().__init__()
+        self.blink = blink  # text cursors blink; snapshot tests turn it off so every frame is the same
         self.paths: list[str] = [str(p) for p in paths]
         self.backend = backend
         self.cwd = Path(cwd) if cwd else Path.cwd()

@@ -31,7 +31,9 @@ class PathPrompt(ModalScreen[str | None]):
         with Vertical(id="dialog"):
             yield Label(Text(self.title_text, style="bold"), id="dialog-title")
             yield Static(Text(self.explanation), id="dialog-help")
-            yield Input(value=self.default, id="path-input")
+            box = Input(value=self.default, id="path-input")
+            box.cursor_blink = getattr(self.app, "blink", True)
+            yield box
             yield Static(Text(""), id="dialog-error")
 
     def on_mount(self) -> None:

@@ -65,7 +65,9 @@ class EventsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(placeholder=f"/ filter: {FILTER_HELP}", id="filter", compact=True)
+        box = Input(placeholder=f"/ filter: {FILTER_HELP}", id="filter", compact=True)
+        box.cursor_blink = getattr(self.app, "blink", True)
+        yield box
         yield Static(Text(""), id="filter-status")
         yield EventTable(id="events", message_for=self._message_for)
         with VerticalScroll(id="detail-pane"):

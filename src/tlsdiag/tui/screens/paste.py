@@ -34,8 +34,10 @@ class PasteScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Label(Text("Paste an error message, event text, error code or KB number:", style="bold"))
-        yield PasteArea(id="paste-box", soft_wrap=True, tab_behavior="focus",
+        box = PasteArea(id="paste-box", soft_wrap=True, tab_behavior="focus",
                         placeholder="e.g. Replica on … partition name build error OperationFailed")
+        box.cursor_blink = getattr(self.app, "blink", True)
+        yield box
         yield Static(Text(""), id="paste-note")
         yield OptionList(id="paste-matches")
         yield Footer()
