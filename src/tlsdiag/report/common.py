@@ -61,10 +61,16 @@ def finding_steps(finding: Any) -> list[tuple[str, str]]:
 
 
 def records_text(result: Any) -> str:
-    """Records read; with the provider prefilter, also how many were parsed in all."""
+    """Records read; with the readers' provider prefilter, also what it skipped unread."""
     kept = result.summary.records
-    parsed = result.stats.reader.get("records_parsed")
+    reader = result.stats.reader
+    parsed = reader.get("records_parsed")
+    chunks, skipped = reader.get("chunks_total"), reader.get("chunks_skipped")
+    if not (isinstance(parsed, int) and parsed > kept) and not skipped:
+        return f"{kept} record(s)"
+    parts = []
+    if skipped:
+        parts.append(f"{skipped} of {chunks} EVTX chunk(s) not parsed")
     if isinstance(parsed, int) and parsed > kept:
-        return (f"{parsed} record(s) parsed, {kept} from providers the knowledge base knows "
-                "(the rest skipped unread by the prefilter)")
-    return f"{kept} record(s)"
+        parts.append(f"{parsed - kept} record(s) of other providers skipped")
+    return f"{kept} record(s) of providers the knowledge base knows (prefilter: {', '.join(parts)})"
