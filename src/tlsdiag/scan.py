@@ -3,8 +3,8 @@
 Views never parse files: they call ``run_scan`` and show the ``ScanResult``.
 The scan streams: events are matched and correlated one at a time and only the
 matches are kept, so memory follows the number of matches, not the input size.
-A TUI runs ``run_scan`` in a worker and passes ``on_match`` to show matches as
-they arrive (and may call ``ScanResult``-free ``Correlator.diagnose`` itself);
+A TUI runs ``run_scan`` in a worker and passes ``on_match`` to see each match as
+it arrives (feeding its own ``Correlator`` gives preliminary diagnoses mid-scan);
 ``progress`` reports bytes, so one large file does not look hung.
 """
 
@@ -111,13 +111,11 @@ def _discover(paths: Sequence[str | os.PathLike[str]]) -> list[Any]:
 
 def _read_events(inputs: list[Any], summary: ReadSummary, backend: str, progress: Progress | None,
                  names: list[str] | None, reader_stats: Any) -> Iterable[Event]:
-    from tlsdiag import inputs as inputs_room
+    from tlsdiag.inputs import chunk_prefilter, read_events
 
-    kwargs: dict[str, Any] = {"summary": summary, "backend": backend, "progress": progress, "stats": reader_stats}
-    builder = getattr(inputs_room, "chunk_prefilter", None)  # the readers' byte-level filter, when it exists
-    if names is not None and builder is not None:
-        kwargs["prefilter"] = builder(names)
-    return inputs_room.read_events(inputs, **kwargs)
+    prefilter = chunk_prefilter(names) if names is not None else None
+    return read_events(inputs, summary=summary, backend=backend, progress=progress, stats=reader_stats,
+                       prefilter=prefilter)
 
 
 def _analyse_stores(inputs: list[Any]) -> list[StoreAnalysis]:
