@@ -30,6 +30,8 @@ def run(args: argparse.Namespace) -> int:
     from tlsdiag.match import explain
 
     if not args.text or args.text == ["-"]:
+        if sys.stdin.isatty():
+            print("Paste the text, then press Ctrl-D (Ctrl-Z Enter on Windows):", file=sys.stderr)
         raw = sys.stdin.buffer.read(MAX_INPUT + 1)
         if len(raw) > MAX_INPUT:
             print(f"tlsdiag: error: stdin: more than {MAX_INPUT} bytes; paste the message, not a whole log",
