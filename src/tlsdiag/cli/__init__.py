@@ -44,7 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (InputError, KnowledgeBaseError) as exc:
         if args.debug:
             raise
-        print(f"tlsdiag: error: {exc}", file=sys.stderr)
+        from tlsdiag import textsafe  # the message names a path, and paths can carry escapes
+
+        print(f"tlsdiag: error: {textsafe.one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("tlsdiag: interrupted", file=sys.stderr)
