@@ -86,7 +86,7 @@ def snapshot_dict(snap: StoreSnapshot, findings: list[Finding]) -> dict[str, Any
 def render_json(results: list[tuple[StoreSnapshot, list[Finding]]]) -> str:
     doc = {"computers": [snapshot_dict(s, f) for s, f in results],
            "problems": sum(1 for _, fs in results for f in fs if f.is_problem)}
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(doc, indent=2, ensure_ascii=True) + "\n"  # no raw C1/bidi from certificate names
 
 
 def _schannel_text(snap: StoreSnapshot) -> str:
