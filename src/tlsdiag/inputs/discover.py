@@ -174,6 +174,10 @@ def _members(zf: zipfile.ZipFile, path: Path, prefix: tuple[str, ...], display: 
         if info.flag_bits & 0x1:
             refuse("refused: encrypted archive member")
             continue
+        if stat.S_ISLNK(info.external_attr >> 16):
+            # read in place it would only be its target's name; an extracting tool would follow it
+            refuse("refused: symbolic link in archive")
+            continue
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2,
                                       zipfile.ZIP_LZMA):
             refuse(f"refused: unsupported compression method {info.compress_type}")
