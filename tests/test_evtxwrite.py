@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import re
+import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -172,14 +175,27 @@ def read_rust(path: Path) -> list[tuple[int, str]]:
     return [(r["event_record_id"], r["data"]) for r in parser.records()]
 
 
+_PYTHON_EVTX_DUMP = """
+import json, sys
+import Evtx.Evtx as PyEvtx
+out = []
+with PyEvtx.Evtx(sys.argv[1]) as log:
+    for chunk in log.get_file_header().chunks(include_inactive=True):
+        if not chunk.verify():
+            sys.exit("chunk CRCs must verify")
+        for rec in chunk.records():
+            out.append((rec.record_num(), rec.xml()))
+json.dump(out, sys.stdout)
+"""
+
+
 def read_python(path: Path) -> list[tuple[int, str]]:
-    out = []
-    with PyEvtx.Evtx(str(path)) as log:
-        for chunk in log.get_file_header().chunks(include_inactive=True):
-            assert chunk.verify(), "chunk CRCs must verify"
-            for rec in chunk.records():
-                out.append((rec.record_num(), rec.xml()))
-    return out
+    """python-evtx as shipped, in a fresh interpreter: tlsdiag's python backend adjusts some of
+    python-evtx's value renderers process-wide, and this must stay an independent second opinion."""
+    run = subprocess.run([sys.executable, "-c", _PYTHON_EVTX_DUMP, str(path)], capture_output=True, text=True,
+                         check=False)
+    assert run.returncode == 0, run.stderr
+    return [(rid, xml) for rid, xml in json.loads(run.stdout)]
 
 
 def read_libevtx(path: Path) -> list[tuple[int, str]]:

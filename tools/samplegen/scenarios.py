@@ -70,7 +70,7 @@ strings (`%1`, `%2`, ...) is ours [I]; the layout is listed below. All servers r
 def lync2013_fe_root_store(out: Path) -> Path:
     """Lync 2013 Standard Edition FE on Windows Server 2012 that will not start (the seed's case)."""
     d = out / "lync2013-fe-root-store"
-    fe = "lyncfe01.contoso.local"
+    fe = "lyncse01.contoso.local"  # distinct from the 2012 R2 scenario's LyncFE01
     c = Collection(fe, WS2012, seed=2795828,
                    first_ids={"System": 48211, "Application": 20977, "Lync Server": 3310,
                               "Microsoft-Windows-WindowsFabric/Admin": 912},
