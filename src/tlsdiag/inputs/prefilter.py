@@ -36,6 +36,14 @@ _LOWER_ASCII = bytes.maketrans(bytes(range(0x41, 0x5B)), bytes(range(0x61, 0x7B)
 _PROVIDER_KEY = '"Provider":{"#attributes":{"Name":"'
 
 
+def _common_prefix(items: list[bytes]) -> bytes:
+    first, last = min(items), max(items)
+    n = 0
+    while n < len(first) and first[n] == last[n]:
+        n += 1
+    return first[:n]
+
+
 def fold(raw: bytes) -> bytes:
     """The transformation f: ASCII letters lower-cased, NUL bytes removed."""
     return raw.translate(_LOWER_ASCII, b"\x00")
@@ -63,6 +71,14 @@ class ChunkPrefilter:
             if not any(k in needle for k in kept):
                 kept.append(needle)
         self.needles: tuple[bytes, ...] = tuple(kept)
+        # Needles sharing a 3-byte start are checked behind their common prefix: when the prefix is
+        # absent none of them can be there (one search instead of several; e.g. the "LS ..." sources).
+        by_start: dict[bytes, list[bytes]] = {}
+        for needle in kept:
+            by_start.setdefault(needle[:3] if len(needle) >= 3 else needle, []).append(needle)
+        self._groups: tuple[tuple[bytes, tuple[bytes, ...]], ...] = tuple(
+            (_common_prefix(members), tuple(members)) for members in by_start.values() if len(members) > 1)
+        self._singles: tuple[bytes, ...] = tuple(m[0] for m in by_start.values() if len(m) == 1)
         self._json_names = frozenset(json.dumps(n, ensure_ascii=False)[1:-1].lower() for n in cleaned)
         self._lower_names = frozenset(n.lower() for n in cleaned)
 
@@ -70,7 +86,13 @@ class ChunkPrefilter:
         if not self.needles:
             return False
         hay = raw.translate(_LOWER_ASCII, b"\x00")
-        return any(n in hay for n in self.needles)
+        for needle in self._singles:
+            if needle in hay:
+                return True
+        for prefix, members in self._groups:
+            if prefix in hay and any(m in hay for m in members):
+                return True
+        return False
 
     def record_wanted(self, text: str) -> bool:
         """Whether a pyevtx-rs JSON record's provider is one of the names (True if not determinable)."""
