@@ -99,16 +99,25 @@ def discover(paths: Iterable[str | os.PathLike[str]]) -> list[InputFile]:
         if not path.exists():
             raise InputError(str(raw), "no such file or folder")
         if path.is_dir():
-            for child in _walk(path):
+            unreadable: list[InputFile] = []
+            for child in _walk(path, unreadable):
                 found.extend(_classify_file(child))
+            found.extend(unreadable)
         else:
             found.extend(_classify_file(path))
     return found
 
 
-def _walk(root: Path) -> list[Path]:
+def _walk(root: Path, unreadable: list[InputFile]) -> list[Path]:
+    """Files under root; a folder that cannot be listed is reported, never skipped silently."""
     out: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+
+    def note(exc: OSError) -> None:
+        where = exc.filename or str(root)
+        unreadable.append(InputFile(str(where), "unknown", 0, Path(where),
+                                    problem=f"cannot list folder: {exc.strerror or exc}"))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=note, followlinks=False):
         dirnames.sort()
         for name in sorted(filenames):
             out.append(Path(dirpath) / name)
