@@ -148,6 +148,8 @@ def run(args: argparse.Namespace) -> int:
     _time_arg(args.since, "since")
     _time_arg(args.until, "until")
     inputs = resolve_inputs(args.paths)  # a missing path is an InputError (exit 2) before any output
+    if not inputs:
+        raise InputError(", ".join(args.paths), "no files found (empty folder)")
     if not any(i.kind in EVENT_KINDS and not i.problem for i in inputs):
         probe = ReadSummary()
         for _ in read_events(inputs, summary=probe, backend=args.backend):
