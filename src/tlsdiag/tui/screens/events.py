@@ -80,6 +80,7 @@ class EventsScreen(Screen[None]):
         self.filter_error: str | None = None
         self._filtered_len = 0
         self.watch(self.app, "revision", self.refresh_data, init=True)
+        self.watch(self.app, "tick", self.refresh_data, init=False)
         self.query_one(EventTable).focus()
 
     def _message_for(self, event: Event) -> str:

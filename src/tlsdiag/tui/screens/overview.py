@@ -63,9 +63,18 @@ class OverviewScreen(Screen[None]):
     def on_mount(self) -> None:
         self._targets: dict[str, tuple[str, str]] = {}
         self.watch(self.app, "revision", self.refresh_data, init=True)
+        self.watch(self.app, "tick", self.refresh_status, init=False)
         self.query_one("#diagnoses", OptionList).focus()
 
     def refresh_data(self, _: int = 0) -> None:
+        app: Any = self.app
+        self.refresh_status()
+        self._fill_diagnoses(app)
+        if app.result is not None:
+            self.query_one("#read-summary", Static).update(read_summary_text(app.result.summary))
+
+    def refresh_status(self, _: int = 0) -> None:
+        """Progress line and bar only: cheap enough for every progress message."""
         app: Any = self.app
         status = self.query_one("#scan-status", Static)
         bar = self.query_one("#scan-progress", ProgressBar)
@@ -86,9 +95,6 @@ class OverviewScreen(Screen[None]):
                 n = len([d for d in app.diagnoses if d.made])
                 status.update(Text.assemble((f"{n} diagnosis(es) made", "bold"),
                                             " · Enter opens the guided view · ? lists the keys"))
-        self._fill_diagnoses(app)
-        if app.result is not None:
-            self.query_one("#read-summary", Static).update(read_summary_text(app.result.summary))
 
     def _fill_diagnoses(self, app: Any) -> None:
         options: list[Option] = []
