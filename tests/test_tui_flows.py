@@ -352,3 +352,43 @@ def test_help_palette_stores_and_every_action_reachable(kb, sample: Path) -> Non
         assert app.return_code in (0, None)
 
     run(scenario)
+
+
+def test_large_file_read_by_worker_processes_inside_the_app(kb, tmp_path: Path) -> None:
+    """Files over the reader's parallel threshold are read in worker processes; inside a running Textual
+    app (stderr captured, fileno -1) starting them once failed and the whole file was reported lost."""
+    from datetime import datetime, timedelta, timezone
+
+    from tlsdiag.evtxwrite import EvtxWriter
+    from tlsdiag.evtxwrite.writer import EventSpec, UserData
+    from tlsdiag.inputs.read import PARALLEL_MIN_BYTES
+
+    path = tmp_path / "System.evtx"
+    t = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    written = 0
+    with EvtxWriter(path) as writer:
+        while writer.chunks * 65536 < PARALLEL_MIN_BYTES + 4 * 65536:
+            if written % 1000 == 0:
+                spec = EventSpec(channel="System", provider="Schannel",
+                                 provider_guid="{1F678132-5938-4686-9FDC-C8FF68F15C85}", event_id=36888, level=2,
+                                 time=t, computer="FE01.contoso.test",
+                                 userdata=UserData("EventXML", "LSA_NS", {"AlertDesc": 40, "ErrorState": 1205}))
+            else:
+                spec = EventSpec(channel="System", provider="Microsoft-Windows-DNS-Client",
+                                 provider_guid="{1C95126E-7EEA-49A9-A3FE-A378B03DDB4D}", event_id=1014, level=3,
+                                 time=t, computer="FE01.contoso.test",
+                                 data={"QueryName": f"wpad{written % 7}.contoso.test", "AddressLength": 128})
+            writer.add(spec)
+            written += 1
+            t += timedelta(seconds=1)
+    assert path.stat().st_size > PARALLEL_MIN_BYTES
+
+    async def scenario() -> None:
+        app = TlsdiagApp([path], kb=kb)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await scanned(pilot, app)
+            summary = app.result.summary
+            assert summary.losses == [] and not any(f.error for f in summary.files)
+            assert len(app.events) == (written + 999) // 1000  # every Schannel event reached the app
+
+    run(scenario)

@@ -41,7 +41,7 @@ def read_summary_text(summary: Any) -> Text:
     if len(losses) > LOSSES_SHOWN:
         out.append(f"  … and {len(losses) - LOSSES_SHOWN} more losses (see tlsdiag scan)\n", "italic")
     for f in summary.files:
-        out.append_text(Text.assemble("  ", line(f.source), f"  {f.form}, {size(f.size)}, {f.records} record(s)\n",
+        out.append_text(Text.assemble(f"  {f.records:>7} rec {size(f.size):>9} {f.form:<5} ", line(f.source), "\n",
                                       style="dim"))
     return out
 
