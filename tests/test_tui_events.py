@@ -183,3 +183,40 @@ def test_detail_text_is_a_literal_text() -> None:
     assert "[link=https://evil.example/]" in text.plain
     assert "\x1b" not in text.plain
     assert all(not span.style or "link" not in str(span.style) for span in text.spans)
+
+
+def test_hostile_text_from_a_scanned_log_stays_literal_in_overview_and_guided_view(kb, tmp_path) -> None:
+    """The same hostile text, written into a real .evtx and read by the real pipeline, in the other screens."""
+    from textual.widgets import OptionList
+
+    from tlsdiag.evtxwrite import write_file
+    from tlsdiag.evtxwrite.writer import EventSpec
+    from tlsdiag.tui.screens.guided import GuidedScreen
+
+    computer = "FE01[b]\x1b[2J"
+    specs = [EventSpec(channel="Microsoft-Windows-WindowsFabric/Admin", provider="Microsoft-Windows-WindowsFabric",
+                       provider_guid="{3F68B79B-A1CF-4B9F-8F5A-4B2D3E1C0F01}", event_id=18465, level=3,
+                       time=BASE + timedelta(minutes=i), computer=computer, data={"Message": HOSTILE})
+             for i in range(3)]
+    log = write_file(tmp_path / "fabric.evtx", specs)
+
+    async def scenario() -> None:
+        app = TlsdiagApp([log], kb=kb)
+        async with app.run_test(size=(120, 40)) as pilot:
+            while app.result is None or app.scanning:
+                await pilot.pause(0.05)
+            await pilot.pause()
+            diagnosis = next(d for d in app.diagnoses if any(i.hit.count for i in d.evidence))
+            labels = [str(o.prompt) for o in app.screen.query_one("#diagnoses", OptionList).options]
+            shown = "\n".join(labels)
+            assert "FE01[b]\\x1b[2J" in shown and "\x1b" not in shown
+            app.open_cause(diagnosis.cause.id, diagnosis.computer)
+            await pilot.pause()
+            assert isinstance(app.screen, GuidedScreen)
+            body = app.screen.query_one("#step-body", Static).visual
+            plain = str(body)
+            assert "[link=https://evil.example/]click me[/link]" in plain
+            assert "\\x1b[31mRED" in plain and "\x1b" not in plain and "\x07" not in plain
+            assert not any("link" in str(span.style) for span in getattr(body, "spans", []))
+
+    asyncio.run(scenario())

@@ -392,3 +392,58 @@ def test_large_file_read_by_worker_processes_inside_the_app(kb, tmp_path: Path) 
             assert len(app.events) == (written + 999) // 1000  # every Schannel event reached the app
 
     run(scenario)
+
+
+def test_picker_offers_bundled_samples_and_scans_the_choice(kb, sample: Path, tmp_path: Path) -> None:
+    from textual.widgets import DirectoryTree
+
+    async def scenario() -> None:
+        posted: list[Message] = []
+        app = TlsdiagApp([], kb=kb, cwd=tmp_path)
+        async with app.run_test(size=(80, 24), message_hook=posted.append) as pilot:
+            await pilot.pause()
+            picker = app.screen
+            assert isinstance(picker, PickerScreen)
+            assert picker.query_one(DirectoryTree).path == tmp_path
+            samples = picker.query_one("#samples", OptionList)
+            ids = [samples.get_option_at_index(i).id for i in range(samples.option_count)]
+            assert str(sample) in ids
+            await pilot.press("tab")
+            assert samples.has_focus
+            samples.highlighted = ids.index(str(sample))
+            await pilot.press("enter")
+            await scanned(pilot, app)
+            assert of(posted, msg.ScanStarted)[-1].paths == [str(sample)]
+            assert app.top_diagnosis() is not None and app.top_diagnosis().cause.id == ROOT_CAUSE
+
+    run(scenario)
+
+
+def test_quit_while_scanning_cancels_the_scan(kb, tmp_path: Path) -> None:
+    """q during a scan ends the app at once: the worker's callbacks stop run_scan (no thread left reading)."""
+    from datetime import datetime, timedelta, timezone
+
+    from tlsdiag.evtxwrite import write_file
+    from tlsdiag.evtxwrite.writer import EventSpec, UserData
+
+    t = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    specs = [EventSpec(channel="System", provider="Schannel", provider_guid="{1F678132-5938-4686-9FDC-C8FF68F15C85}",
+                       event_id=36888, level=2, time=t + timedelta(seconds=i), computer="FE01.contoso.test",
+                       userdata=UserData("EventXML", "LSA_NS", {"AlertDesc": 40, "ErrorState": 1205}))
+             for i in range(30_000)]
+    log = write_file(tmp_path / "System.evtx", specs)
+    posted: list[Message] = []
+    app = TlsdiagApp([log], kb=kb)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24), message_hook=posted.append) as pilot:
+            await until(pilot, lambda: bool(of(posted, msg.ScanProgress)), "the scan to start")
+            workers = [w for w in app.workers if w.group == "scan"]
+            await pilot.press("q")
+        assert app.result is None  # it never finished
+        assert workers and all(w.is_cancelled for w in workers)
+        assert not of(posted, msg.ScanFinished)
+
+    run(scenario)  # returns once the worker thread has ended (asyncio joins its executor)
+    # The thread stopped reading when the app quit; it did not run on to the end of the file.
+    assert 0 < len(app.events) < 30_000

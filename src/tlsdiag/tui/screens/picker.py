@@ -30,10 +30,9 @@ class PickerScreen(Screen[list[str] | None]):
     """DirectoryTree rooted at the current directory, and the bundled samples beside it."""
 
     HELP_TITLE = "Open files"
-    HELP_EXTRA = ("Enter on a file scans it; Enter on a sample scans that sample.",)
+    HELP_EXTRA = ("Enter on a file scans it; Tab moves to the samples, where Enter scans one.",)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "scan_highlighted", "Scan highlighted file/folder"),
-        Binding("tab", "focus_next", "Switch list", show=False),
         Binding("escape", "cancel", "Close"),
     ]
 
