@@ -447,3 +447,37 @@ def test_quit_while_scanning_cancels_the_scan(kb, tmp_path: Path) -> None:
     run(scenario)  # returns once the worker thread has ended (asyncio joins its executor)
     # The thread stopped reading when the app quit; it did not run on to the end of the file.
     assert 0 < len(app.events) < 30_000
+
+
+def test_overview_lists_what_was_read_and_each_loss_with_where(kb, tmp_path: Path) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from tlsdiag.evtxwrite import write_file
+    from tlsdiag.evtxwrite.damage import damage_file
+    from tlsdiag.evtxwrite.writer import EventSpec
+
+    t = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    specs = [EventSpec(channel="Microsoft-Windows-WindowsFabric/Admin", provider="Microsoft-Windows-WindowsFabric",
+                       provider_guid="{3F68B79B-A1CF-4B9F-8F5A-4B2D3E1C0F01}", event_id=18465, level=3,
+                       time=t + timedelta(minutes=i), computer="FE01.contoso.test",
+                       data={"Message": f"Replica {i} partition name build error OperationFailed"})
+             for i in range(1500)]
+    clean = write_file(tmp_path / "src" / "fabric.evtx", specs)
+    damaged = tmp_path / "logs" / "fabric.evtx"
+    damaged.parent.mkdir()
+    damage_file(clean, damaged, "garbage_chunk", chunk=1)
+
+    async def scenario() -> None:
+        app = TlsdiagApp([damaged], kb=kb)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await scanned(pilot, app)
+            summary = app.result.summary
+            assert summary.losses and 0 < summary.records < 1500
+            shown = str(app.screen.query_one("#read-summary", Static).visual)
+            assert f"{summary.records} record(s)" in shown and f"{summary.records_lost} lost" in shown
+            first, last = summary.span
+            assert first.strftime("%Y-%m-%d %H:%M:%S") in shown and last.strftime("%Y-%m-%d %H:%M:%S") in shown
+            for loss in summary.losses:
+                assert loss.where in shown and loss.reason[:30] in shown
+
+    run(scenario)

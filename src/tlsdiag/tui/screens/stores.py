@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -103,17 +104,25 @@ class StoresScreen(Screen[None]):
                     cmark = _worst(findings)
                     clabel = Text.assemble((f"{cmark[0]} ", cmark[2]) if cmark else "  ", line(c.cert.subject),
                                            ("  " + c.thumbprint[:8] + "…", "dim"))
-                    cnode = snode.add(clabel, expand=False)
-                    for f in findings:
-                        fnode = cnode.add(_finding_label(f), expand=False)
-                        if getattr(f, "why", ""):
-                            fnode.add_leaf(safe(f.why))
-                    cnode.add_leaf(Text.assemble("issuer: ", line(c.cert.issuer)))
-                    cnode.add_leaf(Text.assemble("thumbprint: ", line(c.thumbprint)))
-                    cnode.add_leaf(Text(f"valid: {short_time(c.cert.not_before)} … {short_time(c.cert.not_after)}"))
-                    key = {True: "yes", False: "no", None: "unknown"}[c.has_private_key]
-                    cnode.add_leaf(Text(f"private key: {key}"))
-                    cnode.add_leaf(Text.assemble("source: ", line(c.source)))
+                    # Details are added when the node is first opened: a store of 340 roots stays quick.
+                    snode.add(clabel, data=(c, findings), expand=False, allow_expand=True)
+
+    @on(Tree.NodeExpanded)
+    def _fill_certificate(self, event: Tree.NodeExpanded[Any]) -> None:
+        node = event.node
+        if not isinstance(node.data, tuple) or node.children:
+            return
+        c, findings = node.data
+        for f in findings:
+            fnode = node.add(_finding_label(f), expand=False)
+            if getattr(f, "why", ""):
+                fnode.add_leaf(safe(f.why))
+        node.add_leaf(Text.assemble("issuer: ", line(c.cert.issuer)))
+        node.add_leaf(Text.assemble("thumbprint: ", line(c.thumbprint)))
+        node.add_leaf(Text(f"valid: {short_time(c.cert.not_before)} … {short_time(c.cert.not_after)}"))
+        key = {True: "yes", False: "no", None: "unknown"}[c.has_private_key]
+        node.add_leaf(Text(f"private key: {key}"))
+        node.add_leaf(Text.assemble("source: ", line(c.source)))
 
     def action_expand_all(self) -> None:
         self.query_one(Tree).root.expand_all()
