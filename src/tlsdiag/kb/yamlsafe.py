@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 MAX_BYTES = 256 * 1024
+MAX_DEPTH = 32
 
 Location = tuple[str | int, ...]
 
@@ -55,9 +56,17 @@ _CLoader: Any = getattr(yaml, "CSafeLoader", None)
 
 
 def _load_text(text: str, loader: Any) -> tuple[Any, dict[Location, int]]:
+    depth = 0
     try:
         for event in yaml.parse(text, Loader=loader):
             line = event.start_mark.line + 1
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:  # composing is recursive: deep nesting would overflow the stack
+                    raise YamlProblem(line, f"nesting deeper than {MAX_DEPTH} levels is not allowed in signature "
+                                            "files")
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
             if isinstance(event, yaml.AliasEvent):
                 raise YamlProblem(line, "YAML aliases (*name) are not allowed in signature files")
             anchor = getattr(event, "anchor", None)
