@@ -18,6 +18,7 @@ import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, BinaryIO
 
 from tlsdiag.model import Event, Loss
@@ -76,8 +77,27 @@ class Chunk:
     last_id: int = 0
     first_num: int = 0
     last_num: int = 0
-    header_ok: bool = False
-    data_ok: bool = False
+
+    # The checksums are computed on first use: a chunk the prefilter skips never needs them
+    # (its records are not read, so nothing is accounted from its header), which saves two CRC32 passes.
+    @cached_property
+    def header_ok(self) -> bool:
+        """The chunk header's CRC32 (bytes 0-120 and 128-512) matches."""
+        data = self.data
+        if not (data.startswith(CHUNK_MAGIC) and len(data) >= CHUNK_HEADER_SIZE):
+            return False
+        return zlib.crc32(data[128:512], zlib.crc32(data[:120])) == struct.unpack_from("<I", data, 124)[0]
+
+    @cached_property
+    def data_ok(self) -> bool:
+        """The record data's CRC32 (512 to the free-space offset) matches."""
+        data = self.data
+        if not (data.startswith(CHUNK_MAGIC) and len(data) >= CHUNK_HEADER_SIZE):
+            return False
+        free_off, data_crc = struct.unpack_from("<II", data, 48)
+        if CHUNK_HEADER_SIZE <= free_off <= len(data):
+            return zlib.crc32(data[CHUNK_HEADER_SIZE:free_off]) == data_crc
+        return False
 
     @property
     def declared(self) -> int | None:
@@ -105,13 +125,7 @@ def describe_chunk(index: int, offset: int, data: bytes) -> Chunk:
         state = "bad-magic"
     chunk = Chunk(index, offset, data, state)
     if data.startswith(CHUNK_MAGIC) and len(data) >= CHUNK_HEADER_SIZE:
-        chunk.first_num, chunk.last_num, first_id, last_id = struct.unpack_from("<QQQQ", data, 8)
-        free_off, data_crc = struct.unpack_from("<II", data, 48)
-        header_crc = struct.unpack_from("<I", data, 124)[0]
-        chunk.first_id, chunk.last_id = first_id, last_id
-        chunk.header_ok = zlib.crc32(data[128:512], zlib.crc32(data[:120])) == header_crc
-        if CHUNK_HEADER_SIZE <= free_off <= len(data):
-            chunk.data_ok = zlib.crc32(data[CHUNK_HEADER_SIZE:free_off]) == data_crc
+        chunk.first_num, chunk.last_num, chunk.first_id, chunk.last_id = struct.unpack_from("<QQQQ", data, 8)
     return chunk
 
 
@@ -455,8 +469,12 @@ def scan_chunks(chunks: Iterator[Chunk], source: str, header_count: int, backend
                 if result.losses:
                     out.chunks_damaged = 1
                     out.losses = result.losses
-        meta = ChunkMeta(chunk.index, chunk.state, chunk.parseable, chunk.header_ok, chunk.declared,
-                         chunk.last_id, loss is not None)
+        if out.chunks_skipped:
+            # the reader ignores the header of a skipped chunk (no records of it are accounted): no checksum
+            meta = ChunkMeta(chunk.index, chunk.state, True, False, None, chunk.last_id, False)
+        else:
+            meta = ChunkMeta(chunk.index, chunk.state, chunk.parseable, chunk.header_ok, chunk.declared,
+                             chunk.last_id, loss is not None)
         yield meta, out
 
 
