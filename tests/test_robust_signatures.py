@@ -32,7 +32,7 @@ HOSTILE = {
     "merge-key.yaml": ("id: evil\n<<: *missing\n", 2, "alias"),
     "deep.yaml": ("a: " + "[" * 5000 + "]" * 5000 + "\n", 1, "nesting"),
     "deep-block.yaml": ("".join(" " * i + f"k{i}:\n" for i in range(60)) + " " * 60 + "v: 1\n", 33, "nesting"),
-    "broken.yaml": ("id: evil\ntitle: [unclosed\nnext: 1\n", 4, "invalid YAML"),
+    "broken.yaml": ("id: evil\ntitle: [unclosed\nnext: 1\n", 3, "invalid YAML"),
     "tabs.yaml": ("id: evil\n\ttitle: x\n", 2, "invalid YAML"),
 }
 
