@@ -40,9 +40,14 @@ def read_summary_text(summary: Any) -> Text:
         out.append("\n")
     if len(losses) > LOSSES_SHOWN:
         out.append(f"  … and {len(losses) - LOSSES_SHOWN} more losses (see tlsdiag scan)\n", "italic")
+    return out
+
+
+def files_text(summary: Any) -> Text:
+    """One line per file (cut with … rather than wrapped, so the list stays readable at 80 columns)."""
+    out = Text(no_wrap=True, overflow="ellipsis", style="dim")
     for f in summary.files:
-        out.append_text(Text.assemble(f"  {f.records:>7} rec {size(f.size):>9} {f.form:<5} ", line(f.source), "\n",
-                                      style="dim"))
+        out.append_text(Text.assemble(f"  {f.records:>7} rec {size(f.size):>9} {f.form:<5} ", line(f.source), "\n"))
     return out
 
 
@@ -58,6 +63,7 @@ class OverviewScreen(Screen[None]):
         yield OptionList(id="diagnoses")
         with VerticalScroll(id="read-pane"):
             yield Static(Text(""), id="read-summary")
+            yield Static(Text(""), id="read-files")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -72,6 +78,7 @@ class OverviewScreen(Screen[None]):
         self._fill_diagnoses(app)
         if app.result is not None:
             self.query_one("#read-summary", Static).update(read_summary_text(app.result.summary))
+            self.query_one("#read-files", Static).update(files_text(app.result.summary))
 
     def refresh_status(self, _: int = 0) -> None:
         """Progress line and bar only: cheap enough for every progress message."""
