@@ -113,7 +113,7 @@ def test_events_table_jsonl_csv(evidence: Path) -> None:
             assert any(c.startswith("'-2+3") for c in cells)
 
 
-@pytest.mark.parametrize("fmt", ["text", "json", "markdown", "html"])
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown", "html", "timesketch", "timeline"])
 def test_scan_every_format(evidence: Path, fmt: str) -> None:
     proc = _run("scan", str(evidence), "--format", fmt, "--quiet")
     out = _assert_inert(proc.stdout, f"scan --format {fmt}")
@@ -131,6 +131,12 @@ def test_scan_every_format(evidence: Path, fmt: str) -> None:
         assert not re.search(r"(?<!\\)\[bold\](?!\()", out.split("```")[0]) or "\\[bold\\]" in out
     if fmt == "json":
         assert "WEB01" + HOSTILE in _strings(json.loads(out))  # escaped in the text, exact once parsed
+    if fmt == "timesketch":
+        rows = [json.loads(line) for line in out.splitlines()]
+        assert any(HOSTILE in s for r in rows for s in _strings(r))
+    if fmt == "timeline":
+        cells = [c for row in csv.reader(io.StringIO(out)) for c in row]
+        assert cells and not [c for c in cells if c.startswith(FORMULA_START)]
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "markdown"])
