@@ -94,6 +94,10 @@ def test_scan_sample_open_top_cause_and_walk_the_steps(kb, sample: Path) -> None
             assert progress and progress[-1].total > 0
             assert all(p.done <= p.total for p in progress if p.total)
             assert len(of(posted, msg.ScanFinished)) == 1
+            # Findings appeared while reading: a progress message before the finish carried diagnoses.
+            finished_at = posted.index(of(posted, msg.ScanFinished)[0])
+            early = [m for m in posted[:finished_at] if isinstance(m, msg.ScanProgress) and m.diagnoses]
+            assert early and any(d.cause.id == ROOT_CAUSE for d in early[0].diagnoses)
             top = app.top_diagnosis()
             assert top is not None and top.cause.id == ROOT_CAUSE and top.store == "proven"
             assert isinstance(app.screen, OverviewScreen)
