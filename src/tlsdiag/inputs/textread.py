@@ -203,11 +203,32 @@ def _from_event_xml(text: str, source: str, locator: str, description: str) -> E
     return replace(event, message=description or event.message)
 
 
+MAX_LINE_CHARS = 1024 * 1024
+
+
+def _capped_lines(text: io.TextIOBase, source: str, report: FileReport) -> Iterator[str]:
+    """Lines of at most MAX_LINE_CHARS: one endless line must not be held in memory whole."""
+    number = 0
+    while True:
+        line = text.readline(MAX_LINE_CHARS)
+        if not line:
+            return
+        number += 1
+        if len(line) >= MAX_LINE_CHARS and not line.endswith("\n"):
+            rest = line
+            while rest and not rest.endswith("\n"):
+                rest = text.readline(MAX_LINE_CHARS)
+            report.lost.append(Loss(source, f"line {number}", f"line longer than {MAX_LINE_CHARS} characters; "
+                                    "the rest of it is not read", 0))
+            line += "\n"
+        yield line
+
+
 def read_text(stream: BinaryIO, source: str, report: FileReport) -> Iterator[Event]:
     """Events of every 'Copy details as text' block in the file, in order."""
     text = _decode_stream(stream)
     try:
-        for start, lines in _blocks(iter(text)):
+        for start, lines in _blocks(_capped_lines(text, source, report)):
             event = _parse_block(start, lines, source)
             if event is None:
                 report.lost.append(Loss(source, f"line {start}", "event text block without Event ID or "
