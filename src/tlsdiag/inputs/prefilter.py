@@ -71,6 +71,13 @@ class ChunkPrefilter:
             if not any(k in needle for k in kept):
                 kept.append(needle)
         self.needles: tuple[bytes, ...] = tuple(kept)
+        # The haystack also loses the binary bytes (not printable ASCII) that no needle contains: the
+        # same kind of transformation (each byte to zero or one bytes, so concatenation is preserved,
+        # and every needle stays as it is), but about a third less to search. Text stays text: a name
+        # interrupted by another printable character still does not match.
+        keep = set(b"".join(needles)) - {0}
+        lowered = bytes(range(256)).translate(_LOWER_ASCII)
+        self._drop = bytes(b for b in range(256) if lowered[b] not in keep and not 0x20 <= b < 0x7F)
         # Needles sharing a 3-byte start are checked behind their common prefix: when the prefix is
         # absent none of them can be there (one search instead of several; e.g. the "LS ..." sources).
         by_start: dict[bytes, list[bytes]] = {}
@@ -85,7 +92,7 @@ class ChunkPrefilter:
     def __call__(self, raw: bytes) -> bool:
         if not self.needles:
             return False
-        hay = raw.translate(_LOWER_ASCII, b"\x00")
+        hay = raw.translate(_LOWER_ASCII, self._drop)
         for needle in self._singles:
             if needle in hay:
                 return True
