@@ -37,6 +37,7 @@ def samples(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 
 def _assert_clean(result: driver.RunResult, at_least: int) -> None:
+    print(driver.describe(result))  # shown with -s: the numbers docs/robustness.md quotes
     assert result.variants >= at_least, driver.describe(result)
     assert not result.failures, driver.describe(result)
     assert result.peak_rss_kb < RSS_BOUND_KB, driver.describe(result)
