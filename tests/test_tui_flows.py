@@ -485,3 +485,26 @@ def test_overview_lists_what_was_read_and_each_loss_with_where(kb, tmp_path: Pat
                 assert loss.where in shown and loss.reason[:30] in shown
 
     run(scenario)
+
+
+def test_export_after_a_paste_writes_the_explain_report(kb, tmp_path: Path) -> None:
+    async def scenario() -> None:
+        posted: list[Message] = []
+        app = TlsdiagApp([], kb=kb, cwd=tmp_path)
+        async with app.run_test(size=(80, 24), message_hook=posted.append) as pilot:
+            await pilot.press("escape", "p")
+            await pilot.pause()
+            app.post_message(events.Paste(SEED_FABRIC))
+            await until(pilot, lambda: app.last_explain is not None, "explain results")
+            await pilot.press("enter")
+            await pilot.pause()
+            await pilot.press("x")
+            await pilot.pause()
+            assert isinstance(app.screen, PathPrompt)
+            await pilot.press("enter")  # the default: a file in the current folder
+            await until(pilot, lambda: bool(of(posted, msg.ExportWritten)), "the export")
+            written = Path(of(posted, msg.ExportWritten)[-1].path)
+            assert written.parent == tmp_path
+            assert written.read_text(encoding="utf-8") == markdown.render_explain(app.last_explain)
+
+    run(scenario)

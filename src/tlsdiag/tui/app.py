@@ -401,8 +401,9 @@ class TlsdiagApp(App[int]):
     def action_export(self) -> None:
         from tlsdiag.tui.export import default_export_path, write_markdown
 
-        if self.result is None:
-            self.notify("Nothing to export yet: scan event logs first.", severity="warning", markup=False)
+        if self.result is None and not (self.last_explain is not None and self.last_explain.found):
+            self.notify("Nothing to export yet: scan event logs or paste an error first.", severity="warning",
+                        markup=False)
             return
 
         def chosen(path: str | None) -> None:

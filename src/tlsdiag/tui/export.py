@@ -52,11 +52,15 @@ def default_export_path(app: Any) -> Path:
 
 
 def render_current(app: Any) -> str:
-    """Markdown of the selected diagnosis (with what was read), or of the whole scan when none is selected."""
+    """Markdown of the selected diagnosis (with what was read), of the whole scan when none is selected,
+    or of the paste search when only an error was pasted."""
     result = app.result
     d = app.current_diagnosis()
     if result is None:
-        raise ValueError("nothing to export: no scan has finished")
+        explained = getattr(app, "last_explain", None)
+        if explained is not None and explained.found:
+            return markdown.render_explain(explained)  # a cause opened from a pasted error, no logs scanned
+        raise ValueError("nothing to export: no scan has finished and no pasted error matched")
     if d is None:
         return markdown.render_scan(result)
     return markdown.render_scan(dataclasses.replace(result, diagnoses=[d]))
