@@ -89,6 +89,16 @@ def test_mutation_corpus_rust(corpus_dir: Path) -> None:
     _assert_clean(result, 150)
 
 
+def test_mutation_parallel_reader_path(tmp_path: Path) -> None:
+    """Files above the parallel threshold are read in worker processes; the same rule holds there.
+
+    The threshold (16 MiB) is lowered to 1 MiB inside the mutation worker so a 2 MB file takes that path.
+    """
+    sample = driver.large_sample(tmp_path, megabytes=2)
+    result = driver.run_sample(sample, CI_SEEDS[0], "rust", flips=2, every=12, parallel_min=1 << 20)
+    _assert_clean(result, 20)
+
+
 def test_mutation_python_backend_subset(tmp_path: Path) -> None:
     sample = driver.python_sample(tmp_path)
     result = driver.run([sample], CI_SEEDS, ("python",), flips=2, every={"python": 3}, jobs=2)

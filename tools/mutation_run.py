@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", type=int, default=len(CORPUS_FILES), help="how many corpus files (default all)")
     ap.add_argument("--python-every", type=int, default=4,
                     help="python-evtx backend on every n-th variant of the small sample (0: off)")
+    ap.add_argument("--parallel-every", type=int, default=2,
+                    help="a 2 MB file through the reader's worker-process path, every n-th variant (0: off)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--json", type=Path, help="write the full result as JSON")
     args = ap.parse_args(argv)
@@ -56,6 +58,15 @@ def main(argv: list[str] | None = None) -> int:
         corpus = [CORPUS / p for p in CORPUS_FILES[: args.corpus]]
         total = driver.run(written + corpus, seeds, ("rust",), flips=args.flips, jobs=args.jobs)
         print("rust:   " + driver.describe(total).splitlines()[0], flush=True)
+        if args.parallel_every:
+            big = driver.large_sample(Path(tmp), megabytes=2)
+            par = driver.RunResult()
+            for seed in seeds:
+                par.add(driver.run_sample(big, seed, "rust", args.flips, args.parallel_every, parallel_min=1 << 20))
+            print("parallel path: " + driver.describe(par).splitlines()[0], flush=True)
+            seconds = total.seconds + par.seconds
+            total.add(par)
+            total.seconds = seconds
         if args.python_every:
             py = driver.run([driver.python_sample(Path(tmp))], seeds, ("python",), flips=args.flips,
                             every={"python": args.python_every}, jobs=args.jobs)

@@ -60,7 +60,8 @@ def _limit() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE_LIMIT, ADDRESS_SPACE_LIMIT))
 
 
-def run_sample(sample: Path, seed: int, backend: str = "rust", flips: int = 8, every: int = 1) -> RunResult:
+def run_sample(sample: Path, seed: int, backend: str = "rust", flips: int = 8, every: int = 1,
+               parallel_min: int | None = None) -> RunResult:
     """All variants of one sample for one seed and backend, each under the hang guard."""
     result = RunResult()
     start = 0
@@ -69,6 +70,8 @@ def run_sample(sample: Path, seed: int, backend: str = "rust", flips: int = 8, e
     while True:
         cmd = [sys.executable, str(WORKER), str(sample), "--seed", str(seed), "--backend", backend,
                "--start", str(start), "--flips", str(flips), "--every", str(every)]
+        if parallel_min is not None:
+            cmd += ["--parallel-min", str(parallel_min)]
         errfile = tempfile.TemporaryFile()  # not a pipe: a chatty worker must not block on a full pipe
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errfile, text=True,
                                 preexec_fn=_limit, env={**os.environ, "PYTHONHASHSEED": "0"})
@@ -152,6 +155,24 @@ def run(samples: list[Path], seeds: list[int], backends: tuple[str, ...] = ("rus
             total.add(part)
     total.seconds = time.perf_counter() - t0  # wall clock, not the sum of the workers
     return total
+
+
+def large_sample(directory: Path, megabytes: int = 17) -> Path:
+    """A file above the reader's parallel threshold (16 MiB), so chunk ranges go to worker processes."""
+    from datetime import datetime, timedelta, timezone
+
+    from tlsdiag.evtxwrite import EventSpec, UserData, write_file
+
+    t0 = datetime(2026, 11, 27, 10, 0, tzinfo=timezone.utc)
+    per_event = 290  # bytes of file per record of this shape, measured
+    count = megabytes * 1024 * 1024 // per_event
+    specs = (EventSpec(channel="System", provider="Schannel", event_id=36888, level=2, time=t0 + timedelta(seconds=i),
+                       provider_guid="{1F678132-5938-4686-9FDC-C8FF68F15C85}", computer="fe03.contoso.local",
+                       user_sid="S-1-5-18", userdata=UserData("EventXML", "LSA_NS", {"AlertDesc": 40,
+                                                                                      "ErrorState": i}))
+             for i in range(count))
+    directory.mkdir(parents=True, exist_ok=True)
+    return write_file(directory / "System-large.evtx", specs)
 
 
 def python_sample(directory: Path) -> Path:

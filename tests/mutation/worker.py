@@ -37,7 +37,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--start", type=int, default=0)
     ap.add_argument("--flips", type=int, default=8)
     ap.add_argument("--every", type=int, default=1, help="run every n-th variant only")
+    ap.add_argument("--parallel-min", type=int, default=None,
+                    help="lower the reader's threshold for worker processes (exercise that path on small files)")
     args = ap.parse_args(argv)
+    if args.parallel_min is not None:
+        import tlsdiag.inputs.read as read_module
+
+        read_module.PARALLEL_MIN_BYTES = args.parallel_min
     data = args.sample.read_bytes()
     out = sys.stdout
     with tempfile.TemporaryDirectory(prefix="tlsdiag-mut-") as tmp:
