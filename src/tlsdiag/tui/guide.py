@@ -131,9 +131,10 @@ def happened(d: Diagnosis | None, cause: Any) -> StepContent:
         body.append("\nEvidence\n", "bold underline")
         for item in d.evidence:
             unknown = " (fields unknown)" if item.hit.unknown_only else ""
+            title = item.hit.matches[0].entry.title if item.hit.matches else item.evidence.event
             body.append_text(Text.assemble(
-                f"  {item.hit.count:>5} × ", line(item.evidence.event, "bold"), f" [{item.evidence.role}]{unknown}",
-                f"  {short_time(item.hit.first)} … {short_time(item.hit.last)}\n"))
+                f"  {item.hit.count:>5} × ", line(title, "bold"), f" [{item.evidence.role}]{unknown}\n",
+                f"          {short_time(item.hit.first)} … {short_time(item.hit.last)}\n"))
         body.append("\nTimeline (UTC)\n", "bold underline")
         timeline = sorted((m for item in d.evidence for m in item.hit.matches), key=lambda m: m.event.timestamp)
         seen: set[int] = set()
