@@ -335,7 +335,7 @@ def test_help_palette_stores_and_every_action_reachable(kb, sample: Path) -> Non
             labels = []
 
             def walk(node: Any) -> None:
-                labels.append(str(node.label))
+                labels.append(node.label)
                 for child in node.children:
                     walk(child)
 
@@ -343,7 +343,9 @@ def test_help_palette_stores_and_every_action_reachable(kb, sample: Path) -> Non
             top = app.top_diagnosis()
             for f in top.store_findings:
                 if f.cert is not None and f.kind == "problem":
-                    assert any(label.startswith("✗") and f.cert.subject in label for label in labels)
+                    marked = [lb for lb in labels if lb.plain.startswith("✗") and f.cert.subject in lb.plain]
+                    # symbol AND colour: the ✗ carries a red style
+                    assert marked and any("red" in str(span.style) for span in marked[0].spans)
             # The palette opens a cause by name.
             await pilot.press("ctrl+p")
             await pilot.pause()
