@@ -458,7 +458,10 @@ def scan_chunks(chunks: Iterator[Chunk], source: str, header_count: int, backend
             out.chunks_damaged = 1
             out.losses.append(loss)
         elif chunk.parseable:
-            if prefilter is not None and not prefilter(chunk.data):
+            # a damaged chunk is always parsed: damage can hide the very name the prefilter looks for,
+            # and parsing is what names the chunk as damaged
+            damaged = chunk.state == "truncated" or not chunk.data_ok
+            if prefilter is not None and not damaged and not prefilter(chunk.data):
                 out.chunks_skipped = 1
             else:
                 result = parse(chunk, source, wanted)
