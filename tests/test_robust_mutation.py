@@ -78,6 +78,25 @@ def test_checker_catches_a_silent_loss(tmp_path: Path, samples: list[Path]) -> N
     assert check.problems(check.by_chunk(original), slot_of, events, summary, altered.read_bytes())
 
 
+def test_prefilter_never_hides_a_damaged_chunk(tmp_path: Path, samples: list[Path]) -> None:
+    """Damage can erase the provider name the scan prefilter looks for; such a chunk is still named."""
+    from tlsdiag.inputs import read_events
+    from tlsdiag.model import ReadSummary
+
+    raw = bytearray(samples[0].read_bytes())
+    name = "Schannel".encode("utf-16-le")
+    at = raw.find(name, 4096, 4096 + 65536)
+    assert at > 0
+    while 0 < at < 4096 + 65536:  # every copy of the provider name in chunk 0
+        raw[at] ^= 0x01
+        at = raw.find(name, at + 1, 4096 + 65536)
+    path = tmp_path / "hidden.evtx"
+    path.write_bytes(bytes(raw))
+    summary = ReadSummary()
+    list(read_events([path], summary=summary, prefilter=lambda chunk: b"S\x00c\x00h\x00a\x00n" in chunk))
+    assert any(loss.where == "chunk 0" for loss in summary.losses), summary.losses
+
+
 def test_mutation_written_samples_rust(samples: list[Path]) -> None:
     result = driver.run(samples, CI_SEEDS, ("rust",), flips=2, jobs=2)
     _assert_clean(result, 600)
