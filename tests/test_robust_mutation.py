@@ -108,6 +108,17 @@ def test_mutation_corpus_rust(corpus_dir: Path) -> None:
     _assert_clean(result, 150)
 
 
+def test_mutation_through_the_scan_prefilter(tmp_path: Path) -> None:
+    """Read as 'tlsdiag scan' does: chunks the prefilter skips are not losses, damaged ones still are named.
+
+    The sample has whole chunks of a provider the knowledge base does not want (5 of 7 chunks skipped);
+    original and variant are read with the same prefilter, so the rule compares like with like.
+    """
+    sample = driver.mixed_sample(tmp_path)
+    result = driver.run_sample(sample, CI_SEEDS[0], "rust", flips=2, every=2, prefilter=True)
+    _assert_clean(result, 100)
+
+
 def test_mutation_parallel_reader_path(tmp_path: Path) -> None:
     """Files above the parallel threshold are read in worker processes; the same rule holds there.
 

@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="python-evtx backend on every n-th variant of the small sample (0: off)")
     ap.add_argument("--parallel-every", type=int, default=2,
                     help="a 2 MB file through the reader's worker-process path, every n-th variant (0: off)")
+    ap.add_argument("--no-prefilter", dest="prefilter", action="store_false",
+                    help="skip the run through the scan prefilter (a file with chunks it skips)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--json", type=Path, help="write the full result as JSON")
     args = ap.parse_args(argv)
@@ -58,6 +60,15 @@ def main(argv: list[str] | None = None) -> int:
         corpus = [CORPUS / p for p in CORPUS_FILES[: args.corpus]]
         total = driver.run(written + corpus, seeds, ("rust",), flips=args.flips, jobs=args.jobs)
         print("rust:   " + driver.describe(total).splitlines()[0], flush=True)
+        if args.prefilter:
+            mixed = driver.mixed_sample(Path(tmp))
+            pre = driver.RunResult()
+            for seed in seeds:
+                pre.add(driver.run_sample(mixed, seed, "rust", args.flips, 1, prefilter=True))
+            print("scan prefilter: " + driver.describe(pre).splitlines()[0], flush=True)
+            seconds = total.seconds + pre.seconds
+            total.add(pre)
+            total.seconds = seconds
         if args.parallel_every:
             big = driver.large_sample(Path(tmp), megabytes=2)
             par = driver.RunResult()

@@ -53,9 +53,10 @@ def by_chunk(events: list[Event]) -> dict[int, list[str]]:
     return dict(out)
 
 
-def read(path: Path, backend: str) -> tuple[list[Event], ReadSummary]:
+def read(path: Path, backend: str, prefilter: object = None) -> tuple[list[Event], ReadSummary]:
+    """All events of one file; with ``prefilter`` as ``tlsdiag scan`` reads (original and variant alike)."""
     summary = ReadSummary()
-    events = list(read_events([path], summary=summary, backend=backend))
+    events = list(read_events([path], summary=summary, backend=backend, prefilter=prefilter))
     return events, summary
 
 

@@ -39,7 +39,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--every", type=int, default=1, help="run every n-th variant only")
     ap.add_argument("--parallel-min", type=int, default=None,
                     help="lower the reader's threshold for worker processes (exercise that path on small files)")
+    ap.add_argument("--prefilter", action="store_true",
+                    help="read as 'tlsdiag scan' does, with the chunk prefilter built from the knowledge base")
     args = ap.parse_args(argv)
+    prefilter = None
+    if args.prefilter:
+        from tlsdiag.inputs import chunk_prefilter
+        from tlsdiag.kb import load_kb
+        from tlsdiag.scan import prefilter_names
+
+        prefilter = chunk_prefilter(prefilter_names(load_kb()))
     if args.parallel_min is not None:
         import tlsdiag.inputs.read as read_module
 
@@ -49,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="tlsdiag-mut-") as tmp:
         orig_path = Path(tmp) / "original.evtx"
         orig_path.write_bytes(data)
-        events, summary = read(orig_path, args.backend)
+        events, summary = read(orig_path, args.backend, prefilter)
         original = by_chunk(events)
         os.unlink(orig_path)
         out.write(json.dumps({"original": len(events), "losses": len(summary.losses)}) + "\n")
@@ -63,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             path.write_bytes(variant.data)
             t0 = time.perf_counter()
             try:
-                got, summ = read(path, args.backend)
+                got, summ = read(path, args.backend, prefilter)
                 found = problems(original, variant.slot_of, got, summ, variant.data)
                 n, lost = len(got), summ.records_lost
             except BaseException as exc:  # the point of the suite: nothing may escape
