@@ -272,3 +272,18 @@ def test_event_xml_part_of_a_copied_block(kb) -> None:
     result = explain(xml, kb)
     event = next(m for m in result.matches if m.kind == "event")
     assert any("header" in why for why in event.why) and event.score > 0.9
+
+
+def test_an_event_only_paste_leads_to_the_cause_that_counts_it_most() -> None:
+    """The seed's Fabric description alone matches only the catalog event; explain still names the cause
+    whose strongest evidence that event is, and says so."""
+    kb = load_kb()
+    text = ("Replica on b6277d62e11a4e816f7179f3d6b8e7:129970606058458545 für FailoverUnit "
+            "6aebabd3-c487-445e-8450-11c522ec93a8 service fabric:/lync/routing/0D51A9AAABD9547087FA349556503C9F "
+            "[0-0] partition name build error OperationFailed")
+    result = explain(text, kb)
+    assert [m.kind for m in result.matches] == ["event"]
+    assert result.best_cause is not None and result.best_cause.id == "root-store-non-self-signed"
+    assert "strongest evidence" in result.note
+    # an event that no cause counts as evidence leads nowhere
+    assert explain("Event ID 53760 EventTraceInstaller::Install failed with error E_FAIL", kb).best_cause is None

@@ -220,6 +220,17 @@ def _header_entries(text: str, kb: KnowledgeBase, ids: set[int]) -> set[str]:
     return out
 
 
+_ROLE_RANK = {"specific": 2, "corroborating": 1, "generic": 0}
+
+
+def cause_for_event(kb: KnowledgeBase, event_entry_id: str) -> str | None:
+    """The cause a catalog event leads to: the one that counts it as its strongest kind of evidence."""
+    ranked = sorted(((_ROLE_RANK.get(e.role, 0), e.weight, cause.id)
+                     for cause in kb.causes.values() for e in cause.evidence if e.event == event_entry_id),
+                    key=lambda t: (-t[0], -t[1], t[2]))
+    return ranked[0][2] if ranked else None
+
+
 def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
     """Ranked catalog events and causes for pasted text, and the best cause's fix."""
     idx = _index(kb)
@@ -312,6 +323,13 @@ def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
     good = [m for m in ranked if m.score >= THRESHOLD][:MAX_MATCHES]
     best_cause = next((kb.causes[m.id] for m in good if m.kind == "cause"), None)
     note = ""
+    if best_cause is None:
+        # Only events matched well (e.g. a Windows Fabric line): offer the cause the best of them leads to.
+        led = next((c for m in good if m.kind == "event" and (c := cause_for_event(kb, m.id))), None)
+        if led is not None:
+            best_cause = kb.causes[led]
+            note = (f"no cause matched the text itself; {led} is the cause that counts the matched event "
+                    "as its strongest evidence")
     if not good:
         near = ranked[0] if ranked else None
         note = "nothing in the knowledge base matches this text well"

@@ -14,6 +14,7 @@ from textual.widgets import Footer, Header, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tlsdiag.match import ExplainResult, explain
+from tlsdiag.match.explain import cause_for_event
 from tlsdiag.tui.render import line, safe
 from tlsdiag.tui.widgets.paste_area import PasteArea
 
@@ -99,17 +100,12 @@ class PasteScreen(Screen[None]):
 
     def _cause_for(self, match: Any, result: ExplainResult) -> str | None:
         """The cause an explain match leads to: itself, or the cause that weighs this event most as evidence."""
-        app: Any = self.app
         if match.kind == "cause":
             return match.id
         best = result.best_cause
         if best is not None and any(e.event == match.id for e in best.evidence):
             return best.id
-        role_rank = {"specific": 2, "corroborating": 1, "generic": 0}
-        ranked = sorted(((role_rank.get(e.role, 0), e.weight, cause.id)
-                         for cause in app.kb.causes.values() for e in cause.evidence if e.event == match.id),
-                        key=lambda t: (-t[0], -t[1], t[2]))
-        return ranked[0][2] if ranked else None
+        return cause_for_event(self.app.kb, match.id)  # type: ignore[attr-defined]
 
     def best_target(self) -> str | None:
         """What Enter opens: explain's best cause, else the cause the best-scoring match leads to."""
