@@ -147,3 +147,39 @@ def test_any_callable_prefilter_works_in_process(tmp_path: Path, monkeypatch: py
     monkeypatch.setattr(read_module, "PARALLEL_MIN_BYTES", 1)
     events, _, stats = _read([path], workers=2, prefilter=lambda raw: False)
     assert events == [] and stats.chunks_skipped == stats.chunks_total > 0
+
+
+_NO_STDERR_FD = """
+import io, json, sys
+from tlsdiag.inputs import read as read_module
+from tlsdiag.inputs import read_events
+from tlsdiag.model import ReadSummary
+
+class NoFd(io.StringIO):  # what Textual puts in sys.stderr: fileno() is -1
+    def fileno(self):
+        return -1
+
+read_module.PARALLEL_MIN_BYTES = 1
+real = sys.stderr
+sys.stderr = NoFd()
+summary = ReadSummary()
+events = [e.to_dict() for e in read_events([sys.argv[1]], summary=summary, workers=2)]
+sys.stderr = real
+print(json.dumps({"events": len(events), "lost": summary.records_lost}))
+"""
+
+
+def test_a_worker_pool_that_cannot_start_falls_back_to_reading_in_process(tmp_path: Path) -> None:
+    """Real condition from the TUI: with no stderr file descriptor the worker pool cannot start; the file
+    must then be read in this process, completely, instead of being reported lost."""
+    import json
+    import subprocess
+    import sys
+
+    path = _mixed_log(tmp_path / "System.evtx", 3000)
+    seq, seq_summary, _ = _read([path], workers=1)
+    run = subprocess.run([sys.executable, "-c", _NO_STDERR_FD, str(path)], capture_output=True, text=True,
+                         check=False, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    got = json.loads(run.stdout.strip().splitlines()[-1])
+    assert got == {"events": len(seq), "lost": 0} and seq_summary.records_lost == 0

@@ -286,16 +286,25 @@ class _Pool:
         slots = -(-(max(inp.size - FILE_HEADER_SIZE, 0)) // CHUNK_SIZE)
         ranges = deque((start, min(start + TASK_CHUNKS, slots)) for start in range(0, slots, TASK_CHUNKS))
         pending: deque[tuple[tuple[int, int], Any]] = deque()
-        executor = self._pool()
+        try:
+            executor = self._pool()
+        except Exception:  # worker processes cannot start here: read the file in this process
+            self.workers = 1
+            executor = None
         window = 2 * self.workers
         args = (path, inp.display)
         chunks_seen = events_seen = 0
-        dense = False
+        dense = executor is None  # "dense": the rest of the file is read in this process
         while ranges or pending:
             while ranges and len(pending) < window and not dense:
-                start, stop = ranges.popleft()
-                pending.append(((start, stop), executor.submit(work_range, *args, start, stop, header_count,
-                                                               backend, prefilter)))
+                start, stop = ranges[0]
+                try:
+                    future = executor.submit(work_range, *args, start, stop, header_count, backend, prefilter)
+                except Exception:  # the pool broke (e.g. a worker could not start): the rest is read here
+                    dense = True
+                    break
+                ranges.popleft()
+                pending.append(((start, stop), future))
             if not pending:
                 break
             (start, stop), future = pending.popleft()
