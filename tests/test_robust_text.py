@@ -10,10 +10,11 @@ _MEASURE = """
 import resource, sys
 from tlsdiag.inputs import read_events
 from tlsdiag.model import ReadSummary
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 s = ReadSummary()
 events = list(read_events([sys.argv[1]], summary=s))
 print(len(events), s.files[0].form, repr([(l.where, l.records) for l in s.losses]),
-      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base, base)
 """
 
 
@@ -26,8 +27,12 @@ def test_one_endless_line_is_cut_and_named(tmp_path: Path) -> None:
         fh.write("\nLog Name:      System\nSource:        Schannel\nEvent ID:      36887\nDescription:\nx\n")
     proc = subprocess.run([sys.executable, "-c", _MEASURE, str(path)], capture_output=True, text=True, timeout=600,
                           check=True)
-    count, form, losses, rss_kb = proc.stdout.split(" ", 3)[0], proc.stdout.split()[1], \
-        proc.stdout[proc.stdout.index("["):proc.stdout.rindex("]") + 1], int(proc.stdout.split()[-1])
-    assert (int(count), form) == (2, "text")  # the cut event and the one after it
+    fields = proc.stdout.split()
+    count, form = int(fields[0]), fields[1]
+    losses = proc.stdout[proc.stdout.index("["):proc.stdout.rindex("]") + 1]
+    growth_kb, base_kb = int(fields[-2]), int(fields[-1])
+    assert (count, form) == (2, "text")  # the cut event and the one after it
     assert losses == "[('line 1', 0)]"  # named, nothing counted missing
-    assert rss_kb < 96 * 1024, f"peak RSS {rss_kb / 1024:.0f} MiB for a 96 MB line: the line was held whole"
+    # growth over the process after imports (ru_maxrss survives fork+exec, so the absolute peak can be the
+    # launching pytest worker's): a held 96 MB line adds about 275 MiB, the capped reader about 3 MiB
+    assert growth_kb < 64 * 1024, f"peak RSS grew {growth_kb / 1024:.0f} MiB (base {base_kb / 1024:.0f} MiB)"
