@@ -93,7 +93,8 @@ class PasteScreen(Screen[None]):
         target = self.best_target()
         if target is not None:
             title = app.kb.causes[target].title
-            how = "the best cause" if result.best_cause is not None else "the cause this points to"
+            direct = any(m.kind == "cause" and m.id == target for m in result.matches)
+            how = "the best cause" if direct else "the cause this points to"
             note.update(Text.assemble(f"Enter opens {how}: ", (title, "bold")))
         else:
             note.update(Text("Events match, but no cause in the knowledge base lists them.", style="italic"))
