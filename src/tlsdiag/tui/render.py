@@ -50,15 +50,6 @@ def short_time(ts: datetime | None) -> str:
     return ts.strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
 
 
-def size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{n} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
-
-
 def confidence_badge(confidence: str) -> Text:
     symbol, word, style = CONFIDENCE.get(confidence, ("?", confidence, ""))
     return Text.assemble((symbol.ljust(3), style), " ", (word.ljust(9), style))

@@ -13,7 +13,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
-from tlsdiag.tui.render import confidence_badge, line, short_time, size
+from tlsdiag.report.common import size
+from tlsdiag.tui.render import confidence_badge, line, short_time
 
 LOSSES_SHOWN = 8
 
