@@ -83,6 +83,17 @@ def read_xml(stream: BinaryIO, source: str, report: FileReport) -> Iterator[Even
                                  load_dtd=False, huge_tree=False, remove_comments=True, remove_pis=True)
     blocks = _text_blocks(stream)
     count = 0
+
+    def drained() -> Iterator[Event]:
+        """Completed events from the parser; normalisation failures become Losses on the report."""
+        nonlocal count
+        for item in _drain(parser, source):
+            if isinstance(item, Loss):
+                report.lost.append(item)
+                continue
+            count += 1
+            yield item
+
     try:
         first = True
         for block in blocks:
@@ -90,32 +101,17 @@ def read_xml(stream: BinaryIO, source: str, report: FileReport) -> Iterator[Even
                 block = f"<{_WRAP}>" + _prolog_checked(block)
                 first = False
             parser.feed(block)
-            for item in _drain(parser, source):
-                if isinstance(item, Loss):
-                    report.lost.append(item)
-                    continue
-                count += 1
-                yield item
+            yield from drained()
         if first:
             return  # empty file
         parser.feed(f"</{_WRAP}>")
         parser.close()
-        for item in _drain(parser, source):
-            if isinstance(item, Loss):
-                report.lost.append(item)
-                continue
-            count += 1
-            yield item
+        yield from drained()
     except XmlRefused as exc:
         report.error = str(exc)
     except etree.XMLSyntaxError as exc:
         # events completed before the damage are still queued in the parser
-        for item in _drain(parser, source):
-            if isinstance(item, Loss):
-                report.lost.append(item)
-                continue
-            count += 1
-            yield item
+        yield from drained()
         line = getattr(exc, "lineno", None) or "?"
         msg = " ".join(str(getattr(exc, "msg", exc)).split())
         report.lost.append(Loss(source, f"line {line}", f"XML damaged after {count} event(s): {msg}; "
