@@ -25,3 +25,11 @@ def corpus_dir() -> Path:
 @pytest.fixture(scope="session")
 def corpus_manifest(corpus_dir: Path) -> list[dict]:
     return json.loads((corpus_dir / "MANIFEST.json").read_text())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_kb_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Tests never read or write the user's knowledge-base cache (kb/cache.py); subprocesses inherit this."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TLSDIAG_CACHE_DIR", str(tmp_path_factory.mktemp("kb-cache")))
+        yield

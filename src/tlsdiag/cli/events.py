@@ -8,13 +8,18 @@ import json
 import sys
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from tlsdiag import textsafe
 from tlsdiag.errors import InputError
-from tlsdiag.inputs import BACKENDS, EVENT_KINDS, read_events, require_usable
-from tlsdiag.inputs.normalize import parse_time
-from tlsdiag.inputs.read import resolve_inputs
-from tlsdiag.model import Event, ReadSummary, iso_utc
+from tlsdiag.model import ReadSummary, iso_utc
+
+if TYPE_CHECKING:
+    from tlsdiag.model import Event
+
+# tlsdiag.inputs (EVTX, XML and zip readers) is imported in run(): building the parser for any command
+# must not load the readers. Its BACKENDS are repeated here for --help; a test keeps them equal.
+BACKENDS = ("rust", "python")
 
 CSV_COLUMNS = ["timestamp", "computer", "channel", "provider", "event_id", "qualifiers", "level_name", "task",
                "task_name", "keywords", "record_id", "provider_guid", "data", "message", "source", "locator",
@@ -50,6 +55,8 @@ def _time_arg(value: str | None, name: str) -> datetime | None:
     text = value.strip()
     if len(text) == 10:
         text += "T00:00:00"
+    from tlsdiag.inputs.normalize import parse_time
+
     ts = parse_time(text)
     if ts is None:
         try:
@@ -143,6 +150,9 @@ def _losses_text(summary: ReadSummary, limit: int = 5) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tlsdiag.inputs import EVENT_KINDS, read_events, require_usable
+    from tlsdiag.inputs.read import resolve_inputs
+
     # validate filters before reading anything
     _ids_arg(args.ids)
     _time_arg(args.since, "since")

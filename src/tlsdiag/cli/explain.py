@@ -6,7 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from tlsdiag.kb import load_kb
 from tlsdiag.report import FORMATS, render_explain
 
 MAX_INPUT = 1024 * 1024  # a pasted text, not a log file
@@ -27,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tlsdiag.kb import load_kb
     from tlsdiag.match import explain
 
     if not args.text or args.text == ["-"]:

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from tlsdiag import textsafe
-from tlsdiag.kb import check_kb, load_kb
 from tlsdiag.resources import signatures_dir
 
 
@@ -29,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from tlsdiag.kb import check_kb, load_kb
+
     directory = args.signatures or signatures_dir()
     problems = check_kb(directory)
     for problem in problems:
@@ -42,6 +43,8 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from tlsdiag.kb import load_kb
+
     kb = load_kb(args.signatures)
     print("Catalog events:")
     for entry in sorted(kb.events.values(), key=lambda e: (e.channel.lower(), e.provider.lower(), e.event_id)):
@@ -55,6 +58,7 @@ def _list(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from tlsdiag.errors import InputError
+    from tlsdiag.kb import load_kb
     from tlsdiag.kb.sigma import write_rules
 
     out: Path = args.sigma

@@ -8,8 +8,10 @@ import time
 from pathlib import Path
 
 from tlsdiag.errors import InputError
-from tlsdiag.kb import load_kb
 from tlsdiag.report import SCAN_FORMATS, render_scan
+
+# Only light modules at the top: every subcommand module is imported to build the parser, so
+# anything imported here is paid by every tlsdiag command. Heavy imports go inside run().
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -59,6 +61,7 @@ class _Progress:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tlsdiag.kb import load_kb
     from tlsdiag.scan import default_paths, run_scan
 
     paths = args.paths or [str(p) for p in default_paths()]

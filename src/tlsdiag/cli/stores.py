@@ -5,14 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tlsdiag import textsafe
 from tlsdiag.errors import InputError
 from tlsdiag.model import iso_utc
-from tlsdiag.stores import Finding, StoreSnapshot, issuer_list, load_stores, run_checks
-from tlsdiag.stores.checks import ISSUER_LIST_LIMIT, certificate_summary
-from tlsdiag.stores.model import LOCATION_TEXT, SCHANNEL_VALUES, TRUSTED_ROOT
+
+if TYPE_CHECKING:
+    from tlsdiag.stores import Finding, StoreSnapshot
+
+# tlsdiag.stores (and with it cryptography) is imported inside the functions that use it: every
+# subcommand module is imported to build the parser, and a scan of event logs needs no X.509 code.
 
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
@@ -43,6 +46,8 @@ def _parse_at(text: str | None) -> datetime | None:
 
 
 def analyse(paths: list[str], at: datetime | None = None) -> list[tuple[StoreSnapshot, list[Finding]]]:
+    from tlsdiag.stores import load_stores, run_checks
+
     snapshots = load_stores(paths)
     if not snapshots:
         raise InputError(", ".join(paths), "no certificate-store export found (reg export, hive, collector JSON, "
@@ -63,6 +68,10 @@ def _sorted(findings: list[Finding]) -> list[Finding]:
 
 
 def snapshot_dict(snap: StoreSnapshot, findings: list[Finding]) -> dict[str, Any]:
+    from tlsdiag.stores import issuer_list
+    from tlsdiag.stores.checks import certificate_summary
+    from tlsdiag.stores.model import TRUSTED_ROOT
+
     lst = issuer_list(snap)
     roots = {sc.thumbprint for sc in snap.logical(TRUSTED_ROOT)}
     return {
@@ -90,6 +99,8 @@ def render_json(results: list[tuple[StoreSnapshot, list[Finding]]]) -> str:
 
 
 def _schannel_text(snap: StoreSnapshot) -> str:
+    from tlsdiag.stores.model import SCHANNEL_VALUES
+
     if not snap.schannel_collected:
         return "not collected"
     return ", ".join(f"{name}={snap.schannel[name]}" if name in snap.schannel else f"{name} absent"
@@ -97,6 +108,9 @@ def _schannel_text(snap: StoreSnapshot) -> str:
 
 
 def _issuer_text(snap: StoreSnapshot) -> str:
+    from tlsdiag.stores import issuer_list
+    from tlsdiag.stores.checks import ISSUER_LIST_LIMIT
+
     lst = issuer_list(snap)
     if lst is None:
         return "unknown (Trusted Root not collected)"
@@ -108,6 +122,8 @@ def _issuer_text(snap: StoreSnapshot) -> str:
 
 
 def render_text(results: list[tuple[StoreSnapshot, list[Finding]]]) -> str:
+    from tlsdiag.stores.model import LOCATION_TEXT, TRUSTED_ROOT
+
     t = textsafe.one_line
     out: list[str] = []
     for snap, findings in results:
@@ -162,6 +178,8 @@ def render_text(results: list[tuple[StoreSnapshot, list[Finding]]]) -> str:
 
 
 def render_markdown(results: list[tuple[StoreSnapshot, list[Finding]]]) -> str:
+    from tlsdiag.stores.model import LOCATION_TEXT
+
     md = textsafe.markdown
     out: list[str] = ["# Certificate stores", ""]
     for snap, findings in results:

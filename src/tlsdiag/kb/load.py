@@ -12,13 +12,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-import jsonschema
-from referencing import Registry, Resource
+from typing import TYPE_CHECKING, Any
 
 from tlsdiag.errors import KnowledgeBaseError
-from tlsdiag.kb import yamlsafe
+from tlsdiag.kb import cache
 from tlsdiag.kb.model import (
     Against,
     CatalogEvent,
@@ -37,6 +34,12 @@ from tlsdiag.kb.model import (
 )
 from tlsdiag.resources import signatures_dir
 
+if TYPE_CHECKING:
+    import jsonschema
+
+# yaml, jsonschema and referencing are imported where validation runs: a scan with a warm
+# cache (kb/cache.py) never needs them, and importing them costs more than a small scan.
+
 KINDS = {"events": "event.schema.json", "causes": "cause.schema.json"}
 
 
@@ -50,9 +53,17 @@ class Problem:
         return f"{self.path}:{self.line}: {self.reason}"
 
 
-@lru_cache(maxsize=4)
 def _validators(schema_dir: Path) -> dict[str, jsonschema.protocols.Validator]:
-    schemas = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in schema_dir.glob("*.schema.json")}
+    # keyed by the schema texts, not the folder: an edited schema must take effect in the same process
+    return _compiled(tuple(sorted((p.name, p.read_text(encoding="utf-8")) for p in schema_dir.glob("*.schema.json"))))
+
+
+@lru_cache(maxsize=4)
+def _compiled(texts: tuple[tuple[str, str], ...]) -> dict[str, jsonschema.protocols.Validator]:
+    import jsonschema
+    from referencing import Registry, Resource
+
+    schemas = {name: json.loads(text) for name, text in texts}
     registry: Registry = Registry().with_resources(
         (schema["$id"], Resource.from_contents(schema)) for schema in schemas.values()
     )
@@ -76,6 +87,8 @@ def _files(directory: Path) -> Iterator[tuple[str, Path]]:
 
 def _read(directory: Path) -> tuple[dict[str, dict[str, tuple[Path, dict]]], list[Problem]]:
     """Parse and schema-check every file; returns {kind: {id: (path, data)}} and problems."""
+    from tlsdiag.kb import yamlsafe
+
     schema_dir = directory / "schema"
     if not schema_dir.is_dir():
         raise KnowledgeBaseError(f"{directory}: no schema/ folder; is this a signatures directory?")
@@ -114,6 +127,8 @@ def _read(directory: Path) -> tuple[dict[str, dict[str, tuple[Path, dict]]], lis
 
 
 def _cross_check(directory: Path, found: dict[str, dict[str, tuple[Path, dict]]]) -> list[Problem]:
+    from tlsdiag.kb import yamlsafe
+
     problems: list[Problem] = []
     events = found["events"]
     repo = directory.parent
@@ -177,8 +192,17 @@ def check_kb(directory: Path | None = None) -> list[Problem]:
 
 
 def load_kb(directory: Path | None = None) -> KnowledgeBase:
-    """The whole knowledge base; raises KnowledgeBaseError naming the first problems if any file is bad."""
+    """The whole knowledge base; raises KnowledgeBaseError naming the first problems if any file is bad.
+
+    A knowledge base that loaded cleanly before from exactly the same bytes comes from the cache
+    (kb/cache.py, ``TLSDIAG_CACHE_DIR=off`` disables it); anything else is a full load and check.
+    """
     directory = Path(directory or signatures_dir())
+    key = cache.key_for(directory) if cache.cache_dir() is not None else None
+    if key is not None:
+        cached = cache.load(key, directory)
+        if cached is not None:
+            return cached
     found, problems = _read_and_check(directory)
     if problems:
         shown = "; ".join(str(p) for p in problems[:3])
@@ -186,7 +210,19 @@ def load_kb(directory: Path | None = None) -> KnowledgeBase:
         raise KnowledgeBaseError(f"knowledge base has {len(problems)} problem(s): {shown}{more}")
     events = {i: _event(p, d) for i, (p, d) in found["events"].items()}
     causes = {i: _cause(p, d) for i, (p, d) in found["causes"].items()}
-    return KnowledgeBase(events=events, causes=causes, directory=directory)
+    kb = KnowledgeBase(events=events, causes=causes, directory=directory)
+    # saved only if nothing changed while we read (same key after as before)
+    if key is not None and cache.key_for(directory) == key:
+        cache.save(key, kb, _sample_dirs(directory, found))
+    return kb
+
+
+def _sample_dirs(directory: Path, found: dict[str, dict[str, tuple[Path, dict]]]) -> list[Path]:
+    """The example sample folders _cross_check requires; they lie outside the hashed files."""
+    return [directory.parent / example["sample"]
+            for _, data in found["causes"].values()
+            for polarity in ("positive", "negative")
+            for example in data["examples"][polarity] if example.get("sample")]
 
 
 def _sources(items: list[dict[str, Any]]) -> tuple[Source, ...]:
