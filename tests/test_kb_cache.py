@@ -375,6 +375,8 @@ def test_building_the_parser_imports_no_heavy_package(tmp_path: Path) -> None:
                             tmp_path)
     assert "tlsdiag.cli.stores" in loaded and "tlsdiag.cli.events" in loaded  # every subcommand registered
     assert [m for m in loaded if m.split(".")[0] in HEAVY or m.startswith(HEAVY)] == []
+    # nor the pipeline itself: the readers, the matcher and the scan are loaded by the command that runs them
+    assert [m for m in loaded if m.startswith(("tlsdiag.inputs", "tlsdiag.match", "tlsdiag.scan", "evtx"))] == []
 
 
 def test_a_warm_load_imports_neither_yaml_nor_jsonschema(tmp_path: Path) -> None:
