@@ -253,13 +253,23 @@ def test_an_entry_writable_by_others_is_not_trusted(kbdir: Path, cachedir: Path,
     assert len(full_loads) == 3
 
 
+@pytest.mark.parametrize("below", ["", "cache"])
 def test_an_unwritable_cache_location_still_loads(kbdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                  full_loads: list[Path]) -> None:
+                                                  full_loads: list[Path], below: str) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    monkeypatch.setenv("TLSDIAG_CACHE_DIR", str(blocker / "cache"))  # mkdir fails: parent is a file
+    monkeypatch.setenv("TLSDIAG_CACHE_DIR", str(blocker / below if below else blocker))  # a file, or below one
     assert load_kb(kbdir) == load_kb(kbdir) == full_load(kbdir, monkeypatch)
     assert len(full_loads) == 3 and blocker.read_text() == "not a folder"
+
+
+def test_a_dangling_link_among_the_signatures_is_reported_not_hashed(kbdir: Path, cachedir: Path) -> None:
+    load_kb(kbdir)
+    (kbdir / "events" / "gone.yaml").symlink_to(kbdir / "events" / "no-such-file.yaml")
+    assert cache.key_for(kbdir) is None
+    with pytest.raises(KnowledgeBaseError, match=r"gone\.yaml:1: cannot read the file"):
+        load_kb(kbdir)
+    assert len(entries(cachedir)) == 1
 
 
 def test_off_writes_nothing_anywhere(kbdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -87,7 +87,7 @@ def key_for(directory: Path) -> str | None:
                 if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE:
                     return None
                 _field(h, b"file " + os.fsencode(f"{folder}/{path.name}"), path.read_bytes())
-    except (OSError, ValueError):
+    except Exception:  # unreadable, a symlink loop, an odd name: no cache, and the full load says what is wrong
         return None
     return h.hexdigest()
 
@@ -119,32 +119,33 @@ def _safe_folder(folder: Path, directory: Path) -> bool:
         for forbidden in (directory.resolve(), _HERE.parent):
             if where == forbidden or forbidden in where.parents:
                 return False
-    except (OSError, RuntimeError):
+    except Exception:  # cannot tell where it is: do not use it
         return False
     return True
 
 
 def load(key: str, directory: Path) -> KnowledgeBase | None:
     """The cached knowledge base for ``key``, or None (a miss, or anything at all wrong with the entry)."""
+    try:
+        return _load(key, directory)
+    except Exception:  # corrupt or foreign data can fail in any way while unpickling; all mean "miss"
+        return None
+
+
+def _load(key: str, directory: Path) -> KnowledgeBase | None:
     folder = cache_dir()
     if folder is None or not _safe_folder(folder, directory):
         return None
     path = _entry_path(folder, key)
-    try:
-        if not _private(os.stat(folder), directory=True):
+    if not _private(os.stat(folder), directory=True):
+        return None
+    with open(path, "rb") as fh:
+        if not _private(os.fstat(fh.fileno()), directory=False):
             return None
-        with open(path, "rb") as fh:
-            if not _private(os.fstat(fh.fileno()), directory=False):
-                return None
-            blob = fh.read(MAX_FILE * 8 + 1)
-    except OSError:
-        return None
-    try:
-        kb, required = _decode(blob, key, directory)
-        if not all(Path(p).is_dir() for p in required):
-            return None  # a sample folder the validation demands is gone: the full load must say so
-    except Exception:  # corrupt or foreign data can fail in any way while unpickling; all mean "miss"
-        return None
+        blob = fh.read(MAX_FILE * 8 + 1)
+    kb, required = _decode(blob, key, directory)
+    if not all(Path(p).is_dir() for p in required):
+        return None  # a sample folder the validation demands is gone: the full load must say so
     try:
         os.utime(path)  # recently used entries survive pruning
     except OSError:

@@ -104,6 +104,9 @@ def _read(directory: Path) -> tuple[dict[str, dict[str, tuple[Path, dict]]], lis
         except yamlsafe.YamlProblem as exc:
             problems.append(Problem(path, exc.line, exc.reason))
             continue
+        except OSError as exc:  # a dangling link, no permission: a problem to list, not a traceback
+            problems.append(Problem(path, 1, f"cannot read the file: {exc.strerror or exc}"))
+            continue
         if not isinstance(data, dict):
             problems.append(Problem(path, 1, "the file must hold one mapping (an entry), not a list or a scalar"))
             continue
