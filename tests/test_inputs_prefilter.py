@@ -14,46 +14,144 @@ from test_inputs_evtx import T0, capi, lync, schannel
 from tlsdiag.evtxwrite import EventSpec, EvtxWriter
 from tlsdiag.inputs import ReadStats, chunk_prefilter, discover, read_events
 from tlsdiag.inputs import read as read_module
-from tlsdiag.inputs.prefilter import fold
 from tlsdiag.kb import load_kb
 from tlsdiag.match.hostfacts import HOST_FACT_PROVIDERS
 from tlsdiag.model import ReadSummary
+from tlsdiag.scan import prefilter_event_ids, prefilter_names
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 NAMES = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x24F), min_size=1, max_size=40)
 
 
+ENGINES = ["hyperscan", "fold"]  # hyperscan is a dependency on this platform: its absence must fail here
+
+
+def test_hyperscan_is_the_default_engine_here() -> None:
+    import hyperscan  # noqa: F401  (a missing wheel fails this test, it is not skipped)
+
+    assert chunk_prefilter(["Schannel"]).engine == "hyperscan"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 @settings(max_examples=300, deadline=None)
 @given(name=NAMES, before=st.binary(max_size=300), after=st.binary(max_size=300), flips=st.integers(0, 2**40))
-def test_a_chunk_holding_the_name_in_any_ascii_case_always_passes(name: str, before: bytes, after: bytes,
-                                                                   flips: int) -> None:
+def test_a_chunk_holding_the_name_in_any_ascii_case_always_passes(engine: str, name: str, before: bytes,
+                                                                   after: bytes, flips: int) -> None:
     # only ASCII letters are folded (catalog names are ASCII); others stay as given
     cased = "".join((c.upper() if (flips >> (i % 40)) & 1 else c.lower()) if c.isascii() else c
                     for i, c in enumerate(name))
     raw = before + cased.encode("utf-16-le") + after
-    assert chunk_prefilter([name])(raw)
+    assert chunk_prefilter([name], engine=engine)(raw)
 
 
-@given(a=st.binary(max_size=200), b=st.binary(max_size=200))
-def test_fold_preserves_concatenation(a: bytes, b: bytes) -> None:
-    assert fold(a + b) == fold(a) + fold(b)
+@settings(max_examples=300, deadline=None)
+@given(names=st.lists(NAMES, min_size=1, max_size=4), hay=st.binary(max_size=400),
+       inserts=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 400), st.booleans()), max_size=3))
+def test_hyperscan_passes_only_what_the_fold_passes(names: list[str], hay: bytes,
+                                                     inserts: list[tuple[int, int, bool]]) -> None:
+    # both are sound; hyperscan is the stricter of the two (no NUL-interrupted names), never looser
+    for which, at, wide in inserts:
+        name = names[which % len(names)]
+        piece = name.encode("utf-16-le") if wide or not name.isascii() else name.encode("ascii")
+        hay = hay[:at] + piece + hay[at:]
+    fast, fold_engine = chunk_prefilter(names, engine="hyperscan"), chunk_prefilter(names, engine="fold")
+    if fast(hay):
+        assert fold_engine(hay)
 
 
-def test_chunk_without_the_names_is_rejected() -> None:
-    f = chunk_prefilter(["Schannel", "LS User Services"])
+@pytest.mark.parametrize("engine", ENGINES)
+@settings(max_examples=200, deadline=None)
+@given(slots=st.lists(st.binary(min_size=0, max_size=64), min_size=1, max_size=6),
+       places=st.lists(st.tuples(st.integers(0, 5), st.integers(0, 60), st.sampled_from(["Schannel", "LS Server"])),
+                       max_size=4))
+def test_select_finds_every_slot_holding_a_name(engine: str, slots: list[bytes],
+                                                places: list[tuple[int, int, str]]) -> None:
+    size = 96
+    cells = [bytearray(s.ljust(size, b"\x01")) for s in slots]
+    for slot, at, name in places:
+        if slot < len(cells):
+            wide = name.encode("utf-16-le")
+            at = min(at, size - len(wide))
+            cells[slot][at:at + len(wide)] = wide
+    block = b"".join(bytes(c) for c in cells)
+    f = chunk_prefilter(["Schannel", "LS Server"], engine=engine)
+    chosen = f.select(block, size)
+    assert {k for k, c in enumerate(cells) if f(bytes(c))} <= chosen  # a name inside a slot selects it
+    assert chosen <= set(range(len(cells)))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_chunk_without_the_names_is_rejected(engine: str) -> None:
+    f = chunk_prefilter(["Schannel", "LS User Services"], engine=engine)
     assert not f("Service Control Manager".encode("utf-16-le") + b"\x00" * 100)
     assert not f("Schanne".encode("utf-16-le") + b"-\x00l\x00")  # interrupted by something other than NULs
-    assert f("S\x00C\x00H\x00\x00\x00annel".encode("latin-1"))  # NULs dropped: a harmless false positive
+    assert f("LS USER services".encode("utf-16-le"))
+    nul_interrupted = "S\x00C\x00H\x00\x00\x00annel".encode("latin-1")
+    # the fold drops every NUL, so a name interrupted by extra NULs passes there: a harmless false positive
+    assert f(nul_interrupted) is (engine == "fold")
 
 
-def test_ascii_text_also_passes_which_is_a_harmless_false_positive() -> None:
-    assert chunk_prefilter(["Schannel"])(b"xx Schannel xx")
+@pytest.mark.parametrize("engine", ENGINES)
+def test_ascii_text_also_passes(engine: str) -> None:
+    assert chunk_prefilter(["Schannel"], engine=engine)(b"xx SCHANNEL xx")
+
+
+def test_the_engine_survives_pickling_and_threads() -> None:
+    import pickle
+    from concurrent.futures import ThreadPoolExecutor
+
+    f = pickle.loads(pickle.dumps(chunk_prefilter(["Schannel"], engine="hyperscan")))  # noqa: S301
+    hay = b"\x00" * 5000 + "schannel".encode("utf-16-le")
+    with ThreadPoolExecutor(4) as pool:  # one scratch space per thread
+        assert all(pool.map(f, [hay] * 64))
+
+
+def _record(provider: str, event_id: str) -> str:
+    return ('{"Event":{"#attributes":{"xmlns":"x"},"System":{"Provider":{"#attributes":{"Name":"' + provider +
+            '","Guid":"1F678132"}},"EventID":' + event_id + ',"Version":0,"Level":2},"EventData":{"EventID":36888}}}')
+
+
+@pytest.mark.parametrize(("event_id", "wanted"), [
+    ("36887", True), ("36888", False), ('{"#attributes":{"Qualifiers":49152},"#text":36887}', True),
+    ('{"#attributes":{"Qualifiers":49152},"#text":36888}', False), (str((49152 << 16) | 36887), True),
+    ('"36888"', True),  # not a number: cannot decide here, so the record is decoded
+    ("null", True), ("3688x", True),
+])
+def test_records_are_kept_by_provider_and_event_id(event_id: str, wanted: bool) -> None:
+    f = chunk_prefilter(["Schannel", "EventLog"], {"Schannel": [36887], "EventLog": None})
+    assert f.record_wanted(_record("Schannel", event_id)) is wanted
+    assert f.record_wanted(_record("EventLog", event_id))  # every id of a provider with None
+    assert not f.record_wanted(_record("Service Control Manager", "36887"))
+    assert f.record_wanted(_record("SCHANNEL", "36887"))
 
 
 def catalog_providers() -> list[str]:
     kb = load_kb()
     return sorted({p for entry in kb.events.values() for p in entry.providers} | set(HOST_FACT_PROVIDERS))
+
+
+def _wanted_ids(events, kb) -> list[dict]:
+    ids = prefilter_event_ids(kb)
+    lowered = {name.lower(): found for name, found in ids.items()}
+    return [e.to_dict() for e in events if e.event_id in lowered.get(e.provider.lower(), ())]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_filtering_by_provider_and_event_id_keeps_every_wanted_event(engine: str, corpus_dir: Path) -> None:
+    """What the scan passes (catalog providers and their event ids): samples and corpus, full vs filtered."""
+    kb = load_kb()
+    prefilter = chunk_prefilter(prefilter_names(kb), prefilter_event_ids(kb), engine=engine)
+    inputs = [i for i in discover([SAMPLES, corpus_dir]) if i.kind in ("evtx", "xml", "text")]
+    full, full_summary, _ = _read(inputs)
+    filtered, summary, stats = _read(inputs, prefilter=prefilter)
+    assert _wanted_ids(filtered, kb) == _wanted_ids(full, kb)
+    assert len(_wanted_ids(full, kb)) > 50
+    assert stats.records_skipped > 0 and stats.chunks_skipped > 100
+    # what else got through had no provider name to decide on (damaged records): kept, never dropped
+    kept = {(e.provider.lower(), e.event_id) for e in filtered if e.form == "evtx" and e.provider}
+    assert {(p.lower(), i) for p, ids in prefilter_event_ids(kb).items() for i in ids} >= kept
+    assert {(x.source, x.where) for x in summary.losses} <= {(x.source, x.where) for x in full_summary.losses}
 
 
 def _read(paths, **kw) -> tuple[list, ReadSummary, ReadStats]:
@@ -154,6 +252,7 @@ import io, json, sys
 from tlsdiag.inputs import read as read_module
 from tlsdiag.inputs import read_events
 from tlsdiag.model import ReadSummary
+from tlsdiag.scan import prefilter_event_ids, prefilter_names
 
 class NoFd(io.StringIO):  # what Textual puts in sys.stderr: fileno() is -1
     def fileno(self):
@@ -183,3 +282,44 @@ def test_a_worker_pool_that_cannot_start_falls_back_to_reading_in_process(tmp_pa
     assert run.returncode == 0, run.stderr[-2000:]
     got = json.loads(run.stdout.strip().splitlines()[-1])
     assert got == {"events": len(seq), "lost": 0} and seq_summary.records_lost == 0
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("damage_kind", [None, "bad_record_size", "zeroed_chunk", "bad_chunk_magic", "bad_chunk_data_crc",
+                                         "garbage_chunk", "truncated"])
+def test_block_triage_gives_what_chunk_by_chunk_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      threads: int, damage_kind: str | None) -> None:
+    """``scan_file`` (blocks, runs of skips, triage threads) against ``scan_chunks`` (one slot at a time)."""
+    from tlsdiag.evtxwrite import damage
+    from tlsdiag.inputs import evtxfile
+
+    monkeypatch.setattr(evtxfile, "BLOCK_CHUNKS", 3)  # many blocks, odd boundaries
+    monkeypatch.setattr(evtxfile, "TRIAGE_AHEAD", 2)
+    raw = _mixed_log(tmp_path / "clean.evtx", 9000, seed=11).read_bytes()
+    if damage_kind:
+        raw = damage(raw, damage_kind, chunk=4)
+    path = tmp_path / "System.evtx"
+    path.write_bytes(raw + b"\x00" * 1000)  # and a cut slot at the end
+    header = evtxfile.parse_file_header(raw[:evtxfile.FILE_HEADER_SIZE])
+    prefilter = chunk_prefilter(["Schannel", "LS User Services"], {"Schannel": [36887, 36888]})
+
+    def totals(outcomes) -> tuple:
+        events, losses, counts = [], [], [0] * 5
+        for _meta, out in outcomes:
+            events += [e.to_dict() for e in out.events]
+            losses += out.losses
+            for i, n in enumerate((out.chunks_total, out.chunks_skipped, out.chunks_parsed, out.bytes_read,
+                                   out.records_parsed)):
+                counts[i] += n
+        return events, losses, counts
+
+    with path.open("rb") as fh:
+        fh.seek(evtxfile.FILE_HEADER_SIZE)
+        want = totals(evtxfile.scan_chunks(evtxfile.iter_chunks(fh), "f", header.chunk_count, "rust", prefilter))
+    with path.open("rb") as fh:
+        fh.seek(evtxfile.FILE_HEADER_SIZE)
+        got = totals(evtxfile.scan_file(fh, "f", header.chunk_count, "rust", prefilter, threads=threads))
+    assert got == want
+    assert want[2][1] > 0 and want[0]  # chunks were skipped, events were found
+    if damage_kind:
+        assert want[1]

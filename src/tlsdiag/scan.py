@@ -20,6 +20,7 @@ from typing import Any
 from tlsdiag.errors import InputError
 from tlsdiag.kb import KnowledgeBase, load_kb
 from tlsdiag.match import (
+    HOST_FACT_EVENT_IDS,
     HOST_FACT_PROVIDERS,
     CatalogIndex,
     Correlator,
@@ -110,10 +111,10 @@ def _discover(paths: Sequence[str | os.PathLike[str]]) -> list[Any]:
 
 
 def _read_events(inputs: list[Any], summary: ReadSummary, backend: str, progress: Progress | None,
-                 names: list[str] | None, reader_stats: Any) -> Iterable[Event]:
+                 kb: KnowledgeBase | None, reader_stats: Any) -> Iterable[Event]:
     from tlsdiag.inputs import chunk_prefilter, read_events
 
-    prefilter = chunk_prefilter(names) if names is not None else None
+    prefilter = chunk_prefilter(prefilter_names(kb), prefilter_event_ids(kb)) if kb is not None else None
     return read_events(inputs, summary=summary, backend=backend, progress=progress, stats=reader_stats,
                        prefilter=prefilter)
 
@@ -154,6 +155,21 @@ def prefilter_names(kb: KnowledgeBase) -> list[str]:
     return sorted(names, key=str.lower)
 
 
+def prefilter_event_ids(kb: KnowledgeBase) -> dict[str, frozenset[int]]:
+    """Per provider name (and alias), the event ids the scan needs: the catalog's and the host facts'.
+
+    A record of a wanted provider with another id can match no catalog entry and tells the host facts
+    nothing, so the reader may skip it before decoding it (it is counted as skipped, not read).
+    """
+    ids: dict[str, set[int]] = {}
+    for entry in kb.events.values():
+        for name in (entry.provider, *entry.provider_aliases):
+            ids.setdefault(name, set()).add(entry.event_id)
+    for name, wanted in HOST_FACT_EVENT_IDS.items():
+        ids.setdefault(name, set()).update(wanted)
+    return {name: frozenset(found) for name, found in ids.items()}
+
+
 def run_scan(paths: Sequence[str | os.PathLike[str]], *, backend: str = "rust", progress: Progress | None = None,
              kb: KnowledgeBase | None = None, on_match: Callable[[Match], None] | None = None,
              prefilter: bool = True) -> ScanResult:
@@ -179,8 +195,7 @@ def run_scan(paths: Sequence[str | os.PathLike[str]], *, backend: str = "rust", 
     reader_stats = ReadStats()
     events: Iterable[Event] = ()
     if event_inputs:
-        events = _read_events(event_inputs, summary, backend, progress, prefilter_names(kb) if prefilter else None,
-                              reader_stats)
+        events = _read_events(event_inputs, summary, backend, progress, kb if prefilter else None, reader_stats)
     result = analyse(events, kb, summary=summary, store_inputs=store_inputs, on_match=on_match, paths=paths,
                      backend=backend, dedup=len(event_inputs) > 1)
     if not store_inputs:

@@ -25,15 +25,50 @@ exactly (catalog provider names are ASCII).
 Pass provider names (with their aliases). Channel names are accepted, but every
 record of a log carries its channel, so a channel such as ``System`` makes every
 chunk of that log pass; the filter is sound either way, just less useful.
+
+Two engines answer the same question. Where the ``hyperscan`` package is
+installed (a wheel for Linux x86_64), one multi-pattern scan looks for every
+name, ASCII-case-insensitively, as UTF-16LE (without its final NUL byte, which
+is implied, and which makes the search several times slower) and as single-byte
+text, over many chunks at once and without holding the GIL: about 1.5 GB/s per
+core here against 0.4 GB/s for the fold below. Both are sound; they differ only
+in false positives (the fold also passes names interrupted by NUL bytes). The
+fold is used when hyperscan is missing or ``TLSDIAG_PREFILTER=fold`` is set.
+
+Records get the same treatment one level down: in a parsed chunk, a record
+whose provider (and, when event ids are given, whose provider and event id) the
+scan does not want is skipped before its JSON is decoded.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import os
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 _LOWER_ASCII = bytes.maketrans(bytes(range(0x41, 0x5B)), bytes(range(0x61, 0x7B)))
 _PROVIDER_KEY = '"Provider":{"#attributes":{"Name":"'
+_EVENT_ID_KEY = '"EventID":'
+_TEXT_KEY = '"#text":'
+
+
+def _engine() -> Any:
+    """The hyperscan module, or None (not installed, or the fold engine asked for)."""
+    if os.environ.get("TLSDIAG_PREFILTER", "").lower() == "fold":
+        return None
+    try:
+        import hyperscan
+    except ImportError:
+        return None
+    return hyperscan
+
+
+def _hs_expression(needle: bytes) -> bytes:
+    """A hyperscan expression matching exactly these bytes (letters stay literal so CASELESS folds them)."""
+    return b"".join(bytes((b,)) if 0x30 <= b <= 0x39 or 0x41 <= (b & 0xDF) <= 0x5A else b"\\x%02x" % b
+                    for b in needle)
 
 
 def _common_prefix(items: list[bytes]) -> bytes:
@@ -52,12 +87,19 @@ def fold(raw: bytes) -> bytes:
 class ChunkPrefilter:
     """``prefilter(raw_chunk) -> bool``: may this 64 KiB chunk hold a wanted event?
 
-    Picklable (it travels to worker processes). ``record_wanted(json_text)``
-    is the same question for one pyevtx-rs JSON record, answered from its
-    provider name; it is True whenever the name cannot be found in the text.
+    ``select(block, size)`` answers it for every ``size``-byte slot of a larger
+    block in one pass. Picklable (it travels to worker processes; the hyperscan
+    database is compiled again where it is used). ``record_wanted(json_text)``
+    is the question for one pyevtx-rs JSON record, answered from its provider
+    name and, when ``event_ids`` were given, its event id; it is True whenever
+    the text does not let it decide.
+
+    ``event_ids`` maps provider names to the event ids wanted of them (``None``:
+    every id); providers it does not mention have every id wanted.
     """
 
-    def __init__(self, names: Iterable[str]) -> None:
+    def __init__(self, names: Iterable[str], event_ids: Mapping[str, Iterable[int] | None] | None = None,
+                 engine: str | None = None) -> None:
         cleaned = sorted(set(names), key=str.lower)  # an empty name is in every chunk: all pass (sound)
         self.names: tuple[str, ...] = tuple(cleaned)
         needles: set[bytes] = set()
@@ -88,11 +130,56 @@ class ChunkPrefilter:
         self._singles: tuple[bytes, ...] = tuple(m[0] for m in by_start.values() if len(m) == 1)
         self._json_names = frozenset(json.dumps(n, ensure_ascii=False)[1:-1].lower() for n in cleaned)
         self._lower_names = frozenset(n.lower() for n in cleaned)
+        # provider (lower case, as JSON text) -> wanted ids; a provider missing here wants every id
+        self._ids: dict[str, frozenset[int]] = {}
+        for name, ids in (event_ids or {}).items():
+            if ids is not None:
+                key = json.dumps(name, ensure_ascii=False)[1:-1].lower()
+                self._ids[key] = self._ids.get(key, frozenset()) | frozenset(ids)
+        # hyperscan patterns: each name as UTF-16LE (final NUL dropped) and as single-byte text
+        patterns: set[bytes] = set()
+        for name in cleaned:
+            wide = name.encode("utf-16-le")
+            patterns.add(wide[:-1] if wide.endswith(b"\x00") else wide)
+            patterns.add(name.encode("latin-1", "ignore") if name.isascii() else b"")
+        patterns.discard(b"")
+        self._patterns: tuple[bytes, ...] = tuple(sorted(patterns))
+        self._everything = not self.needles or any(not n for n in self.needles)
+        self.engine = engine or ("hyperscan" if _engine() is not None else "fold")
+        if self.engine not in ("hyperscan", "fold"):
+            raise ValueError(f"unknown prefilter engine {self.engine!r}")
+        self._db: Any = None
+        self._local = threading.local()
 
-    def __call__(self, raw: bytes) -> bool:
-        if not self.needles:
-            return False
-        hay = raw.translate(_LOWER_ASCII, self._drop)
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_db"] = None
+        state["_local"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._local = threading.local()
+        if self.engine == "hyperscan" and _engine() is None:
+            self.engine = "fold"  # the receiving process has no hyperscan: same answers, slower
+
+    def _hyperscan(self) -> tuple[Any, Any, Any]:
+        """(module, database, this thread's scratch); compiled on first use in each process."""
+        hs = _engine() if self.engine == "hyperscan" else None
+        if hs is None:
+            raise RuntimeError("hyperscan not available")
+        if self._db is None:
+            db = hs.Database(mode=hs.HS_MODE_BLOCK)
+            exprs = [_hs_expression(p) for p in self._patterns]
+            db.compile(expressions=exprs, ids=list(range(len(exprs))), flags=[hs.HS_FLAG_CASELESS] * len(exprs))
+            self._db = db
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = hs.Scratch(self._db)
+        return hs, self._db, scratch
+
+    def _fold_test(self, raw: bytes | memoryview) -> bool:
+        hay = bytes(raw).translate(_LOWER_ASCII, self._drop)
         for needle in self._singles:
             if needle in hay:
                 return True
@@ -101,8 +188,41 @@ class ChunkPrefilter:
                 return True
         return False
 
+    def __call__(self, raw: bytes | memoryview) -> bool:
+        if not self.needles:
+            return False
+        if self._everything:
+            return True
+        if self.engine == "fold":
+            return self._fold_test(raw)
+        return bool(self.select(raw, max(len(raw), 1)))
+
+    def select(self, block: bytes | bytearray | memoryview, size: int) -> set[int]:
+        """Indices ``k`` of the slots ``block[k*size:(k+1)*size]`` that may hold a wanted name.
+
+        A name that straddles two slots is in neither, so it may or may not select one (a false
+        positive at worst); a name inside a slot always selects it.
+        """
+        slots = -(-len(block) // size)
+        if not self.needles:
+            return set()
+        if self._everything:
+            return set(range(slots))
+        if self.engine == "fold":
+            view = memoryview(block)
+            return {k for k in range(slots) if self._fold_test(view[k * size:(k + 1) * size])}
+        _hs, db, scratch = self._hyperscan()
+        found: set[int] = set()
+        add = found.add
+
+        def on_match(_id: int, _start: int, end: int, _flags: int, _ctx: Any) -> None:
+            add((end - 1) // size)
+
+        db.scan(block, match_event_handler=on_match, scratch=scratch)
+        return found
+
     def record_wanted(self, text: str) -> bool:
-        """Whether a pyevtx-rs JSON record's provider is one of the names (True if not determinable)."""
+        """Whether a pyevtx-rs JSON record is wanted (True when its text does not let this decide)."""
         start = text.find(_PROVIDER_KEY)
         if start < 0:
             return True
@@ -112,15 +232,51 @@ class ChunkPrefilter:
             end = text.find('"', end + 1)
         if end < 0:
             return True
-        return text[start:end].lower() in self._json_names
+        name = text[start:end].lower()
+        if name not in self._json_names:
+            return False
+        ids = self._ids.get(name)
+        if ids is None:
+            return True
+        event_id = _event_id(text, end)
+        return event_id is None or event_id in ids
 
-    def provider_wanted(self, provider: str) -> bool:
-        return provider.lower() in self._lower_names
+    def provider_wanted(self, provider: str, event_id: int | None = None) -> bool:
+        name = provider.lower()
+        if name not in self._lower_names:
+            return False
+        ids = self._ids.get(json.dumps(name, ensure_ascii=False)[1:-1])
+        return ids is None or event_id is None or event_id in ids
 
     def __repr__(self) -> str:
-        return f"ChunkPrefilter({len(self.names)} names, {len(self.needles)} needles)"
+        return f"ChunkPrefilter({len(self.names)} names, {len(self.needles)} needles, {self.engine})"
 
 
-def chunk_prefilter(names: Iterable[str]) -> ChunkPrefilter:
+def _event_id(text: str, after: int) -> int | None:
+    """The 16-bit event id of a pyevtx-rs JSON record (``EventID`` as a number or ``{..., "#text": N}``)."""
+    pos = text.find(_EVENT_ID_KEY, after)
+    if pos < 0:
+        return None
+    pos += len(_EVENT_ID_KEY)
+    if text.startswith("{", pos):
+        try:
+            value, _end = _DECODER.raw_decode(text, pos)
+        except ValueError:
+            return None
+        value = value.get("#text")
+        return value & 0xFFFF if type(value) is int and value >= 0 else None
+    end = pos
+    while end < len(text) and "0" <= text[end] <= "9":
+        end += 1
+    if end == pos or end - pos > 12 or text[end:end + 1] not in (",", "}"):
+        return None
+    return int(text[pos:end]) & 0xFFFF  # a legacy 32-bit id carries its qualifiers in the high word
+
+
+_DECODER = json.JSONDecoder()
+
+
+def chunk_prefilter(names: Iterable[str], event_ids: Mapping[str, Iterable[int] | None] | None = None,
+                    engine: str | None = None) -> ChunkPrefilter:
     """A sound byte-level chunk filter for the given provider names (see module docstring)."""
-    return ChunkPrefilter(names)
+    return ChunkPrefilter(names, event_ids, engine)

@@ -25,9 +25,8 @@ from tlsdiag.inputs.evtxfile import (
     ChunkMeta,
     FileHeader,
     RangeResult,
-    iter_chunks,
     parse_file_header,
-    scan_chunks,
+    scan_file,
     unpack_event,
     work_range,
 )
@@ -207,13 +206,14 @@ def _read_evtx(inp: InputFile, report: FileReport, backend: str, meter: _Progres
         if pool is not None and pool.eligible(inp, prefilter):
             outcomes = pool.outcomes(inp, header.chunk_count, backend, prefilter)
         else:
-            outcomes = scan_chunks(iter_chunks(fh), source, header.chunk_count, backend, prefilter)
+            threads = pool.workers if pool is not None else 1
+            outcomes = scan_file(fh, source, header.chunk_count, backend, prefilter, threads=threads)
         per_file = stats.per_file.setdefault(source, {"chunks": 0, "skipped": 0, "parsed": 0, "records": 0})
         for meta, out in outcomes:
-            slots += 1
+            slots += out.chunks_total  # a run of clean skips comes as one outcome
             meter.add(out.bytes_read)
-            stats.chunks_total += 1
-            per_file["chunks"] += 1
+            stats.chunks_total += out.chunks_total
+            per_file["chunks"] += out.chunks_total
             if meta.slot_lost:
                 stats.chunks_damaged += 1
                 report.lost.extend(out.losses)
@@ -227,8 +227,8 @@ def _read_evtx(inp: InputFile, report: FileReport, backend: str, meter: _Progres
                                         "records (overwritten or never written)", None))
             zeroed.clear()
             if out.chunks_skipped:
-                stats.chunks_skipped += 1
-                per_file["skipped"] += 1
+                stats.chunks_skipped += out.chunks_skipped
+                per_file["skipped"] += out.chunks_skipped
                 continue
             stats.chunks_parsed += 1
             stats.records_parsed += out.records_parsed
@@ -324,7 +324,8 @@ class _Pool:
         if ranges:
             start = ranges[0][0]
             with open(path, "rb") as fh:
-                yield from scan_chunks(iter_chunks(fh, start), inp.display, header_count, backend, prefilter)
+                fh.seek(FILE_HEADER_SIZE + start * CHUNK_SIZE)
+                yield from scan_file(fh, inp.display, header_count, backend, prefilter, start, threads=self.workers)
 
     def close(self) -> None:
         if self._executor is not None:

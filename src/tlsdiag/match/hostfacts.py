@@ -25,6 +25,8 @@ BOOT_PROVIDER = "EventLog"
 BOOT_EVENT_ID = 6009
 # Provider names the reader must keep even when a prefilter drops everything the catalog does not list.
 HOST_FACT_PROVIDERS = (BOOT_PROVIDER,)
+# ... and of those, the event ids the facts are read from (the rest of their records tell nothing)
+HOST_FACT_EVENT_IDS = {BOOT_PROVIDER: frozenset({BOOT_EVENT_ID})}
 
 # Build numbers named in docs/kb-format.md (2012 = 6.2.9200, 2012 R2 = 6.3.9600, 2016 = 10.0.14393).
 # 6009 does not say server or client, so both names are given.
