@@ -13,9 +13,9 @@ header that counts one chunk, followed by the chunk.
 from __future__ import annotations
 
 import io
-import json
 import os
 import struct
+import threading
 import zlib
 from collections import deque
 from collections.abc import Iterator
@@ -282,8 +282,7 @@ def parse_chunk_rust(chunk: Chunk, source: str, wanted: Any = None) -> ChunkResu
     """
     from evtx import PyEvtxParser
 
-    from tlsdiag.inputs.normalize import event_from_json
-
+    memo = _memo()
     result = ChunkResult(chunk.index)
     stream = io.BytesIO(synthetic_header(1) + _padded(chunk))
     errors: list[str] = []
@@ -316,10 +315,8 @@ def parse_chunk_rust(chunk: Chunk, source: str, wanted: Any = None) -> ChunkResu
             result.skipped += 1
             continue
         try:
-            doc = json.loads(rec["data"])
-            event = event_from_json(doc, source=source, locator=f"chunk {chunk.index} record {rid}",
-                                    record_id=rid if isinstance(rid, int) else None,
-                                    fallback_time=rec.get("timestamp"))
+            event = memo.event(rec["data"], source=source, locator=f"chunk {chunk.index} record {rid}",
+                               record_id=rid if isinstance(rid, int) else None, fallback_time=rec.get("timestamp"))
         except Exception as exc:
             result.losses.append(Loss(source, f"chunk {chunk.index} record {rid}",
                                       f"cannot normalise record: {_short(exc)}", 1))
@@ -327,6 +324,19 @@ def parse_chunk_rust(chunk: Chunk, source: str, wanted: Any = None) -> ChunkResu
         result.events.append(event)
     _account(result, chunk, source, seen, errors)
     return result
+
+
+_LOCAL = threading.local()
+
+
+def _memo() -> Any:
+    """This thread's RecordMemo (repeated records are decoded once; see normalize.RecordMemo)."""
+    memo = getattr(_LOCAL, "memo", None)
+    if memo is None:
+        from tlsdiag.inputs.normalize import RecordMemo
+
+        memo = _LOCAL.memo = RecordMemo()
+    return memo
 
 
 def parse_chunk_python(chunk: Chunk, source: str, wanted: Any = None) -> ChunkResult:

@@ -496,3 +496,55 @@ def event_from_xml(root: Any, *, source: str, locator: str, form: str, pyevtx: b
         message=message,
         form=form,
     )
+
+
+# ---------------------------------------------------------------- repeated records (pyevtx-rs JSON)
+
+# The parts of a record that differ between repetitions of the same event: its time and record id, and
+# the Correlation/Execution elements (activity, process and thread ids), which no Event field comes from.
+_INSTANCE = re.compile(
+    r'"TimeCreated":\{"#attributes":\{"SystemTime":"(?P<t>[^"\\]*)"\}\},"EventRecordID":(?P<r>\d{1,19}),'
+    r'(?P<x>"Correlation":(?:null|\{"#attributes":\{(?:[^{}"\\]|"[^"\\]*")*\}\}),'
+    r'"Execution":(?:null|\{"#attributes":\{(?:[^{}"\\]|"[^"\\]*")*\}\}),)?')
+MAX_REPEATS = 4096  # distinct record shapes remembered per parser (cleared when full)
+
+
+class RecordMemo:
+    """``event_from_json`` for pyevtx-rs JSON text, without decoding a record seen before in another instance.
+
+    Busy logs repeat the same event thousands of times (a failing TLS handshake every few
+    seconds), and decoding the JSON costs more than everything else done per record. Two
+    records whose text is equal once the instance parts (``_INSTANCE``) are cut out give
+    equal Events but for source, locator, record id and time, so the rest is taken from the
+    first. A record whose text does not have the expected shape is decoded as always.
+    """
+
+    def __init__(self, loads: Any = None) -> None:
+        import json
+
+        self._loads = loads or json.loads
+        self._seen: dict[str, tuple] = {}
+        self.hits = 0
+
+    def event(self, text: str, *, source: str, locator: str, record_id: int | None,
+              fallback_time: str | None = None) -> Event:
+        m = _INSTANCE.search(text)
+        ts = _fast_time(m.group("t")) if m else None
+        if m is None or ts is None:
+            return event_from_json(self._loads(text), source=source, locator=locator, record_id=record_id,
+                                   fallback_time=fallback_time)
+        start_x, end_x = m.span("x")
+        key = (text[:m.start("t")] + text[m.end("t"):m.start("r")] +
+               (text[m.end("r"):start_x] + text[end_x:] if start_x >= 0 else text[m.end("r"):]))
+        shape = self._seen.get(key)
+        if shape is None:
+            event = event_from_json(self._loads(text), source=source, locator=locator, record_id=record_id,
+                                    fallback_time=fallback_time)
+            if len(self._seen) >= MAX_REPEATS:
+                self._seen.clear()
+            self._seen[key] = (event.channel, event.provider, event.event_id, event.level, event.computer,
+                               event.provider_guid, event.qualifiers, event.task, event.task_name,
+                               event.keywords, event.data, event.message, event.form)
+            return event
+        self.hits += 1
+        return Event(source, locator, int(m.group("r")), ts, *shape)

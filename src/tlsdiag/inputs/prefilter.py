@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -265,15 +266,14 @@ def _event_id(text: str, after: int) -> int | None:
             return None
         value = value.get("#text")
         return value & 0xFFFF if type(value) is int and value >= 0 else None
-    end = pos
-    while end < len(text) and "0" <= text[end] <= "9":
-        end += 1
-    if end == pos or end - pos > 12 or text[end:end + 1] not in (",", "}"):
+    m = _NUMBER.match(text, pos)
+    if m is None:
         return None
-    return int(text[pos:end]) & 0xFFFF  # a legacy 32-bit id carries its qualifiers in the high word
+    return int(m.group(1)) & 0xFFFF  # a legacy 32-bit id carries its qualifiers in the high word
 
 
 _DECODER = json.JSONDecoder()
+_NUMBER = re.compile(r"(\d{1,12})[,}]")
 
 
 def chunk_prefilter(names: Iterable[str], event_ids: Mapping[str, Iterable[int] | None] | None = None,

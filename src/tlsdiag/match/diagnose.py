@@ -268,6 +268,7 @@ class Correlator:
         self._plans: dict[str, list[tuple[Any, list[tuple[Cause, Evidence]], list[tuple[Cause, int]]]]] = {}
         self._last_computer: str | None = None
         self._last_key = ""
+        self._verdicts: dict[tuple, tuple] = {}
 
     def _plan(self, entry_id: str) -> list[tuple[Any, list[tuple[Cause, Evidence]], list[tuple[Cause, int]]]]:
         """Per catalog entry: each distinct condition test once, with the evidence/against items it decides."""
@@ -281,6 +282,19 @@ class Correlator:
             plan = self._plans[entry_id] = [(self._tests[tid], evs, ags) for tid, (evs, ags) in by_test.items()]
         return plan
 
+    def _actions(self, match: Match) -> list[tuple[bool, Cause, Any, bool]]:
+        """What one match adds: (is evidence, cause, evidence item or against index, known/definite)."""
+        out: list[tuple[bool, Cause, Any, bool]] = []
+        event = match.event
+        for test, evidence, against in self._plan(match.entry.id):
+            verdict = test(event, match.fields, match.complete)
+            if verdict is False:
+                continue
+            known = verdict is True and not match.uncertain
+            out.extend((True, cause, ev, known) for cause, ev in evidence)
+            out.extend((False, cause, i, verdict is True) for cause, i in against)
+        return out
+
     def add(self, match: Match) -> None:
         self.matches += 1
         event = match.event
@@ -290,29 +304,35 @@ class Correlator:
             key = computer_key(event.computer)
             self.names.setdefault(key, event.computer)
             self._last_computer, self._last_key = event.computer, key
+        # Conditions see only the fields, computer, level and message: a repeated event (the reader shares
+        # one data mapping between repetitions) reuses the verdicts of the first instead of testing again.
+        fields = match.fields
+        memo_key = (match.entry.id, id(fields), match.complete, match.uncertain)
+        cached = self._verdicts.get(memo_key)
+        if (cached is not None and cached[0] is fields and cached[1] == event.computer and cached[2] == event.level
+                and cached[3] == event.message):
+            actions = cached[4]
+        else:
+            actions = self._actions(match)
+            if len(self._verdicts) >= 4096:
+                self._verdicts.clear()
+            self._verdicts[memo_key] = (fields, event.computer, event.level, event.message, actions)
         hits = self._hits.setdefault(key, {})
-        for test, evidence, against in self._plan(match.entry.id):
-            verdict = test(event, match.fields, match.complete)
-            if verdict is False:
-                continue
-            if evidence:
-                known = verdict is True and not match.uncertain
-                for cause, ev in evidence:
-                    per_cause = hits.get(cause.id)
-                    if per_cause is None:
-                        per_cause = hits[cause.id] = {}
-                    hit = per_cause.get(ev.id)
-                    if hit is None:
-                        bucket = self._timed.get((cause.id, ev.id))
-                        hit = per_cause[ev.id] = (Hit(bucket_seconds=bucket, spans={}) if bucket
-                                                  else Hit())
-                    hit.add(match, known)
-            for cause, i in against:
-                if verdict is True:
-                    per = self._against_hits.setdefault(key, {}).setdefault(cause.id, {})
-                    per.setdefault(i, Hit()).add(match, True)
-                else:
-                    self._against_unknown.setdefault(key, {}).setdefault(cause.id, set()).add(i)
+        for is_evidence, cause, item, known in actions:
+            if is_evidence:
+                per_cause = hits.get(cause.id)
+                if per_cause is None:
+                    per_cause = hits[cause.id] = {}
+                hit = per_cause.get(item.id)
+                if hit is None:
+                    bucket = self._timed.get((cause.id, item.id))
+                    hit = per_cause[item.id] = Hit(bucket_seconds=bucket, spans={}) if bucket else Hit()
+                hit.add(match, known)
+            elif known:
+                per = self._against_hits.setdefault(key, {}).setdefault(cause.id, {})
+                per.setdefault(item, Hit()).add(match, True)
+            else:
+                self._against_unknown.setdefault(key, {}).setdefault(cause.id, set()).add(item)
 
     def computers(self) -> list[str]:
         return list(self._hits)
