@@ -37,6 +37,12 @@ def freeze_data(items: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> Mapping
     return MappingProxyType({str(k): "" if v is None else str(v) for k, v in pairs})
 
 
+def _event(*fields: Any) -> Event:
+    values = list(fields)
+    values[14] = MappingProxyType(values[14])
+    return Event(*values)
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """One normalised Windows event.
@@ -64,6 +70,12 @@ class Event:
     data: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     message: str | None = None  # rendered text when the input carried one (XML RenderingInfo, text export)
     form: str = "evtx"  # evtx | xml | text
+
+    def __reduce__(self) -> tuple[Any, tuple]:
+        """Picklable for worker processes: the read-only data mapping travels as a plain dict."""
+        return (_event, (self.source, self.locator, self.record_id, self.timestamp, self.channel, self.provider,
+                         self.event_id, self.level, self.computer, self.provider_guid, self.qualifiers, self.task,
+                         self.task_name, self.keywords, dict(self.data), self.message, self.form))
 
     @property
     def level_name(self) -> str:

@@ -10,6 +10,7 @@ it arrives (feeding its own ``Correlator`` gives preliminary diagnoses mid-scan)
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -111,12 +112,12 @@ def _discover(paths: Sequence[str | os.PathLike[str]]) -> list[Any]:
 
 
 def _read_events(inputs: list[Any], summary: ReadSummary, backend: str, progress: Progress | None,
-                 kb: KnowledgeBase | None, reader_stats: Any) -> Iterable[Event]:
+                 kb: KnowledgeBase | None, reader_stats: Any, digest: Any = None) -> Iterable[Any]:
     from tlsdiag.inputs import chunk_prefilter, read_events
 
     prefilter = chunk_prefilter(prefilter_names(kb), prefilter_event_ids(kb)) if kb is not None else None
     return read_events(inputs, summary=summary, backend=backend, progress=progress, stats=reader_stats,
-                       prefilter=prefilter)
+                       prefilter=prefilter, digest=digest)
 
 
 def _analyse_stores(inputs: list[Any]) -> list[StoreAnalysis]:
@@ -193,11 +194,16 @@ def run_scan(paths: Sequence[str | os.PathLike[str]], *, backend: str = "rust", 
 
     summary = ReadSummary()
     reader_stats = ReadStats()
-    events: Iterable[Event] = ()
+    dedup = len(event_inputs) > 1
+    analysis = Analysis(kb, dedup=dedup, on_match=on_match)
+    # workers may analyse ranges of big, busy logs themselves, unless every match must be seen here (on_match)
+    digest = RangeDigest(kb, dedup, analysis) if on_match is None else None
+    events: Iterable[Any] = ()
     if event_inputs:
-        events = _read_events(event_inputs, summary, backend, progress, kb if prefilter else None, reader_stats)
+        events = _read_events(event_inputs, summary, backend, progress, kb if prefilter else None, reader_stats,
+                              digest)
     result = analyse(events, kb, summary=summary, store_inputs=store_inputs, on_match=on_match, paths=paths,
-                     backend=backend, dedup=len(event_inputs) > 1)
+                     backend=backend, dedup=dedup, analysis=analysis)
     if not store_inputs:
         require_usable(summary)  # every event file unusable: exit 2 with the first reason
     result.stats.reader = {k: v for k, v in vars(reader_stats).items() if isinstance(v, int)}
@@ -205,45 +211,138 @@ def run_scan(paths: Sequence[str | os.PathLike[str]], *, backend: str = "rust", 
     return result
 
 
-def analyse(events: Iterable[Event], kb: KnowledgeBase, *, summary: ReadSummary | None = None,
-            store_inputs: Sequence[Any] = (), on_match: Callable[[Match], None] | None = None,
-            paths: Sequence[str] = (), backend: str = "rust", dedup: bool = True) -> ScanResult:
-    """Events (already read) and store inputs -> ScanResult. ``run_scan`` is this plus reading.
+def dedup_key(event: Event) -> int:
+    """64 bits that name a record (computer, log, provider, id, record id, time), equal in every process.
 
-    ``dedup`` counts a record that arrives twice (same computer, log, provider, id, record and time) once;
-    ``run_scan`` turns it off when there is only one event input, where duplicates cannot occur.
+    (Python's own hash of text differs between processes, and workers compute these too.)
     """
-    started = time.perf_counter()
-    summary = summary if summary is not None else ReadSummary()
-    index = CatalogIndex(kb)
-    facts = HostFactsCollector()
-    correlator = Correlator(kb)
-    stats = ScanStats()
-    matches: list[Match] = []
-    seen: set[int] = set()
-    for event in events:
+    text = (f"{event.computer}\x1f{event.channel}\x1f{event.provider}\x1f{event.event_id}\x1f{event.record_id}"
+            f"\x1f{event.timestamp.isoformat()}")
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+
+
+class Analysis:
+    """The per-event half of a scan, fed in input order: events one at a time, or a worker's range at once.
+
+    A worker runs its own Analysis over one chunk range of a large log and exports it; ``absorb`` adds
+    that export here with the same result as feeding the range's events one by one (tested), unless a
+    record of the range was already seen in another input: then the caller feeds the events instead.
+    """
+
+    def __init__(self, kb: KnowledgeBase, *, dedup: bool = True, on_match: Callable[[Match], None] | None = None,
+                 keep: int = MAX_KEPT_MATCHES) -> None:
+        self.kb = kb
+        self.index = CatalogIndex(kb)
+        self.facts = HostFactsCollector()
+        self.correlator = Correlator(kb)
+        self.stats = ScanStats()
+        self.matches: list[Match] = []
+        self.keep = keep
+        self.dedup = dedup
+        self.seen: set[int] = set()
+        self.keys: list[int] | None = None  # a worker's analysis lists its dedup keys in order, for export
+        self.on_match = on_match
+
+    def feed(self, event: Event) -> None:
+        stats = self.stats
         stats.events += 1
-        facts.observe(event)
-        found = index.match(event)
-        if found and dedup:
+        self.facts.observe(event)
+        found = self.index.match(event)
+        if found and self.dedup:
             # the same record from two inputs (an .evtx and its XML export, a folder and its zip) counts once;
             # a 64-bit hash per matched event keeps this small (collisions: ~1e-7 at millions of matches)
-            key = hash((event.computer, event.channel, event.provider, event.event_id, event.record_id,
-                        event.timestamp))
-            if key in seen:
+            key = dedup_key(event)
+            if key in self.seen:
                 stats.duplicates += 1
-                continue
-            if len(seen) < MAX_DEDUP:
-                seen.add(key)
+                return
+            if len(self.seen) < MAX_DEDUP:
+                self.seen.add(key)
+                if self.keys is not None:
+                    self.keys.append(key)
             else:
                 stats.dedup_full = True
         for match in found:
-            correlator.add(match)
+            self.correlator.add(match)
             stats.matches += 1
-            if len(matches) < MAX_KEPT_MATCHES:
-                matches.append(match)
-            if on_match is not None:
-                on_match(match)
+            if len(self.matches) < self.keep:
+                self.matches.append(match)
+            if self.on_match is not None:
+                self.on_match(match)
+
+    def export(self) -> dict[str, Any]:
+        from tlsdiag.match.catalog import pack_matches
+
+        return {"events": self.stats.events, "matches": self.stats.matches, "duplicates": self.stats.duplicates,
+                "dedup_full": self.stats.dedup_full, "keys": self.keys or [], "kept": pack_matches(self.matches),
+                "correlator": self.correlator.export(), "hosts": self.facts.hosts}
+
+    def absorb(self, part: dict[str, Any]) -> bool:
+        """Add a worker's export; False (nothing changed) when one of its records was seen before."""
+        from tlsdiag.match.catalog import unpack_matches
+
+        if self.dedup and any(key in self.seen for key in part["keys"]):
+            return False
+        for key in part["keys"]:
+            if len(self.seen) < MAX_DEDUP:
+                self.seen.add(key)
+            else:
+                self.stats.dedup_full = True
+        stats = self.stats
+        stats.events += part["events"]
+        stats.matches += part["matches"]
+        stats.duplicates += part["duplicates"]
+        stats.dedup_full = stats.dedup_full or part["dedup_full"]
+        self.matches.extend(unpack_matches(part["kept"], self.kb, max(0, self.keep - len(self.matches))))
+        self.correlator.absorb(part["correlator"])
+        self.facts.absorb(part["hosts"])
+        return True
+
+
+class RangeDigest:
+    """What worker processes do with the events of a chunk range: an Analysis, exported (picklable)."""
+
+    def __init__(self, kb: KnowledgeBase, dedup: bool, analysis: Analysis | None = None) -> None:
+        self.kb = kb
+        self.dedup = dedup
+        self._analysis = analysis  # the receiving side's, for budget(); not sent to workers
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"kb": self.kb, "dedup": self.dedup, "_analysis": None}
+
+    def budget(self) -> int:
+        """How many matches a worker should send back in full (the rest are only counted)."""
+        return max(0, MAX_KEPT_MATCHES - len(self._analysis.matches)) if self._analysis is not None else 0
+
+    def __call__(self, events: list[Event], keep: int | None) -> dict[str, Any]:
+        analysis = Analysis(self.kb, dedup=self.dedup, keep=MAX_KEPT_MATCHES if keep is None else keep)
+        analysis.keys = []
+        for event in events:
+            analysis.feed(event)
+        return analysis.export()
+
+
+def analyse(events: Iterable[Any], kb: KnowledgeBase, *, summary: ReadSummary | None = None,
+            store_inputs: Sequence[Any] = (), on_match: Callable[[Match], None] | None = None,
+            paths: Sequence[str] = (), backend: str = "rust", dedup: bool = True,
+            analysis: Analysis | None = None) -> ScanResult:
+    """Events (already read) and store inputs -> ScanResult. ``run_scan`` is this plus reading.
+
+    ``dedup`` counts a record that arrives twice (same computer, log, provider, id, record and time) once;
+    ``run_scan`` turns it off when there is only one event input, where duplicates cannot occur. The
+    stream may hold a reader's ``Digested`` items (a worker's Analysis of a range) in place of events.
+    """
+    started = time.perf_counter()
+    summary = summary if summary is not None else ReadSummary()
+    state = analysis or Analysis(kb, dedup=dedup, on_match=on_match)
+    feed = state.feed
+    for item in events:
+        if type(item) is Event:
+            feed(item)
+        elif not state.absorb(item.payload):
+            for event in item.replay():
+                feed(event)
+    stats = state.stats
+    matches = state.matches
     stats.read_seconds = time.perf_counter() - started
     stats.matches_kept = len(matches)
     store_started = time.perf_counter()
@@ -252,9 +351,9 @@ def analyse(events: Iterable[Event], kb: KnowledgeBase, *, summary: ReadSummary 
     results = [StoreResult(getattr(a.snapshot, "computer", "") or "", ", ".join(getattr(a.snapshot, "sources", [])),
                            tuple(a.findings), a.clean_checks, _named(a.snapshot), getattr(a.snapshot, "os_build", None))
                for a in analyses]
-    diagnoses = correlator.diagnose(facts, results)
+    diagnoses = state.correlator.diagnose(state.facts, results)
     stats.seconds = time.perf_counter() - started
-    return ScanResult(paths=list(paths), kb=kb, summary=summary, hosts=dict(facts.hosts), diagnoses=diagnoses,
+    return ScanResult(paths=list(paths), kb=kb, summary=summary, hosts=dict(state.facts.hosts), diagnoses=diagnoses,
                       matches=matches, stores=analyses, stats=stats, backend=backend,
                       notes=_notes(matches, stats.duplicates, stats.dedup_full))
 

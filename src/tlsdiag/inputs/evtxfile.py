@@ -311,15 +311,15 @@ def parse_chunk_rust(chunk: Chunk, source: str, wanted: Any = None) -> ChunkResu
         rid = rec.get("event_record_id")
         if isinstance(rid, int):
             seen.append(rid)
-        if wanted is not None and not wanted.record_wanted(rec["data"]):
-            result.skipped += 1
-            continue
         try:
-            event = memo.event(rec["data"], source=source, locator=f"chunk {chunk.index} record {rid}",
-                               record_id=rid if isinstance(rid, int) else None, fallback_time=rec.get("timestamp"))
+            event = memo.event(rec["data"], source, f"chunk {chunk.index} record {rid}",
+                               rid if type(rid) is int else None, rec.get("timestamp"), wanted)
         except Exception as exc:
             result.losses.append(Loss(source, f"chunk {chunk.index} record {rid}",
                                       f"cannot normalise record: {_short(exc)}", 1))
+            continue
+        if event is None:  # a provider (or event id) the prefilter does not want
+            result.skipped += 1
             continue
         result.events.append(event)
     _account(result, chunk, source, seen, errors)
@@ -651,27 +651,12 @@ def _blocks(stream: BinaryIO, prefilter: Any, start: int, stop: int | None, thre
                 future.cancel()
 
 
-def pack_event(e: Event) -> tuple:
-    """An Event as a plain tuple (Event.data is a read-only mapping proxy, which does not pickle)."""
-    return (e.source, e.locator, e.record_id, e.timestamp, e.channel, e.provider, e.event_id, e.level,
-            e.computer, e.provider_guid, e.qualifiers, e.task, e.task_name, e.keywords, dict(e.data),
-            e.message, e.form)
-
-
-def unpack_event(t: tuple) -> Event:
-    from types import MappingProxyType
-
-    return Event(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11], t[12], t[13],
-                 MappingProxyType(t[14]), t[15], t[16])
-
-
 def work_range(path: str, source: str, start: int, stop: int, header_count: int, backend: str,
                prefilter: Any = None) -> list[tuple[ChunkMeta, RangeResult]]:
-    """Worker-process entry: chunk slots [start, stop) of an on-disk EVTX file, events packed as tuples."""
+    """Chunk slots [start, stop) of an on-disk EVTX file, in a list (what a worker process sends back)."""
     out: list[tuple[ChunkMeta, RangeResult]] = []
     with open(path, "rb") as fh:
         fh.seek(FILE_HEADER_SIZE + start * CHUNK_SIZE)
         for meta, result in scan_file(fh, source, header_count, backend, prefilter, start, stop):
-            result.events = [pack_event(e) for e in result.events]
             out.append((meta, result))
     return out

@@ -13,6 +13,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from tlsdiag.errors import InputError
@@ -27,7 +28,6 @@ from tlsdiag.inputs.evtxfile import (
     RangeResult,
     parse_file_header,
     scan_file,
-    unpack_event,
     work_range,
 )
 from tlsdiag.inputs.prefilter import ChunkPrefilter
@@ -38,7 +38,9 @@ from tlsdiag.model import Event, FileReport, Loss, ReadSummary
 EVENT_KINDS = ("evtx", "xml", "text")
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024  # smaller files are read in-process (no worker start-up cost)
 TASK_CHUNKS = 16  # chunk slots per worker task (1 MiB): small enough to keep memory flat when all is relevant
-DENSE_EVENTS_PER_CHUNK = 20  # above this many wanted events per chunk, reading in-process is cheaper
+PROBE_CHUNKS = 8  # slots read in-process before deciding whether the rest is worth worker processes ...
+SEGMENT_CHUNKS = 256  # ... and, while the file stays sparse, read here between two such decisions
+DENSE_EVENTS_PER_CHUNK = 20  # from this many wanted events per chunk on, the rest goes to workers
 BACKENDS = tuple(PARSERS)
 
 Progress = Callable[[int, int], None]
@@ -64,6 +66,32 @@ class ReadStats:
                 f"{self.chunks_parsed} parsed, {self.chunks_skipped} skipped by prefilter, "
                 f"{self.chunks_damaged} damaged; {self.records_parsed} record(s) parsed, "
                 f"{self.records_skipped} of them skipped by prefilter")
+
+
+@dataclass
+class Digested:
+    """What a worker made of the events of one chunk range (``read_events(digest=...)``), in their place.
+
+    ``payload`` is the digest's result; ``count``/``first``/``last`` describe the
+    events it saw (already counted in the file's report). ``replay()`` reads the
+    same range again in this process and yields its events, for a consumer that
+    cannot use the payload.
+    """
+
+    source: str
+    start: int
+    stop: int
+    payload: Any
+    count: int
+    replay: Callable[[], Iterator[Event]]
+    max_record_id: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["replay"] = _no_replay  # the replay is a closure of the receiving process
+        return state
 
 
 def resolve_inputs(paths_or_inputs: Iterable[str | os.PathLike[str] | InputFile]) -> list[InputFile]:
@@ -100,7 +128,8 @@ def read_events(
     prefilter: ChunkFilter | None = None,
     stats: ReadStats | None = None,
     workers: int | None = None,
-) -> Iterator[Event]:
+    digest: Any = None,
+) -> Iterator[Event | Digested]:
     """Events of all inputs in input order (EVTX: chunk and record order).
 
     ``progress(done_bytes, total_bytes)`` is called as input is consumed.
@@ -108,8 +137,15 @@ def read_events(
     event of interest; skipped chunks are counted in ``stats``, not as losses.
     A ``ChunkPrefilter`` (``chunk_prefilter(names)``) also skips, inside parsed
     chunks, records of other providers (``stats.records_skipped``).
-    ``workers`` (default: CPU count) processes read chunk ranges of large
-    on-disk EVTX files in parallel; the output order does not depend on it.
+    ``workers`` (default: CPU count) also sets the threads that triage EVTX
+    blocks ahead of the parser.
+
+    ``digest`` (picklable; ``digest(events, keep) -> payload``) lets worker
+    processes take over large on-disk EVTX files whose records are mostly
+    wanted: after a probe read here, the rest of such a file is read in chunk
+    ranges by ``workers`` processes, each range's events are given to the
+    digest there, and a ``Digested`` item stands in the stream for them (in
+    order). Without a digest every event is yielded from this process.
     """
     if backend not in PARSERS:
         raise ValueError(f"unknown backend {backend!r} (choose from {', '.join(BACKENDS)})")
@@ -117,7 +153,7 @@ def read_events(
     stats = stats if stats is not None else ReadStats()
     total = sum(i.size for i in inputs if i.kind in EVENT_KINDS and not i.problem)
     meter = _Progress(progress, total, stats)
-    pool = _Pool(default_workers() if workers is None else workers)
+    pool = _Pool(default_workers() if workers is None else workers, digest)
     try:
         yield from _read_all(inputs, summary, backend, meter, prefilter, stats, pool)
     finally:
@@ -159,8 +195,14 @@ def _read_all(inputs: list[InputFile], summary: ReadSummary, backend: str, meter
             else:
                 events = _read_stream(inp, report, read_text)
             for event in events:
-                report.records += 1
-                report.saw(event.timestamp)
+                if type(event) is Digested:
+                    report.records += event.count
+                    if event.first is not None:
+                        report.saw(event.first)
+                        report.saw(event.last)
+                else:
+                    report.records += 1
+                    report.saw(event.timestamp)
                 yield event
         except Exception as exc:
             # zip CRC errors, I/O errors, decoder failures: the file stops here, the run goes on
@@ -210,6 +252,10 @@ def _read_evtx(inp: InputFile, report: FileReport, backend: str, meter: _Progres
             outcomes = scan_file(fh, source, header.chunk_count, backend, prefilter, threads=threads)
         per_file = stats.per_file.setdefault(source, {"chunks": 0, "skipped": 0, "parsed": 0, "records": 0})
         for meta, out in outcomes:
+            if meta is None:  # a worker's digest of the range whose slots were just accounted
+                last_id = max(last_id, out.max_record_id)
+                yield out
+                continue
             slots += out.chunks_total  # a run of clean skips comes as one outcome
             meter.add(out.bytes_read)
             stats.chunks_total += out.chunks_total
@@ -253,79 +299,136 @@ def _read_evtx(inp: InputFile, report: FileReport, backend: str, meter: _Progres
                                     f"{header.chunk_count} chunk(s){trust}", missing if missing > 0 else None))
 
 
-class _Pool:
-    """Worker processes that read chunk ranges of large on-disk EVTX files, results in order.
+_WORKER_DIGEST: Any = None
 
-    A sliding window of outstanding ranges keeps both cores busy while memory
-    stays bounded; results are consumed strictly in submission order, so the
-    event stream is identical to a sequential read.
+
+def _init_worker(digest: Any) -> None:
+    global _WORKER_DIGEST
+    _WORKER_DIGEST = digest
+
+
+def digest_range(path: str, source: str, start: int, stop: int, header_count: int, backend: str,
+                 prefilter: Any, keep: Any) -> tuple[list[tuple[ChunkMeta, RangeResult]], Digested]:
+    """Worker-process entry: read slots [start, stop), give their events to the digest, return the accounting."""
+    items = work_range(path, source, start, stop, header_count, backend, prefilter)
+    events = [e for _meta, out in items for e in out.events]
+    for _meta, out in items:
+        out.events = []
+    payload = _WORKER_DIGEST(events, keep)
+    digested = Digested(source, start, stop, payload, len(events), _no_replay,
+                        max((e.record_id or 0 for e in events), default=0),
+                        min((e.timestamp for e in events), default=None),
+                        max((e.timestamp for e in events), default=None))
+    return items, digested
+
+
+def _no_replay() -> Iterator[Event]:
+    return iter(())
+
+
+class _Pool:
+    """Worker processes that analyse chunk ranges of large on-disk EVTX files; results in order.
+
+    Used only with a digest, and only for a file whose records are mostly
+    wanted: reading the rest of such a file is then the bulk of the work, and a
+    worker hands back a small digest instead of every event (shipping events
+    between processes costs more than making them). Sparse files are read in
+    this process, where triage threads already use the other cores.
     """
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, digest: Any = None) -> None:
         self.workers = workers
+        self.digest = digest
         self._executor: Any = None
+        self._broken = False
 
     def eligible(self, inp: InputFile, prefilter: ChunkFilter | None) -> bool:
-        if self.workers < 2 or inp.is_archive_member or inp.size < PARALLEL_MIN_BYTES:
+        if self.digest is None or self.workers < 2 or inp.is_archive_member or inp.size < PARALLEL_MIN_BYTES:
             return False
         return prefilter is None or isinstance(prefilter, ChunkPrefilter)
 
     def _pool(self) -> Any:
         if self._executor is None:
             import multiprocessing
+            import threading
             from concurrent.futures import ProcessPoolExecutor
 
             methods = multiprocessing.get_all_start_methods()
-            ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-            self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+            # fork starts a worker in milliseconds with everything loaded, but is safe only while this
+            # process runs no other thread (the CLI between files; never the TUI, which scans in a thread)
+            if "fork" in methods and threading.active_count() == 1:
+                method = "fork"
+            else:
+                method = "forkserver" if "forkserver" in methods else "spawn"
+            ctx = multiprocessing.get_context(method)
+            self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
+                                                 initializer=_init_worker, initargs=(self.digest,))
         return self._executor
 
     def outcomes(self, inp: InputFile, header_count: int, backend: str,
-                 prefilter: ChunkFilter | None) -> Iterator[tuple[ChunkMeta, RangeResult]]:
-        path = str(inp.path)
+                 prefilter: ChunkFilter | None) -> Iterator[tuple[ChunkMeta | None, Any]]:
+        """Slots read here until a stretch of them is dense; from there on, ranges go to workers."""
+        path, source = str(inp.path), inp.display
         slots = -(-(max(inp.size - FILE_HEADER_SIZE, 0)) // CHUNK_SIZE)
-        ranges = deque((start, min(start + TASK_CHUNKS, slots)) for start in range(0, slots, TASK_CHUNKS))
+        start = 0
+        stretch = PROBE_CHUNKS
+        with open(path, "rb") as fh:
+            while start < slots:
+                stop = min(start + stretch, slots)
+                stretch = SEGMENT_CHUNKS
+                events = 0
+                for meta, out in scan_file(fh, source, header_count, backend, prefilter, start, stop,
+                                           threads=self.workers):
+                    events += len(out.events)
+                    yield meta, out
+                if events >= DENSE_EVENTS_PER_CHUNK * (stop - start) and not self._broken:
+                    break
+                start = stop
+            else:
+                return
+        yield from self._remote(path, source, stop, slots, header_count, backend, prefilter)
+
+    def _remote(self, path: str, source: str, start: int, slots: int, header_count: int, backend: str,
+                prefilter: ChunkFilter | None) -> Iterator[tuple[ChunkMeta | None, Any]]:
+        ranges = deque((a, min(a + TASK_CHUNKS, slots)) for a in range(start, slots, TASK_CHUNKS))
         pending: deque[tuple[tuple[int, int], Any]] = deque()
+        budget = getattr(self.digest, "budget", None)
         try:
             executor = self._pool()
         except Exception:  # worker processes cannot start here: read the file in this process
-            self.workers = 1
             executor = None
-        window = 2 * self.workers
-        args = (path, inp.display)
-        chunks_seen = events_seen = 0
-        dense = executor is None  # "dense": the rest of the file is read in this process
         while ranges or pending:
-            while ranges and len(pending) < window and not dense:
-                start, stop = ranges[0]
+            while ranges and len(pending) < 2 * self.workers and executor is not None and not self._broken:
+                a, b = ranges[0]
                 try:
-                    future = executor.submit(work_range, *args, start, stop, header_count, backend, prefilter)
+                    future = executor.submit(digest_range, path, source, a, b, header_count, backend, prefilter,
+                                             budget() if budget else None)
                 except Exception:  # the pool broke (e.g. a worker could not start): the rest is read here
-                    dense = True
+                    self._broken = True
                     break
                 ranges.popleft()
-                pending.append(((start, stop), future))
+                pending.append(((a, b), future))
             if not pending:
                 break
-            (start, stop), future = pending.popleft()
+            (a, b), future = pending.popleft()
             try:
-                items = future.result()
+                items, digested = future.result()
             except Exception:  # a worker died (killed, out of memory): read that range here instead
-                items = work_range(*args, start, stop, header_count, backend, prefilter)
-            for meta, out in items:
-                out.events = [unpack_event(t) for t in out.events]
-                chunks_seen += 1
-                events_seen += len(out.events)
-                yield meta, out
-            # Handing events between processes costs more than making them; when most records are
-            # wanted (dense), the rest of the file is read here instead (same order, same results).
-            if not dense and chunks_seen >= 4 * TASK_CHUNKS and events_seen > DENSE_EVENTS_PER_CHUNK * chunks_seen:
-                dense = True
+                yield from self._local(path, source, a, b, header_count, backend, prefilter)
+                continue
+            digested.replay = lambda a=a, b=b: (e for _m, out in self._local(path, source, a, b, header_count,
+                                                                                backend, prefilter)
+                                                for e in out.events)
+            yield from items
+            yield None, digested
         if ranges:
-            start = ranges[0][0]
-            with open(path, "rb") as fh:
-                fh.seek(FILE_HEADER_SIZE + start * CHUNK_SIZE)
-                yield from scan_file(fh, inp.display, header_count, backend, prefilter, start, threads=self.workers)
+            yield from self._local(path, source, ranges[0][0], slots, header_count, backend, prefilter)
+
+    def _local(self, path: str, source: str, start: int, stop: int, header_count: int, backend: str,
+               prefilter: ChunkFilter | None) -> Iterator[tuple[ChunkMeta, RangeResult]]:
+        with open(path, "rb") as fh:
+            fh.seek(FILE_HEADER_SIZE + start * CHUNK_SIZE)
+            yield from scan_file(fh, source, header_count, backend, prefilter, start, stop, threads=self.workers)
 
     def close(self) -> None:
         if self._executor is not None:

@@ -45,6 +45,54 @@ class Match:
     recovered: bool = False
 
 
+def pack_matches(matches: list[Match]) -> tuple[list[tuple], list[tuple]]:
+    """Matches for another process, compactly: what repeated events share is sent once.
+
+    Returns (shapes, rows): a shape is everything but locator, record id and time, plus the catalog
+    entry by id (the receiver has the same knowledge base); a row is (shape index, locator, record
+    id, time). Events the reader decoded once for many records share their data mapping, and so
+    their shape.
+    """
+    shapes: list[tuple] = []
+    index: dict[tuple, int] = {}
+    rows: list[tuple] = []
+    for m in matches:
+        e = m.event
+        fields = None if m.fields is e.data else m.fields
+        key = (id(e.data), id(fields), e.source, e.channel, e.provider, e.event_id, e.level, e.computer,
+               e.provider_guid, e.qualifiers, e.task, e.task_name, e.keywords, e.message, e.form, m.entry.id,
+               m.complete, m.uncertain, m.recovered)
+        at = index.get(key)
+        if at is None:
+            at = index[key] = len(shapes)
+            shapes.append((e.source, e.channel, e.provider, e.event_id, e.level, e.computer, e.provider_guid,
+                           e.qualifiers, e.task, e.task_name, e.keywords, dict(e.data), e.message, e.form,
+                           m.entry.id, None if fields is None else dict(fields), m.complete, m.uncertain,
+                           m.recovered))
+        rows.append((at, e.locator, e.record_id, e.timestamp))
+    return shapes, rows
+
+
+def unpack_matches(packed: tuple[list[tuple], list[tuple]], kb: KnowledgeBase, limit: int | None = None) -> list[Match]:
+    shapes, rows = packed
+    ready: list[tuple | None] = [None] * len(shapes)
+    out: list[Match] = []
+    for at, locator, record_id, timestamp in rows[:limit]:
+        shape = ready[at]
+        if shape is None:
+            (source, channel, provider, event_id, level, computer, guid, qualifiers, task, task_name, keywords,
+             data, message, form, entry_id, fields, complete, uncertain, recovered) = shapes[at]
+            frozen = MappingProxyType(data)
+            shape = ready[at] = (source, (channel, provider, event_id, level, computer, guid, qualifiers, task,
+                                          task_name, keywords, frozen, message, form), kb.events[entry_id],
+                                 frozen if fields is None else MappingProxyType(fields), complete, uncertain,
+                                 recovered)
+        source, rest, entry, fields, complete, uncertain, recovered = shape
+        out.append(Match(Event(source, locator, record_id, timestamp, *rest), entry, fields, complete, uncertain,
+                         recovered))
+    return out
+
+
 def _template_regex(template: str, names: tuple[str, ...]) -> re.Pattern[str] | None:
     """A regex that reads a rendered message back into fields; None when the template has no placeholders."""
     parts = re.split(r"(%\d+|%[nt])", template.strip())

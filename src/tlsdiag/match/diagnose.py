@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import Any
 
 from tlsdiag.kb.model import Against, Cause, Combination, Evidence, KnowledgeBase
-from tlsdiag.match.catalog import Match
+from tlsdiag.match.catalog import Match, pack_matches, unpack_matches
 from tlsdiag.match.conditions import compile_all
 from tlsdiag.match.hostfacts import HostFacts, HostFactsCollector, computer_key
 from tlsdiag.match.render import render_message
@@ -87,6 +87,30 @@ class Hit:
                 span[0] = ts
             elif ts > span[1]:
                 span[1] = ts
+
+    def export(self) -> tuple:
+        """This hit for another process (matches packed; see ``absorb``)."""
+        return (self.count, self.known, self.first, self.last, pack_matches(self.matches), self.bucket_seconds,
+                self.spans)
+
+    def absorb(self, state: tuple, kb: KnowledgeBase) -> None:
+        """Add the hits of later events (a range read after this one), exactly as if added one by one."""
+        count, known, first, last, matches, _bucket, spans = state
+        self.count += count
+        self.known += known
+        if first is not None and (self.first is None or first < self.first):
+            self.first = first
+        if last is not None and (self.last is None or last > self.last):
+            self.last = last
+        self.matches.extend(unpack_matches(matches, kb, max(0, KEEP_EVENTS - len(self.matches))))
+        if self.spans is not None and spans:
+            for bucket, (low, high) in spans.items():
+                span = self.spans.get(bucket)
+                if span is None:
+                    self.spans[bucket] = [low, high]
+                else:
+                    span[0] = min(span[0], low)
+                    span[1] = max(span[1], high)
 
     @property
     def times(self) -> list[datetime]:
@@ -336,6 +360,48 @@ class Correlator:
 
     def computers(self) -> list[str]:
         return list(self._hits)
+
+    def export(self) -> dict[str, Any]:
+        """Everything ``add`` accumulated, for another process (a worker that analysed a range of a log)."""
+        return {
+            "matches": self.matches,
+            "names": dict(self.names),
+            "hits": {key: {cid: {eid: hit.export() for eid, hit in per.items()} for cid, per in causes.items()}
+                     for key, causes in self._hits.items()},
+            "against_hits": {key: {cid: {i: hit.export() for i, hit in per.items()} for cid, per in causes.items()}
+                             for key, causes in self._against_hits.items()},
+            "against_unknown": {key: {cid: set(found) for cid, found in causes.items()}
+                                for key, causes in self._against_unknown.items()},
+        }
+
+    def absorb(self, state: dict[str, Any]) -> None:
+        """Add an exported state of matches that came after everything added so far (in input order).
+
+        The result equals adding those matches one by one: counts add up, first/last and the per-bucket
+        spans take the extremes, the kept example events are the first ones, names keep the first spelling.
+        """
+        self.matches += state["matches"]
+        for key, name in state["names"].items():
+            self.names.setdefault(key, name)
+        for key, causes in state["hits"].items():
+            mine = self._hits.setdefault(key, {})
+            for cid, per in causes.items():
+                target = mine.setdefault(cid, {})
+                for eid, hit_state in per.items():
+                    hit = target.get(eid)
+                    if hit is None:
+                        bucket = hit_state[5]
+                        hit = target[eid] = Hit(bucket_seconds=bucket, spans={}) if bucket else Hit()
+                    hit.absorb(hit_state, self.kb)
+        for key, causes in state["against_hits"].items():
+            mine_against = self._against_hits.setdefault(key, {})
+            for cid, per in causes.items():
+                target_against = mine_against.setdefault(cid, {})
+                for i, hit_state in per.items():
+                    target_against.setdefault(i, Hit()).absorb(hit_state, self.kb)
+        for key, causes in state["against_unknown"].items():
+            for cid, found in causes.items():
+                self._against_unknown.setdefault(key, {}).setdefault(cid, set()).update(found)
 
     def diagnose(self, host_facts: HostFactsCollector | Mapping[str, HostFacts] | None = None,
                  stores: Iterable[StoreResult] = ()) -> list[Diagnosis]:

@@ -147,5 +147,20 @@ class HostFactsCollector:
                 facts.version, facts.build, facts.service_pack = got
                 facts.seen_at = event.timestamp
 
+    def absorb(self, hosts: dict[str, HostFacts]) -> None:
+        """Add facts gathered from events that came after all observed so far (a later range of a log)."""
+        for key, other in hosts.items():
+            facts = self.hosts.get(key)
+            if facts is None:
+                self.hosts[key] = other
+                continue
+            facts.channels.update(other.channels)
+            facts.products.update(other.products)
+            # observe() keeps the latest-dated 6009, the later one on a tie: so does this
+            if other.seen_at is not None and (facts.seen_at is None or other.seen_at >= facts.seen_at):
+                facts.version, facts.build, facts.service_pack = other.version, other.build, other.service_pack
+                facts.seen_at = other.seen_at
+        self._last = None
+
     def get(self, computer: str) -> HostFacts | None:
         return self.hosts.get(computer_key(computer))
