@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from test_inputs_evtx import T0, capi, lync, schannel
 from tlsdiag.evtxwrite import EventSpec, EvtxWriter
 from tlsdiag.inputs import ReadStats, chunk_prefilter, discover, read_events
-from tlsdiag.inputs import read as read_module
 from tlsdiag.kb import load_kb
 from tlsdiag.match.hostfacts import HOST_FACT_PROVIDERS
 from tlsdiag.model import ReadSummary
@@ -211,10 +210,12 @@ def _mixed_log(path: Path, n: int, seed: int = 7) -> Path:
 
 
 @pytest.mark.parametrize("backend", ["rust"])
-def test_parallel_read_equals_sequential(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
+def test_threaded_triage_equals_sequential_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   backend: str) -> None:
+    from tlsdiag.inputs import evtxfile
+
     path = _mixed_log(tmp_path / "System.evtx", 12000)
-    monkeypatch.setattr(read_module, "PARALLEL_MIN_BYTES", 1)
-    monkeypatch.setattr(read_module, "TASK_CHUNKS", 7)  # several ranges, odd boundaries
+    monkeypatch.setattr(evtxfile, "BLOCK_CHUNKS", 7)  # several blocks, odd boundaries
     names = ["Schannel", "LS User Services"]
     for prefilter in (None, chunk_prefilter(names)):
         seq, seq_summary, seq_stats = _read([path], workers=1, prefilter=prefilter, backend=backend)
@@ -225,63 +226,25 @@ def test_parallel_read_equals_sequential(tmp_path: Path, monkeypatch: pytest.Mon
     assert seq_stats.chunks_skipped > 0 and len(seq) > 0
 
 
-def test_parallel_read_of_a_damaged_file_reports_the_same_losses(tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_threaded_triage_of_a_damaged_file_reports_the_same_losses(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from tlsdiag.evtxwrite import damage
+    from tlsdiag.inputs import evtxfile
 
     clean = _mixed_log(tmp_path / "clean.evtx", 6000).read_bytes()
     path = tmp_path / "System.evtx"
     path.write_bytes(damage(damage(clean, "bad_record_size", chunk=3), "zeroed_chunk", chunk=5))
-    monkeypatch.setattr(read_module, "PARALLEL_MIN_BYTES", 1)
-    monkeypatch.setattr(read_module, "TASK_CHUNKS", 4)
+    monkeypatch.setattr(evtxfile, "BLOCK_CHUNKS", 4)
     seq, seq_summary, _ = _read([path], workers=1)
     par, par_summary, _ = _read([path], workers=2)
     assert [e.to_dict() for e in par] == [e.to_dict() for e in seq]
     assert par_summary.losses == seq_summary.losses and len(seq_summary.losses) >= 2
 
 
-def test_any_callable_prefilter_works_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_any_callable_prefilter_works(tmp_path: Path) -> None:
     path = _mixed_log(tmp_path / "System.evtx", 3000)
-    monkeypatch.setattr(read_module, "PARALLEL_MIN_BYTES", 1)
     events, _, stats = _read([path], workers=2, prefilter=lambda raw: False)
     assert events == [] and stats.chunks_skipped == stats.chunks_total > 0
-
-
-_NO_STDERR_FD = """
-import io, json, sys
-from tlsdiag.inputs import read as read_module
-from tlsdiag.inputs import read_events
-from tlsdiag.model import ReadSummary
-from tlsdiag.scan import prefilter_event_ids, prefilter_names
-
-class NoFd(io.StringIO):  # what Textual puts in sys.stderr: fileno() is -1
-    def fileno(self):
-        return -1
-
-read_module.PARALLEL_MIN_BYTES = 1
-real = sys.stderr
-sys.stderr = NoFd()
-summary = ReadSummary()
-events = [e.to_dict() for e in read_events([sys.argv[1]], summary=summary, workers=2)]
-sys.stderr = real
-print(json.dumps({"events": len(events), "lost": summary.records_lost}))
-"""
-
-
-def test_a_worker_pool_that_cannot_start_falls_back_to_reading_in_process(tmp_path: Path) -> None:
-    """Real condition from the TUI: with no stderr file descriptor the worker pool cannot start; the file
-    must then be read in this process, completely, instead of being reported lost."""
-    import json
-    import subprocess
-    import sys
-
-    path = _mixed_log(tmp_path / "System.evtx", 3000)
-    seq, seq_summary, _ = _read([path], workers=1)
-    run = subprocess.run([sys.executable, "-c", _NO_STDERR_FD, str(path)], capture_output=True, text=True,
-                         check=False, timeout=120)
-    assert run.returncode == 0, run.stderr[-2000:]
-    got = json.loads(run.stdout.strip().splitlines()[-1])
-    assert got == {"events": len(seq), "lost": 0} and seq_summary.records_lost == 0
 
 
 @pytest.mark.parametrize("threads", [1, 2])

@@ -230,14 +230,14 @@ class Analysis:
     """
 
     def __init__(self, kb: KnowledgeBase, *, dedup: bool = True, on_match: Callable[[Match], None] | None = None,
-                 keep: int = MAX_KEPT_MATCHES) -> None:
+                 keep: int | None = None) -> None:
         self.kb = kb
         self.index = CatalogIndex(kb)
         self.facts = HostFactsCollector()
         self.correlator = Correlator(kb)
         self.stats = ScanStats()
         self.matches: list[Match] = []
-        self.keep = keep
+        self.keep = MAX_KEPT_MATCHES if keep is None else keep
         self.dedup = dedup
         self.seen: set[int] = set()
         self.keys: list[int] | None = None  # a worker's analysis lists its dedup keys in order, for export
@@ -314,7 +314,7 @@ class RangeDigest:
         return max(0, MAX_KEPT_MATCHES - len(self._analysis.matches)) if self._analysis is not None else 0
 
     def __call__(self, events: list[Event], keep: int | None) -> dict[str, Any]:
-        analysis = Analysis(self.kb, dedup=self.dedup, keep=MAX_KEPT_MATCHES if keep is None else keep)
+        analysis = Analysis(self.kb, dedup=self.dedup, keep=keep)
         analysis.keys = []
         for event in events:
             analysis.feed(event)

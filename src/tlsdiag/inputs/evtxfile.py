@@ -277,7 +277,7 @@ def _padded(chunk: Chunk) -> bytes:
 def parse_chunk_rust(chunk: Chunk, source: str, wanted: Any = None) -> ChunkResult:
     """Parse one chunk with pyevtx-rs (``records_json``), normalising each record.
 
-    ``wanted`` (a ChunkPrefilter) lets records of other providers be skipped
+    ``wanted`` (a ChunkPrefilter) lets records of other providers (or event ids) be skipped
     before their JSON is even decoded; they are counted in ``skipped``.
     """
     from evtx import PyEvtxParser

@@ -57,7 +57,8 @@ class ReadStats:
     chunks_parsed: int = 0
     chunks_damaged: int = 0
     records_parsed: int = 0
-    records_skipped: int = 0  # in parsed chunks, records of providers the prefilter does not want
+    records_skipped: int = 0  # in parsed chunks, records of providers (or ids) the prefilter does not want
+    chunks_remote: int = 0  # chunk slots read and analysed by worker processes
     files: int = 0
     per_file: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -65,7 +66,8 @@ class ReadStats:
         return (f"{self.files} file(s), {self.bytes_read / 1e6:.1f} MB read, chunks: {self.chunks_total} total, "
                 f"{self.chunks_parsed} parsed, {self.chunks_skipped} skipped by prefilter, "
                 f"{self.chunks_damaged} damaged; {self.records_parsed} record(s) parsed, "
-                f"{self.records_skipped} of them skipped by prefilter")
+                f"{self.records_skipped} of them skipped by prefilter"
+                + (f"; {self.chunks_remote} chunk(s) analysed in worker processes" if self.chunks_remote else ""))
 
 
 @dataclass
@@ -136,7 +138,7 @@ def read_events(
     ``prefilter(raw_chunk) -> bool`` may skip EVTX chunks that cannot hold an
     event of interest; skipped chunks are counted in ``stats``, not as losses.
     A ``ChunkPrefilter`` (``chunk_prefilter(names)``) also skips, inside parsed
-    chunks, records of other providers (``stats.records_skipped``).
+    chunks, records of other providers or event ids (``stats.records_skipped``).
     ``workers`` (default: CPU count) also sets the threads that triage EVTX
     blocks ahead of the parser.
 
@@ -254,6 +256,7 @@ def _read_evtx(inp: InputFile, report: FileReport, backend: str, meter: _Progres
         for meta, out in outcomes:
             if meta is None:  # a worker's digest of the range whose slots were just accounted
                 last_id = max(last_id, out.max_record_id)
+                stats.chunks_remote += out.stop - out.start
                 yield out
                 continue
             slots += out.chunks_total  # a run of clean skips comes as one outcome

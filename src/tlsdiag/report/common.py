@@ -61,7 +61,7 @@ def finding_steps(finding: Any) -> list[tuple[str, str]]:
 
 
 def records_text(result: Any) -> str:
-    """Records read; with the readers' provider prefilter, also what it skipped unread."""
+    """Records read; with the readers' prefilter (providers and event ids), also what it skipped unread."""
     kept = result.summary.records
     reader = result.stats.reader
     parsed = reader.get("records_parsed")
@@ -72,5 +72,5 @@ def records_text(result: Any) -> str:
     if skipped:
         parts.append(f"{skipped} of {chunks} EVTX chunk(s) not parsed")
     if isinstance(parsed, int) and parsed > kept:
-        parts.append(f"{parsed - kept} record(s) of other providers skipped")
-    return f"{kept} record(s) of providers the knowledge base knows (prefilter: {', '.join(parts)})"
+        parts.append(f"{parsed - kept} record(s) of other providers or event ids skipped")
+    return f"{kept} record(s) of events the knowledge base uses (prefilter: {', '.join(parts)})"

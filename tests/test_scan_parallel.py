@@ -1,0 +1,203 @@
+"""Worker processes analysing ranges of a busy log give exactly what one process gives.
+
+The scan hands the rest of a large, dense EVTX file to worker processes after a
+short probe (``inputs.read._Pool``); each sends back its ``Analysis`` export and
+``Analysis.absorb`` merges them in order. These tests shrink the thresholds so
+small files take that path, and compare every report format byte for byte with
+a scan in one process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from tlsdiag import scan as scan_module
+from tlsdiag.evtxwrite import EventSpec, UserData, damage, write_file
+from tlsdiag.inputs import read as read_module
+from tlsdiag.kb import load_kb
+from tlsdiag.report import render_scan
+from tlsdiag.scan import run_scan
+
+T0 = datetime(2026, 2, 2, 6, 0, tzinfo=timezone.utc)
+SCHANNEL_GUID = "{1F678132-5938-4686-9FDC-C8FF68F15C85}"
+FORMATS = ["json", "text", "markdown", "timeline", "timesketch"]
+
+
+def busy_log(path: Path, n: int, seed: int = 3) -> Path:
+    """Mostly catalog Schannel events from three computers, with boots (6009) and some background noise."""
+    rng = random.Random(seed)
+    specs = []
+    for i in range(n):
+        t = T0 + timedelta(seconds=7 * i + rng.randrange(5))
+        computer = rng.choice(["fe01.contoso.local", "FE02.contoso.local", "edge01.contoso.local"])
+        r = rng.random()
+        if r < 0.01:
+            specs.append(EventSpec("System", "EventLog", 6009, t, computer, qualifiers=32768,
+                                   data=["6.03.", "9600", "", "Multiprocessor Free", "17031"]))
+        elif r < 0.08:
+            specs.append(EventSpec("System", "Service Control Manager", 7036, t, computer, qualifiers=16384,
+                                   data={"param1": "Windows Update", "param2": "running"}))
+        else:
+            event_id = rng.choice([36888, 36888, 36887, 36885, 36874])
+            alert = rng.choice([40, 40, 70, 48])
+            specs.append(EventSpec("System", "Schannel", event_id, t, computer, provider_guid=SCHANNEL_GUID, level=2,
+                                   userdata=UserData("EventXML", "LSA_NS", {"AlertDesc": alert,
+                                                                            "ErrorState": 1205 + i % 3})))
+    return write_file(path, specs)
+
+
+@pytest.fixture()
+def small_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(read_module, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(read_module, "PROBE_CHUNKS", 2)
+    monkeypatch.setattr(read_module, "SEGMENT_CHUNKS", 3)
+    monkeypatch.setattr(read_module, "TASK_CHUNKS", 3)  # many ranges, odd boundaries
+
+
+def _reports(paths: list[Path], workers: int, monkeypatch: pytest.MonkeyPatch, kb) -> tuple[dict[str, str], object]:
+    monkeypatch.setenv("TLSDIAG_WORKERS", str(workers))
+    result = run_scan(paths, kb=kb)
+    return {fmt: render_scan(result, fmt) for fmt in FORMATS}, result
+
+
+@pytest.fixture(scope="module")
+def kb():
+    return load_kb()
+
+
+@pytest.mark.parametrize("damage_kind", [None, "bad_record_size", "zeroed_chunk", "bad_chunk_magic"])
+def test_workers_give_the_same_reports_as_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kb,
+                                                       small_thresholds: None, damage_kind: str | None) -> None:
+    log = busy_log(tmp_path / "busy.evtx", 6000)
+    if damage_kind:
+        path = tmp_path / "System.evtx"
+        path.write_bytes(damage(log.read_bytes(), damage_kind, chunk=9))
+        log = path
+    one, single = _reports([log], 1, monkeypatch, kb)
+    many, parallel = _reports([log], 2, monkeypatch, kb)
+    assert single.stats.reader["chunks_remote"] == 0
+    assert parallel.stats.reader["chunks_remote"] > 10, "the worker path was not taken"
+    for fmt in FORMATS:
+        assert many[fmt] == one[fmt], fmt
+    assert {k: (dict(h.channels), h.products, h.build, h.seen_at) for k, h in parallel.hosts.items()} == \
+        {k: (dict(h.channels), h.products, h.build, h.seen_at) for k, h in single.hosts.items()}
+    assert parallel.made and len(parallel.hosts) == 3 and parallel.stats.matches > 4000
+    if damage_kind:
+        assert parallel.summary.losses
+
+
+def test_kept_matches_stop_at_the_limit_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kb,
+                                                 small_thresholds: None) -> None:
+    monkeypatch.setattr(scan_module, "MAX_KEPT_MATCHES", 700)
+    log = busy_log(tmp_path / "System.evtx", 4000)
+    one, single = _reports([log], 1, monkeypatch, kb)
+    many, parallel = _reports([log], 2, monkeypatch, kb)
+    assert len(parallel.matches) == len(single.matches) == 700
+    assert [m.event.locator for m in parallel.matches] == [m.event.locator for m in single.matches]
+    assert many["timeline"] == one["timeline"]
+
+
+def test_records_seen_in_another_input_are_counted_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kb,
+                                                        small_thresholds: None) -> None:
+    """The same log twice (a copy in another folder): the second copy's ranges collide and are replayed."""
+    (tmp_path / "a").mkdir()
+    log = busy_log(tmp_path / "a" / "System.evtx", 3000)
+    copy = tmp_path / "b" / "System.evtx"
+    copy.parent.mkdir()
+    copy.write_bytes(log.read_bytes())
+    _alone, single_alone = _reports([log], 1, monkeypatch, kb)
+    one, single = _reports([log, copy], 1, monkeypatch, kb)
+    many, parallel = _reports([log, copy], 2, monkeypatch, kb)
+    assert parallel.stats.reader["chunks_remote"] > 0
+    for fmt in ("json", "text", "timeline"):
+        assert many[fmt] == one[fmt], fmt
+    assert parallel.stats.duplicates == single.stats.duplicates == single_alone.stats.matches_kept > 0
+    counts = {(d.cause.id, i.evidence.id): i.hit.count for d in single_alone.diagnoses for i in d.evidence}
+    assert counts == {(d.cause.id, i.evidence.id): i.hit.count for d in parallel.diagnoses for i in d.evidence}
+
+
+_DYING_WORKER = """
+import json, os, sys
+from tlsdiag.inputs import read as read_module
+from tlsdiag.report import render_scan
+from tlsdiag.scan import run_scan
+
+real_digest_range = read_module.digest_range
+
+
+def dying(path, source, start, *args):
+    if start == 8:  # this worker process dies in the middle of its range
+        os._exit(3)
+    return real_digest_range(path, source, start, *args)
+
+
+if __name__ == "__main__":
+    read_module.PARALLEL_MIN_BYTES = 1
+    read_module.PROBE_CHUNKS = 2
+    read_module.TASK_CHUNKS = 3
+    read_module.digest_range = dying  # a forked worker runs this module's copy
+    result = run_scan([sys.argv[1]])
+    print(json.dumps({"report": render_scan(result, "json"), "remote": result.stats.reader["chunks_remote"],
+                      "lost": result.summary.records_lost}))
+"""
+
+
+def test_a_worker_that_dies_costs_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kb) -> None:
+    """A worker killed mid-range (out of memory, say): that range and the rest are read in this process."""
+    log = busy_log(tmp_path / "System.evtx", 3000)
+    monkeypatch.setenv("TLSDIAG_WORKERS", "1")
+    want = render_scan(run_scan([log], kb=kb), "json")
+    script = tmp_path / "dying.py"
+    script.write_text(_DYING_WORKER)
+    run = subprocess.run([sys.executable, str(script), str(log)], capture_output=True, text=True, check=False,
+                         timeout=300, env={**os.environ, "TLSDIAG_WORKERS": "2"})
+    assert run.returncode == 0, run.stderr[-2000:]
+    got = json.loads(run.stdout.strip().splitlines()[-1])
+    assert got["report"] == want and got["lost"] == 0
+    assert got["remote"] <= 6  # at most the ranges before chunk 8 were analysed by workers; the rest here
+
+
+_NO_STDERR_FD = """
+import io, json, sys
+from tlsdiag.inputs import read as read_module
+from tlsdiag.scan import run_scan
+from tlsdiag.report import render_scan
+
+class NoFd(io.StringIO):  # what Textual puts in sys.stderr: fileno() is -1
+    def fileno(self):
+        return -1
+
+if __name__ == "__main__":
+    read_module.PARALLEL_MIN_BYTES = 1
+    read_module.PROBE_CHUNKS = 2
+    real = sys.stderr
+    sys.stderr = NoFd()
+    import threading
+    threading.Thread(target=lambda: None).start()  # another thread: no fork, a forkserver would be asked
+    result = run_scan([sys.argv[1]])
+    sys.stderr = real
+    print(json.dumps({"report": render_scan(result, "json"), "remote": result.stats.reader["chunks_remote"]}))
+"""
+
+
+def test_workers_start_from_a_threaded_process_without_a_stderr_descriptor(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch, kb) -> None:
+    """The TUI's situation: other threads run (so no fork) and sys.stderr has no file descriptor."""
+    log = busy_log(tmp_path / "System.evtx", 3000)
+    monkeypatch.setenv("TLSDIAG_WORKERS", "1")
+    want = render_scan(run_scan([log], kb=kb), "json")
+    script = tmp_path / "nofd.py"
+    script.write_text(_NO_STDERR_FD)
+    run = subprocess.run([sys.executable, str(script), str(log)], capture_output=True, text=True, check=False,
+                         timeout=300, env={**os.environ, "TLSDIAG_WORKERS": "2"})
+    assert run.returncode == 0, run.stderr[-2000:]
+    got = json.loads(run.stdout.strip().splitlines()[-1])
+    assert got["report"] == want and got["remote"] > 0
