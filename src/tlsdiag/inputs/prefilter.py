@@ -227,6 +227,13 @@ class ChunkPrefilter:
         start = text.find(_PROVIDER_KEY)
         if start < 0:
             return True
+        m = _HEAD.match(text, start)  # the common shape in one step: plain name, then a numeric EventID
+        if m is not None:
+            name = m.group(1).lower()
+            if name not in self._json_names:
+                return False
+            ids = self._ids.get(name)
+            return ids is None or (int(m.group(2)) & 0xFFFF) in ids
         start += len(_PROVIDER_KEY)
         end = text.find('"', start)
         while end > 0 and text[end - 1] == "\\":  # an escaped quote inside the name
@@ -274,6 +281,8 @@ def _event_id(text: str, after: int) -> int | None:
 
 _DECODER = json.JSONDecoder()
 _NUMBER = re.compile(r"(\d{1,12})[,}]")
+# System/Provider with plain-text attributes directly followed by a numeric EventID (what pyevtx-rs writes)
+_HEAD = re.compile(re.escape(_PROVIDER_KEY) + r'([^"\\]*)"(?:,"[A-Za-z]+":"[^"\\]*")*\}\},"EventID":(\d{1,12})[,}]')
 
 
 def chunk_prefilter(names: Iterable[str], event_ids: Mapping[str, Iterable[int] | None] | None = None,

@@ -31,8 +31,6 @@ from tlsdiag.inputs.evtxfile import (
     work_range,
 )
 from tlsdiag.inputs.prefilter import ChunkPrefilter
-from tlsdiag.inputs.textread import read_text
-from tlsdiag.inputs.xmlread import read_xml
 from tlsdiag.model import Event, FileReport, Loss, ReadSummary
 
 EVENT_KINDS = ("evtx", "xml", "text")
@@ -193,8 +191,12 @@ def _read_all(inputs: list[InputFile], summary: ReadSummary, backend: str, meter
             if kind == "evtx":
                 events = _read_evtx(inp, report, backend, meter, prefilter, stats, pool)
             elif inp.kind == "xml":
+                from tlsdiag.inputs.xmlread import read_xml  # lxml is loaded only when XML is read
+
                 events = _read_stream(inp, report, read_xml)
             else:
+                from tlsdiag.inputs.textread import read_text
+
                 events = _read_stream(inp, report, read_text)
             for event in events:
                 if type(event) is Digested:

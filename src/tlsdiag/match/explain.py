@@ -26,8 +26,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from rapidfuzz import fuzz
-
 from tlsdiag.kb.model import Cause, KnowledgeBase, Step
 
 THRESHOLD = 0.45
@@ -193,6 +191,8 @@ def _fuzzy(text_norm: str, template_norm: str) -> float:
     """0..1 similarity; 0 below a floor so that unrelated text adds nothing."""
     if len(text_norm) < MIN_FUZZY_CHARS or len(template_norm) < 8:
         return 0.0
+    from rapidfuzz import fuzz  # loaded on first use: a scan imports this module but never searches
+
     partial = fuzz.partial_ratio(text_norm, template_norm)
     tokens = fuzz.token_set_ratio(text_norm, template_norm)
     ratio = max(partial, 0.5 * partial + 0.5 * tokens)
@@ -248,6 +248,7 @@ def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
     bare = {int(m) for m in _NUMBER.findall(raw) if m.lstrip("-").isdigit()} & idx.ids
     kb_numbers = {int(m) for m in _KB_LABEL.findall(raw)} | ({abs(int(m)) for m in _NUMBER.findall(raw)} & idx.kbs)
     header = _header_entries(raw, kb, labelled)
+    from rapidfuzz import fuzz
 
     def signal_parts(kind: str, item_id: str, why: list[str]) -> list[float]:
         parts: list[float] = []
