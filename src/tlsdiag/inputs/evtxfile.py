@@ -593,7 +593,32 @@ def scan_file(stream: BinaryIO, source: str, header_count: int, backend: str, pr
             k = c + 1
 
 
-def _fill(stream: BinaryIO, buf: bytearray) -> int:
+class _BufferPool:
+    """Block buffers kept for the next file: fresh 4 MiB buffers cost page faults on every first write."""
+
+    def __init__(self, keep: int) -> None:
+        self._lock = threading.Lock()
+        self._free: list[bytearray] = []
+        self._keep = keep
+
+    def get(self) -> bytearray:
+        with self._lock:
+            if self._free:
+                buf = self._free.pop()
+                if len(buf) == BLOCK_CHUNKS * CHUNK_SIZE:
+                    return buf
+        return bytearray(BLOCK_CHUNKS * CHUNK_SIZE)
+
+    def put(self, buf: bytearray) -> None:
+        with self._lock:
+            if len(self._free) < self._keep:
+                self._free.append(buf)
+
+
+_BUFFERS = _BufferPool(TRIAGE_AHEAD + 1)
+
+
+def _fill(stream: BinaryIO, buf: bytearray | memoryview) -> int:
     """Read into ``buf`` until it is full or the stream ends; the number of bytes read."""
     view = memoryview(buf)
     got = 0
@@ -612,23 +637,26 @@ def _blocks(stream: BinaryIO, prefilter: Any, start: int, stop: int | None, thre
     except (AttributeError, OSError, ValueError):
         fd = None
     if prefilter is None or fd is None or threads < 2 or not hasattr(os, "preadv"):
-        buf = bytearray(BLOCK_CHUNKS * CHUNK_SIZE)  # one buffer, refilled: no fresh pages per block
-        index = start
-        while stop is None or index < stop:
-            count = BLOCK_CHUNKS if stop is None else min(BLOCK_CHUNKS, stop - index)
-            target = buf if count == BLOCK_CHUNKS else bytearray(count * CHUNK_SIZE)
-            n = _fill(stream, target)
-            if not n:
-                return
-            yield triage_block(index, memoryview(target)[:n], prefilter)
-            index += count
+        buf = _BUFFERS.get()  # one buffer, refilled: no fresh pages per block
+        try:
+            index = start
+            while stop is None or index < stop:
+                count = BLOCK_CHUNKS if stop is None else min(BLOCK_CHUNKS, stop - index)
+                target = memoryview(buf)[:count * CHUNK_SIZE]
+                n = _fill(stream, target)
+                if not n:
+                    return
+                yield triage_block(index, target[:n], prefilter)
+                index += count
+        finally:
+            _BUFFERS.put(buf)
         return
     from concurrent.futures import ThreadPoolExecutor
 
     size = os.fstat(fd).st_size
     end = -(-(max(size - FILE_HEADER_SIZE, 0)) // CHUNK_SIZE)
     end = end if stop is None else min(stop, end)
-    free = [bytearray(BLOCK_CHUNKS * CHUNK_SIZE) for _ in range(TRIAGE_AHEAD + 1)]
+    free = [_BUFFERS.get() for _ in range(min(TRIAGE_AHEAD + 1, -(-(end - start) // BLOCK_CHUNKS)))]
 
     def job(first: int, buf: bytearray) -> tuple[Block, bytearray]:
         view = memoryview(buf)[:min(BLOCK_CHUNKS, end - first) * CHUNK_SIZE]
@@ -636,20 +664,25 @@ def _blocks(stream: BinaryIO, prefilter: Any, start: int, stop: int | None, thre
         return triage_block(first, view[:n], prefilter), buf
 
     firsts = iter(range(start, end, BLOCK_CHUNKS))
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tlsdiag-triage") as pool:
-        pending = deque(pool.submit(job, first, free.pop()) for first in islice(firsts, TRIAGE_AHEAD + 1))
-        try:
-            while pending:
-                block, buf = pending.popleft().result()
-                if not len(block.data):
-                    return
-                yield block
-                nxt = next(firsts, None)  # the caller is done with this block: its buffer is free again
-                if nxt is not None:
-                    pending.append(pool.submit(job, nxt, buf))
-        finally:
-            for future in pending:
-                future.cancel()
+    try:
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tlsdiag-triage") as pool:
+            pending = deque(pool.submit(job, first, free.pop()) for first in islice(firsts, TRIAGE_AHEAD + 1))
+            try:
+                while pending:
+                    block, buf = pending.popleft().result()
+                    free.append(buf)  # in use by the caller until it asks for the next block
+                    if not len(block.data):
+                        return
+                    yield block
+                    nxt = next(firsts, None)
+                    if nxt is not None:
+                        pending.append(pool.submit(job, nxt, free.pop()))
+            finally:
+                for future in pending:
+                    future.cancel()
+    finally:  # the pool has shut down, so no job writes any more: the buffers can serve the next file
+        for buf in free:
+            _BUFFERS.put(buf)
 
 
 def work_range(path: str, source: str, start: int, stop: int, header_count: int, backend: str,

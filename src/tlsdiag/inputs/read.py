@@ -38,7 +38,7 @@ PARALLEL_MIN_BYTES = 16 * 1024 * 1024  # smaller files are read in-process (no w
 TASK_CHUNKS = 16  # chunk slots per worker task (1 MiB): small enough to keep memory flat when all is relevant
 PROBE_CHUNKS = 8  # slots read in-process before deciding whether the rest is worth worker processes ...
 SEGMENT_CHUNKS = 256  # ... and, while the file stays sparse, read here between two such decisions
-DENSE_EVENTS_PER_CHUNK = 20  # from this many wanted events per chunk on, the rest goes to workers
+DENSE_RECORDS_PER_CHUNK = 20  # from this many records parsed per chunk on, the rest goes to workers
 BACKENDS = tuple(PARSERS)
 
 Progress = Callable[[int, int], None]
@@ -334,11 +334,12 @@ def _no_replay() -> Iterator[Event]:
 class _Pool:
     """Worker processes that analyse chunk ranges of large on-disk EVTX files; results in order.
 
-    Used only with a digest, and only for a file whose records are mostly
-    wanted: reading the rest of such a file is then the bulk of the work, and a
+    Used only with a digest, and only for a file where most chunks must be
+    parsed: parsing the rest of such a file is then the bulk of the work, and a
     worker hands back a small digest instead of every event (shipping events
-    between processes costs more than making them). Sparse files are read in
-    this process, where triage threads already use the other cores.
+    between processes costs more than making them). Files whose chunks the
+    prefilter mostly skips are read in this process, where triage threads
+    already use the other cores.
     """
 
     def __init__(self, workers: int, digest: Any = None) -> None:
@@ -375,23 +376,23 @@ class _Pool:
         """Slots read here until a stretch of them is dense; from there on, ranges go to workers."""
         path, source = str(inp.path), inp.display
         slots = -(-(max(inp.size - FILE_HEADER_SIZE, 0)) // CHUNK_SIZE)
-        start = 0
+        window_start = next_slot = parsed = 0
         stretch = PROBE_CHUNKS
+        dense = False
         with open(path, "rb") as fh:
-            while start < slots:
-                stop = min(start + stretch, slots)
-                stretch = SEGMENT_CHUNKS
-                events = 0
-                for meta, out in scan_file(fh, source, header_count, backend, prefilter, start, stop,
-                                           threads=self.workers):
-                    events += len(out.events)
-                    yield meta, out
-                if events >= DENSE_EVENTS_PER_CHUNK * (stop - start) and not self._broken:
-                    break
-                start = stop
-            else:
-                return
-        yield from self._remote(path, source, stop, slots, header_count, backend, prefilter)
+            outcomes = scan_file(fh, source, header_count, backend, prefilter, threads=self.workers)
+            for meta, out in outcomes:
+                yield meta, out
+                next_slot = meta.index + out.chunks_total
+                parsed += out.records_parsed  # parsing is the work (records skipped after parsing cost it too)
+                if next_slot - window_start >= stretch:
+                    if parsed >= DENSE_RECORDS_PER_CHUNK * (next_slot - window_start) and not self._broken:
+                        dense = True
+                        break
+                    window_start, parsed, stretch = next_slot, 0, SEGMENT_CHUNKS
+            outcomes.close()  # stops the triage threads of the part not read here
+        if dense and next_slot < slots:
+            yield from self._remote(path, source, next_slot, slots, header_count, backend, prefilter)
 
     def _remote(self, path: str, source: str, start: int, slots: int, header_count: int, backend: str,
                 prefilter: ChunkFilter | None) -> Iterator[tuple[ChunkMeta | None, Any]]:
