@@ -311,16 +311,15 @@ def parse_chunk_rust(chunk: Chunk, source: str, wanted: Any = None) -> ChunkResu
         rid = rec.get("event_record_id")
         if isinstance(rid, int):
             seen.append(rid)
-        text = rec["data"]
-        if wanted is not None and not wanted.record_wanted(text):  # decided before any decoding
-            result.skipped += 1
-            continue
-        try:
-            event = memo.event(text, source, f"chunk {chunk.index} record {rid}", rid if type(rid) is int else None,
-                               rec.get("timestamp"))
+        try:  # the prefilter decides before any decoding (once per shape of repeated records)
+            event = memo.event(rec["data"], source, f"chunk {chunk.index} record {rid}",
+                               rid if type(rid) is int else None, rec.get("timestamp"), wanted)
         except Exception as exc:
             result.losses.append(Loss(source, f"chunk {chunk.index} record {rid}",
                                       f"cannot normalise record: {_short(exc)}", 1))
+            continue
+        if event is None:  # a provider (or event id) the prefilter does not want
+            result.skipped += 1
             continue
         result.events.append(event)
     _account(result, chunk, source, seen, errors)

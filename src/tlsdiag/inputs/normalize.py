@@ -27,7 +27,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
-from tlsdiag.model import EPOCH, Event
+from tlsdiag.model import EPOCH, Event, make_event
 
 _TS = re.compile(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d+))?\s*(Z|[+-]\d\d:?\d\d)?$")
 _SKIP_ATTRS = ("xmlns",)
@@ -518,6 +518,9 @@ _INSTANCE = re.compile(
 MAX_REPEATS = 4096  # distinct record shapes remembered per parser (cleared when full)
 
 
+_NOT_WANTED = ("not wanted",)  # the shape of records the caller's filter skips (compared by identity)
+
+
 class RecordMemo:
     """``event_from_json`` for pyevtx-rs JSON text, without decoding a record seen before in another instance.
 
@@ -525,7 +528,8 @@ class RecordMemo:
     seconds), and decoding the JSON costs more than everything else done per record. Two
     records whose text is equal once the instance parts (``_INSTANCE``) are cut out give
     equal Events but for source, locator, record id and time, so the rest is taken from the
-    first. A record whose text does not have the expected shape is decoded as always.
+    first. A record whose text does not have the expected shape is decoded as always. The
+    answer of a ``wanted`` filter (``record_wanted(text)``) is remembered per shape too.
     """
 
     def __init__(self, loads: Any = None) -> None:
@@ -533,13 +537,20 @@ class RecordMemo:
 
         self._loads = loads or json.loads
         self._seen: dict[str, tuple] = {}
+        self._wanted: Any = None
         self.hits = 0
 
     def event(self, text: str, source: str, locator: str, record_id: int | None,
-              fallback_time: str | None = None) -> Event:
+              fallback_time: str | None = None, wanted: Any = None) -> Event | None:
+        """The record's Event, or None when ``wanted`` (a ChunkPrefilter) does not want it."""
+        if wanted is not self._wanted:  # another filter answers differently
+            self._seen.clear()
+            self._wanted = wanted
         m = _INSTANCE.search(text)
         ts = _fast_time(m.group("t")) if m else None
         if m is None or ts is None:
+            if wanted is not None and not wanted.record_wanted(text):
+                return None
             return event_from_json(self._loads(text), source=source, locator=locator, record_id=record_id,
                                    fallback_time=fallback_time)
         # the match is the instance parts and constant text between them, so cutting it all out loses nothing
@@ -547,13 +558,18 @@ class RecordMemo:
         key = text[:m.start()] + text[m.end():]
         shape = self._seen.get(key)
         if shape is None:
-            event = event_from_json(self._loads(text), source=source, locator=locator, record_id=record_id,
-                                    fallback_time=fallback_time)
             if len(self._seen) >= MAX_REPEATS:
                 self._seen.clear()
+            if wanted is not None and not wanted.record_wanted(text):
+                self._seen[key] = _NOT_WANTED
+                return None
+            event = event_from_json(self._loads(text), source=source, locator=locator, record_id=record_id,
+                                    fallback_time=fallback_time)
             self._seen[key] = (event.channel, event.provider, event.event_id, event.level, event.computer,
                                event.provider_guid, event.qualifiers, event.task, event.task_name,
                                event.keywords, event.data, event.message, event.form)
             return event
         self.hits += 1
-        return Event(source, locator, int(m.group("r")), ts, *shape)
+        if shape is _NOT_WANTED:
+            return None
+        return make_event(source, locator, int(m.group("r")), ts, *shape)

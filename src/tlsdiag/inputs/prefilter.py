@@ -282,7 +282,8 @@ def _event_id(text: str, after: int) -> int | None:
 _DECODER = json.JSONDecoder()
 _NUMBER = re.compile(r"(\d{1,12})[,}]")
 # System/Provider with plain-text attributes directly followed by a numeric EventID (what pyevtx-rs writes)
-_HEAD = re.compile(re.escape(_PROVIDER_KEY) + r'([^"\\]*)"(?:,"[A-Za-z]+":"[^"\\]*")*\}\},"EventID":(\d{1,12})[,}]')
+# (a quote inside a JSON string is escaped, so '}},"EventID":' cannot come from an attribute's value)
+_HEAD = re.compile(re.escape(_PROVIDER_KEY) + r'([^"\\]*)"[^{}]*\}\},"EventID":(\d{1,12})[,}]')
 
 
 def chunk_prefilter(names: Iterable[str], event_ids: Mapping[str, Iterable[int] | None] | None = None,
