@@ -130,3 +130,41 @@ def test_tui_in_tmux_quits_with_ctrl_c_and_works_without_colour(tmux: Tmux) -> N
     tmux.keys("C-c")
     status = tmux.wait_exit()
     assert status == 0, f"exit status {status}; the screen was:\n{tmux.screen()}"
+
+
+def _progress_screen(tmux: Tmux) -> str:
+    """Poll until the progress line shows a rate and an ETA (or the scan ends)."""
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        screen = tmux.screen()
+        if "MB/s" in screen and "ETA" in screen:
+            return screen
+        if tmux.exit_status() is not None:
+            break
+        time.sleep(0.05)
+    raise AssertionError(f"no progress line while scanning; the screen was:\n{tmux.screen()}")
+
+
+def test_scan_shows_live_progress_in_a_terminal_and_none_with_quiet(tmux: Tmux, tmp_path: Path) -> None:
+    """A big busy log in a real terminal: bytes, rate and ETA on stderr while it runs; --quiet shows none."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_scan_parallel import busy_log
+
+    raw = busy_log(tmp_path / "one.evtx", 3000).read_bytes()
+    log = tmp_path / "System.evtx"  # its chunks forty times over: a 40 MB log where every chunk is parsed
+    log.write_bytes(raw[:4096] + raw[4096:] * 40)
+    exe = str(Path(sys.executable).parent / "tlsdiag")
+    tmux.start([exe, "scan", "--format", "json", "--output", str(tmp_path / "report.json"), str(log)], width=100)
+    screen = _progress_screen(tmux)
+    line = next(row for row in screen.splitlines() if "MB/s" in row)
+    assert line.lstrip().startswith("scanning") and "%" in line and f"/ {log.stat().st_size / 1e6:.1f} MB" in line
+    assert tmux.wait_exit() == 1  # a diagnosis was made
+    assert "MB/s" not in tmux.screen().splitlines()[-1]  # the progress line is cleared at the end
+    tmux.close()
+    (tmp_path / "q").mkdir()
+    quiet = Tmux(tmp_path / "q")
+    try:
+        quiet.start([exe, "scan", "--quiet", "--format", "json", "--output", str(tmp_path / "q.json"), str(log)])
+        assert quiet.wait_exit() == 1 and "MB/s" not in quiet.screen()
+    finally:
+        quiet.close()
