@@ -539,6 +539,10 @@ class RecordMemo:
         self._seen: dict[str, tuple] = {}
         self._wanted: Any = None
         self.hits = 0
+        # Where records rarely repeat (a Fabric Admin log: every record different, most not wanted), building
+        # a key first costs more than it saves; ask the filter first while the last window hit little.
+        self._cold = False
+        self._window = self._window_hits = 0
 
     def event(self, text: str, source: str, locator: str, record_id: int | None,
               fallback_time: str | None = None, wanted: Any = None) -> Event | None:
@@ -546,6 +550,8 @@ class RecordMemo:
         if wanted is not self._wanted:  # another filter answers differently
             self._seen.clear()
             self._wanted = wanted
+        if self._cold and wanted is not None and not wanted.record_wanted(text):
+            return None
         m = _INSTANCE.search(text)
         ts = _fast_time(m.group("t")) if m else None
         if m is None or ts is None:
@@ -557,6 +563,12 @@ class RecordMemo:
         # (two records that then still collide differ at most in Correlation/Execution, which no Event field uses)
         key = text[:m.start()] + text[m.end():]
         shape = self._seen.get(key)
+        self._window += 1
+        if shape is not None:
+            self._window_hits += 1
+        if self._window >= 256:
+            self._cold = self._window_hits < 64
+            self._window = self._window_hits = 0
         if shape is None:
             if len(self._seen) >= MAX_REPEATS:
                 self._seen.clear()
