@@ -308,7 +308,7 @@ def machine() -> dict[str, str]:
     info["python"] = platform.python_version()
     from importlib.metadata import version
 
-    for pkg in ("evtx", "python-evtx", "lxml"):
+    for pkg in ("evtx", "python-evtx", "lxml", "hyperscan", "isal"):
         try:
             info[pkg] = version(pkg)
         except Exception:
