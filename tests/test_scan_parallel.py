@@ -150,17 +150,22 @@ if __name__ == "__main__":
 """
 
 
+def _scan_in_a_script(tmp_path: Path, script_text: str, log: Path, *args: str) -> dict:
+    """Run ``script_text`` (which scans ``log`` and prints a JSON line) in a fresh interpreter, 2 workers."""
+    script = tmp_path / "scan_script.py"
+    script.write_text(script_text)
+    run = subprocess.run([sys.executable, str(script), str(log), *args], capture_output=True, text=True, check=False,
+                         timeout=300, env={**os.environ, "TLSDIAG_WORKERS": "2"})
+    assert run.returncode == 0, run.stderr[-2000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
 def test_a_worker_that_dies_costs_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kb) -> None:
     """A worker killed mid-range (out of memory, say): that range and the rest are read in this process."""
     log = busy_log(tmp_path / "System.evtx", 3000)
     monkeypatch.setenv("TLSDIAG_WORKERS", "1")
     want = render_scan(run_scan([log], kb=kb), "json")
-    script = tmp_path / "dying.py"
-    script.write_text(_DYING_WORKER)
-    run = subprocess.run([sys.executable, str(script), str(log)], capture_output=True, text=True, check=False,
-                         timeout=300, env={**os.environ, "TLSDIAG_WORKERS": "2"})
-    assert run.returncode == 0, run.stderr[-2000:]
-    got = json.loads(run.stdout.strip().splitlines()[-1])
+    got = _scan_in_a_script(tmp_path, _DYING_WORKER, log)
     assert got["report"] == want and got["lost"] == 0
     assert got["remote"] <= 6  # at most the ranges before chunk 8 were analysed by workers; the rest here
 
@@ -179,25 +184,27 @@ if __name__ == "__main__":
     read_module.PARALLEL_MIN_BYTES = 1
     read_module.PROBE_CHUNKS = 2
     real = sys.stderr
-    sys.stderr = NoFd()
+    if sys.argv[2] == "no-fd":
+        sys.stderr = NoFd()
     import threading
-    threading.Thread(target=lambda: None).start()  # another thread: no fork, a forkserver would be asked
+    stop = threading.Event()
+    threading.Thread(target=stop.wait, daemon=True).start()  # another thread runs: no fork, a fork server
     result = run_scan([sys.argv[1]])
+    stop.set()
     sys.stderr = real
-    print(json.dumps({"report": render_scan(result, "json"), "remote": result.stats.reader["chunks_remote"]}))
+    print(json.dumps({"report": render_scan(result, "json"), "remote": result.stats.reader["chunks_remote"],
+                      "lost": result.summary.records_lost}))
 """
 
 
-def test_workers_start_from_a_threaded_process_without_a_stderr_descriptor(tmp_path: Path,
-                                                                           monkeypatch: pytest.MonkeyPatch, kb) -> None:
-    """The TUI's situation: other threads run (so no fork) and sys.stderr has no file descriptor."""
+@pytest.mark.parametrize("stderr", ["no-fd", "normal"])
+def test_a_threaded_process_uses_a_fork_server_or_reads_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kb,
+                                                            stderr: str) -> None:
+    """Other threads run, so workers come from a fork server; with no stderr file descriptor (what Textual
+    leaves) that cannot start, and the file is read in this process instead. Either way, the same report."""
     log = busy_log(tmp_path / "System.evtx", 3000)
     monkeypatch.setenv("TLSDIAG_WORKERS", "1")
     want = render_scan(run_scan([log], kb=kb), "json")
-    script = tmp_path / "nofd.py"
-    script.write_text(_NO_STDERR_FD)
-    run = subprocess.run([sys.executable, str(script), str(log)], capture_output=True, text=True, check=False,
-                         timeout=300, env={**os.environ, "TLSDIAG_WORKERS": "2"})
-    assert run.returncode == 0, run.stderr[-2000:]
-    got = json.loads(run.stdout.strip().splitlines()[-1])
-    assert got["report"] == want and got["remote"] > 0
+    got = _scan_in_a_script(tmp_path, _NO_STDERR_FD, log, stderr)
+    assert got["report"] == want and got["lost"] == 0
+    assert (got["remote"] > 0) is (stderr == "normal")
