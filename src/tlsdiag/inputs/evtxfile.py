@@ -471,7 +471,10 @@ class ChunkMeta:
 
 def scan_chunks(chunks: Iterator[Chunk], source: str, header_count: int, backend: str,
                 prefilter: Any = None) -> Iterator[tuple[ChunkMeta, RangeResult]]:
-    """Per chunk slot: loss accounting, the prefilter, then the parser. One RangeResult per slot."""
+    """Per chunk slot: loss accounting, the prefilter, then the parser. One RangeResult per slot.
+
+    The plain one-slot-at-a-time reading; ``scan_file`` is the fast path and is tested to give exactly this.
+    """
     parse = PARSERS[backend]
     wanted = prefilter if hasattr(prefilter, "record_wanted") else None
     for chunk in chunks:

@@ -141,11 +141,11 @@ def read_events(
     blocks ahead of the parser.
 
     ``digest`` (picklable; ``digest(events, keep) -> payload``) lets worker
-    processes take over large on-disk EVTX files whose records are mostly
-    wanted: after a probe read here, the rest of such a file is read in chunk
-    ranges by ``workers`` processes, each range's events are given to the
-    digest there, and a ``Digested`` item stands in the stream for them (in
-    order). Without a digest every event is yielded from this process.
+    processes take over large on-disk EVTX files whose chunks mostly have to
+    be parsed: once a stretch read here proves dense, the rest of the file is
+    read in chunk ranges by ``workers`` processes, each range's events are
+    given to the digest there, and a ``Digested`` item stands in the stream
+    for them (in order). Without a digest every event is yielded from here.
     """
     if backend not in PARSERS:
         raise ValueError(f"unknown backend {backend!r} (choose from {', '.join(BACKENDS)})")
