@@ -87,6 +87,7 @@ class Digested:
     max_record_id: int = 0
     first: datetime | None = None
     last: datetime | None = None
+    replayed: bool = False  # set when the consumer read the range again instead of using the payload
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -258,8 +259,9 @@ def _read_evtx(inp: InputFile, report: FileReport, backend: str, meter: _Progres
         for meta, out in outcomes:
             if meta is None:  # a worker's digest of the range whose slots were just accounted
                 last_id = max(last_id, out.max_record_id)
-                stats.chunks_remote += out.stop - out.start
                 yield out
+                if not out.replayed:
+                    stats.chunks_remote += out.stop - out.start
                 continue
             slots += out.chunks_total  # a run of clean skips comes as one outcome
             meter.add(out.bytes_read)
@@ -354,6 +356,7 @@ class _Pool:
         self.digest = digest
         self._executor: Any = None
         self._broken = False
+        self._replayed: set[str] = set()  # files whose worker results the consumer had to read again
 
     def eligible(self, inp: InputFile, prefilter: ChunkFilter | None) -> bool:
         if self.digest is None or self.workers < 2 or inp.is_archive_member or inp.size < PARALLEL_MIN_BYTES:
@@ -411,7 +414,8 @@ class _Pool:
         except Exception:  # worker processes cannot start here: read the file in this process
             executor = None
         while ranges or pending:
-            while ranges and len(pending) < 2 * self.workers and executor is not None and not self._broken:
+            while (ranges and len(pending) < 2 * self.workers and executor is not None and not self._broken
+                   and path not in self._replayed):
                 a, b = ranges[0]
                 try:
                     future = executor.submit(digest_range, path, source, a, b, header_count, backend, prefilter,
@@ -429,13 +433,24 @@ class _Pool:
             except Exception:  # a worker died (killed, out of memory): read that range here instead
                 yield from self._local(path, source, a, b, header_count, backend, prefilter)
                 continue
-            digested.replay = lambda a=a, b=b: (e for _m, out in self._local(path, source, a, b, header_count,
-                                                                                backend, prefilter)
-                                                for e in out.events)
+            digested.replay = self._replayer(digested, path, header_count, backend, prefilter)
             yield from items
             yield None, digested
         if ranges:
             yield from self._local(path, source, ranges[0][0], slots, header_count, backend, prefilter)
+
+    def _replayer(self, digested: Digested, path: str, header_count: int, backend: str,
+                  prefilter: ChunkFilter | None) -> Callable[[], Iterator[Event]]:
+        def replay() -> Iterator[Event]:
+            # The consumer could not use the worker's result (a record it had seen in another input, say):
+            # the rest of this file is read here, where such records are recognised as they come.
+            digested.replayed = True
+            self._replayed.add(path)
+            for _meta, out in self._local(path, digested.source, digested.start, digested.stop, header_count,
+                                          backend, prefilter):
+                yield from out.events
+
+        return replay
 
     def _local(self, path: str, source: str, start: int, stop: int, header_count: int, backend: str,
                prefilter: ChunkFilter | None) -> Iterator[tuple[ChunkMeta, RangeResult]]:
