@@ -311,7 +311,7 @@ class RangeDigest:
 
     def budget(self) -> int:
         """How many matches a worker should send back in full (the rest are only counted)."""
-        return max(0, MAX_KEPT_MATCHES - len(self._analysis.matches)) if self._analysis is not None else 0
+        return max(0, self._analysis.keep - len(self._analysis.matches)) if self._analysis is not None else 0
 
     def __call__(self, events: list[Event], keep: int | None) -> dict[str, Any]:
         analysis = Analysis(self.kb, dedup=self.dedup, keep=keep)
