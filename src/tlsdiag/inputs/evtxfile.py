@@ -478,10 +478,15 @@ def scan_chunks(chunks: Iterator[Chunk], source: str, header_count: int, backend
     parse = PARSERS[backend]
     wanted = prefilter if hasattr(prefilter, "record_wanted") else None
     for chunk in chunks:
-        passes = None
-        if prefilter is not None and chunk.parseable and chunk.state != "truncated" and chunk.data_ok:
-            passes = bool(prefilter(chunk.data))
-        yield handle_chunk(chunk, source, header_count, parse, wanted, passes)
+        yield handle_chunk(chunk, source, header_count, parse, wanted, prefilter_verdict(chunk, prefilter))
+
+
+def prefilter_verdict(chunk: Chunk, prefilter: Any) -> bool | None:
+    """Whether the prefilter passes an intact chunk; None when there is no prefilter or the chunk is damaged
+    (a damaged chunk is parsed whatever its bytes say)."""
+    if prefilter is None or not chunk.parseable or chunk.state == "truncated" or not chunk.data_ok:
+        return None
+    return bool(prefilter(chunk.data))
 
 
 def handle_chunk(chunk: Chunk, source: str, header_count: int, parse: Any, wanted: Any,
@@ -586,11 +591,7 @@ def scan_file(stream: BinaryIO, source: str, header_count: int, backend: str, pr
             at = c * CHUNK_SIZE
             chunk = describe_chunk(block.first + c, FILE_HEADER_SIZE + (block.first + c) * CHUNK_SIZE,
                                    bytes(data[at:at + CHUNK_SIZE]))
-            passes = None
-            if block.selected is not None:
-                passes = c in block.selected
-            elif prefilter is not None and chunk.parseable and chunk.state != "truncated" and chunk.data_ok:
-                passes = bool(prefilter(chunk.data))
+            passes = c in block.selected if block.selected is not None else prefilter_verdict(chunk, prefilter)
             yield handle_chunk(chunk, source, header_count, parse, wanted, passes)
             k = c + 1
 

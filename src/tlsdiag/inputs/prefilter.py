@@ -137,6 +137,7 @@ class ChunkPrefilter:
             if ids is not None:
                 key = json.dumps(name, ensure_ascii=False)[1:-1].lower()
                 self._ids[key] = self._ids.get(key, frozenset()) | frozenset(ids)
+        self._plain_ids = {json.loads(f'"{key}"'): ids for key, ids in self._ids.items()}  # the same, keyed by name
         # hyperscan patterns: each name as UTF-16LE (final NUL dropped) and as single-byte text
         patterns: set[bytes] = set()
         for name in cleaned:
@@ -253,7 +254,7 @@ class ChunkPrefilter:
         name = provider.lower()
         if name not in self._lower_names:
             return False
-        ids = self._ids.get(json.dumps(name, ensure_ascii=False)[1:-1])
+        ids = self._plain_ids.get(name)
         return ids is None or event_id is None or event_id in ids
 
     def __repr__(self) -> str:
