@@ -25,13 +25,12 @@ def _compare(paths) -> tuple[int, int]:
             if not isinstance(rec, dict):
                 continue
             rid = rec.get("event_record_id")
-            kw = {"source": inp.display, "locator": f"record {rid}", "record_id": rid,
-                  "fallback_time": rec.get("timestamp")}
+            kw = {"source": inp.display, "record_id": rid, "fallback_time": rec.get("timestamp")}
             try:
-                plain = event_from_json(json.loads(rec["data"]), **kw)
+                plain = event_from_json(json.loads(rec["data"]), locator=f"chunk 0 record {rid}", **kw)
             except ValueError:
                 continue
-            assert memo.event(rec["data"], **kw).to_dict() == plain.to_dict(), (inp.display, rid)
+            assert memo.event(rec["data"], where="chunk 0", **kw).to_dict() == plain.to_dict(), (inp.display, rid)
             total += 1
     return total, memo.hits
 
@@ -53,16 +52,16 @@ def _text(time: str, rid: int, thread: int, alert: int, computer: str = "fe01") 
 
 def test_only_time_record_id_and_execution_may_differ() -> None:
     memo = RecordMemo()
-    first = memo.event(_text("2026-01-05T00:00:00.000000Z", 1, 100, 40), source="s", locator="a", record_id=1)
-    again = memo.event(_text("2026-01-05T00:00:07.250000Z", 2, 104, 40), source="s", locator="b", record_id=2)
+    first = memo.event(_text("2026-01-05T00:00:00.000000Z", 1, 100, 40), source="s", where="a", record_id=1)
+    again = memo.event(_text("2026-01-05T00:00:07.250000Z", 2, 104, 40), source="s", where="b", record_id=2)
     assert memo.hits == 1
-    assert again.record_id == 2 and again.timestamp.second == 7 and again.locator == "b"
+    assert again.record_id == 2 and again.timestamp.second == 7 and again.locator == "b record 2"
     assert again.data == first.data == {"AlertDesc": "40", "ErrorState": "1205"}
-    other = memo.event(_text("2026-01-05T00:00:08.000000Z", 3, 104, 70), source="s", locator="c", record_id=3)
-    elsewhere = memo.event(_text("2026-01-05T00:00:09.000000Z", 4, 104, 40, "fe02"), source="s", locator="d",
+    other = memo.event(_text("2026-01-05T00:00:08.000000Z", 3, 104, 70), source="s", where="c", record_id=3)
+    elsewhere = memo.event(_text("2026-01-05T00:00:09.000000Z", 4, 104, 40, "fe02"), source="s", where="d",
                            record_id=4)
     assert memo.hits == 1 and other.data["AlertDesc"] == "70" and elsewhere.computer == "fe02"
     for text in (_text("2026-01-05T00:00:00Z", 5, 1, 40), _text("not a time", 6, 1, 40)):
-        event = memo.event(text, source="s", locator="e", record_id=None)  # unusual shapes: decoded as always
-        assert event.to_dict() == event_from_json(json.loads(text), source="s", locator="e",
+        event = memo.event(text, source="s", where="e", record_id=None)  # unusual shapes: decoded as always
+        assert event.to_dict() == event_from_json(json.loads(text), source="s", locator="e record None",
                                                   record_id=None).to_dict()

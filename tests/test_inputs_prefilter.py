@@ -81,6 +81,28 @@ def test_select_finds_every_slot_holding_a_name(engine: str, slots: list[bytes],
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+@settings(max_examples=100, deadline=None)
+@given(counts=st.lists(st.integers(0, 30), min_size=1, max_size=12), seed=st.integers(0, 2**32 - 1))
+def test_select_on_dense_blocks_finds_exactly_the_slots_holding_names(engine: str, counts: list[int],
+                                                                       seed: int) -> None:
+    # slots with many names make the hyperscan engine stop the block scan and go on slot by slot
+    rng = random.Random(seed)
+    size = 2048
+    wide = "Schannel".encode("utf-16-le")
+    cells = []
+    for count in counts:
+        cell = bytearray(b"\x01" * size)
+        for _ in range(count):
+            at = rng.randrange(0, size - len(wide))
+            cell[at:at + len(wide)] = wide
+        cells.append(cell)
+    f = chunk_prefilter(["Schannel"], engine=engine)
+    truth = {k for k, cell in enumerate(cells) if f(bytes(cell))}
+    assert truth == {k for k, count in enumerate(counts) if count}
+    assert f.select(b"".join(bytes(c) for c in cells), size) == truth
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_chunk_without_the_names_is_rejected(engine: str) -> None:
     f = chunk_prefilter(["Schannel", "LS User Services"], engine=engine)
     assert not f("Service Control Manager".encode("utf-16-le") + b"\x00" * 100)

@@ -15,6 +15,8 @@ import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -214,11 +216,43 @@ def run_scan(paths: Sequence[str | os.PathLike[str]], *, backend: str = "rust", 
 def dedup_key(event: Event) -> int:
     """64 bits that name a record (computer, log, provider, id, record id, time), equal in every process.
 
-    (Python's own hash of text differs between processes, and workers compute these too.)
+    (Python's hash of text differs between processes, and workers compute these too; the hash of a
+    tuple of numbers does not, so the text part is hashed once per kind of record with blake2b.)
     """
-    text = (f"{event.computer}\x1f{event.channel}\x1f{event.provider}\x1f{event.event_id}\x1f{event.record_id}"
-            f"\x1f{event.timestamp.isoformat()}")
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+    return _record_key(_kind_key(event.computer, event.channel, event.provider, event.event_id),
+                       event.record_id, event.timestamp)
+
+
+@lru_cache(maxsize=4096)
+def _kind_key(computer: str, channel: str, provider: str, event_id: int) -> int:
+    text = f"{computer}\x1f{channel}\x1f{provider}\x1f{event_id}"
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=7).digest(), "little")
+
+
+def _record_key(kind: int, record_id: int | None, timestamp: datetime) -> int:
+    # timestamp(): exact to the microsecond for these dates; hash(None) would differ between processes
+    return hash((kind, -1 if record_id is None else record_id, timestamp.timestamp()))
+
+
+class _Shape:
+    """What every event equal to the first one (but for source, place, record id and time) gives.
+
+    The reader hands out one data mapping for all repetitions of a record, so a repeated event
+    is recognised by that mapping's identity and the fields ``Analysis.feed`` compares.
+    """
+
+    __slots__ = ("counter", "data", "fields", "found", "kind")
+
+    def __init__(self, event: Event, counter: Any, kind: int, found: list[list]) -> None:
+        self.data = event.data
+        self.fields = _shape_fields(event)
+        self.counter = counter  # the host's per-channel counter, or None when every event must be observed
+        self.kind = kind  # _kind_key of the event
+        self.found = found  # [entry, fields, complete, uncertain, recovered, correlator targets or None]
+
+
+def _shape_fields(event: Event) -> tuple:
+    return (event.computer, event.channel, event.provider, event.event_id, event.level, event.message, event.form)
 
 
 class Analysis:
@@ -242,16 +276,39 @@ class Analysis:
         self.seen: set[int] = set()
         self.keys: list[int] | None = None  # a worker's analysis lists its dedup keys in order, for export
         self.on_match = on_match
+        self._shapes: dict[int, _Shape] = {}
+
+    def _shape(self, event: Event) -> _Shape:
+        """Observe and match the first event of a shape the slow way, and remember what it gave."""
+        self.facts.observe(event)
+        counter = None
+        if self.facts.repeat_safe(event):
+            counter = self.facts.facts(event.computer).channels
+        found = [[m.entry, m.fields, m.complete, m.uncertain, m.recovered, None] for m in self.index.match(event)]
+        if len(self._shapes) >= 4096:
+            self._shapes.clear()
+        shape = self._shapes[id(event.data)] = _Shape(
+            event, counter, _kind_key(event.computer, event.channel, event.provider, event.event_id), found)
+        return shape
 
     def feed(self, event: Event) -> None:
         stats = self.stats
         stats.events += 1
-        self.facts.observe(event)
-        found = self.index.match(event)
-        if found and self.dedup:
+        data = event.data
+        shape = self._shapes.get(id(data))
+        if shape is None or shape.data is not data or shape.fields != _shape_fields(event):
+            shape = self._shape(event)
+        elif shape.counter is not None:
+            shape.counter[event.channel] += 1
+        else:
+            self.facts.observe(event)
+        found = shape.found
+        if not found:
+            return
+        if self.dedup:
             # the same record from two inputs (an .evtx and its XML export, a folder and its zip) counts once;
             # a 64-bit hash per matched event keeps this small (collisions: ~1e-7 at millions of matches)
-            key = dedup_key(event)
+            key = _record_key(shape.kind, event.record_id, event.timestamp)
             if key in self.seen:
                 stats.duplicates += 1
                 return
@@ -261,8 +318,13 @@ class Analysis:
                     self.keys.append(key)
             else:
                 stats.dedup_full = True
-        for match in found:
-            self.correlator.add(match)
+        correlator = self.correlator
+        for item in found:
+            match = Match(event, item[0], item[1], item[2], item[3], item[4])
+            targets = item[5]
+            if targets is None:
+                targets = item[5] = correlator.targets(match)
+            correlator.add_to(match, targets)
             stats.matches += 1
             if len(self.matches) < self.keep:
                 self.matches.append(match)
@@ -295,6 +357,7 @@ class Analysis:
         self.matches.extend(unpack_matches(part["kept"], self.kb, max(0, self.keep - len(self.matches))))
         self.correlator.absorb(part["correlator"])
         self.facts.absorb(part["hosts"])
+        self._shapes.clear()  # absorb may have added hosts; shapes are cheap to make again
         return True
 
 

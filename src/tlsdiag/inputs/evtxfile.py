@@ -284,6 +284,7 @@ def parse_chunk_rust(chunk: Chunk, source: str, wanted: Any = None) -> ChunkResu
 
     memo = _memo()
     result = ChunkResult(chunk.index)
+    where = f"chunk {chunk.index}"
     stream = io.BytesIO(synthetic_header(1) + _padded(chunk))
     errors: list[str] = []
     seen: list[int] = []
@@ -312,8 +313,8 @@ def parse_chunk_rust(chunk: Chunk, source: str, wanted: Any = None) -> ChunkResu
         if isinstance(rid, int):
             seen.append(rid)
         try:  # the prefilter decides before any decoding (once per shape of repeated records)
-            event = memo.event(rec["data"], source, f"chunk {chunk.index} record {rid}",
-                               rid if type(rid) is int else None, rec.get("timestamp"), wanted)
+            event = memo.event(rec["data"], source, where, rid if type(rid) is int else None, rec.get("timestamp"),
+                               wanted)
         except Exception as exc:
             result.losses.append(Loss(source, f"chunk {chunk.index} record {rid}",
                                       f"cannot normalise record: {_short(exc)}", 1))

@@ -544,24 +544,31 @@ class RecordMemo:
         self._cold = False
         self._window = self._window_hits = 0
 
-    def event(self, text: str, source: str, locator: str, record_id: int | None,
+    def event(self, text: str, source: str, where: str, record_id: int | None,
               fallback_time: str | None = None, wanted: Any = None) -> Event | None:
-        """The record's Event, or None when ``wanted`` (a ChunkPrefilter) does not want it."""
+        """The record's Event (locator ``"{where} record {record_id}"``), or None when ``wanted`` does not want it.
+
+        ``wanted`` is a ChunkPrefilter. The locator is made only for a record that gives an Event.
+        """
         if wanted is not self._wanted:  # another filter answers differently
             self._seen.clear()
             self._wanted = wanted
         if self._cold and wanted is not None and not wanted.record_wanted(text):
             return None
         m = _INSTANCE.search(text)
-        ts = _fast_time(m.group("t")) if m else None
-        if m is None or ts is None:
+        ts = None
+        if m is not None:
+            stamp, number = m.group("t", "r")
+            ts = _fast_time(stamp)
+        if ts is None:
             if wanted is not None and not wanted.record_wanted(text):
                 return None
-            return event_from_json(self._loads(text), source=source, locator=locator, record_id=record_id,
-                                   fallback_time=fallback_time)
+            return event_from_json(self._loads(text), source=source, locator=f"{where} record {record_id}",
+                                   record_id=record_id, fallback_time=fallback_time)
         # the match is the instance parts and constant text between them, so cutting it all out loses nothing
         # (two records that then still collide differ at most in Correlation/Execution, which no Event field uses)
-        key = text[:m.start()] + text[m.end():]
+        start, end = m.span()
+        key = text[:start] + text[end:]
         shape = self._seen.get(key)
         self._window += 1
         if shape is not None:
@@ -575,8 +582,8 @@ class RecordMemo:
             if wanted is not None and not wanted.record_wanted(text):
                 self._seen[key] = _NOT_WANTED
                 return None
-            event = event_from_json(self._loads(text), source=source, locator=locator, record_id=record_id,
-                                    fallback_time=fallback_time)
+            event = event_from_json(self._loads(text), source=source, locator=f"{where} record {record_id}",
+                                    record_id=record_id, fallback_time=fallback_time)
             self._seen[key] = (event.channel, event.provider, event.event_id, event.level, event.computer,
                                event.provider_guid, event.qualifiers, event.task, event.task_name,
                                event.keywords, event.data, event.message, event.form)
@@ -584,4 +591,4 @@ class RecordMemo:
         self.hits += 1
         if shape is _NOT_WANTED:
             return None
-        return make_event(source, locator, int(m.group("r")), ts, *shape)
+        return make_event(source, f"{where} record {record_id}", int(number), ts, *shape)

@@ -53,6 +53,7 @@ _LOWER_ASCII = bytes.maketrans(bytes(range(0x41, 0x5B)), bytes(range(0x61, 0x7B)
 _PROVIDER_KEY = '"Provider":{"#attributes":{"Name":"'
 _EVENT_ID_KEY = '"EventID":'
 _TEXT_KEY = '"#text":'
+_DENSE_SLOT = 8  # matches in one slot after which select() stops the block scan and asks slot by slot
 
 
 def _engine() -> Any:
@@ -213,14 +214,44 @@ class ChunkPrefilter:
         if self.engine == "fold":
             view = memoryview(block)
             return {k for k in range(slots) if self._fold_test(view[k * size:(k + 1) * size])}
-        _hs, db, scratch = self._hyperscan()
+        hs, db, scratch = self._hyperscan()
         found: set[int] = set()
         add = found.add
+        state = [-1, 0]  # the slot of the last match, and how many matches it had
 
-        def on_match(_id: int, _start: int, end: int, _flags: int, _ctx: Any) -> None:
-            add((end - 1) // size)
+        def on_match(_id: int, _start: int, end: int, _flags: int, _ctx: Any) -> bool:
+            k = (end - 1) // size
+            if k != state[0]:
+                add(k)
+                state[0], state[1] = k, 1
+                return False
+            state[1] += 1
+            return state[1] >= _DENSE_SLOT  # stop: this block is dense, go on slot by slot
 
-        db.scan(block, match_event_handler=on_match, scratch=scratch)
+        try:
+            db.scan(block, match_event_handler=on_match, scratch=scratch)
+            return found
+        except hs.ScanTerminated:
+            pass
+        # A block where every record names a wanted provider calls back once per record; one scan per
+        # slot left, each stopped at its first match, asks about each slot once instead.
+        view = memoryview(block)
+        hit = [False]
+
+        def first(_id: int, _start: int, _end: int, _flags: int, _ctx: Any) -> bool:
+            hit[0] = True
+            return True
+
+        for k in range(slots):
+            if k in found:
+                continue
+            hit[0] = False
+            try:
+                db.scan(view[k * size:(k + 1) * size], match_event_handler=first, scratch=scratch)
+            except hs.ScanTerminated:
+                pass
+            if hit[0]:
+                add(k)
         return found
 
     def record_wanted(self, text: str) -> bool:

@@ -320,7 +320,22 @@ class Correlator:
         return out
 
     def add(self, match: Match) -> None:
+        self.add_to(match, self.targets(match))
+
+    def add_to(self, match: Match, targets: list[tuple[Hit, bool]]) -> None:
+        """Add a match whose ``targets`` are known (a repeat of an event seen before: see Analysis.feed)."""
         self.matches += 1
+        for hit, known in targets:
+            hit.add(match, known)
+
+    def targets(self, match: Match) -> list[tuple[Hit, bool]]:
+        """The hits a match counts in, each with whether it counts as definitely true.
+
+        The hits are made on first use and live as long as this correlator (``absorb`` adds to them),
+        so a caller may keep the list for later matches of an equal event: equal computer, level,
+        message, entry and fields (by identity). Against items whose conditions were unknown are
+        noted here, once being enough.
+        """
         event = match.event
         if event.computer == self._last_computer:
             key = self._last_key
@@ -341,6 +356,7 @@ class Correlator:
             if len(self._verdicts) >= 4096:
                 self._verdicts.clear()
             self._verdicts[memo_key] = (fields, event.computer, event.level, event.message, actions)
+        out: list[tuple[Hit, bool]] = []
         hits = self._hits.setdefault(key, {})
         for is_evidence, cause, item, known in actions:
             if is_evidence:
@@ -351,12 +367,16 @@ class Correlator:
                 if hit is None:
                     bucket = self._timed.get((cause.id, item.id))
                     hit = per_cause[item.id] = Hit(bucket_seconds=bucket, spans={}) if bucket else Hit()
-                hit.add(match, known)
+                out.append((hit, known))
             elif known:
                 per = self._against_hits.setdefault(key, {}).setdefault(cause.id, {})
-                per.setdefault(item, Hit()).add(match, True)
+                hit = per.get(item)
+                if hit is None:
+                    hit = per[item] = Hit()
+                out.append((hit, True))
             else:
                 self._against_unknown.setdefault(key, {}).setdefault(cause.id, set()).add(item)
+        return out
 
     def computers(self) -> list[str]:
         return list(self._hits)

@@ -147,6 +147,10 @@ class HostFactsCollector:
                 facts.version, facts.build, facts.service_pack = got
                 facts.seen_at = event.timestamp
 
+    def repeat_safe(self, event: Event) -> bool:
+        """Whether observing an equal event again (but for its time) only counts its channel."""
+        return not (event.event_id == BOOT_EVENT_ID and event.provider.casefold() == BOOT_PROVIDER.casefold())
+
     def absorb(self, hosts: dict[str, HostFacts]) -> None:
         """Add facts gathered from events that came after all observed so far (a later range of a log)."""
         for key, other in hosts.items():

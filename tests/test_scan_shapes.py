@@ -1,0 +1,106 @@
+"""The scan's per-shape shortcut (``scan.Analysis``) never changes a result.
+
+The reader hands out one data mapping for all repetitions of a record, and ``Analysis.feed``
+matches and correlates the first of them only, then reuses what it gave. These tests feed the
+same events once as read (shared mappings) and once with a private copy of the mapping each
+(every event taken the slow way), and compare every report format; and they share one mapping
+between events that differ in what matching looks at, which must not be mistaken for repeats.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+from types import MappingProxyType
+
+import pytest
+
+from test_scan_parallel import FORMATS, T0, busy_log
+from tlsdiag.inputs import read_events
+from tlsdiag.kb import load_kb
+from tlsdiag.model import Event, ReadSummary
+from tlsdiag.report import render_scan
+from tlsdiag.scan import analyse, dedup_key
+
+
+@pytest.fixture(scope="module")
+def kb():
+    return load_kb()
+
+
+def _private(event: Event) -> Event:
+    return dataclasses.replace(event, data=MappingProxyType(dict(event.data)))
+
+
+def _reports(events: list[Event], kb) -> tuple[dict[str, str], dict, object]:
+    """Every report format, the host facts (per-channel counts are in no report) and the counters."""
+    result = analyse(events, kb, summary=ReadSummary())
+    stats = dataclasses.replace(result.stats, seconds=0, read_seconds=0, store_seconds=0)
+    return {fmt: render_scan(result, fmt) for fmt in FORMATS}, result.hosts, stats
+
+
+def test_shared_mappings_give_what_private_ones_give(tmp_path: Path, kb) -> None:
+    path = busy_log(tmp_path / "System.evtx", 3000)
+    events = list(read_events([path], summary=ReadSummary()))
+    shared = {id(e.data) for e in events}
+    assert len(shared) < len(events) / 10  # the reader did share: the shortcut is exercised
+    # twice each (dedup drops the second copy), so duplicates take the shortcut too
+    doubled = events + events
+    assert _reports(doubled, kb) == _reports([_private(e) for e in doubled], kb)
+
+
+def test_one_mapping_shared_by_different_events_is_not_a_repeat(kb) -> None:
+    data = MappingProxyType({"AlertDesc": "40", "ErrorState": "1205"})
+    base = Event(source="x", locator="chunk 0 record 1", record_id=1, timestamp=T0, channel="System",
+                 provider="Schannel", event_id=36888, level=2, computer="fe01.contoso.local", data=data)
+    variants = [
+        base,
+        dataclasses.replace(base, computer="fe02.contoso.local"),
+        dataclasses.replace(base, level=4),
+        dataclasses.replace(base, event_id=36887),
+        dataclasses.replace(base, provider="Service Control Manager"),
+        dataclasses.replace(base, channel="Application"),
+        dataclasses.replace(base, form="text", message="The following fatal alert was generated: 40."),
+    ]
+    events = [dataclasses.replace(v, record_id=i, locator=f"chunk 0 record {i}", timestamp=T0 + timedelta(seconds=i))
+              for i, v in enumerate(variants * 3)]
+    assert len({id(e.data) for e in events}) == 1
+    assert _reports(events, kb) == _reports([_private(e) for e in events], kb)
+
+
+def test_repeated_boot_events_keep_the_latest_version(kb) -> None:
+    data = MappingProxyType({"1": "6.03.", "2": "9600"})
+    newer = MappingProxyType({"1": "6.03.", "2": "9601"})
+    boots = [Event(source="x", locator=f"r{i}", record_id=i, timestamp=T0 + timedelta(hours=h), channel="System",
+                   provider="EventLog", event_id=6009, computer="fe01", data=d)
+             for i, (h, d) in enumerate([(1, data), (5, newer), (3, data)])]
+    assert analyse(boots, kb, summary=ReadSummary()).hosts["fe01"].build == 9601  # the latest boot, not the last
+    boots[1] = dataclasses.replace(boots[1], data=data)  # all three share one mapping now
+    assert analyse(boots, kb, summary=ReadSummary()).hosts["fe01"].build == 9600
+
+
+def test_dedup_key_is_the_same_in_another_process(kb) -> None:
+    event = Event(source="x", locator="r", record_id=None, timestamp=T0, channel="System", provider="Schannel",
+                  event_id=36888, computer="fe01")
+    here = [dedup_key(event), dedup_key(dataclasses.replace(event, record_id=7))]
+    code = ("import sys; sys.path[:0] = sys.argv[1:];"
+            "from test_scan_shapes import _keys; print(_keys())")
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    out = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent)], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    assert out.strip() == str(here)
+    # and it tells records apart by time, record id and what they are
+    others = {dedup_key(dataclasses.replace(event, **change)) for change in
+              [{}, {"record_id": 7}, {"timestamp": T0 + timedelta(microseconds=1)}, {"computer": "fe02"},
+               {"channel": "Application"}, {"provider": "LS"}, {"event_id": 36887}]}
+    assert len(others) == 7
+
+
+def _keys() -> list[int]:
+    event = Event(source="x", locator="r", record_id=None, timestamp=T0, channel="System", provider="Schannel",
+                  event_id=36888, computer="fe01")
+    return [dedup_key(event), dedup_key(dataclasses.replace(event, record_id=7))]
