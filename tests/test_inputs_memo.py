@@ -8,7 +8,7 @@ from pathlib import Path
 from evtx import PyEvtxParser
 
 from tlsdiag.inputs import discover
-from tlsdiag.inputs.normalize import RecordMemo, event_from_json
+from tlsdiag.inputs.normalize import RecordMemo, event_from_json, fast_loads
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
@@ -65,3 +65,11 @@ def test_only_time_record_id_and_execution_may_differ() -> None:
         event = memo.event(text, source="s", where="e", record_id=None)  # unusual shapes: decoded as always
         assert event.to_dict() == event_from_json(json.loads(text), source="s", locator="e record None",
                                                   record_id=None).to_dict()
+
+
+def test_fast_loads_reads_what_json_reads() -> None:
+    loads = fast_loads()
+    assert loads is not json.loads  # orjson is a dependency: the fast path is the one tested
+    for text in ['{"a":"\\ud800x"}', '[NaN, -Infinity]', '{"a":1,"b":0,"a":2}',
+                 '{"x": -0.0, "y": 1e-7, "z": 18446744073709551615, "w": -9223372036854775808}', '"\\u0000"']:
+        assert repr(loads(text)) == repr(json.loads(text)), text

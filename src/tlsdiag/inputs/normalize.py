@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from types import MappingProxyType
@@ -297,7 +297,7 @@ def event_from_json(doc: Mapping[str, Any], *, source: str, locator: str, record
     channel = system.get("Channel")
     computer = system.get("Computer")
     guid = pattrs.get("Guid")
-    return Event(
+    return make_event(
         source,
         locator,
         rid if rid is not None else record_id,
@@ -516,9 +516,35 @@ _INSTANCE = re.compile(
     r'(?P<x>"Correlation":(?:null|\{"#attributes":\{(?:[^{}"\\]|"[^"\\]*")*\}\}),'
     r'"Execution":(?:null|\{"#attributes":\{(?:[^{}"\\]|"[^"\\]*")*\}\}),)?')
 MAX_REPEATS = 4096  # distinct record shapes remembered per parser (cleared when full)
+COLD_RECORDS = 4096  # records decoded without the memo after a window in which it rarely hit
 
 
 _NOT_WANTED = ("not wanted",)  # the shape of records the caller's filter skips (compared by identity)
+
+
+def fast_loads() -> Callable[[str], Any]:
+    """``json.loads`` for pyevtx-rs record text: orjson where installed (about twice as fast).
+
+    Text orjson refuses (a lone surrogate escape, NaN) is read by json. The two differ
+    otherwise only on integers beyond 64 bits (orjson makes them floats), which pyevtx-rs
+    never writes: BinXML numbers are at most 64-bit and serde_json writes them exactly.
+    (test_inputs_memo compares with json.loads on every sample and corpus record.)
+    """
+    import json
+
+    try:
+        import orjson
+    except ImportError:
+        return json.loads
+    fast, slow, refused = orjson.loads, json.loads, orjson.JSONDecodeError
+
+    def loads(text: str) -> Any:
+        try:
+            return fast(text)
+        except refused:
+            return slow(text)
+
+    return loads
 
 
 class RecordMemo:
@@ -533,15 +559,14 @@ class RecordMemo:
     """
 
     def __init__(self, loads: Any = None) -> None:
-        import json
-
-        self._loads = loads or json.loads
+        self._loads = loads or fast_loads()
         self._seen: dict[str, tuple] = {}
         self._wanted: Any = None
         self.hits = 0
-        # Where records rarely repeat (a Fabric Admin log: every record different, most not wanted), building
-        # a key first costs more than it saves; ask the filter first while the last window hit little.
-        self._cold = False
+        # Where records rarely repeat (a Fabric Admin log, a log of distinct failures), building and storing
+        # a key costs more than it saves: after a window of records that hit little, the next COLD_RECORDS
+        # are decoded directly (the filter asked first), then the memo is tried again.
+        self._cold = 0
         self._window = self._window_hits = 0
 
     def event(self, text: str, source: str, where: str, record_id: int | None,
@@ -553,8 +578,12 @@ class RecordMemo:
         if wanted is not self._wanted:  # another filter answers differently
             self._seen.clear()
             self._wanted = wanted
-        if self._cold and wanted is not None and not wanted.record_wanted(text):
-            return None
+        if self._cold:
+            self._cold -= 1
+            if wanted is not None and not wanted.record_wanted(text):
+                return None
+            return event_from_json(self._loads(text), source=source, locator=f"{where} record {record_id}",
+                                   record_id=record_id, fallback_time=fallback_time)
         m = _INSTANCE.search(text)
         ts = None
         if m is not None:
@@ -574,7 +603,7 @@ class RecordMemo:
         if shape is not None:
             self._window_hits += 1
         if self._window >= 256:
-            self._cold = self._window_hits < 64
+            self._cold = COLD_RECORDS if self._window_hits < 64 else 0
             self._window = self._window_hits = 0
         if shape is None:
             if len(self._seen) >= MAX_REPEATS:
