@@ -1,7 +1,8 @@
-"""The scan's per-shape shortcut (``scan.Analysis``) never changes a result.
+"""The scan's per-shape shortcuts (``scan.Analysis``) never change a result.
 
 The reader hands out one data mapping for all repetitions of a record, and ``Analysis.feed``
-matches and correlates the first of them only, then reuses what it gave. These tests feed the
+matches and correlates the first of them only, then reuses what it gave; consecutive equal
+events are counted together (``Analysis.flush``). These tests feed the
 same events once as read (shared mappings) and once with a private copy of the mapping each
 (every event taken the slow way), and compare every report format; and they share one mapping
 between events that differ in what matching looks at, which must not be mistaken for repeats.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import random
 import subprocess
 import sys
 from datetime import timedelta
@@ -19,7 +21,8 @@ from types import MappingProxyType
 
 import pytest
 
-from test_scan_parallel import FORMATS, T0, busy_log
+from test_scan_parallel import FORMATS, SCHANNEL_GUID, T0, busy_log
+from tlsdiag.evtxwrite import EventSpec, UserData, write_file
 from tlsdiag.inputs import read_events
 from tlsdiag.kb import load_kb
 from tlsdiag.model import Event, ReadSummary
@@ -36,9 +39,9 @@ def _private(event: Event) -> Event:
     return dataclasses.replace(event, data=MappingProxyType(dict(event.data)))
 
 
-def _reports(events: list[Event], kb) -> tuple[dict[str, str], dict, object]:
+def _reports(events: list[Event], kb, on_match=None) -> tuple[dict[str, str], dict, object]:
     """Every report format, the host facts (per-channel counts are in no report) and the counters."""
-    result = analyse(events, kb, summary=ReadSummary())
+    result = analyse(events, kb, summary=ReadSummary(), on_match=on_match)
     stats = dataclasses.replace(result.stats, seconds=0, read_seconds=0, store_seconds=0)
     return {fmt: render_scan(result, fmt) for fmt in FORMATS}, result.hosts, stats
 
@@ -50,7 +53,31 @@ def test_shared_mappings_give_what_private_ones_give(tmp_path: Path, kb) -> None
     assert len(shared) < len(events) / 10  # the reader did share: the shortcut is exercised
     # twice each (dedup drops the second copy), so duplicates take the shortcut too
     doubled = events + events
-    assert _reports(doubled, kb) == _reports([_private(e) for e in doubled], kb)
+    expected = _reports([_private(e) for e in doubled], kb)  # every event its own shape: runs of one
+    assert _reports(doubled, kb) == expected  # long runs of equal events, counted together
+    seen = []
+    assert _reports(doubled, kb, on_match=seen.append) == expected  # one by one, as a TUI gets them
+    assert len(seen) == expected[2].matches
+
+
+def test_runs_of_equal_events_count_as_one_by_one(tmp_path: Path, kb) -> None:
+    # a failure logged again and again, in runs; times out of order (clock changes) and spread over many
+    # combination buckets, so first/last, kept events and per-bucket spans all depend on every event of a run
+    rng = random.Random(5)
+    specs = []
+    for _run in range(120):
+        computer = rng.choice(["fe01.contoso.local", "fe02.contoso.local"])
+        event_id, alert = rng.choice([(36888, 40), (36888, 70), (36887, 40), (36874, 40), (36885, 48)])
+        for _ in range(rng.choice([1, 2, 15, 60])):
+            t = T0 + timedelta(seconds=rng.randrange(3 * 86400))
+            specs.append(EventSpec("System", "Schannel", event_id, t, computer, provider_guid=SCHANNEL_GUID, level=2,
+                                   userdata=UserData("EventXML", "LSA_NS", {"AlertDesc": alert, "ErrorState": 1205})))
+    path = write_file(tmp_path / "System.evtx", specs)
+    events = list(read_events([path], summary=ReadSummary()))
+    assert len(events) == len(specs) and len({id(e.data) for e in events}) <= 10
+    expected = _reports([_private(e) for e in events], kb)
+    assert _reports(events, kb) == expected
+    assert _reports(events, kb, on_match=lambda m: None) == expected
 
 
 def test_one_mapping_shared_by_different_events_is_not_a_repeat(kb) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from tlsdiag.match import (
     HostFactsCollector,
     Match,
 )
-from tlsdiag.match.diagnose import StoreResult
+from tlsdiag.match.diagnose import KEEP_EVENTS, StoreResult
 from tlsdiag.match.hostfacts import computer_key
 from tlsdiag.model import Event, ReadSummary
 
@@ -277,6 +278,8 @@ class Analysis:
         self.keys: list[int] | None = None  # a worker's analysis lists its dedup keys in order, for export
         self.on_match = on_match
         self._shapes: dict[int, _Shape] = {}
+        self._run: list[Event] = []  # consecutive matched events of one shape, not counted yet (see flush)
+        self._run_shape: _Shape | None = None
 
     def _shape(self, event: Event) -> _Shape:
         """Observe and match the first event of a shape the slow way, and remember what it gave."""
@@ -318,22 +321,70 @@ class Analysis:
                     self.keys.append(key)
             else:
                 stats.dedup_full = True
-        correlator = self.correlator
+        if self.on_match is not None:  # every match is wanted as it comes: no runs
+            for match in self._add(event, found):
+                self.on_match(match)
+            return
+        if shape is not self._run_shape:
+            self.flush()
+            self._run_shape = shape
+        self._run.append(event)
+
+    def _add(self, event: Event, found: list[list]) -> list[Match]:
+        """Count one event's matches (``found`` of its shape) in the correlator and the kept matches."""
+        out = []
         for item in found:
             match = Match(event, item[0], item[1], item[2], item[3], item[4])
-            targets = item[5]
-            if targets is None:
-                targets = item[5] = correlator.targets(match)
-            correlator.add_to(match, targets)
-            stats.matches += 1
+            self.correlator.add_to(match, self._targets(item, match))
+            self.stats.matches += 1
             if len(self.matches) < self.keep:
                 self.matches.append(match)
-            if self.on_match is not None:
-                self.on_match(match)
+            out.append(match)
+        return out
+
+    def _targets(self, item: list, match: Match) -> list:
+        targets = item[5]
+        if targets is None:
+            targets = item[5] = self.correlator.targets(match)
+        return targets
+
+    def flush(self) -> None:
+        """Count the pending run of equal events in the correlator, the counters and the kept matches.
+
+        Consecutive events of one shape (a failure logged again and again) are counted together,
+        with the same result as one by one; Match objects are made only for the events that some
+        list of kept matches still has room for. Whatever reads the results calls this first.
+        """
+        run = self._run
+        if not run:
+            return
+        found = self._run_shape.found
+        self._run, self._run_shape = [], None
+        if len(run) == 1:
+            self._add(run[0], found)
+            return
+        width = len(found)
+        room = self.keep - len(self.matches)
+        hit_room = 0
+        for item in found:
+            for hit, _known in self._targets(item, Match(run[0], item[0], item[1], item[2], item[3], item[4])):
+                hit_room = max(hit_room, KEEP_EVENTS - len(hit.matches))
+        made = [[Match(event, item[0], item[1], item[2], item[3], item[4]) for item in found]
+                for event in run[:max(hit_room, -(-room // width) if room > 0 else 0)]]
+        if room > 0:
+            self.matches.extend(islice((m for row in made for m in row), room))
+        times = [event.timestamp for event in run]
+        for i, item in enumerate(found):
+            column = [row[i] for row in made]
+            for hit, known in item[5]:
+                hit.add_many(times, column, known)
+        self.correlator.matches += len(run) * width
+        self.stats.matches += len(run) * width
 
     def export(self) -> dict[str, Any]:
         from tlsdiag.match.catalog import pack_matches
 
+        self.flush()
         return {"events": self.stats.events, "matches": self.stats.matches, "duplicates": self.stats.duplicates,
                 "dedup_full": self.stats.dedup_full, "keys": self.keys or [], "kept": pack_matches(self.matches),
                 "correlator": self.correlator.export(), "hosts": self.facts.hosts}
@@ -342,6 +393,7 @@ class Analysis:
         """Add a worker's export; False (nothing changed) when one of its records was seen before."""
         from tlsdiag.match.catalog import unpack_matches
 
+        self.flush()
         if self.dedup and any(key in self.seen for key in part["keys"]):
             return False
         for key in part["keys"]:
@@ -404,6 +456,7 @@ def analyse(events: Iterable[Any], kb: KnowledgeBase, *, summary: ReadSummary | 
         elif not state.absorb(item.payload):
             for event in item.replay():
                 feed(event)
+    state.flush()
     stats = state.stats
     matches = state.matches
     stats.read_seconds = time.perf_counter() - started

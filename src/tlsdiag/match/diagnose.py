@@ -71,22 +71,54 @@ class Hit:
     def add(self, match: Match, known: bool) -> None:
         ts = match.event.timestamp
         self.count += 1
-        self.known += int(known)
-        if self.first is None or ts < self.first:
+        if known:
+            self.known += 1
+        first = self.first
+        if first is None:
+            self.first = self.last = ts
+        elif ts < first:
             self.first = ts
-        if self.last is None or ts > self.last:
+        elif ts > self.last:  # first <= last always, so a new first is never a new last
             self.last = ts
         if len(self.matches) < KEEP_EVENTS:
             self.matches.append(match)
-        if self.spans is not None:
+        spans = self.spans
+        if spans is not None:
             bucket = int(ts.timestamp()) // self.bucket_seconds
-            span = self.spans.get(bucket)
+            span = spans.get(bucket)
             if span is None:
-                self.spans[bucket] = [ts, ts]
+                spans[bucket] = [ts, ts]
             elif ts < span[0]:
                 span[0] = ts
             elif ts > span[1]:
                 span[1] = ts
+
+    def add_many(self, times: list[datetime], matches: list[Match], known: bool) -> None:
+        """``add`` for a run of matches at once: ``times`` of them all, ``matches`` the first of them
+        (at least as many as this hit still keeps)."""
+        self.count += len(times)
+        if known:
+            self.known += len(times)
+        low, high = min(times), max(times)
+        if self.first is None or low < self.first:
+            self.first = low
+        if self.last is None or high > self.last:
+            self.last = high
+        room = KEEP_EVENTS - len(self.matches)
+        if room > 0:
+            self.matches.extend(matches[:room])
+        spans = self.spans
+        if spans is not None:
+            seconds = self.bucket_seconds
+            for ts in times:
+                bucket = int(ts.timestamp()) // seconds
+                span = spans.get(bucket)
+                if span is None:
+                    spans[bucket] = [ts, ts]
+                elif ts < span[0]:
+                    span[0] = ts
+                elif ts > span[1]:
+                    span[1] = ts
 
     def export(self) -> tuple:
         """This hit for another process (matches packed; see ``absorb``)."""
