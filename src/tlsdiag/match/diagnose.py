@@ -82,16 +82,18 @@ class Hit:
             self.last = ts
         if len(self.matches) < KEEP_EVENTS:
             self.matches.append(match)
-        spans = self.spans
-        if spans is not None:
-            bucket = int(ts.timestamp()) // self.bucket_seconds
-            span = spans.get(bucket)
-            if span is None:
-                spans[bucket] = [ts, ts]
-            elif ts < span[0]:
-                span[0] = ts
-            elif ts > span[1]:
-                span[1] = ts
+        if self.spans is not None:
+            self._span(ts)
+
+    def _span(self, ts: datetime) -> None:
+        bucket = int(ts.timestamp()) // self.bucket_seconds
+        span = self.spans.get(bucket)
+        if span is None:
+            self.spans[bucket] = [ts, ts]
+        elif ts < span[0]:
+            span[0] = ts
+        elif ts > span[1]:
+            span[1] = ts
 
     def add_many(self, times: list[datetime], matches: list[Match], known: bool) -> None:
         """``add`` for a run of matches at once: ``times`` of them all, ``matches`` the first of them
@@ -107,18 +109,9 @@ class Hit:
         room = KEEP_EVENTS - len(self.matches)
         if room > 0:
             self.matches.extend(matches[:room])
-        spans = self.spans
-        if spans is not None:
-            seconds = self.bucket_seconds
+        if self.spans is not None:
             for ts in times:
-                bucket = int(ts.timestamp()) // seconds
-                span = spans.get(bucket)
-                if span is None:
-                    spans[bucket] = [ts, ts]
-                elif ts < span[0]:
-                    span[0] = ts
-                elif ts > span[1]:
-                    span[1] = ts
+                self._span(ts)
 
     def export(self) -> tuple:
         """This hit for another process (matches packed; see ``absorb``)."""
