@@ -269,15 +269,24 @@ def test_any_callable_prefilter_works(tmp_path: Path) -> None:
     assert events == [] and stats.chunks_skipped == stats.chunks_total > 0
 
 
-@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("reading", ["stream", "mapped", "preadv"])
 @pytest.mark.parametrize("damage_kind", [None, "bad_record_size", "zeroed_chunk", "bad_chunk_magic", "bad_chunk_data_crc",
                                          "garbage_chunk", "truncated"])
 def test_block_triage_gives_what_chunk_by_chunk_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                      threads: int, damage_kind: str | None) -> None:
-    """``scan_file`` (blocks, runs of skips, triage threads) against ``scan_chunks`` (one slot at a time)."""
+                                                      reading: str, damage_kind: str | None) -> None:
+    """``scan_file`` (blocks, runs of skips, triage threads) against ``scan_chunks`` (one slot at a time).
+
+    One thread reads the stream; with two, the file is mapped, or read with preadv (``TLSDIAG_MMAP=0``).
+    """
     from tlsdiag.evtxwrite import damage
     from tlsdiag.inputs import evtxfile
 
+    threads = 1 if reading == "stream" else 2
+    monkeypatch.setenv("TLSDIAG_MMAP", "0" if reading == "preadv" else "1")
+    used = []
+    for name in ("_streamed_blocks", "_mapped_blocks"):
+        real = getattr(evtxfile, name)
+        monkeypatch.setattr(evtxfile, name, lambda *a, _real=real, _name=name: used.append(_name) or _real(*a))
     monkeypatch.setattr(evtxfile, "BLOCK_CHUNKS", 3)  # many blocks, odd boundaries
     monkeypatch.setattr(evtxfile, "TRIAGE_AHEAD", 2)
     raw = _mixed_log(tmp_path / "clean.evtx", 9000, seed=11).read_bytes()
@@ -305,6 +314,7 @@ def test_block_triage_gives_what_chunk_by_chunk_gives(tmp_path: Path, monkeypatc
         fh.seek(evtxfile.FILE_HEADER_SIZE)
         got = totals(evtxfile.scan_file(fh, "f", header.chunk_count, "rust", prefilter, threads=threads))
     assert got == want
+    assert used == {"stream": ["_streamed_blocks"], "mapped": ["_mapped_blocks"], "preadv": []}[reading]
     assert want[2][1] > 0 and want[0]  # chunks were skipped, events were found
     if damage_kind:
         assert want[1]

@@ -13,6 +13,7 @@ header that counts one chunk, followed by the chunk.
 from __future__ import annotations
 
 import io
+import mmap
 import os
 import struct
 import threading
@@ -634,32 +635,48 @@ def _fill(stream: BinaryIO, buf: bytearray | memoryview) -> int:
     return got
 
 
+def _streamed_blocks(stream: BinaryIO, prefilter: Any, start: int, stop: int | None) -> Iterator[Block]:
+    """Blocks read one after the other from where the stream stands (no threads, any stream)."""
+    buf = _BUFFERS.get()  # one buffer, refilled: no fresh pages per block
+    try:
+        index = start
+        while stop is None or index < stop:
+            count = BLOCK_CHUNKS if stop is None else min(BLOCK_CHUNKS, stop - index)
+            target = memoryview(buf)[:count * CHUNK_SIZE]
+            n = _fill(stream, target)
+            if not n:
+                return
+            yield triage_block(index, target[:n], prefilter)
+            index += count
+    finally:
+        _BUFFERS.put(buf)
+
+
 def _blocks(stream: BinaryIO, prefilter: Any, start: int, stop: int | None, threads: int) -> Iterator[Block]:
-    """Triaged blocks in order. Each block's buffer is reused once the caller asks for the next block."""
+    """Triaged blocks in order, each valid until the caller asks for the next one.
+
+    With threads and a real file: the file mapped (``_mapped``), else read with ``os.preadv`` into
+    reused buffers; blocks are triaged ahead in a thread pool. Otherwise read from the stream.
+    """
     try:
         fd = stream.fileno()
     except (AttributeError, OSError, ValueError):
         fd = None
-    if prefilter is None or fd is None or threads < 2 or not hasattr(os, "preadv"):
-        buf = _BUFFERS.get()  # one buffer, refilled: no fresh pages per block
-        try:
-            index = start
-            while stop is None or index < stop:
-                count = BLOCK_CHUNKS if stop is None else min(BLOCK_CHUNKS, stop - index)
-                target = memoryview(buf)[:count * CHUNK_SIZE]
-                n = _fill(stream, target)
-                if not n:
-                    return
-                yield triage_block(index, target[:n], prefilter)
-                index += count
-        finally:
-            _BUFFERS.put(buf)
+    if prefilter is None or fd is None or threads < 2:
+        yield from _streamed_blocks(stream, prefilter, start, stop)
         return
-    from concurrent.futures import ThreadPoolExecutor
-
     size = os.fstat(fd).st_size
     end = -(-(max(size - FILE_HEADER_SIZE, 0)) // CHUNK_SIZE)
     end = end if stop is None else min(stop, end)
+    mapped = _mapped(fd, size)
+    if mapped is not None:
+        yield from _mapped_blocks(mapped, prefilter, start, end, threads)
+        return
+    if not hasattr(os, "preadv"):
+        yield from _streamed_blocks(stream, prefilter, start, stop)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
     free = [_BUFFERS.get() for _ in range(min(TRIAGE_AHEAD + 1, -(-(end - start) // BLOCK_CHUNKS)))]
 
     def job(first: int, buf: bytearray) -> tuple[Block, bytearray]:
@@ -687,6 +704,63 @@ def _blocks(stream: BinaryIO, prefilter: Any, start: int, stop: int | None, thre
     finally:  # the pool has shut down, so no job writes any more: the buffers can serve the next file
         for buf in free:
             _BUFFERS.put(buf)
+
+
+def _mapped(fd: int, size: int) -> memoryview | None:
+    """The whole file mapped read-only, or None where that is not possible or ``TLSDIAG_MMAP=0``.
+
+    Triage then scans the page cache in place: copying each block into a buffer first cost as
+    much as the name search itself. (A file cut short or unreadable *while* it is mapped stops the
+    process with SIGBUS instead of giving a read error; the evidence a scan reads is not expected
+    to change under it, and ``TLSDIAG_MMAP=0`` reads with ``preadv`` instead.)
+    """
+    if os.environ.get("TLSDIAG_MMAP", "") == "0" or size <= FILE_HEADER_SIZE:
+        return None
+    try:
+        mapping = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):  # not a regular file, or mapping refused
+        return None
+    if hasattr(mapping, "madvise") and hasattr(mmap, "MADV_SEQUENTIAL"):
+        mapping.madvise(mmap.MADV_SEQUENTIAL)
+    return memoryview(mapping)  # the mapping is unmapped when the last view of it is gone
+
+
+def _mapped_blocks(view: memoryview, prefilter: Any, start: int, end: int, threads: int) -> Iterator[Block]:
+    """``_blocks`` over a mapped file: blocks triaged ahead in threads, each a view of the mapping."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    limit = min(len(view), FILE_HEADER_SIZE + end * CHUNK_SIZE)
+
+    def job(first: int) -> Block:
+        at = FILE_HEADER_SIZE + first * CHUNK_SIZE
+        return triage_block(first, view[at:min(at + BLOCK_CHUNKS * CHUNK_SIZE, limit)], prefilter)
+
+    def done(block: Block) -> None:
+        # Mapped pages this process has touched count in its resident size until they are dropped from
+        # its page tables: drop each block's once it is parsed (the page cache keeps them), so a scan's
+        # RSS stays at a few blocks however large the file.
+        if drop is not None:
+            at = FILE_HEADER_SIZE + block.first * CHUNK_SIZE
+            drop(dontneed, at, len(block.data))
+
+    dontneed = getattr(mmap, "MADV_DONTNEED", None)
+    drop = getattr(view.obj, "madvise", None) if dontneed is not None else None
+    firsts = iter(range(start, end, BLOCK_CHUNKS))
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tlsdiag-triage") as pool:
+        pending = deque(pool.submit(job, first) for first in islice(firsts, TRIAGE_AHEAD + 1))
+        try:
+            while pending:
+                block = pending.popleft().result()
+                if not len(block.data):
+                    return
+                yield block
+                done(block)
+                nxt = next(firsts, None)
+                if nxt is not None:
+                    pending.append(pool.submit(job, nxt))
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 def work_range(path: str, source: str, start: int, stop: int, header_count: int, backend: str,
