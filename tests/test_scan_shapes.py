@@ -27,7 +27,7 @@ from tlsdiag.inputs import read_events
 from tlsdiag.kb import load_kb
 from tlsdiag.model import Event, ReadSummary
 from tlsdiag.report import render_scan
-from tlsdiag.scan import analyse, dedup_key
+from tlsdiag.scan import Analysis, analyse, dedup_key
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +39,10 @@ def _private(event: Event) -> Event:
     return dataclasses.replace(event, data=MappingProxyType(dict(event.data)))
 
 
-def _reports(events: list[Event], kb, on_match=None) -> tuple[dict[str, str], dict, object]:
+def _reports(events: list[Event], kb, on_match=None, shortcuts: bool = True) -> tuple[dict[str, str], dict, object]:
     """Every report format, the host facts (per-channel counts are in no report) and the counters."""
-    result = analyse(events, kb, summary=ReadSummary(), on_match=on_match)
+    analysis = Analysis(kb, on_match=on_match, shortcuts=shortcuts)
+    result = analyse(events, kb, summary=ReadSummary(), analysis=analysis)
     stats = dataclasses.replace(result.stats, seconds=0, read_seconds=0, store_seconds=0)
     return {fmt: render_scan(result, fmt) for fmt in FORMATS}, result.hosts, stats
 
@@ -53,8 +54,9 @@ def test_shared_mappings_give_what_private_ones_give(tmp_path: Path, kb) -> None
     assert len(shared) < len(events) / 10  # the reader did share: the shortcut is exercised
     # twice each (dedup drops the second copy), so duplicates take the shortcut too
     doubled = events + events
-    expected = _reports([_private(e) for e in doubled], kb)  # every event its own shape: runs of one
-    assert _reports(doubled, kb) == expected  # long runs of equal events, counted together
+    expected = _reports(doubled, kb, shortcuts=False)
+    assert _reports(doubled, kb) == expected  # shapes by shared mapping, and runs of equal events
+    assert _reports([_private(e) for e in doubled], kb) == expected  # shapes found by content
     seen = []
     assert _reports(doubled, kb, on_match=seen.append) == expected  # one by one, as a TUI gets them
     assert len(seen) == expected[2].matches
@@ -75,9 +77,32 @@ def test_runs_of_equal_events_count_as_one_by_one(tmp_path: Path, kb) -> None:
     path = write_file(tmp_path / "System.evtx", specs)
     events = list(read_events([path], summary=ReadSummary()))
     assert len(events) == len(specs) and len({id(e.data) for e in events}) <= 10
-    expected = _reports([_private(e) for e in events], kb)
+    expected = _reports(events, kb, shortcuts=False)
     assert _reports(events, kb) == expected
+    assert _reports([_private(e) for e in events], kb) == expected
     assert _reports(events, kb, on_match=lambda m: None) == expected
+
+
+def test_events_alike_in_what_conditions_read_share_a_shape(tmp_path: Path, kb) -> None:
+    # every record different (its error state), the alert (which conditions read) one of a few: the analysis
+    # matches and correlates once per alert, not once per record, and gives what the plain way gives
+    rng = random.Random(9)
+    specs = [EventSpec("System", "Schannel", rng.choice([36888, 36887]), T0 + timedelta(seconds=rng.randrange(86400)),
+                       rng.choice(["fe01.contoso.local", "fe02.contoso.local"]), provider_guid=SCHANNEL_GUID, level=2,
+                       userdata=UserData("EventXML", "LSA_NS", {"AlertDesc": rng.choice([40, 42, 46, 70]),
+                                                                "ErrorState": 100000 + i}))
+             for i in range(1500)]
+    # and crashes: the catalog entry itself matches only FabricHost.exe in the first data item
+    specs += [EventSpec("Application", "Application Error", 1000, T0 + timedelta(seconds=rng.randrange(86400)),
+                        "fe01.contoso.local", qualifiers=0, level=2,
+                        data=[rng.choice(["FabricHost.exe", "w3wp.exe"]), f"6.3.{i}.0", "5215df96"])
+              for i in range(300)]
+    events = list(read_events([write_file(tmp_path / "Mixed.evtx", specs)], summary=ReadSummary()))
+    assert len({id(e.data) for e in events}) == len(events)  # nothing for the reader's memo to share
+    analysis = Analysis(kb)
+    analyse(events, kb, summary=ReadSummary(), analysis=analysis)
+    assert len(analysis._by_content) <= 2 * 2 * 4 + 2  # event id x computer x alert, and the two programs
+    assert _reports(events, kb) == _reports(events, kb, shortcuts=False)
 
 
 def test_one_mapping_shared_by_different_events_is_not_a_repeat(kb) -> None:
@@ -96,7 +121,9 @@ def test_one_mapping_shared_by_different_events_is_not_a_repeat(kb) -> None:
     events = [dataclasses.replace(v, record_id=i, locator=f"chunk 0 record {i}", timestamp=T0 + timedelta(seconds=i))
               for i, v in enumerate(variants * 3)]
     assert len({id(e.data) for e in events}) == 1
-    assert _reports(events, kb) == _reports([_private(e) for e in events], kb)
+    expected = _reports(events, kb, shortcuts=False)
+    assert _reports(events, kb) == expected
+    assert _reports([_private(e) for e in events], kb) == expected
 
 
 def test_repeated_boot_events_keep_the_latest_version(kb) -> None:

@@ -33,6 +33,7 @@ from tlsdiag.match import (
     HostFactsCollector,
     Match,
 )
+from tlsdiag.match.conditions import lookup
 from tlsdiag.match.diagnose import KEEP_EVENTS, StoreResult
 from tlsdiag.match.hostfacts import computer_key
 from tlsdiag.model import Event, ReadSummary
@@ -236,17 +237,17 @@ def _record_key(kind: int, record_id: int | None, timestamp: datetime) -> int:
 
 
 class _Shape:
-    """What every event equal to the first one (but for source, place, record id and time) gives.
+    """What every event equal to the first one in what matching reads gives (see ``Analysis.feed``).
 
-    The reader hands out one data mapping for all repetitions of a record, so a repeated event
-    is recognised by that mapping's identity and the fields ``Analysis.feed`` compares.
+    Equal means: the same computer, log, provider, id, level, message and form, and the same
+    values in the data fields that the catalog's and the causes' conditions on its entries read.
+    ``found`` holds the fields a match is tested on only when they are not the event's own data
+    (a text export's recovered fields); otherwise None, and each event brings its own.
     """
 
-    __slots__ = ("counter", "data", "fields", "found", "kind")
+    __slots__ = ("counter", "found", "kind")
 
-    def __init__(self, event: Event, counter: Any, kind: int, found: list[list]) -> None:
-        self.data = event.data
-        self.fields = _shape_fields(event)
+    def __init__(self, counter: Any, kind: int, found: list[list]) -> None:
         self.counter = counter  # the host's per-channel counter, or None when every event must be observed
         self.kind = kind  # _kind_key of the event
         self.found = found  # [entry, fields, complete, uncertain, recovered, correlator targets or None]
@@ -265,7 +266,8 @@ class Analysis:
     """
 
     def __init__(self, kb: KnowledgeBase, *, dedup: bool = True, on_match: Callable[[Match], None] | None = None,
-                 keep: int | None = None) -> None:
+                 keep: int | None = None, shortcuts: bool = True) -> None:
+        """``shortcuts=False`` takes every event the plain way: the reference the shortcuts are tested against."""
         self.kb = kb
         self.index = CatalogIndex(kb)
         self.facts = HostFactsCollector()
@@ -277,50 +279,74 @@ class Analysis:
         self.seen: set[int] = set()
         self.keys: list[int] | None = None  # a worker's analysis lists its dedup keys in order, for export
         self.on_match = on_match
-        self._shapes: dict[int, _Shape] = {}
+        # by the identity of the data mapping (the reader shares one between repetitions of a record)
+        self._shapes: dict[int, tuple[Any, tuple, _Shape]] = {}
+        self._by_content: dict[tuple, _Shape] = {}  # by what matching reads (see _content)
+        self._reads: dict[tuple[int, str, str], tuple[str, ...]] = {}
         self._run: list[Event] = []  # consecutive matched events of one shape, not counted yet (see flush)
         self._run_shape: _Shape | None = None
+        if not shortcuts:
+            self.feed = self._feed_plain  # type: ignore[method-assign]
+
+    def _content(self, event: Event) -> tuple | None:
+        """The shape key of an event: its matching-relevant fields and the values of the data fields that
+        any condition on its candidate entries reads, looked up as the conditions look them up."""
+        if event.form == "text":  # fields may be recovered from the message: no shortcut
+            return None
+        trio = (event.event_id, event.channel, event.provider)
+        names = self._reads.get(trio)
+        if names is None:
+            read: set[str] = set()
+            for entry in self.index.candidates(event):
+                read.update(c.field for c in entry.match)
+                read.update(self.correlator.fields_read(entry.id))
+            names = self._reads[trio] = tuple(sorted(read))
+        return (*_shape_fields(event), *(lookup(name, event, None, True) for name in names))
 
     def _shape(self, event: Event) -> _Shape:
-        """Observe and match the first event of a shape the slow way, and remember what it gave."""
-        self.facts.observe(event)
-        counter = None
-        if self.facts.repeat_safe(event):
-            counter = self.facts.facts(event.computer).channels
-        found = [[m.entry, m.fields, m.complete, m.uncertain, m.recovered, None] for m in self.index.match(event)]
+        """The shape of an event not seen before by its data mapping: by content, or made the slow way."""
+        key = self._content(event)
+        shape = self._by_content.get(key) if key is not None else None
+        if shape is not None:
+            if shape.counter is not None:
+                shape.counter[event.channel] += 1
+            else:
+                self.facts.observe(event)
+        else:
+            self.facts.observe(event)
+            counter = None
+            if self.facts.repeat_safe(event):
+                counter = self.facts.facts(event.computer).channels
+            found = [[m.entry, None if m.fields is event.data else m.fields, m.complete, m.uncertain, m.recovered,
+                      None] for m in self.index.match(event)]
+            shape = _Shape(counter, _kind_key(event.computer, event.channel, event.provider, event.event_id), found)
+            if key is not None:
+                if len(self._by_content) >= 4096:
+                    self._by_content.clear()
+                self._by_content[key] = shape
         if len(self._shapes) >= 4096:
             self._shapes.clear()
-        shape = self._shapes[id(event.data)] = _Shape(
-            event, counter, _kind_key(event.computer, event.channel, event.provider, event.event_id), found)
+        self._shapes[id(event.data)] = (event.data, _shape_fields(event), shape)
         return shape
 
     def feed(self, event: Event) -> None:
         stats = self.stats
         stats.events += 1
         data = event.data
-        shape = self._shapes.get(id(data))
-        if shape is None or shape.data is not data or shape.fields != _shape_fields(event):
-            shape = self._shape(event)
-        elif shape.counter is not None:
-            shape.counter[event.channel] += 1
+        known = self._shapes.get(id(data))
+        if known is None or known[0] is not data or known[1] != _shape_fields(event):
+            shape = self._shape(event)  # observes the event too
         else:
-            self.facts.observe(event)
+            shape = known[2]
+            if shape.counter is not None:
+                shape.counter[event.channel] += 1
+            else:
+                self.facts.observe(event)
         found = shape.found
         if not found:
             return
-        if self.dedup:
-            # the same record from two inputs (an .evtx and its XML export, a folder and its zip) counts once;
-            # a 64-bit hash per matched event keeps this small (collisions: ~1e-7 at millions of matches)
-            key = _record_key(shape.kind, event.record_id, event.timestamp)
-            if key in self.seen:
-                stats.duplicates += 1
-                return
-            if len(self.seen) < MAX_DEDUP:
-                self.seen.add(key)
-                if self.keys is not None:
-                    self.keys.append(key)
-            else:
-                stats.dedup_full = True
+        if self.dedup and self._duplicate(_record_key(shape.kind, event.record_id, event.timestamp)):
+            return
         if self.on_match is not None:  # every match is wanted as it comes: no runs
             for match in self._add(event, found):
                 self.on_match(match)
@@ -330,11 +356,43 @@ class Analysis:
             self._run_shape = shape
         self._run.append(event)
 
+    def _duplicate(self, key: int) -> bool:
+        """Whether a matched record (by ``dedup_key``) was counted before, from another input.
+
+        The same record from two inputs (an .evtx and its XML export, a folder and its zip) counts
+        once; a 64-bit hash per matched event keeps this small (collisions: ~1e-7 at millions).
+        """
+        if key in self.seen:
+            self.stats.duplicates += 1
+            return True
+        if len(self.seen) < MAX_DEDUP:
+            self.seen.add(key)
+            if self.keys is not None:
+                self.keys.append(key)
+        else:
+            self.stats.dedup_full = True
+        return False
+
+    def _feed_plain(self, event: Event) -> None:
+        """``feed`` without shortcuts: every event observed, matched and correlated on its own."""
+        self.stats.events += 1
+        self.facts.observe(event)
+        found = self.index.match(event)
+        if not found or (self.dedup and self._duplicate(dedup_key(event))):
+            return
+        for match in found:
+            self.correlator.add(match)
+            self.stats.matches += 1
+            if len(self.matches) < self.keep:
+                self.matches.append(match)
+            if self.on_match is not None:
+                self.on_match(match)
+
     def _add(self, event: Event, found: list[list]) -> list[Match]:
         """Count one event's matches (``found`` of its shape) in the correlator and the kept matches."""
         out = []
         for item in found:
-            match = Match(event, item[0], item[1], item[2], item[3], item[4])
+            match = Match(event, item[0], event.data if item[1] is None else item[1], item[2], item[3], item[4])
             self.correlator.add_to(match, self._targets(item, match))
             self.stats.matches += 1
             if len(self.matches) < self.keep:
@@ -366,11 +424,13 @@ class Analysis:
         width = len(found)
         room = self.keep - len(self.matches)
         hit_room = 0
+        first = run[0]
         for item in found:
-            for hit, _known in self._targets(item, Match(run[0], item[0], item[1], item[2], item[3], item[4])):
+            match = Match(first, item[0], first.data if item[1] is None else item[1], item[2], item[3], item[4])
+            for hit, _known in self._targets(item, match):
                 hit_room = max(hit_room, KEEP_EVENTS - len(hit.matches))
-        made = [[Match(event, item[0], item[1], item[2], item[3], item[4]) for item in found]
-                for event in run[:max(hit_room, -(-room // width) if room > 0 else 0)]]
+        made = [[Match(event, item[0], event.data if item[1] is None else item[1], item[2], item[3], item[4])
+                 for item in found] for event in run[:max(hit_room, -(-room // width) if room > 0 else 0)]]
         if room > 0:
             self.matches.extend(islice((m for row in made for m in row), room))
         times = [event.timestamp for event in run]
@@ -410,6 +470,7 @@ class Analysis:
         self.correlator.absorb(part["correlator"])
         self.facts.absorb(part["hosts"])
         self._shapes.clear()  # absorb may have added hosts; shapes are cheap to make again
+        self._by_content.clear()
         return True
 
 

@@ -344,6 +344,12 @@ class Correlator:
             out.extend((False, cause, i, verdict is True) for cause, i in against)
         return out
 
+    def fields_read(self, entry_id: str) -> set[str]:
+        """The names of the fields the evidence and against conditions on this catalog entry read."""
+        names = {c.field for _cause, ev, _tid in self._evidence.get(entry_id, ()) for c in ev.where}
+        names.update(c.field for _cause, _i, ag, _tid in self._against.get(entry_id, ()) for c in ag.where)
+        return names
+
     def add(self, match: Match) -> None:
         self.add_to(match, self.targets(match))
 
