@@ -300,6 +300,8 @@ class Analysis:
             for entry in self.index.candidates(event):
                 read.update(c.field for c in entry.match)
                 read.update(self.correlator.fields_read(entry.id))
+            if len(self._reads) >= 65536:  # distinct (id, log, provider) triples are few; bound it anyway
+                self._reads.clear()
             names = self._reads[trio] = tuple(sorted(read))
         return (*_shape_fields(event), *(lookup(name, event, None, True) for name in names))
 
