@@ -263,6 +263,8 @@ class Analysis:
     A worker runs its own Analysis over one chunk range of a large log and exports it; ``absorb`` adds
     that export here with the same result as feeding the range's events one by one (tested), unless a
     record of the range was already seen in another input: then the caller feeds the events instead.
+    Events alike in everything matching reads are matched and correlated once (``_shape``), and runs
+    of them are counted together (``flush``); ``shortcuts=False`` is the plain reference for both.
     """
 
     def __init__(self, kb: KnowledgeBase, *, dedup: bool = True, on_match: Callable[[Match], None] | None = None,
