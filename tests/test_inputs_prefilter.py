@@ -318,3 +318,30 @@ def test_block_triage_gives_what_chunk_by_chunk_gives(tmp_path: Path, monkeypatc
     assert want[2][1] > 0 and want[0]  # chunks were skipped, events were found
     if damage_kind:
         assert want[1]
+
+
+def test_a_mapped_file_cut_short_during_the_scan_is_read_as_far_as_it_goes(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages past the new end of a mapped file must not be touched (that would end the process with SIGBUS)."""
+    from tlsdiag.inputs import evtxfile
+
+    monkeypatch.setattr(evtxfile, "BLOCK_CHUNKS", 1)  # one chunk per block, none triaged ahead:
+    monkeypatch.setattr(evtxfile, "TRIAGE_AHEAD", 0)  # block 1 is looked at only after block 0 is handed out
+    path = _mixed_log(tmp_path / "System.evtx", 9000, seed=5)
+    raw = path.read_bytes()
+    header = evtxfile.parse_file_header(raw[:evtxfile.FILE_HEADER_SIZE])
+    assert header.chunk_count > 4
+    keep = evtxfile.FILE_HEADER_SIZE + 3 * evtxfile.CHUNK_SIZE + 1000  # three chunks and a bit of the fourth
+    used = []
+    real = evtxfile._mapped_blocks
+    monkeypatch.setattr(evtxfile, "_mapped_blocks", lambda *a: used.append(1) or real(*a))
+    with path.open("rb") as fh:
+        fh.seek(evtxfile.FILE_HEADER_SIZE)
+        outcomes = evtxfile.scan_file(fh, "f", header.chunk_count, "rust", chunk_prefilter(["Schannel"]), threads=2)
+        results = [next(outcomes)[1]]  # the file is mapped whole by now
+        with path.open("r+b") as cut:
+            cut.truncate(keep)
+        results += [out for _meta, out in outcomes]
+    assert used
+    assert sum(out.chunks_total for out in results) == 4  # three whole chunks and the cut fourth
+    assert any("file ends inside chunk" in loss.reason for out in results for loss in out.losses)

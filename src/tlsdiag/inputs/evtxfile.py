@@ -670,7 +670,7 @@ def _blocks(stream: BinaryIO, prefilter: Any, start: int, stop: int | None, thre
     end = end if stop is None else min(stop, end)
     mapped = _mapped(fd, size)
     if mapped is not None:
-        yield from _mapped_blocks(mapped, prefilter, start, end, threads)
+        yield from _mapped_blocks(mapped, fd, prefilter, start, end, threads)
         return
     if not hasattr(os, "preadv"):
         yield from _streamed_blocks(stream, prefilter, start, stop)
@@ -710,9 +710,10 @@ def _mapped(fd: int, size: int) -> memoryview | None:
     """The whole file mapped read-only, or None where that is not possible or ``TLSDIAG_MMAP=0``.
 
     Triage then scans the page cache in place: copying each block into a buffer first cost as
-    much as the name search itself. (A file cut short or unreadable *while* it is mapped stops the
-    process with SIGBUS instead of giving a read error; the evidence a scan reads is not expected
-    to change under it, and ``TLSDIAG_MMAP=0`` reads with ``preadv`` instead.)
+    much as the name search itself. (A file that becomes unreadable, or is cut short in the instant
+    between a block's size check and its scan, stops the process with SIGBUS instead of giving a read
+    error; the evidence a scan reads is not expected to change under it, and ``TLSDIAG_MMAP=0``
+    reads with ``preadv`` instead.)
     """
     if os.environ.get("TLSDIAG_MMAP", "") == "0" or size <= FILE_HEADER_SIZE:
         return None
@@ -725,7 +726,8 @@ def _mapped(fd: int, size: int) -> memoryview | None:
     return memoryview(mapping)  # the mapping is unmapped when the last view of it is gone
 
 
-def _mapped_blocks(view: memoryview, prefilter: Any, start: int, end: int, threads: int) -> Iterator[Block]:
+def _mapped_blocks(view: memoryview, fd: int, prefilter: Any, start: int, end: int,
+                   threads: int) -> Iterator[Block]:
     """``_blocks`` over a mapped file: blocks triaged ahead in threads, each a view of the mapping."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -733,7 +735,10 @@ def _mapped_blocks(view: memoryview, prefilter: Any, start: int, end: int, threa
 
     def job(first: int) -> Block:
         at = FILE_HEADER_SIZE + first * CHUNK_SIZE
-        return triage_block(first, view[at:min(at + BLOCK_CHUNKS * CHUNK_SIZE, limit)], prefilter)
+        # a file cut short since it was mapped: touching pages past its end would stop the process (SIGBUS),
+        # so each block looks at the size first and reads what is still there, like a short read
+        stop = min(at + BLOCK_CHUNKS * CHUNK_SIZE, limit, os.fstat(fd).st_size)
+        return triage_block(first, view[at:max(at, stop)], prefilter)
 
     def done(block: Block) -> None:
         # Mapped pages this process has touched count in its resident size until they are dropped from
