@@ -537,6 +537,13 @@ class Block:
     data: bytes | memoryview  # a view of a reused buffer: valid until the next block is asked for
     careful: list[int]  # slot offsets within the block, in order; every other slot is a clean skip
     selected: set[int] | None = None  # slots the prefilter passed (None: ask it per careful slot)
+    copies: dict[int, bytes] | None = None  # the careful slots' bytes, taken while triaging a mapped file
+
+    def slot(self, k: int) -> bytes:
+        """Slot ``k``'s bytes (as many as there are)."""
+        if self.copies is not None:
+            return self.copies[k]
+        return bytes(self.data[k * CHUNK_SIZE:(k + 1) * CHUNK_SIZE])
 
 
 def triage_block(first: int, data: bytes | memoryview, prefilter: Any) -> Block:
@@ -590,9 +597,7 @@ def scan_file(stream: BinaryIO, source: str, header_count: int, backend: str, pr
                        RangeResult(bytes_read=run * CHUNK_SIZE, chunks_total=run, chunks_skipped=run))
             if c == nslots:
                 break
-            at = c * CHUNK_SIZE
-            chunk = describe_chunk(block.first + c, FILE_HEADER_SIZE + (block.first + c) * CHUNK_SIZE,
-                                   bytes(data[at:at + CHUNK_SIZE]))
+            chunk = describe_chunk(block.first + c, FILE_HEADER_SIZE + (block.first + c) * CHUNK_SIZE, block.slot(c))
             passes = c in block.selected if block.selected is not None else prefilter_verdict(chunk, prefilter)
             yield handle_chunk(chunk, source, header_count, parse, wanted, passes)
             k = c + 1
@@ -738,7 +743,9 @@ def _mapped_blocks(view: memoryview, fd: int, prefilter: Any, start: int, end: i
         # a file cut short since it was mapped: touching pages past its end would stop the process (SIGBUS),
         # so each block looks at the size first and reads what is still there, like a short read
         stop = min(at + BLOCK_CHUNKS * CHUNK_SIZE, limit, os.fstat(fd).st_size)
-        return triage_block(first, view[at:max(at, stop)], prefilter)
+        block = triage_block(first, view[at:max(at, stop)], prefilter)
+        block.copies = {k: block.slot(k) for k in block.careful}  # parsed later: copied while they are there
+        return block
 
     def done(block: Block) -> None:
         # Mapped pages this process has touched count in its resident size until they are dropped from
