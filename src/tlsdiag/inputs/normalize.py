@@ -569,6 +569,10 @@ class RecordMemo:
         self._cold = 0
         self._window = self._window_hits = 0
 
+    def _decode(self, text: str, source: str, where: str, record_id: int | None, fallback_time: str | None) -> Event:
+        return event_from_json(self._loads(text), source=source, locator=f"{where} record {record_id}",
+                               record_id=record_id, fallback_time=fallback_time)
+
     def event(self, text: str, source: str, where: str, record_id: int | None,
               fallback_time: str | None = None, wanted: Any = None) -> Event | None:
         """The record's Event (locator ``"{where} record {record_id}"``), or None when ``wanted`` does not want it.
@@ -578,22 +582,19 @@ class RecordMemo:
         if wanted is not self._wanted:  # another filter answers differently
             self._seen.clear()
             self._wanted = wanted
-        if self._cold:
+        m = None
+        if self._cold:  # the memo stands aside for a while (see __init__)
             self._cold -= 1
-            if wanted is not None and not wanted.record_wanted(text):
-                return None
-            return event_from_json(self._loads(text), source=source, locator=f"{where} record {record_id}",
-                                   record_id=record_id, fallback_time=fallback_time)
-        m = _INSTANCE.search(text)
+        else:
+            m = _INSTANCE.search(text)
         ts = None
         if m is not None:
             stamp, number = m.group("t", "r")
             ts = _fast_time(stamp)
-        if ts is None:
+        if ts is None:  # standing aside, or a record of an unusual shape: decoded as it is
             if wanted is not None and not wanted.record_wanted(text):
                 return None
-            return event_from_json(self._loads(text), source=source, locator=f"{where} record {record_id}",
-                                   record_id=record_id, fallback_time=fallback_time)
+            return self._decode(text, source, where, record_id, fallback_time)
         # the match is the instance parts and constant text between them, so cutting it all out loses nothing
         # (two records that then still collide differ at most in Correlation/Execution, which no Event field uses)
         start, end = m.span()
@@ -611,8 +612,7 @@ class RecordMemo:
             if wanted is not None and not wanted.record_wanted(text):
                 self._seen[key] = _NOT_WANTED
                 return None
-            event = event_from_json(self._loads(text), source=source, locator=f"{where} record {record_id}",
-                                    record_id=record_id, fallback_time=fallback_time)
+            event = self._decode(text, source, where, record_id, fallback_time)
             self._seen[key] = (event.channel, event.provider, event.event_id, event.level, event.computer,
                                event.provider_guid, event.qualifiers, event.task, event.task_name,
                                event.keywords, event.data, event.message, event.form)

@@ -106,6 +106,11 @@ def _version_from(event: Event) -> tuple[str, int, str] | None:
     return None
 
 
+def _is_boot(event: Event) -> bool:
+    """An EventLog 6009: the event whose data gives the Windows version (read per event, not per shape)."""
+    return event.event_id == BOOT_EVENT_ID and event.provider.casefold() == BOOT_PROVIDER.casefold()
+
+
 class HostFactsCollector:
     """Watches every event of a scan (matched or not) and keeps per-computer facts."""
 
@@ -141,7 +146,7 @@ class HostFactsCollector:
         products = self._products_of(event.channel, event.provider)
         if products:
             facts.products.update(products)
-        if event.event_id == BOOT_EVENT_ID and event.provider.casefold() == BOOT_PROVIDER.casefold():
+        if _is_boot(event):
             got = _version_from(event)
             if got and (facts.seen_at is None or event.timestamp >= facts.seen_at):
                 facts.version, facts.build, facts.service_pack = got
@@ -149,7 +154,7 @@ class HostFactsCollector:
 
     def repeat_safe(self, event: Event) -> bool:
         """Whether observing an equal event again (but for its time) only counts its channel."""
-        return not (event.event_id == BOOT_EVENT_ID and event.provider.casefold() == BOOT_PROVIDER.casefold())
+        return not _is_boot(event)
 
     def absorb(self, hosts: dict[str, HostFacts]) -> None:
         """Add facts gathered from events that came after all observed so far (a later range of a log)."""
