@@ -9,45 +9,64 @@ from evtx import PyEvtxParser
 
 from tlsdiag.inputs import discover
 from tlsdiag.inputs.normalize import RecordMemo, event_from_json, fast_loads
+from tlsdiag.inputs.prefilter import chunk_prefilter
+from tlsdiag.kb import load_kb
+from tlsdiag.scan import prefilter_event_ids, prefilter_names
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 
-def _compare(paths) -> tuple[int, int]:
-    memo = RecordMemo()
-    total = 0
+def _records(paths) -> list[tuple[str, dict]]:
+    out = []
     for inp in paths:
         try:
             records = list(PyEvtxParser(str(inp.path), number_of_threads=1).records_json())
         except Exception:  # noqa: S112 - files pyevtx-rs refuses as a whole are another test's business
             continue
-        for rec in records:
-            if not isinstance(rec, dict):
-                continue
-            rid = rec.get("event_record_id")
-            kw = {"source": inp.display, "record_id": rid, "fallback_time": rec.get("timestamp")}
-            try:
-                plain = event_from_json(json.loads(rec["data"]), locator=f"chunk 0 record {rid}", **kw)
-            except ValueError:
-                continue
-            assert memo.event(rec["data"], where="chunk 0", **kw).to_dict() == plain.to_dict(), (inp.display, rid)
-            total += 1
-    return total, memo.hits
+        out.extend((inp.display, rec) for rec in records if isinstance(rec, dict))
+    return out
+
+
+def _compare(records, wanted=None) -> tuple[int, RecordMemo]:
+    """Every record through one memo against the plain decoding (and the filter's own answer)."""
+    memo = RecordMemo()
+    total = 0
+    for display, rec in records:
+        rid = rec.get("event_record_id")
+        kw = {"source": display, "record_id": rid, "fallback_time": rec.get("timestamp")}
+        try:
+            plain = event_from_json(json.loads(rec["data"]), locator=f"chunk 0 record {rid}", **kw)
+        except ValueError:
+            continue
+        event = memo.event(rec["data"], where="chunk 0", wanted=wanted, **kw)
+        if wanted is not None and not wanted.record_wanted(rec["data"]):
+            assert event is None, (display, rid)
+        else:
+            assert event.to_dict() == plain.to_dict(), (display, rid)
+        total += 1
+    return total, memo
 
 
 def test_memo_gives_the_plain_decoding_on_every_sample_and_corpus_record(corpus_dir: Path) -> None:
     inputs = [i for i in discover([SAMPLES, corpus_dir]) if i.kind == "evtx" and not i.is_archive_member]
-    total, hits = _compare(inputs)
+    records = _records(inputs)
+    total, memo = _compare(records)
     assert total > 50_000
-    assert hits > total // 10  # real logs repeat themselves: the memo is used, not bypassed
+    # real logs repeat themselves: both memos are used, not bypassed
+    assert memo.hits > total // 10 and memo.system_hits > total // 10
+    # with the scan's filter, each record is skipped exactly when the filter, asked alone, skips it
+    kb = load_kb()
+    total, memo = _compare(records, chunk_prefilter(prefilter_names(kb), prefilter_event_ids(kb)))
+    assert memo.hits and memo.system_hits
 
 
-def _text(time: str, rid: int, thread: int, alert: int, computer: str = "fe01") -> str:
+def _text(time: str, rid: int, thread: int, alert: int, computer: str = "fe01", state: int = 1205,
+          between: str = "") -> str:
     return ('{"Event":{"#attributes":{"xmlns":"x"},"System":{"Provider":{"#attributes":{"Name":"Schannel"}},'
             '"EventID":36888,"Level":2,"TimeCreated":{"#attributes":{"SystemTime":"' + time + '"}},'
             f'"EventRecordID":{rid},"Correlation":null,"Execution":{{"#attributes":{{"ProcessID":640,'
-            f'"ThreadID":{thread}}}}},"Channel":"System","Computer":"{computer}"}},'
-            f'"UserData":{{"EventXML":{{"AlertDesc":{alert},"ErrorState":1205}}}}}}}}')
+            f'"ThreadID":{thread}}}}},"Channel":"System","Computer":"{computer}"}},{between}'
+            f'"UserData":{{"EventXML":{{"AlertDesc":{alert},"ErrorState":{state}}}}}}}}}')
 
 
 def test_only_time_record_id_and_execution_may_differ() -> None:
@@ -73,3 +92,56 @@ def test_fast_loads_reads_what_json_reads() -> None:
     for text in ['{"a":"\\ud800x"}', '[NaN, -Infinity]', '{"a":1,"b":0,"a":2}',
                  '{"x": -0.0, "y": 1e-7, "z": 18446744073709551615, "w": -9223372036854775808}', '"\\u0000"']:
         assert repr(loads(text)) == repr(json.loads(text)), text
+
+
+_HEAD = '{"Event":{"#attributes":{"xmlns":"http://schemas.microsoft.com/win/2004/08/events/event"},'
+
+
+def test_records_that_differ_in_data_decode_only_their_data() -> None:
+    memo = RecordMemo()
+    texts = [_HEAD + _text(f"2026-01-05T00:00:0{i}.000000Z", i, 100 + i, 40, state=i)[len('{"Event":{"#attributes":{"xmlns":"x"},'):]
+             for i in range(1, 5)]
+    events = [memo.event(t, source="s", where="a", record_id=i) for i, t in enumerate(texts, 1)]
+    assert memo.system_hits == 3 and memo.hits == 0
+    for i, (text, event) in enumerate(zip(texts, events, strict=True), 1):
+        assert event.to_dict() == event_from_json(json.loads(text), source="s", locator=f"a record {i}",
+                                                  record_id=i).to_dict()
+        assert event.data["ErrorState"] == str(i)
+    # another computer is another System: decoded whole
+    other = memo.event(texts[0].replace('"fe01"', '"fe02"'), source="s", where="a", record_id=9)
+    assert memo.system_hits == 3 and other.computer == "fe02"
+
+
+def test_a_part_between_system_and_the_data_is_not_lost() -> None:
+    # pyevtx-rs writes the data parts right after System; where another part comes first, the split at
+    # the data part would leave it out, so such a System is never used for data-only decoding
+    memo = RecordMemo()
+    between = '"ProcessingErrorData":{"ErrorCode":"15005","DataItemName":"x"},'
+    for i in range(1, 4):
+        text = _HEAD + _text(f"2026-01-05T00:00:0{i}.000000Z", i, 100, 40, state=i, between=between)[
+            len('{"Event":{"#attributes":{"xmlns":"x"},'):]
+        event = memo.event(text, source="s", where="a", record_id=i)
+        assert event.data["ErrorCode"] == "15005" and event.data["ErrorState"] == str(i)
+        assert event.to_dict() == event_from_json(json.loads(text), source="s", locator=f"a record {i}",
+                                                  record_id=i).to_dict()
+    assert memo.system_hits == 0
+
+
+def test_the_filter_answer_is_remembered_only_where_the_system_decides_it() -> None:
+    f = chunk_prefilter(["Schannel"], {"Schannel": [36888]})
+    memo = RecordMemo()
+    wanted = _HEAD + _text("2026-01-05T00:00:01.000000Z", 1, 100, 40)[len('{"Event":{"#attributes":{"xmlns":"x"},'):]
+    unwanted = wanted.replace('"EventID":36888', '"EventID":36887')
+    for i in range(3):
+        assert memo.event(unwanted.replace("ErrorState\":1205", f"ErrorState\":{i}"), source="s", where="a",
+                          record_id=i, wanted=f) is None
+        assert memo.event(wanted, source="s", where="a", record_id=i, wanted=f) is not None
+    # a System without an EventID: the filter finds one further on, in the data, so its answer is not
+    # the System's and is asked for each record
+    odd = wanted.replace('"EventID":36888,', "")
+    assert f.record_decision(odd)[1] == len(odd)
+    for i in range(3):
+        for event_id, keep in ((36888, True), (36887, False)):
+            text = odd.replace('"AlertDesc":40', f'"EventID":{event_id},"AlertDesc":40')
+            assert f.record_wanted(text) is keep
+            assert (memo.event(text, source="s", where="a", record_id=i, wanted=f) is not None) is keep

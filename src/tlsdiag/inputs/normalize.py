@@ -279,19 +279,6 @@ def event_from_json(doc: Mapping[str, Any], *, source: str, locator: str, record
     rid = system.get("EventRecordID")
     if type(rid) is not int:
         rid = _int(rid)
-    data = _Data()
-    eventdata = ev.get("EventData")
-    if eventdata is not None:
-        _json_eventdata(data, eventdata)
-    userdata = ev.get("UserData")
-    if userdata is not None:
-        _json_userdata(data, userdata)
-    if len(ev) > 3:
-        for key, value in ev.items():
-            if key not in _KNOWN_PARTS and type(value) is dict:
-                for k, v in value.items():
-                    if k != "#attributes":
-                        _json_flatten(data, k, v)
     level = system.get("Level")
     task = system.get("Task")
     channel = system.get("Channel")
@@ -312,13 +299,34 @@ def event_from_json(doc: Mapping[str, Any], *, source: str, locator: str, record
         task if type(task) is int else _int(task),
         "",
         keywords(system.get("Keywords")),
-        data.frozen(),
+        _json_data(ev, 3),
         None,
         "evtx",
     )
 
 
 _KNOWN_PARTS = frozenset(("#attributes", "System", "EventData", "UserData", "RenderingInfo"))
+
+
+def _json_data(parts: dict[str, Any], known: int) -> Mapping[str, str]:
+    """The data fields of an Event element's parts (EventData, then UserData, then any other part).
+
+    ``known``: how many of the parts are usual ones; only when there are more is every part looked at.
+    """
+    data = _Data()
+    eventdata = parts.get("EventData")
+    if eventdata is not None:
+        _json_eventdata(data, eventdata)
+    userdata = parts.get("UserData")
+    if userdata is not None:
+        _json_userdata(data, userdata)
+    if len(parts) > known:
+        for key, value in parts.items():
+            if key not in _KNOWN_PARTS and type(value) is dict:
+                for k, v in value.items():
+                    if k != "#attributes":
+                        _json_flatten(data, k, v)
+    return data.frozen()
 
 
 def _fast_time(text: str) -> datetime | None:
@@ -548,24 +556,34 @@ def fast_loads() -> Callable[[str], Any]:
 
 
 class RecordMemo:
-    """``event_from_json`` for pyevtx-rs JSON text, without decoding a record seen before in another instance.
+    """``event_from_json`` for pyevtx-rs JSON text, reusing what was decoded for earlier records.
 
     Busy logs repeat the same event thousands of times (a failing TLS handshake every few
     seconds), and decoding the JSON costs more than everything else done per record. Two
     records whose text is equal once the instance parts (``_INSTANCE``) are cut out give
     equal Events but for source, locator, record id and time, so the rest is taken from the
-    first. A record whose text does not have the expected shape is decoded as always. The
-    answer of a ``wanted`` filter (``record_wanted(text)``) is remembered per shape too.
+    first.
+
+    Records that differ in their data (an error state, a user name) still share their System
+    element with many others: every field of an Event but its data comes from there. So the
+    System part is remembered as well, and for a record whose System was seen before only
+    its data parts (EventData, UserData) are decoded.
+
+    A record whose text does not have the expected shape is decoded as always. The answer
+    of a ``wanted`` filter (``record_decision(text)``) is remembered with either, where it
+    was decided by the text before the instance parts.
     """
 
     def __init__(self, loads: Any = None) -> None:
         self._loads = loads or fast_loads()
-        self._seen: dict[str, tuple] = {}
+        self._seen: dict[tuple[int, str], tuple] = {}
+        self._systems: dict[tuple[int, str], tuple] = {}
         self._wanted: Any = None
-        self.hits = 0
-        # Where records rarely repeat (a Fabric Admin log, a log of distinct failures), building and storing
-        # a key costs more than it saves: after a window of records that hit little, the next COLD_RECORDS
-        # are decoded directly (the filter asked first), then the memo is tried again.
+        self.hits = 0  # records taken whole from an earlier one
+        self.system_hits = 0  # records of which only the data parts were decoded
+        # Where whole records rarely repeat (a Fabric Admin log, a log of distinct failures), building and
+        # storing their key costs more than it saves: after a window of records that hit little, the next
+        # COLD_RECORDS skip the whole-record memo (the System memo is still asked), then it is tried again.
         self._cold = 0
         self._window = self._window_hits = 0
 
@@ -581,43 +599,109 @@ class RecordMemo:
         """
         if wanted is not self._wanted:  # another filter answers differently
             self._seen.clear()
+            self._systems.clear()
             self._wanted = wanted
-        m = None
-        if self._cold:  # the memo stands aside for a while (see __init__)
-            self._cold -= 1
-        else:
-            m = _INSTANCE.search(text)
+        m = _INSTANCE.search(text)
         ts = None
         if m is not None:
             stamp, number = m.group("t", "r")
             ts = _fast_time(stamp)
-        if ts is None:  # standing aside, or a record of an unusual shape: decoded as it is
+        if ts is None:  # a record of an unusual shape: decoded as it is
             if wanted is not None and not wanted.record_wanted(text):
                 return None
             return self._decode(text, source, where, record_id, fallback_time)
         # the match is the instance parts and constant text between them, so cutting it all out loses nothing
-        # (two records that then still collide differ at most in Correlation/Execution, which no Event field uses)
+        # (two records that then still collide differ at most in Correlation/Execution, which no Event field uses);
+        # where it started is part of the key, so records with equal keys agree on everything before it
         start, end = m.span()
-        key = text[:start] + text[end:]
-        shape = self._seen.get(key)
-        self._window += 1
-        if shape is not None:
-            self._window_hits += 1
-        if self._window >= 256:
-            self._cold = COLD_RECORDS if self._window_hits < 64 else 0
-            self._window = self._window_hits = 0
-        if shape is None:
+        key = None
+        if self._cold:  # the whole-record memo stands aside for a while (see __init__)
+            self._cold -= 1
+        else:
+            key = (start, text[:start] + text[end:])
+            shape = self._seen.get(key)
+            self._window += 1
+            if shape is not None:
+                self._window_hits += 1
+            if self._window >= 256:
+                self._cold = COLD_RECORDS if self._window_hits < 64 else 0
+                self._window = self._window_hits = 0
+            if shape is not None:
+                self.hits += 1
+                if shape is _NOT_WANTED:
+                    return None
+                return make_event(source, f"{where} record {record_id}", int(number), ts, *shape)
             if len(self._seen) >= MAX_REPEATS:
                 self._seen.clear()
+        event = self._by_system(text, start, end, ts, int(number), source, where, record_id, fallback_time, wanted)
+        if key is not None:
+            self._seen[key] = _NOT_WANTED if event is None else _shape_of(event)
+        return event
+
+    def _by_system(self, text: str, start: int, end: int, ts: datetime, number: int, source: str, where: str,
+                   record_id: int | None, fallback_time: str | None, wanted: Any) -> Event | None:
+        """The record's Event, decoding only its data parts when its System element was seen before."""
+        split = _DATA_PART.search(text, end) if text.startswith(_EVENT_HEAD) and text.endswith("}}") else None
+        if split is None:  # no data part, or not the usual layout: decoded as it is
             if wanted is not None and not wanted.record_wanted(text):
-                self._seen[key] = _NOT_WANTED
                 return None
-            event = self._decode(text, source, where, record_id, fallback_time)
-            self._seen[key] = (event.channel, event.provider, event.event_id, event.level, event.computer,
-                               event.provider_guid, event.qualifiers, event.task, event.task_name,
-                               event.keywords, event.data, event.message, event.form)
-            return event
-        self.hits += 1
-        if shape is _NOT_WANTED:
+            return self._decode(text, source, where, record_id, fallback_time)
+        at = split.start()
+        key = (start, text[:start] + text[end:at])
+        system = self._systems.get(key)
+        if system is not None:
+            if system is _NOT_WANTED:
+                return None
+            if system[0] is _ASK and not wanted.record_wanted(text):
+                return None
+            if system[1] is not None:
+                data = self._data(text, at)
+                if data is not None:
+                    self.system_hits += 1
+                    return make_event(source, f"{where} record {record_id}", number, ts, *system[1], data, None,
+                                      "evtx")
+            return self._decode(text, source, where, record_id, fallback_time)
+        if len(self._systems) >= MAX_REPEATS:
+            self._systems.clear()
+        answer = None
+        if wanted is not None:
+            wants, extent = wanted.record_decision(text)
+            answer = None if extent <= start else _ASK  # decided by the text before the instance parts, or not
+            if not wants:
+                if answer is None:
+                    self._systems[key] = _NOT_WANTED
+                return None
+        event = self._decode(text, source, where, record_id, fallback_time)
+        # The split at the data part is used only when it gives what the full decoding gave: the split
+        # is then between the System element and the data parts (see _DATA_PART), and the instance
+        # parts are where the time and record id come from.
+        fields = None
+        if event.timestamp == ts and event.record_id == number and event.message is None and event.form == "evtx":
+            data = self._data(text, at)
+            if data is not None and list(data.items()) == list(event.data.items()):
+                fields = _shape_of(event)[:10]
+        self._systems[key] = (answer, fields)
+        return event
+
+    def _data(self, text: str, at: int) -> Mapping[str, str] | None:
+        """The data fields of the parts that follow ``text[at]`` (the comma before the first data part)."""
+        try:
+            parts = self._loads("{" + text[at + 1:-1])
+        except ValueError:
             return None
-        return make_event(source, f"{where} record {record_id}", int(number), ts, *shape)
+        return _json_data(parts, 1) if type(parts) is dict else None
+
+
+def _shape_of(event: Event) -> tuple:
+    """The fields of an Event after source, locator, record id and time (``make_event``'s order)."""
+    return (event.channel, event.provider, event.event_id, event.level, event.computer, event.provider_guid,
+            event.qualifiers, event.task, event.task_name, event.keywords, event.data, event.message, event.form)
+
+
+_ASK = ("ask the filter",)  # a System whose filter answer depends on more than its own text
+# The layout pyevtx-rs writes, up to the System element's first child.
+_EVENT_HEAD = '{"Event":{"#attributes":{"xmlns":"http://schemas.microsoft.com/win/2004/08/events/event"},"System":{'
+# The comma before the first data part. The text "{" + text[at + 1:-1] is a JSON object only when that
+# comma is one of the Event element's own (one level below the document): any deeper comma leaves braces
+# closed before the end. After _EVENT_HEAD and the instance parts, such a comma follows the System element.
+_DATA_PART = re.compile(r',"(?:EventData|UserData)":')

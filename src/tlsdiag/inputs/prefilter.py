@@ -256,30 +256,38 @@ class ChunkPrefilter:
 
     def record_wanted(self, text: str) -> bool:
         """Whether a pyevtx-rs JSON record is wanted (True when its text does not let this decide)."""
+        return self.record_decision(text)[0]
+
+    def record_decision(self, text: str) -> tuple[bool, int]:
+        """``record_wanted``'s answer, and how far into the text it read to give it.
+
+        The answer holds for every text that starts with the same ``text[:extent]``, which lets
+        a caller remember it for records that share their beginning (``normalize.RecordMemo``).
+        """
         start = text.find(_PROVIDER_KEY)
         if start < 0:
-            return True
+            return True, len(text)
         m = _HEAD.match(text, start)  # the common shape in one step: plain name, then a numeric EventID
         if m is not None:
             name = m.group(1).lower()
             if name not in self._json_names:
-                return False
+                return False, m.end()
             ids = self._ids.get(name)
-            return ids is None or (int(m.group(2)) & 0xFFFF) in ids
+            return ids is None or (int(m.group(2)) & 0xFFFF) in ids, m.end()
         start += len(_PROVIDER_KEY)
         end = text.find('"', start)
         while end > 0 and text[end - 1] == "\\":  # an escaped quote inside the name
             end = text.find('"', end + 1)
         if end < 0:
-            return True
+            return True, len(text)
         name = text[start:end].lower()
         if name not in self._json_names:
-            return False
+            return False, end + 1
         ids = self._ids.get(name)
         if ids is None:
-            return True
+            return True, end + 1
         event_id = _event_id(text, end)
-        return event_id is None or event_id in ids
+        return event_id is None or event_id in ids, len(text)  # where the id was found is not tracked
 
     def provider_wanted(self, provider: str, event_id: int | None = None) -> bool:
         name = provider.lower()
