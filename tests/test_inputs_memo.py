@@ -8,7 +8,7 @@ from pathlib import Path
 from evtx import PyEvtxParser
 
 from tlsdiag.inputs import discover
-from tlsdiag.inputs.normalize import RecordMemo, event_from_json, fast_loads
+from tlsdiag.inputs.normalize import RecordMemo, _json_data, _json_data_by_rules, event_from_json, fast_loads
 from tlsdiag.inputs.prefilter import chunk_prefilter
 from tlsdiag.kb import load_kb
 from tlsdiag.scan import prefilter_event_ids, prefilter_names
@@ -47,9 +47,16 @@ def _compare(records, wanted=None) -> tuple[int, RecordMemo]:
     return total, memo
 
 
+def _same_data(parts: dict) -> None:
+    fast, rules = _json_data(parts), _json_data_by_rules(parts)
+    assert list(fast.items()) == list(rules.items()), parts
+
+
 def test_memo_gives_the_plain_decoding_on_every_sample_and_corpus_record(corpus_dir: Path) -> None:
     inputs = [i for i in discover([SAMPLES, corpus_dir]) if i.kind == "evtx" and not i.is_archive_member]
     records = _records(inputs)
+    for _display, rec in records:  # the shortcut for plain data parts gives what the general rules give
+        _same_data(json.loads(rec["data"])["Event"])
     total, memo = _compare(records)
     assert total > 50_000
     # real logs repeat themselves: both memos are used, not bypassed
@@ -145,3 +152,32 @@ def test_the_filter_answer_is_remembered_only_where_the_system_decides_it() -> N
             text = odd.replace('"AlertDesc":40', f'"EventID":{event_id},"AlertDesc":40')
             assert f.record_wanted(text) is keep
             assert (memo.event(text, source="s", where="a", record_id=i, wanted=f) is not None) is keep
+
+
+def test_plain_data_shortcut_leaves_every_other_layout_to_the_rules() -> None:
+    for parts in [
+        {"EventData": {"Binary": "00ab", "a": "1"}},  # binary: upper case
+        {"EventData": {"Binary_1": "", "a": 2}},  # empty binary: left out
+        {"EventData": {"a": "x\r\ny"}},  # CRLF: LF
+        {"EventData": {"Data": {"#text": ["1", "2"]}}},  # unnamed items
+        {"EventData": {"a": True, "b": None, "c": 1.5, "d": [1, 2]}},
+        {"EventData": {"#attributes": {"Name": "x"}, "a": "1"}},
+        {"EventData": {"a": "1"}, "UserData": {"W": {"a": "2"}}},  # both: a and a_1
+        {"UserData": {"W": {"a": "1"}, "V": {"a": "2"}}},  # two wrappers
+        {"UserData": {"W": {"#text": "t", "a": 1}}},
+        {"UserData": {"W": {"#text": 5, "a": {"#text": "x", "#attributes": {"k": "v"}}}}},
+        {"UserData": {"W": "text"}},
+        {"UserData": {"#attributes": {"xmlns": "x"}, "W": {"#attributes": {"xmlns": "y"}, "a": 7}}},
+        {"System": {}, "EventData": {"a": "1"}, "ProcessingErrorData": {"ErrorCode": 15005}},
+        {"EventData": None},
+        {},
+    ]:
+        _same_data(parts)
+
+
+def test_a_part_other_than_eventdata_and_userdata_gives_its_fields_even_without_xmlns() -> None:
+    # the Event element of a record may carry no attributes; its other parts were then overlooked
+    doc = {"Event": {"System": {"Provider": {"#attributes": {"Name": "P"}}, "EventID": 1},
+                     "EventData": {"a": "1"}, "ProcessingErrorData": {"ErrorCode": 15005}}}
+    event = event_from_json(doc, source="s", locator="l", record_id=1)
+    assert dict(event.data) == {"a": "1", "ErrorCode": "15005"}

@@ -299,7 +299,7 @@ def event_from_json(doc: Mapping[str, Any], *, source: str, locator: str, record
         task if type(task) is int else _int(task),
         "",
         keywords(system.get("Keywords")),
-        _json_data(ev, 3),
+        _json_data(ev),
         None,
         "evtx",
     )
@@ -308,11 +308,53 @@ def event_from_json(doc: Mapping[str, Any], *, source: str, locator: str, record
 _KNOWN_PARTS = frozenset(("#attributes", "System", "EventData", "UserData", "RenderingInfo"))
 
 
-def _json_data(parts: dict[str, Any], known: int) -> Mapping[str, str]:
-    """The data fields of an Event element's parts (EventData, then UserData, then any other part).
+def _plain(node: dict[str, Any]) -> dict[str, str] | None:
+    """The fields of an element whose children are all plain text or numbers, as the general rules give
+    them (``_Data.put``, ``_json_eventdata``, ``_json_userdata``); None where any other rule could apply."""
+    fields = {}
+    for key, value in node.items():
+        kind = type(value)
+        if kind is str:
+            if "\r" in value or key.startswith("Binary"):
+                return None
+            fields[key] = value
+        elif kind is int:
+            if key.startswith("Binary"):
+                return None
+            fields[key] = str(value)
+        elif key != "#attributes":
+            return None
+    return fields
 
-    ``known``: how many of the parts are usual ones; only when there are more is every part looked at.
-    """
+
+def _plain_userdata(node: Any) -> dict[str, str] | None:
+    """``_plain`` of UserData's one wrapper element, or None."""
+    if type(node) is not dict:
+        return None
+    found = None
+    for name, wrapper in node.items():
+        if name != "#attributes":
+            if found is not None or type(wrapper) is not dict:
+                return None
+            found = wrapper
+    return _plain(found) if found is not None else None
+
+
+def _json_data(parts: dict[str, Any]) -> Mapping[str, str]:
+    """The data fields of an Event element's parts (EventData, then UserData, then any other part)."""
+    if parts.keys() <= _KNOWN_PARTS:  # the usual record: one flat element of plain values
+        eventdata = parts.get("EventData")
+        if eventdata is None:
+            fields = _plain_userdata(parts.get("UserData"))
+        else:
+            fields = _plain(eventdata) if "UserData" not in parts and type(eventdata) is dict else None
+        if fields is not None:
+            return MappingProxyType(fields)
+    return _json_data_by_rules(parts)
+
+
+def _json_data_by_rules(parts: dict[str, Any]) -> Mapping[str, str]:
+    """``_json_data`` by the general rules (any layout)."""
     data = _Data()
     eventdata = parts.get("EventData")
     if eventdata is not None:
@@ -320,7 +362,7 @@ def _json_data(parts: dict[str, Any], known: int) -> Mapping[str, str]:
     userdata = parts.get("UserData")
     if userdata is not None:
         _json_userdata(data, userdata)
-    if len(parts) > known:
+    if not parts.keys() <= _KNOWN_PARTS:
         for key, value in parts.items():
             if key not in _KNOWN_PARTS and type(value) is dict:
                 for k, v in value.items():
@@ -689,7 +731,7 @@ class RecordMemo:
             parts = self._loads("{" + text[at + 1:-1])
         except ValueError:
             return None
-        return _json_data(parts, 1) if type(parts) is dict else None
+        return _json_data(parts) if type(parts) is dict else None
 
 
 def _shape_of(event: Event) -> tuple:
