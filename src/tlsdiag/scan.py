@@ -290,8 +290,8 @@ class Analysis:
         if not shortcuts:
             self.feed = self._feed_plain  # type: ignore[method-assign]
 
-    def _content(self, event: Event) -> tuple | None:
-        """The shape key of an event: its matching-relevant fields and the values of the data fields that
+    def _content(self, event: Event, fields: tuple) -> tuple | None:
+        """The shape key of an event: its matching-relevant ``fields`` and the values of the data fields that
         any condition on its candidate entries reads, looked up as the conditions look them up."""
         if event.form == "text":  # fields may be recovered from the message: no shortcut
             return None
@@ -305,11 +305,12 @@ class Analysis:
             if len(self._reads) >= 65536:  # distinct (id, log, provider) triples are few; bound it anyway
                 self._reads.clear()
             names = self._reads[trio] = tuple(sorted(read))
-        return (*_shape_fields(event), *(lookup(name, event, None, True) for name in names))
+        return (*fields, *[lookup(name, event, None, True) for name in names])
 
     def _shape(self, event: Event) -> _Shape:
         """The shape of an event not seen before by its data mapping: by content, or made the slow way."""
-        key = self._content(event)
+        fields = _shape_fields(event)
+        key = self._content(event, fields)
         shape = self._by_content.get(key) if key is not None else None
         if shape is not None:
             if shape.counter is not None:
@@ -330,7 +331,7 @@ class Analysis:
                 self._by_content[key] = shape
         if len(self._shapes) >= 4096:
             self._shapes.clear()
-        self._shapes[id(event.data)] = (event.data, _shape_fields(event), shape)
+        self._shapes[id(event.data)] = (event.data, fields, shape)
         return shape
 
     def feed(self, event: Event) -> None:

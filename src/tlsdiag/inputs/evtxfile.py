@@ -298,6 +298,8 @@ def parse_chunk_rust(chunk: Chunk, source: str, wanted: Any = None) -> ChunkResu
         if chunk.declared is None and not result.losses:
             result.losses.append(Loss(source, f"chunk {chunk.index}", errors[0], None))
         return result
+    decode, keep, note = memo.event, result.events.append, seen.append
+    parsed = skipped = 0
     while True:
         try:
             rec = next(records)
@@ -309,21 +311,24 @@ def parse_chunk_rust(chunk: Chunk, source: str, wanted: Any = None) -> ChunkResu
                 errors.append("too many errors; rest of chunk skipped")
                 break
             continue
-        result.parsed += 1
+        parsed += 1
         rid = rec.get("event_record_id")
-        if isinstance(rid, int):
-            seen.append(rid)
+        if type(rid) is int:
+            note(rid)
+        else:
+            rid = None
         try:  # the prefilter decides before any decoding (once per shape of repeated records)
-            event = memo.event(rec["data"], source, where, rid if type(rid) is int else None, rec.get("timestamp"),
-                               wanted)
+            event = decode(rec["data"], source, where, rid, rec.get("timestamp"), wanted)
         except Exception as exc:
             result.losses.append(Loss(source, f"chunk {chunk.index} record {rid}",
                                       f"cannot normalise record: {_short(exc)}", 1))
             continue
         if event is None:  # a provider (or event id) the prefilter does not want
-            result.skipped += 1
+            skipped += 1
             continue
-        result.events.append(event)
+        keep(event)
+    result.parsed += parsed
+    result.skipped += skipped
     _account(result, chunk, source, seen, errors)
     return result
 
