@@ -25,6 +25,7 @@ from test_scan_parallel import FORMATS, SCHANNEL_GUID, T0, busy_log
 from tlsdiag.evtxwrite import EventSpec, UserData, write_file
 from tlsdiag.inputs import read_events
 from tlsdiag.kb import load_kb
+from tlsdiag.match.catalog import unpack_matches
 from tlsdiag.model import Event, ReadSummary
 from tlsdiag.report import render_scan
 from tlsdiag.scan import Analysis, analyse, dedup_key
@@ -39,30 +40,52 @@ def _private(event: Event) -> Event:
     return dataclasses.replace(event, data=MappingProxyType(dict(event.data)))
 
 
-def _reports(events: list[Event], kb, on_match=None, shortcuts: bool = True) -> tuple[dict[str, str], dict, object]:
-    """Every report format, the host facts (per-channel counts are in no report) and the counters."""
-    analysis = Analysis(kb, on_match=on_match, shortcuts=shortcuts)
+def _reports(events: list[Event], kb, on_match=None, shortcuts: bool = True, keep: int | None = None) -> tuple:
+    """Every report format, the host facts (per-channel counts are in no report), the counters, and the
+    correlator's whole state (what a worker would send: every hit's counts, first/last, kept events, spans)."""
+    analysis = Analysis(kb, on_match=on_match, shortcuts=shortcuts, keep=keep)
     result = analyse(events, kb, summary=ReadSummary(), analysis=analysis)
     stats = dataclasses.replace(result.stats, seconds=0, read_seconds=0, store_seconds=0)
-    return {fmt: render_scan(result, fmt) for fmt in FORMATS}, result.hosts, stats
+    return {fmt: render_scan(result, fmt) for fmt in FORMATS}, result.hosts, stats, _state(analysis.correlator, kb)
 
 
-def test_shared_mappings_give_what_private_ones_give(tmp_path: Path, kb) -> None:
+def _state(correlator, kb) -> dict:
+    """The correlator's export with the kept matches unpacked (their packing depends on shared mappings)."""
+    def hit(state: tuple) -> tuple:
+        count, known, first, last, packed, bucket, spans = state
+        kept = [(m.event.to_dict(), m.entry.id, dict(m.fields), m.complete, m.uncertain, m.recovered)
+                for m in unpack_matches(packed, kb)]
+        return count, known, first, last, kept, bucket, spans
+
+    state = correlator.export()
+    for part in ("hits", "against_hits"):
+        state[part] = {key: {cid: {i: hit(h) for i, h in per.items()} for cid, per in causes.items()}
+                       for key, causes in state[part].items()}
+    return state
+
+
+# keep=40: the list of kept matches fills early, so events whose every list is full wait (_Shape.pending)
+_KEEP = pytest.mark.parametrize("keep", [None, 40])
+
+
+@_KEEP
+def test_shared_mappings_give_what_private_ones_give(tmp_path: Path, kb, keep) -> None:
     path = busy_log(tmp_path / "System.evtx", 3000)
     events = list(read_events([path], summary=ReadSummary()))
     shared = {id(e.data) for e in events}
     assert len(shared) < len(events) / 10  # the reader did share: the shortcut is exercised
     # twice each (dedup drops the second copy), so duplicates take the shortcut too
     doubled = events + events
-    expected = _reports(doubled, kb, shortcuts=False)
-    assert _reports(doubled, kb) == expected  # shapes by shared mapping, and runs of equal events
-    assert _reports([_private(e) for e in doubled], kb) == expected  # shapes found by content
+    expected = _reports(doubled, kb, shortcuts=False, keep=keep)
+    assert _reports(doubled, kb, keep=keep) == expected  # shapes by shared mapping, and runs of equal events
+    assert _reports([_private(e) for e in doubled], kb, keep=keep) == expected  # shapes found by content
     seen = []
-    assert _reports(doubled, kb, on_match=seen.append) == expected  # one by one, as a TUI gets them
+    assert _reports(doubled, kb, on_match=seen.append, keep=keep) == expected  # one by one, as a TUI gets them
     assert len(seen) == expected[2].matches
 
 
-def test_runs_of_equal_events_count_as_one_by_one(tmp_path: Path, kb) -> None:
+@_KEEP
+def test_runs_of_equal_events_count_as_one_by_one(tmp_path: Path, kb, keep) -> None:
     # a failure logged again and again, in runs; times out of order (clock changes) and spread over many
     # combination buckets, so first/last, kept events and per-bucket spans all depend on every event of a run
     rng = random.Random(5)
@@ -77,13 +100,14 @@ def test_runs_of_equal_events_count_as_one_by_one(tmp_path: Path, kb) -> None:
     path = write_file(tmp_path / "System.evtx", specs)
     events = list(read_events([path], summary=ReadSummary()))
     assert len(events) == len(specs) and len({id(e.data) for e in events}) <= 10
-    expected = _reports(events, kb, shortcuts=False)
-    assert _reports(events, kb) == expected
-    assert _reports([_private(e) for e in events], kb) == expected
-    assert _reports(events, kb, on_match=lambda m: None) == expected
+    expected = _reports(events, kb, shortcuts=False, keep=keep)
+    assert _reports(events, kb, keep=keep) == expected
+    assert _reports([_private(e) for e in events], kb, keep=keep) == expected
+    assert _reports(events, kb, on_match=lambda m: None, keep=keep) == expected
 
 
-def test_events_alike_in_what_conditions_read_share_a_shape(tmp_path: Path, kb) -> None:
+@_KEEP
+def test_events_alike_in_what_conditions_read_share_a_shape(tmp_path: Path, kb, keep) -> None:
     # every record different (its error state), the alert (which conditions read) one of a few: the analysis
     # matches and correlates once per alert, not once per record, and gives what the plain way gives
     rng = random.Random(9)
@@ -102,7 +126,7 @@ def test_events_alike_in_what_conditions_read_share_a_shape(tmp_path: Path, kb) 
     analysis = Analysis(kb)
     analyse(events, kb, summary=ReadSummary(), analysis=analysis)
     assert len(analysis._by_content) <= 2 * 2 * 4 + 2  # event id x computer x alert, and the two programs
-    assert _reports(events, kb) == _reports(events, kb, shortcuts=False)
+    assert _reports(events, kb, keep=keep) == _reports(events, kb, shortcuts=False, keep=keep)
 
 
 def test_one_mapping_shared_by_different_events_is_not_a_repeat(kb) -> None:

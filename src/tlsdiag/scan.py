@@ -245,12 +245,15 @@ class _Shape:
     (a text export's recovered fields); otherwise None, and each event brings its own.
     """
 
-    __slots__ = ("counter", "found", "kind")
+    __slots__ = ("counter", "found", "kind", "pending")
 
     def __init__(self, counter: Any, kind: int, found: list[list]) -> None:
         self.counter = counter  # the host's per-channel counter, or None when every event must be observed
         self.kind = kind  # _kind_key of the event
         self.found = found  # [entry, fields, complete, uncertain, recovered, correlator targets or None]
+        # None until every list of kept matches this shape adds to is full; from then on what its events add
+        # (counts, first and last, time buckets) does not depend on their order, so their times wait here
+        self.pending: list[datetime] | None = None
 
 
 def _shape_fields(event: Event) -> tuple:
@@ -287,6 +290,7 @@ class Analysis:
         self._reads: dict[tuple[int, str, str], tuple[str, ...]] = {}
         self._run: list[Event] = []  # consecutive matched events of one shape, not counted yet (see flush)
         self._run_shape: _Shape | None = None
+        self._waiting: list[_Shape] = []  # shapes whose pending times are not counted yet
         if not shortcuts:
             self.feed = self._feed_plain  # type: ignore[method-assign]
 
@@ -356,8 +360,14 @@ class Analysis:
             for match in self._add(event, found):
                 self.on_match(match)
             return
+        pending = shape.pending
+        if pending is not None:
+            if not pending:
+                self._waiting.append(shape)
+            pending.append(event.timestamp)
+            return
         if shape is not self._run_shape:
-            self.flush()
+            self._flush_run()
             self._run_shape = shape
         self._run.append(event)
 
@@ -412,19 +422,43 @@ class Analysis:
         return targets
 
     def flush(self) -> None:
+        """Count every event not counted yet. Whatever reads the results calls this first."""
+        self._flush_run()
+        for shape in self._waiting:
+            times, shape.pending = shape.pending, []
+            self._count(shape.found, times)
+        self._waiting.clear()
+
+    def _count(self, found: list[list], times: list[datetime]) -> None:
+        """Count events of one shape whose matches none of the lists of kept matches has room for."""
+        for item in found:
+            for hit, known in item[5]:
+                hit.add_many(times, [], known)
+        self.correlator.matches += len(times) * len(found)
+        self.stats.matches += len(times) * len(found)
+
+    def _saturate(self, shape: _Shape) -> None:
+        """Let a shape's later events wait (``_Shape.pending``) once no list of kept matches has room for them."""
+        if len(self.matches) >= self.keep and all(len(hit.matches) >= KEEP_EVENTS
+                                                  for item in shape.found for hit, _known in item[5]):
+            shape.pending = []
+
+    def _flush_run(self) -> None:
         """Count the pending run of equal events in the correlator, the counters and the kept matches.
 
         Consecutive events of one shape (a failure logged again and again) are counted together,
         with the same result as one by one; Match objects are made only for the events that some
-        list of kept matches still has room for. Whatever reads the results calls this first.
+        list of kept matches still has room for.
         """
         run = self._run
         if not run:
             return
-        found = self._run_shape.found
+        shape = self._run_shape
+        found = shape.found
         self._run, self._run_shape = [], None
         if len(run) == 1:
             self._add(run[0], found)
+            self._saturate(shape)
             return
         width = len(found)
         room = self.keep - len(self.matches)
@@ -445,6 +479,7 @@ class Analysis:
                 hit.add_many(times, column, known)
         self.correlator.matches += len(run) * width
         self.stats.matches += len(run) * width
+        self._saturate(shape)
 
     def export(self) -> dict[str, Any]:
         from tlsdiag.match.catalog import pack_matches
