@@ -643,11 +643,8 @@ class RecordMemo:
             self._seen.clear()
             self._systems.clear()
             self._wanted = wanted
-        m = _INSTANCE.search(text)
-        ts = None
-        if m is not None:
-            stamp, number = m.group("t", "r")
-            ts = _fast_time(stamp)
+        parts = _INSTANCE.split(text, 1)  # [before, time, record id, Correlation/Execution, after] when found
+        ts = _fast_time(parts[1]) if len(parts) == 5 else None
         if ts is None:  # a record of an unusual shape: decoded as it is
             if wanted is not None and not wanted.record_wanted(text):
                 return None
@@ -655,12 +652,13 @@ class RecordMemo:
         # the match is the instance parts and constant text between them, so cutting it all out loses nothing
         # (two records that then still collide differ at most in Correlation/Execution, which no Event field uses);
         # where it started is part of the key, so records with equal keys agree on everything before it
-        start, end = m.span()
+        before, after = parts[0], parts[4]
+        number = int(parts[2])
         key = None
         if self._cold:  # the whole-record memo stands aside for a while (see __init__)
             self._cold -= 1
         else:
-            key = (start, text[:start] + text[end:])
+            key = (len(before), before + after)
             shape = self._seen.get(key)
             self._window += 1
             if shape is not None:
@@ -672,24 +670,28 @@ class RecordMemo:
                 self.hits += 1
                 if shape is _NOT_WANTED:
                     return None
-                return make_event(source, f"{where} record {record_id}", int(number), ts, *shape)
+                return make_event(source, f"{where} record {record_id}", number, ts, *shape)
             if len(self._seen) >= MAX_REPEATS:
                 self._seen.clear()
-        event = self._by_system(text, start, end, ts, int(number), source, where, record_id, fallback_time, wanted)
+        event = self._by_system(text, before, after, ts, number, source, where, record_id, fallback_time, wanted)
         if key is not None:
             self._seen[key] = _NOT_WANTED if event is None else _shape_of(event)
         return event
 
-    def _by_system(self, text: str, start: int, end: int, ts: datetime, number: int, source: str, where: str,
+    def _by_system(self, text: str, before: str, after: str, ts: datetime, number: int, source: str, where: str,
                    record_id: int | None, fallback_time: str | None, wanted: Any) -> Event | None:
-        """The record's Event, decoding only its data parts when its System element was seen before."""
-        split = _DATA_PART.search(text, end) if text.startswith(_EVENT_HEAD) and text.endswith("}}") else None
+        """The record's Event, decoding only its data parts when its System element was seen before.
+
+        ``before`` and ``after`` are the text around the instance parts.
+        """
+        split = _DATA_PART.search(after) if text.startswith(_EVENT_HEAD) and text.endswith("}}") else None
         if split is None:  # no data part, or not the usual layout: decoded as it is
             if wanted is not None and not wanted.record_wanted(text):
                 return None
             return self._decode(text, source, where, record_id, fallback_time)
         at = split.start()
-        key = (start, text[:start] + text[end:at])
+        start = len(before)
+        key = (start, before + after[:at])
         system = self._systems.get(key)
         if system is not None:
             if system is _NOT_WANTED:
@@ -697,7 +699,7 @@ class RecordMemo:
             if system[0] is _ASK and not wanted.record_wanted(text):
                 return None
             if system[1] is not None:
-                data = self._data(text, at)
+                data = self._data(after[at + 1:-1])
                 if data is not None:
                     self.system_hits += 1
                     return make_event(source, f"{where} record {record_id}", number, ts, *system[1], data, None,
@@ -719,16 +721,17 @@ class RecordMemo:
         # parts are where the time and record id come from.
         fields = None
         if event.timestamp == ts and event.record_id == number and event.message is None and event.form == "evtx":
-            data = self._data(text, at)
+            data = self._data(after[at + 1:-1])
             if data is not None and list(data.items()) == list(event.data.items()):
                 fields = _shape_of(event)[:10]
         self._systems[key] = (answer, fields)
         return event
 
-    def _data(self, text: str, at: int) -> Mapping[str, str] | None:
-        """The data fields of the parts that follow ``text[at]`` (the comma before the first data part)."""
+    def _data(self, tail: str) -> Mapping[str, str] | None:
+        """The data fields of the data parts; ``tail`` is the Event element's text after the comma that
+        follows System, up to and including the Event element's closing brace."""
         try:
-            parts = self._loads("{" + text[at + 1:-1])
+            parts = self._loads("{" + tail)
         except ValueError:
             return None
         return _json_data(parts) if type(parts) is dict else None
@@ -743,7 +746,8 @@ def _shape_of(event: Event) -> tuple:
 _ASK = ("ask the filter",)  # a System whose filter answer depends on more than its own text
 # The layout pyevtx-rs writes, up to the System element's first child.
 _EVENT_HEAD = '{"Event":{"#attributes":{"xmlns":"http://schemas.microsoft.com/win/2004/08/events/event"},"System":{'
-# The comma before the first data part. The text "{" + text[at + 1:-1] is a JSON object only when that
-# comma is one of the Event element's own (one level below the document): any deeper comma leaves braces
-# closed before the end. After _EVENT_HEAD and the instance parts, such a comma follows the System element.
+# The comma before the first data part. "{" and the text after that comma, without the document's final
+# brace, is a JSON object only when the comma is one of the Event element's own (one level below the
+# document): after any deeper comma, braces close before the end. After _EVENT_HEAD and the instance
+# parts, such a comma follows the System element.
 _DATA_PART = re.compile(r',"(?:EventData|UserData)":')
