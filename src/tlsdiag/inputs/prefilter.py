@@ -56,6 +56,11 @@ _TEXT_KEY = '"#text":'
 _DENSE_SLOT = 8  # matches in one slot after which select() stops the block scan and asks slot by slot
 
 
+# Compiled hyperscan databases by their patterns: a worker process gets a fresh copy of the filter with
+# every range it is sent, and compiling again for each cost about a millisecond (read-only once compiled).
+_DATABASES: dict[tuple, Any] = {}
+
+
 def _engine() -> Any:
     """The hyperscan module, or None (not installed, or the fold engine asked for)."""
     if os.environ.get("TLSDIAG_PREFILTER", "").lower() == "fold":
@@ -172,9 +177,12 @@ class ChunkPrefilter:
         if hs is None:
             raise RuntimeError("hyperscan not available")
         if self._db is None:
-            db = hs.Database(mode=hs.HS_MODE_BLOCK)
-            exprs = [_hs_expression(p) for p in self._patterns]
-            db.compile(expressions=exprs, ids=list(range(len(exprs))), flags=[hs.HS_FLAG_CASELESS] * len(exprs))
+            db = _DATABASES.get(self._patterns)
+            if db is None:
+                db = hs.Database(mode=hs.HS_MODE_BLOCK)
+                exprs = [_hs_expression(p) for p in self._patterns]
+                db.compile(expressions=exprs, ids=list(range(len(exprs))), flags=[hs.HS_FLAG_CASELESS] * len(exprs))
+                _DATABASES[self._patterns] = db
             self._db = db
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:
