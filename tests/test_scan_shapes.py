@@ -22,6 +22,7 @@ from types import MappingProxyType
 import pytest
 
 from test_scan_parallel import FORMATS, SCHANNEL_GUID, T0, busy_log
+from tlsdiag import scan
 from tlsdiag.evtxwrite import EventSpec, UserData, write_file
 from tlsdiag.inputs import read_events
 from tlsdiag.kb import load_kb
@@ -85,7 +86,10 @@ def test_shared_mappings_give_what_private_ones_give(tmp_path: Path, kb, keep) -
 
 
 @_KEEP
-def test_runs_of_equal_events_count_as_one_by_one(tmp_path: Path, kb, keep) -> None:
+@pytest.mark.parametrize("limit", [None, 7])  # 7: long runs and waiting times are counted in pieces
+def test_runs_of_equal_events_count_as_one_by_one(tmp_path: Path, kb, keep, limit, monkeypatch) -> None:
+    if limit is not None:
+        monkeypatch.setattr(scan, "RUN_LIMIT", limit)
     # a failure logged again and again, in runs; times out of order (clock changes) and spread over many
     # combination buckets, so first/last, kept events and per-bucket spans all depend on every event of a run
     rng = random.Random(5)

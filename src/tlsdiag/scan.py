@@ -41,6 +41,7 @@ from tlsdiag.model import Event, ReadSummary
 EVENT_KINDS = ("evtx", "xml", "text")
 STORE_KINDS = ("reg", "hive", "storejson", "cert")
 MAX_DEDUP = 2_000_000  # matched events remembered for duplicate detection (about 100 MB at the limit)
+RUN_LIMIT = 4096  # events of one shape held before they are counted (memory stays flat on a log of one event)
 MAX_KEPT_MATCHES = 20_000  # ScanResult.matches keeps the first ones; counts and diagnoses stay exact
 
 Progress = Callable[[int, int], None]
@@ -290,7 +291,7 @@ class Analysis:
         self._reads: dict[tuple[int, str, str], tuple[str, ...]] = {}
         self._run: list[Event] = []  # consecutive matched events of one shape, not counted yet (see flush)
         self._run_shape: _Shape | None = None
-        self._waiting: list[_Shape] = []  # shapes whose pending times are not counted yet
+        self._waiting: set[_Shape] = set()  # shapes whose pending times are not counted yet
         if not shortcuts:
             self.feed = self._feed_plain  # type: ignore[method-assign]
 
@@ -363,13 +364,18 @@ class Analysis:
         pending = shape.pending
         if pending is not None:
             if not pending:
-                self._waiting.append(shape)
+                self._waiting.add(shape)
             pending.append(event.timestamp)
+            if len(pending) >= RUN_LIMIT:
+                self._count(shape.found, pending)
+                pending.clear()
             return
         if shape is not self._run_shape:
             self._flush_run()
             self._run_shape = shape
         self._run.append(event)
+        if len(self._run) >= RUN_LIMIT:
+            self._flush_run()
 
     def _duplicate(self, key: int) -> bool:
         """Whether a matched record (by ``dedup_key``) was counted before, from another input.
@@ -424,16 +430,18 @@ class Analysis:
     def flush(self) -> None:
         """Count every event not counted yet. Whatever reads the results calls this first."""
         self._flush_run()
-        for shape in self._waiting:
-            times, shape.pending = shape.pending, []
-            self._count(shape.found, times)
+        for shape in self._waiting:  # in any order: what waiting events add does not depend on it
+            if shape.pending:
+                self._count(shape.found, shape.pending)
+                shape.pending = []
         self._waiting.clear()
 
-    def _count(self, found: list[list], times: list[datetime]) -> None:
-        """Count events of one shape whose matches none of the lists of kept matches has room for."""
-        for item in found:
+    def _count(self, found: list[list], times: list[datetime], made: Sequence[list[Match]] = ()) -> None:
+        """Count a run of events of one shape at ``times``, ``made`` the Match rows of its first events."""
+        for i, item in enumerate(found):
+            column = [row[i] for row in made]
             for hit, known in item[5]:
-                hit.add_many(times, [], known)
+                hit.add_many(times, column, known)
         self.correlator.matches += len(times) * len(found)
         self.stats.matches += len(times) * len(found)
 
@@ -472,13 +480,7 @@ class Analysis:
                  for item in found] for event in run[:max(hit_room, -(-room // width) if room > 0 else 0)]]
         if room > 0:
             self.matches.extend(islice((m for row in made for m in row), room))
-        times = [event.timestamp for event in run]
-        for i, item in enumerate(found):
-            column = [row[i] for row in made]
-            for hit, known in item[5]:
-                hit.add_many(times, column, known)
-        self.correlator.matches += len(run) * width
-        self.stats.matches += len(run) * width
+        self._count(found, [event.timestamp for event in run], made)
         self._saturate(shape)
 
     def export(self) -> dict[str, Any]:
