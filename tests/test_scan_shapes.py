@@ -38,7 +38,7 @@ def kb():
 
 
 def _private(event: Event) -> Event:
-    return dataclasses.replace(event, data=MappingProxyType(dict(event.data)))
+    return event._replace(data=MappingProxyType(dict(event.data)))
 
 
 def _reports(events: list[Event], kb, on_match=None, shortcuts: bool = True, keep: int | None = None) -> tuple:
@@ -139,14 +139,14 @@ def test_one_mapping_shared_by_different_events_is_not_a_repeat(kb) -> None:
                  provider="Schannel", event_id=36888, level=2, computer="fe01.contoso.local", data=data)
     variants = [
         base,
-        dataclasses.replace(base, computer="fe02.contoso.local"),
-        dataclasses.replace(base, level=4),
-        dataclasses.replace(base, event_id=36887),
-        dataclasses.replace(base, provider="Service Control Manager"),
-        dataclasses.replace(base, channel="Application"),
-        dataclasses.replace(base, form="text", message="The following fatal alert was generated: 40."),
+        base._replace(computer="fe02.contoso.local"),
+        base._replace(level=4),
+        base._replace(event_id=36887),
+        base._replace(provider="Service Control Manager"),
+        base._replace(channel="Application"),
+        base._replace(form="text", message="The following fatal alert was generated: 40."),
     ]
-    events = [dataclasses.replace(v, record_id=i, locator=f"chunk 0 record {i}", timestamp=T0 + timedelta(seconds=i))
+    events = [v._replace(record_id=i, locator=f"chunk 0 record {i}", timestamp=T0 + timedelta(seconds=i))
               for i, v in enumerate(variants * 3)]
     assert len({id(e.data) for e in events}) == 1
     expected = _reports(events, kb, shortcuts=False)
@@ -161,14 +161,14 @@ def test_repeated_boot_events_keep_the_latest_version(kb) -> None:
                    provider="EventLog", event_id=6009, computer="fe01", data=d)
              for i, (h, d) in enumerate([(1, data), (5, newer), (3, data)])]
     assert analyse(boots, kb, summary=ReadSummary()).hosts["fe01"].build == 9601  # the latest boot, not the last
-    boots[1] = dataclasses.replace(boots[1], data=data)  # all three share one mapping now
+    boots[1] = boots[1]._replace(data=data)  # all three share one mapping now
     assert analyse(boots, kb, summary=ReadSummary()).hosts["fe01"].build == 9600
 
 
 def test_dedup_key_is_the_same_in_another_process(kb) -> None:
     event = Event(source="x", locator="r", record_id=None, timestamp=T0, channel="System", provider="Schannel",
                   event_id=36888, computer="fe01")
-    here = [dedup_key(event), dedup_key(dataclasses.replace(event, record_id=7))]
+    here = [dedup_key(event), dedup_key(event._replace(record_id=7))]
     code = ("import sys; sys.path[:0] = sys.argv[1:];"
             "from test_scan_shapes import _keys; print(_keys())")
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
@@ -176,7 +176,7 @@ def test_dedup_key_is_the_same_in_another_process(kb) -> None:
                          capture_output=True, text=True).stdout
     assert out.strip() == str(here)
     # and it tells records apart by time, record id and what they are
-    others = {dedup_key(dataclasses.replace(event, **change)) for change in
+    others = {dedup_key(event._replace(**change)) for change in
               [{}, {"record_id": 7}, {"timestamp": T0 + timedelta(microseconds=1)}, {"computer": "fe02"},
                {"channel": "Application"}, {"provider": "LS"}, {"event_id": 36887}]}
     assert len(others) == 7
@@ -185,4 +185,4 @@ def test_dedup_key_is_the_same_in_another_process(kb) -> None:
 def _keys() -> list[int]:
     event = Event(source="x", locator="r", record_id=None, timestamp=T0, channel="System", provider="Schannel",
                   event_id=36888, computer="fe01")
-    return [dedup_key(event), dedup_key(dataclasses.replace(event, record_id=7))]
+    return [dedup_key(event), dedup_key(event._replace(record_id=7))]

@@ -27,7 +27,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
-from tlsdiag.model import EPOCH, Event, make_event
+from tlsdiag.model import EPOCH, Event
 
 _TS = re.compile(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d+))?\s*(Z|[+-]\d\d:?\d\d)?$")
 _SKIP_ATTRS = ("xmlns",)
@@ -284,7 +284,7 @@ def event_from_json(doc: Mapping[str, Any], *, source: str, locator: str, record
     channel = system.get("Channel")
     computer = system.get("Computer")
     guid = pattrs.get("Guid")
-    return make_event(
+    return Event(
         source,
         locator,
         rid if rid is not None else record_id,
@@ -670,7 +670,7 @@ class RecordMemo:
                 self.hits += 1
                 if shape is _NOT_WANTED:
                     return None
-                return make_event(source, f"{where} record {record_id}", number, ts, *shape)
+                return Event(source, f"{where} record {record_id}", number, ts, *shape)
             if len(self._seen) >= MAX_REPEATS:
                 self._seen.clear()
         event = self._by_system(text, before, after, ts, number, source, where, record_id, fallback_time, wanted)
@@ -702,7 +702,7 @@ class RecordMemo:
                 data = self._data(after[at + 1:-1])
                 if data is not None:
                     self.system_hits += 1
-                    return make_event(source, f"{where} record {record_id}", number, ts, *system[1], data, None,
+                    return Event(source, f"{where} record {record_id}", number, ts, *system[1], data, None,
                                       "evtx")
             return self._decode(text, source, where, record_id, fallback_time)
         if len(self._systems) >= MAX_REPEATS:
@@ -738,7 +738,7 @@ class RecordMemo:
 
 
 def _shape_of(event: Event) -> tuple:
-    """The fields of an Event after source, locator, record id and time (``make_event``'s order)."""
+    """The fields of an Event after source, locator, record id and time (``Event``'s order)."""
     return (event.channel, event.provider, event.event_id, event.level, event.computer, event.provider_guid,
             event.qualifiers, event.task, event.task_name, event.keywords, event.data, event.message, event.form)
 

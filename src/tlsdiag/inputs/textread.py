@@ -18,7 +18,6 @@ import codecs
 import io
 import re
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import datetime, timezone
 from typing import BinaryIO
 
@@ -200,7 +199,7 @@ def _from_event_xml(text: str, source: str, locator: str, description: str) -> E
         event = event_from_xml(root, source=source, locator=locator, form="text")
     except Exception:
         return None  # the header fields still give a usable event
-    return replace(event, message=description or event.message)
+    return event._replace(message=description or event.message)
 
 
 MAX_LINE_CHARS = 1024 * 1024

@@ -21,7 +21,7 @@ from types import MappingProxyType
 
 from tlsdiag.kb.model import CatalogEvent, KnowledgeBase
 from tlsdiag.match.conditions import compile_all
-from tlsdiag.model import Event, make_event
+from tlsdiag.model import Event
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
@@ -88,7 +88,7 @@ def unpack_matches(packed: tuple[list[tuple], list[tuple]], kb: KnowledgeBase, l
                                  frozen if fields is None else MappingProxyType(fields), complete, uncertain,
                                  recovered)
         source, rest, entry, fields, complete, uncertain, recovered = shape
-        out.append(Match(make_event(source, locator, record_id, timestamp, *rest), entry, fields, complete, uncertain,
+        out.append(Match(Event(source, locator, record_id, timestamp, *rest), entry, fields, complete, uncertain,
                          recovered))
     return out
 
