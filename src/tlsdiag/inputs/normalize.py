@@ -702,8 +702,7 @@ class RecordMemo:
                 data = self._data(after[at + 1:-1])
                 if data is not None:
                     self.system_hits += 1
-                    return Event(source, f"{where} record {record_id}", number, ts, *system[1], data, None,
-                                      "evtx")
+                    return Event(source, f"{where} record {record_id}", number, ts, *system[1], data, None, "evtx")
             return self._decode(text, source, where, record_id, fallback_time)
         if len(self._systems) >= MAX_REPEATS:
             self._systems.clear()
@@ -738,9 +737,8 @@ class RecordMemo:
 
 
 def _shape_of(event: Event) -> tuple:
-    """The fields of an Event after source, locator, record id and time (``Event``'s order)."""
-    return (event.channel, event.provider, event.event_id, event.level, event.computer, event.provider_guid,
-            event.qualifiers, event.task, event.task_name, event.keywords, event.data, event.message, event.form)
+    """The fields of an Event after source, locator, record id and time (channel ... form)."""
+    return event[4:]
 
 
 _ASK = ("ask the filter",)  # a System whose filter answer depends on more than its own text
