@@ -257,6 +257,11 @@ class _Shape:
         self.pending: list[datetime] | None = None
 
 
+def _match(event: Event, item: list) -> Match:
+    """The match of ``event`` as one entry of its shape's ``found``."""
+    return Match(event, item[0], event.data if item[1] is None else item[1], item[2], item[3], item[4])
+
+
 def _shape_fields(event: Event) -> tuple:
     return (event.computer, event.channel, event.provider, event.event_id, event.level, event.message, event.form)
 
@@ -413,7 +418,7 @@ class Analysis:
         """Count one event's matches (``found`` of its shape) in the correlator and the kept matches."""
         out = []
         for item in found:
-            match = Match(event, item[0], event.data if item[1] is None else item[1], item[2], item[3], item[4])
+            match = _match(event, item)
             self.correlator.add_to(match, self._targets(item, match))
             self.stats.matches += 1
             if len(self.matches) < self.keep:
@@ -473,11 +478,9 @@ class Analysis:
         hit_room = 0
         first = run[0]
         for item in found:
-            match = Match(first, item[0], first.data if item[1] is None else item[1], item[2], item[3], item[4])
-            for hit, _known in self._targets(item, match):
+            for hit, _known in self._targets(item, _match(first, item)):
                 hit_room = max(hit_room, KEEP_EVENTS - len(hit.matches))
-        made = [[Match(event, item[0], event.data if item[1] is None else item[1], item[2], item[3], item[4])
-                 for item in found] for event in run[:max(hit_room, -(-room // width) if room > 0 else 0)]]
+        made = [[_match(event, item) for item in found] for event in run[:max(hit_room, -(-room // width) if room > 0 else 0)]]
         if room > 0:
             self.matches.extend(islice((m for row in made for m in row), room))
         self._count(found, [event.timestamp for event in run], made)
