@@ -19,7 +19,7 @@ import struct
 import threading
 import zlib
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import islice
@@ -685,35 +685,57 @@ def _blocks(stream: BinaryIO, prefilter: Any, start: int, stop: int | None, thre
     if not hasattr(os, "preadv"):
         yield from _streamed_blocks(stream, prefilter, start, stop)
         return
-    from concurrent.futures import ThreadPoolExecutor
-
     free = [_BUFFERS.get() for _ in range(min(TRIAGE_AHEAD + 1, -(-(end - start) // BLOCK_CHUNKS)))]
 
-    def job(first: int, buf: bytearray) -> tuple[Block, bytearray]:
+    def job(first: int, buf: bytearray) -> Block:
         view = memoryview(buf)[:min(BLOCK_CHUNKS, end - first) * CHUNK_SIZE]
         n = os.preadv(fd, [view], FILE_HEADER_SIZE + first * CHUNK_SIZE)
-        return triage_block(first, view[:n], prefilter), buf
+        return triage_block(first, view[:n], prefilter)
 
-    firsts = iter(range(start, end, BLOCK_CHUNKS))
+    def taken(block: Block) -> None:
+        free.append(block.data.obj)  # in use by the caller until it asks for the next block
+
     try:
-        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tlsdiag-triage") as pool:
-            pending = deque(pool.submit(job, first, free.pop()) for first in islice(firsts, TRIAGE_AHEAD + 1))
-            try:
-                while pending:
-                    block, buf = pending.popleft().result()
-                    free.append(buf)  # in use by the caller until it asks for the next block
-                    if not len(block.data):
-                        return
-                    yield block
-                    nxt = next(firsts, None)
-                    if nxt is not None:
-                        pending.append(pool.submit(job, nxt, free.pop()))
-            finally:
-                for future in pending:
-                    future.cancel()
+        yield from _triaged_ahead(range(start, end, BLOCK_CHUNKS), threads, job, claim=free.pop, taken=taken)
     finally:  # the pool has shut down, so no job writes any more: the buffers can serve the next file
         for buf in free:
             _BUFFERS.put(buf)
+
+
+def _triaged_ahead(firsts: Iterable[int], threads: int, job: Callable[..., Block],
+                   claim: Callable[[], Any] | None = None, taken: Callable[[Block], None] | None = None,
+                   done: Callable[[Block], None] | None = None) -> Iterator[Block]:
+    """``job(first)`` for each block, run ahead in a thread pool, the blocks yielded in order.
+
+    ``claim()``, when given, is called as each job is submitted and its result passed to the job
+    (a free buffer: ``taken`` hands a block's buffer back when the block is taken, and the next job
+    is submitted only once the caller has asked for the block after it). ``done`` follows each
+    block's use.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    def submit(first: int) -> Any:
+        return pool.submit(job, first) if claim is None else pool.submit(job, first, claim())
+
+    firsts = iter(firsts)
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tlsdiag-triage") as pool:
+        pending = deque(submit(first) for first in islice(firsts, TRIAGE_AHEAD + 1))
+        try:
+            while pending:
+                block = pending.popleft().result()
+                if taken is not None:
+                    taken(block)
+                if not len(block.data):
+                    return
+                yield block
+                if done is not None:
+                    done(block)
+                nxt = next(firsts, None)
+                if nxt is not None:
+                    pending.append(submit(nxt))
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 def _mapped(fd: int, size: int) -> memoryview | None:
@@ -739,8 +761,6 @@ def _mapped(fd: int, size: int) -> memoryview | None:
 def _mapped_blocks(view: memoryview, fd: int, prefilter: Any, start: int, end: int,
                    threads: int) -> Iterator[Block]:
     """``_blocks`` over a mapped file: blocks triaged ahead in threads, each a view of the mapping."""
-    from concurrent.futures import ThreadPoolExecutor
-
     limit = min(len(view), FILE_HEADER_SIZE + end * CHUNK_SIZE)
 
     def job(first: int) -> Block:
@@ -762,22 +782,7 @@ def _mapped_blocks(view: memoryview, fd: int, prefilter: Any, start: int, end: i
 
     dontneed = getattr(mmap, "MADV_DONTNEED", None)
     drop = getattr(view.obj, "madvise", None) if dontneed is not None else None
-    firsts = iter(range(start, end, BLOCK_CHUNKS))
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tlsdiag-triage") as pool:
-        pending = deque(pool.submit(job, first) for first in islice(firsts, TRIAGE_AHEAD + 1))
-        try:
-            while pending:
-                block = pending.popleft().result()
-                if not len(block.data):
-                    return
-                yield block
-                done(block)
-                nxt = next(firsts, None)
-                if nxt is not None:
-                    pending.append(pool.submit(job, nxt))
-        finally:
-            for future in pending:
-                future.cancel()
+    yield from _triaged_ahead(range(start, end, BLOCK_CHUNKS), threads, job, done=done)
 
 
 def work_range(path: str, source: str, start: int, stop: int, header_count: int, backend: str,
