@@ -419,17 +419,18 @@ class Analysis:
         out = []
         for item in found:
             match = _match(event, item)
-            self.correlator.add_to(match, self._targets(item, match))
+            self.correlator.add_to(match, self._targets(item, event))
             self.stats.matches += 1
             if len(self.matches) < self.keep:
                 self.matches.append(match)
             out.append(match)
         return out
 
-    def _targets(self, item: list, match: Match) -> list:
+    def _targets(self, item: list, event: Event) -> list:
+        """The correlator targets of a shape's entry, resolved with the first event that needs them."""
         targets = item[5]
         if targets is None:
-            targets = item[5] = self.correlator.targets(match)
+            targets = item[5] = self.correlator.targets(_match(event, item))
         return targets
 
     def flush(self) -> None:
@@ -478,7 +479,7 @@ class Analysis:
         hit_room = 0
         first = run[0]
         for item in found:
-            for hit, _known in self._targets(item, _match(first, item)):
+            for hit, _known in self._targets(item, first):
                 hit_room = max(hit_room, KEEP_EVENTS - len(hit.matches))
         made = [[_match(event, item) for item in found] for event in run[:max(hit_room, -(-room // width) if room > 0 else 0)]]
         if room > 0:
