@@ -186,3 +186,12 @@ def _keys() -> list[int]:
     event = Event(source="x", locator="r", record_id=None, timestamp=T0, channel="System", provider="Schannel",
                   event_id=36888, computer="fe01")
     return [dedup_key(event), dedup_key(event._replace(record_id=7))]
+
+
+def test_shape_fields_are_the_event_fields_a_shape_stands_for() -> None:
+    # _shape_fields slices the tuple for speed: a reordered Event must not silently change what it takes
+    event = Event("s", "l", 1, T0, "System", "Schannel", 36888, level=2, computer="fe01", provider_guid="{G}",
+                  qualifiers=3, task=4, task_name="t", keywords="k", data=MappingProxyType({"a": "1"}),
+                  message="m", form="xml")
+    assert scan._shape_fields(event) == (event.channel, event.provider, event.event_id, event.level,
+                                         event.computer, event.message, event.form)

@@ -263,7 +263,8 @@ def _match(event: Event, item: list) -> Match:
 
 
 def _shape_fields(event: Event) -> tuple:
-    return (event.computer, event.channel, event.provider, event.event_id, event.level, event.message, event.form)
+    """channel, provider, event id, level, computer, message and form (slices of the tuple: made per event)."""
+    return event[4:9] + event[15:]
 
 
 class Analysis:
@@ -315,6 +316,9 @@ class Analysis:
             if len(self._reads) >= 65536:  # distinct (id, log, provider) triples are few; bound it anyway
                 self._reads.clear()
             names = self._reads[trio] = tuple(sorted(read))
+        if len(names) == 1:  # the usual case, and the field is mostly there by its own name
+            value = event.data.get(names[0])
+            return (*fields, (True, value) if value is not None else lookup(names[0], event, None, True))
         return (*fields, *[lookup(name, event, None, True) for name in names])
 
     def _shape(self, event: Event) -> _Shape:

@@ -327,6 +327,37 @@ def _plain(node: dict[str, Any]) -> dict[str, str] | None:
     return fields
 
 
+def _flat(parts: dict[str, Any]) -> dict[str, str] | None:
+    """``_json_data`` of the usual data parts (EventData alone, or UserData with one wrapper element, of plain
+    values), for text in which no key starts with "Binary" and no value holds a CR; None for any other layout.
+
+    ``_plain`` with the text's checks made once for the whole text, and fewer steps: it runs once per record.
+    """
+    if len(parts) != 1:
+        return None
+    ((name, node),) = parts.items()
+    if type(node) is not dict:
+        return None
+    if name == "UserData":  # its one wrapper element
+        if len(node) != 1:
+            return None
+        ((name, node),) = node.items()
+        if name == "#attributes" or type(node) is not dict:
+            return None
+    elif name != "EventData":
+        return None
+    fields = {}
+    for key, value in node.items():
+        kind = type(value)
+        if kind is int:
+            fields[key] = str(value)
+        elif kind is str:
+            fields[key] = value
+        elif key != "#attributes":
+            return None
+    return fields
+
+
 def _plain_userdata(node: Any) -> dict[str, str] | None:
     """``_plain`` of UserData's one wrapper element, or None."""
     if type(node) is not dict:
@@ -565,6 +596,7 @@ _INSTANCE = re.compile(
     r'"TimeCreated":\{"#attributes":\{"SystemTime":"(?P<t>[^"\\]*)"\}\},"EventRecordID":(?P<r>\d{1,19}),'
     r'(?P<x>"Correlation":(?:null|\{"#attributes":\{(?:[^{}"\\]|"[^"\\]*")*\}\}),'
     r'"Execution":(?:null|\{"#attributes":\{(?:[^{}"\\]|"[^"\\]*")*\}\}),)?')
+_new = tuple.__new__  # an Event from a tuple of its fields (a named tuple's own __new__ takes them one by one)
 MAX_REPEATS = 4096  # distinct record shapes remembered per parser (cleared when full)
 COLD_RECORDS = 4096  # records decoded without the memo after a window in which it rarely hit
 
@@ -597,6 +629,16 @@ def fast_loads() -> Callable[[str], Any]:
     return loads
 
 
+def _orjson_loads() -> Callable[[str], Any]:
+    try:
+        import orjson
+    except ImportError:
+        import json
+
+        return json.loads
+    return orjson.loads
+
+
 class RecordMemo:
     """``event_from_json`` for pyevtx-rs JSON text, reusing what was decoded for earlier records.
 
@@ -618,6 +660,8 @@ class RecordMemo:
 
     def __init__(self, loads: Any = None) -> None:
         self._loads = loads or fast_loads()
+        # the data parts alone: text orjson refuses gives None there, and the whole record is decoded instead
+        self._part_loads = loads or _orjson_loads()
         self._seen: dict[tuple[int, str], tuple] = {}
         self._systems: dict[tuple[int, str], tuple] = {}
         self._wanted: Any = None
@@ -658,7 +702,7 @@ class RecordMemo:
         if self._cold:  # the whole-record memo stands aside for a while (see __init__)
             self._cold -= 1
         else:
-            key = (len(before), before + after)
+            key = (before, after)
             shape = self._seen.get(key)
             self._window += 1
             if shape is not None:
@@ -670,46 +714,51 @@ class RecordMemo:
                 self.hits += 1
                 if shape is _NOT_WANTED:
                     return None
-                return Event(source, f"{where} record {record_id}", number, ts, *shape)
+                return _new(Event, (source, f"{where} record {record_id}", number, ts, *shape))
             if len(self._seen) >= MAX_REPEATS:
                 self._seen.clear()
-        event = self._by_system(text, before, after, ts, number, source, where, record_id, fallback_time, wanted)
+        # the System memo: a record whose System element was seen before has only its data parts decoded
+        split = _DATA_PART.search(after) if text.endswith("}}") else None
+        if split is not None:
+            at = split.start()
+            system = self._systems.get((before, after[:at]))  # only text that starts with _EVENT_HEAD is kept
+            if system is None:
+                if text.startswith(_EVENT_HEAD):
+                    event = self._first_of_system(text, before, after, at, ts, number, source, where, record_id,
+                                                  fallback_time, wanted)
+                else:
+                    split = None
+            elif system is _NOT_WANTED or (system[0] is _ASK and not wanted.record_wanted(text)):
+                event = None
+            elif system[1] is not None and (data := self._data(after[at + 1:-1])) is not None:
+                self.system_hits += 1
+                event = _new(Event, (source, f"{where} record {record_id}", number, ts, *system[1], data,
+                                     None, "evtx"))
+            else:
+                event = self._decode(text, source, where, record_id, fallback_time)
+        if split is None:  # no data part, or not the usual layout: decoded as it is
+            if wanted is not None and not wanted.record_wanted(text):
+                event = None
+            else:
+                event = self._decode(text, source, where, record_id, fallback_time)
         if key is not None:
             self._seen[key] = _NOT_WANTED if event is None else _shape_of(event)
         return event
 
-    def _by_system(self, text: str, before: str, after: str, ts: datetime, number: int, source: str, where: str,
-                   record_id: int | None, fallback_time: str | None, wanted: Any) -> Event | None:
-        """The record's Event, decoding only its data parts when its System element was seen before.
+    def _first_of_system(self, text: str, before: str, after: str, at: int, ts: datetime, number: int, source: str,
+                         where: str, record_id: int | None, fallback_time: str | None, wanted: Any) -> Event | None:
+        """The Event of a record whose System element was not seen before; what can be reused is remembered.
 
-        ``before`` and ``after`` are the text around the instance parts.
+        ``before`` and ``after`` are the text around the instance parts, ``after[at]`` the comma before
+        the first data part.
         """
-        split = _DATA_PART.search(after) if text.startswith(_EVENT_HEAD) and text.endswith("}}") else None
-        if split is None:  # no data part, or not the usual layout: decoded as it is
-            if wanted is not None and not wanted.record_wanted(text):
-                return None
-            return self._decode(text, source, where, record_id, fallback_time)
-        at = split.start()
-        start = len(before)
-        key = (start, before + after[:at])
-        system = self._systems.get(key)
-        if system is not None:
-            if system is _NOT_WANTED:
-                return None
-            if system[0] is _ASK and not wanted.record_wanted(text):
-                return None
-            if system[1] is not None:
-                data = self._data(after[at + 1:-1])
-                if data is not None:
-                    self.system_hits += 1
-                    return Event(source, f"{where} record {record_id}", number, ts, *system[1], data, None, "evtx")
-            return self._decode(text, source, where, record_id, fallback_time)
+        key = (before, after[:at])
         if len(self._systems) >= MAX_REPEATS:
             self._systems.clear()
         answer = None
         if wanted is not None:
             wants, extent = wanted.record_decision(text)
-            answer = None if extent <= start else _ASK  # decided by the text before the instance parts, or not
+            answer = None if extent <= len(before) else _ASK  # decided by the text before the instance parts, or not
             if not wants:
                 if answer is None:
                     self._systems[key] = _NOT_WANTED
@@ -730,10 +779,16 @@ class RecordMemo:
         """The data fields of the data parts; ``tail`` is the Event element's text after the comma that
         follows System, up to and including the Event element's closing brace."""
         try:
-            parts = self._loads("{" + tail)
+            parts = self._part_loads("{" + tail)
         except ValueError:
             return None
-        return _json_data(parts) if type(parts) is dict else None
+        if type(parts) is not dict:
+            return None
+        if '"Binary' not in tail and "\\r" not in tail:  # no key that starts with Binary, no CR in any value
+            fields = _flat(parts)
+            if fields is not None:
+                return MappingProxyType(fields)
+        return _json_data(parts)
 
 
 def _shape_of(event: Event) -> tuple:
