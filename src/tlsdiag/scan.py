@@ -539,7 +539,7 @@ class RangeDigest:
         """How many matches a worker should send back in full (the rest are only counted)."""
         return max(0, self._analysis.keep - len(self._analysis.matches)) if self._analysis is not None else 0
 
-    def __call__(self, events: list[Event], keep: int | None) -> dict[str, Any]:
+    def __call__(self, events: Iterable[Event], keep: int | None) -> dict[str, Any]:
         analysis = Analysis(self.kb, dedup=self.dedup, keep=keep)
         analysis.keys = []
         for event in events:

@@ -783,14 +783,3 @@ def _mapped_blocks(view: memoryview, fd: int, prefilter: Any, start: int, end: i
     dontneed = getattr(mmap, "MADV_DONTNEED", None)
     drop = getattr(view.obj, "madvise", None) if dontneed is not None else None
     yield from _triaged_ahead(range(start, end, BLOCK_CHUNKS), threads, job, done=done)
-
-
-def work_range(path: str, source: str, start: int, stop: int, header_count: int, backend: str,
-               prefilter: Any = None) -> list[tuple[ChunkMeta, RangeResult]]:
-    """Chunk slots [start, stop) of an on-disk EVTX file, in a list (what a worker process sends back)."""
-    out: list[tuple[ChunkMeta, RangeResult]] = []
-    with open(path, "rb") as fh:
-        fh.seek(FILE_HEADER_SIZE + start * CHUNK_SIZE)
-        for meta, result in scan_file(fh, source, header_count, backend, prefilter, start, stop):
-            out.append((meta, result))
-    return out

@@ -9,6 +9,7 @@ the summary shows them, and left to the ``stores`` package.
 
 from __future__ import annotations
 
+import operator
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -28,7 +29,6 @@ from tlsdiag.inputs.evtxfile import (
     RangeResult,
     parse_file_header,
     scan_file,
-    work_range,
 )
 from tlsdiag.inputs.prefilter import ChunkPrefilter
 from tlsdiag.model import Event, FileReport, Loss, ReadSummary
@@ -141,9 +141,9 @@ def read_events(
     ``workers`` (default: CPU count) also sets the threads that triage EVTX
     blocks ahead of the parser.
 
-    ``digest`` (picklable; ``digest(events, keep) -> payload``) lets worker
-    processes take over large on-disk EVTX files whose chunks mostly have to
-    be parsed: once a stretch read here proves dense, the rest of the file is
+    ``digest`` (picklable; ``digest(events, keep) -> payload``, reading the
+    iterator ``events`` to its end) lets worker processes take over large
+    on-disk EVTX files whose chunks mostly have to be parsed: once a stretch read here proves dense, the rest of the file is
     read in chunk ranges by ``workers`` processes, each range's events are
     given to the digest there, and a ``Digested`` item stands in the stream
     for them (in order). Without a digest every event is yielded from here.
@@ -323,17 +323,50 @@ def _init_worker(digest: Any) -> None:
 
 def digest_range(path: str, source: str, start: int, stop: int, header_count: int, backend: str,
                  prefilter: Any, keep: Any) -> tuple[list[tuple[ChunkMeta, RangeResult]], Digested]:
-    """Worker-process entry: read slots [start, stop), give their events to the digest, return the accounting."""
-    items = work_range(path, source, start, stop, header_count, backend, prefilter)
-    events = [e for _meta, out in items for e in out.events]
-    for _meta, out in items:
-        out.events = []
-    payload = _WORKER_DIGEST(events, keep)
-    digested = Digested(source, start, stop, payload, len(events), _no_replay,
-                        max((e.record_id or 0 for e in events), default=0),
-                        min((e.timestamp for e in events), default=None),
-                        max((e.timestamp for e in events), default=None))
+    """Worker-process entry: read slots [start, stop), give their events to the digest, return the accounting.
+
+    Each chunk's events go to the digest as soon as the chunk is parsed, while they are still in the
+    processor's caches, and are dropped from its result (the accounting is all the caller needs).
+    """
+    items: list[tuple[ChunkMeta, RangeResult]] = []
+    seen = _Seen()
+
+    def events() -> Iterator[Event]:
+        with open(path, "rb") as fh:
+            fh.seek(FILE_HEADER_SIZE + start * CHUNK_SIZE)
+            for meta, result in scan_file(fh, source, header_count, backend, prefilter, start, stop):
+                items.append((meta, result))
+                batch, result.events = result.events, []
+                if batch:
+                    seen.add(batch)
+                    yield from batch
+
+    stream = events()
+    payload = _WORKER_DIGEST(stream, keep)
+    if next(stream, None) is not None:
+        raise RuntimeError("the digest left events of the range unread")
+    digested = Digested(source, start, stop, payload, seen.count, _no_replay, seen.max_record_id, seen.first,
+                        seen.last)
     return items, digested
+
+
+_RECORD_ID, _TIME = operator.itemgetter(2), operator.itemgetter(3)  # Event.record_id, Event.timestamp
+
+
+class _Seen:
+    """Count, highest record id and time span of a range's events, a chunk at a time (C-level loops)."""
+
+    def __init__(self) -> None:
+        self.count = self.max_record_id = 0
+        self.first: datetime | None = None
+        self.last: datetime | None = None
+
+    def add(self, events: list[Event]) -> None:
+        self.count += len(events)
+        self.max_record_id = max(self.max_record_id, max(filter(None, map(_RECORD_ID, events)), default=0))
+        first, last = min(map(_TIME, events)), max(map(_TIME, events))
+        self.first = first if self.first is None else min(self.first, first)
+        self.last = last if self.last is None else max(self.last, last)
 
 
 def _no_replay() -> Iterator[Event]:
