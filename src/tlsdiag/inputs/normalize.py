@@ -662,8 +662,8 @@ class RecordMemo:
         self._loads = loads or fast_loads()
         # the data parts alone: text orjson refuses gives None there, and the whole record is decoded instead
         self._part_loads = loads or _orjson_loads()
-        self._seen: dict[tuple[int, str], tuple] = {}
-        self._systems: dict[tuple[int, str], tuple] = {}
+        self._seen: dict[tuple[str, str], tuple] = {}  # (text before, text after the instance parts)
+        self._systems: dict[tuple[str, str], tuple] = {}  # (text before them, after them up to the data)
         self._wanted: Any = None
         self.hits = 0  # records taken whole from an earlier one
         self.system_hits = 0  # records of which only the data parts were decoded
@@ -695,7 +695,7 @@ class RecordMemo:
             return self._decode(text, source, where, record_id, fallback_time)
         # the match is the instance parts and constant text between them, so cutting it all out loses nothing
         # (two records that then still collide differ at most in Correlation/Execution, which no Event field uses);
-        # where it started is part of the key, so records with equal keys agree on everything before it
+        # the text before and after it are kept apart in the key, so records with equal keys agree on each
         before, after = parts[0], parts[4]
         number = int(parts[2])
         key = None
