@@ -630,6 +630,7 @@ def fast_loads() -> Callable[[str], Any]:
 
 
 def _orjson_loads() -> Callable[[str], Any]:
+    """orjson's loads alone (json's where orjson is missing): for text whose refusal has a way around it."""
     try:
         import orjson
     except ImportError:

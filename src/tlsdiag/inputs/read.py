@@ -143,10 +143,11 @@ def read_events(
 
     ``digest`` (picklable; ``digest(events, keep) -> payload``, reading the
     iterator ``events`` to its end) lets worker processes take over large
-    on-disk EVTX files whose chunks mostly have to be parsed: once a stretch read here proves dense, the rest of the file is
-    read in chunk ranges by ``workers`` processes, each range's events are
-    given to the digest there, and a ``Digested`` item stands in the stream
-    for them (in order). Without a digest every event is yielded from here.
+    on-disk EVTX files whose chunks mostly have to be parsed: once a stretch
+    read here proves dense, the rest of the file is read in chunk ranges by
+    ``workers`` processes, each range's events are given to the digest there,
+    and a ``Digested`` item stands in the stream for them (in order). Without
+    a digest every event is yielded from here.
     """
     if backend not in PARSERS:
         raise ValueError(f"unknown backend {backend!r} (choose from {', '.join(BACKENDS)})")
