@@ -53,8 +53,10 @@ def _same_data(parts: dict) -> None:
     fast, rules = _json_data(parts), _json_data_by_rules(parts)
     assert list(fast.items()) == list(rules.items()), parts
     data_parts = {k: v for k, v in parts.items() if k not in ("#attributes", "System")}
-    cut = RecordMemo()._data(json.dumps(data_parts, separators=(",", ":"))[1:])
-    assert cut is not None and list(cut.items()) == list(rules.items()), parts
+    for ascii_only in (True, False):  # non-ASCII escaped (left to the decoder) and as pyevtx-rs writes it
+        text = json.dumps(data_parts, separators=(",", ":"), ensure_ascii=ascii_only)
+        cut = RecordMemo()._data(text[1:])
+        assert cut is not None and list(cut.items()) == list(rules.items()), (parts, ascii_only)
 
 
 def test_memo_gives_the_plain_decoding_on_every_sample_and_corpus_record(corpus_dir: Path) -> None:
@@ -180,6 +182,21 @@ def test_plain_data_shortcut_leaves_every_other_layout_to_the_rules() -> None:
         {"UserData": {"#attributes": {"xmlns": "x"}}},
         {"UserData": {"W": [1, 2]}},
         {"Other": {"a": "1"}},
+        # plain and not quite plain: attributes, numbers, escapes, empty elements
+        {"UserData": {"W": {"#attributes": {"xmlns": "LSA_NS", "n": 2}, "a": 0, "b": -17, "c": "", "d": "ä €"}}},
+        {"EventData": {"#attributes": {}, "a": "1"}},
+        {"EventData": {"a": 1, "#attributes": {"x": "y"}}},  # attributes after a field
+        {"EventData": {"a": "1", "#attributes": "text"}},
+        {"EventData": {"a": 123456789012345678, "b": 1234567890123456789, "c": -9223372036854775808}},
+        {"EventData": {"a": -0.0, "b": 1.5, "c": 1e20}},
+        {"EventData": {"a": "say \"hi\"", "b": "C:\\Windows", "c": "tab\there", "d": "x{y}z"}},
+        {"EventData": {"#attributes": {"a": "x{"}, "b": "1"}},
+        {"EventData": {"#attributes": {"a": None}, "b": "1"}},
+        {"UserData": {"#attributes": {"xmlns": "x"}, "W": {"a": "1"}}},
+        {"UserData": {"W": {}}},
+        {"EventData": {}},
+        {"EventData": {"Binary_x": "ab", "a": "1"}},
+        {"EventData": {"a": "1"}, "RenderingInfo": {"Message": "m"}},
     ]:
         _same_data(parts)
 
