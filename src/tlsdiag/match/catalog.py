@@ -24,6 +24,7 @@ from tlsdiag.match.conditions import compile_all
 from tlsdiag.model import Event
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
+_new = tuple.__new__  # an Event from a tuple of its fields, without the named tuple's own __new__ (one per match)
 
 
 @dataclass(slots=True)  # not frozen: built once per matched event on the hot path; treat as read-only
@@ -88,8 +89,8 @@ def unpack_matches(packed: tuple[list[tuple], list[tuple]], kb: KnowledgeBase, l
                                  frozen if fields is None else MappingProxyType(fields), complete, uncertain,
                                  recovered)
         source, rest, entry, fields, complete, uncertain, recovered = shape
-        out.append(Match(Event(source, locator, record_id, timestamp, *rest), entry, fields, complete, uncertain,
-                         recovered))
+        out.append(Match(_new(Event, (source, locator, record_id, timestamp, *rest)), entry, fields, complete,
+                         uncertain, recovered))
     return out
 
 
