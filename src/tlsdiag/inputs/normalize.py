@@ -308,18 +308,22 @@ def event_from_json(doc: Mapping[str, Any], *, source: str, locator: str, record
 _KNOWN_PARTS = frozenset(("#attributes", "System", "EventData", "UserData", "RenderingInfo"))
 
 
-def _plain(node: dict[str, Any]) -> dict[str, str] | None:
+def _plain(node: dict[str, Any], text_checked: bool = False) -> dict[str, str] | None:
     """The fields of an element whose children are all plain text or numbers, as the general rules give
-    them (``_Data.put``, ``_json_eventdata``, ``_json_userdata``); None where any other rule could apply."""
+    them (``_Data.put``, ``_json_eventdata``, ``_json_userdata``); None where any other rule could apply.
+
+    ``text_checked``: the caller made sure on the record's text that no key starts with "Binary" and
+    no value holds a CR, so the loop need not look (it runs once per record).
+    """
     fields = {}
     for key, value in node.items():
         kind = type(value)
         if kind is str:
-            if "\r" in value or key.startswith("Binary"):
+            if not text_checked and ("\r" in value or key.startswith("Binary")):
                 return None
             fields[key] = value
         elif kind is int:
-            if key.startswith("Binary"):
+            if not text_checked and key.startswith("Binary"):
                 return None
             fields[key] = str(value)
         elif key != "#attributes":
@@ -327,58 +331,34 @@ def _plain(node: dict[str, Any]) -> dict[str, str] | None:
     return fields
 
 
-def _flat(parts: dict[str, Any]) -> dict[str, str] | None:
-    """``_json_data`` of the usual data parts (EventData alone, or UserData with one wrapper element, of plain
-    values), for text in which no key starts with "Binary" and no value holds a CR; None for any other layout.
-
-    ``_plain`` with the text's checks made once for the whole text, and fewer steps: it runs once per record.
-    """
-    if len(parts) != 1:
+def _data_element(parts: dict[str, Any]) -> dict[str, Any] | None:
+    """The one element whose children are an Event's data in the usual layouts (EventData alone, or the
+    one wrapper element in UserData), or None for any other layout."""
+    if not parts.keys() <= _KNOWN_PARTS:
         return None
-    ((name, node),) = parts.items()
-    if type(node) is not dict:
-        return None
-    if name == "UserData":  # its one wrapper element
-        if len(node) != 1:
-            return None
-        ((name, node),) = node.items()
-        if name == "#attributes" or type(node) is not dict:
-            return None
-    elif name != "EventData":
-        return None
-    fields = {}
-    for key, value in node.items():
-        kind = type(value)
-        if kind is int:
-            fields[key] = str(value)
-        elif kind is str:
-            fields[key] = value
-        elif key != "#attributes":
-            return None
-    return fields
-
-
-def _plain_userdata(node: Any) -> dict[str, str] | None:
-    """``_plain`` of UserData's one wrapper element, or None."""
-    if type(node) is not dict:
+    eventdata = parts.get("EventData")
+    if eventdata is not None:
+        return eventdata if "UserData" not in parts and type(eventdata) is dict else None
+    userdata = parts.get("UserData")
+    if type(userdata) is not dict:
         return None
     found = None
-    for name, wrapper in node.items():
+    for name, wrapper in userdata.items():
         if name != "#attributes":
             if found is not None or type(wrapper) is not dict:
                 return None
             found = wrapper
-    return _plain(found) if found is not None else None
+    return found
 
 
-def _json_data(parts: dict[str, Any]) -> Mapping[str, str]:
-    """The data fields of an Event element's parts (EventData, then UserData, then any other part)."""
-    if parts.keys() <= _KNOWN_PARTS:  # the usual record: one flat element of plain values
-        eventdata = parts.get("EventData")
-        if eventdata is None:
-            fields = _plain_userdata(parts.get("UserData"))
-        else:
-            fields = _plain(eventdata) if "UserData" not in parts and type(eventdata) is dict else None
+def _json_data(parts: dict[str, Any], text_checked: bool = False) -> Mapping[str, str]:
+    """The data fields of an Event element's parts (EventData, then UserData, then any other part).
+
+    ``text_checked``: as for ``_plain``.
+    """
+    node = _data_element(parts)
+    if node is not None:  # the usual record: one flat element of plain values
+        fields = _plain(node, text_checked)
         if fields is not None:
             return MappingProxyType(fields)
     return _json_data_by_rules(parts)
@@ -785,11 +765,7 @@ class RecordMemo:
             return None
         if type(parts) is not dict:
             return None
-        if '"Binary' not in tail and "\\r" not in tail:  # no key that starts with Binary, no CR in any value
-            fields = _flat(parts)
-            if fields is not None:
-                return MappingProxyType(fields)
-        return _json_data(parts)
+        return _json_data(parts, '"Binary' not in tail and "\\r" not in tail)  # no Binary key, no CR in a value
 
 
 def _shape_of(event: Event) -> tuple:
