@@ -485,7 +485,8 @@ class Analysis:
         for item in found:
             for hit, _known in self._targets(item, first):
                 hit_room = max(hit_room, KEEP_EVENTS - len(hit.matches))
-        made = [[_match(event, item) for item in found] for event in run[:max(hit_room, -(-room // width) if room > 0 else 0)]]
+        needed = max(hit_room, -(-room // width) if room > 0 else 0)  # events some list of kept matches has room for
+        made = [[_match(event, item) for item in found] for event in run[:needed]]
         if room > 0:
             self.matches.extend(islice((m for row in made for m in row), room))
         self._count(found, [event.timestamp for event in run], made)
