@@ -286,6 +286,15 @@ def parse_chunk_rust(chunk: Chunk, source: str, wanted: Any = None) -> ChunkResu
     memo = _memo()
     result = ChunkResult(chunk.index)
     where = f"chunk {chunk.index}"
+    known = None
+    templates = _templates()
+    if templates is not None and chunk.state == "ok" and chunk.header_ok and chunk.data_ok:
+        fast = templates.chunk_events(chunk.data, chunk.first_id, chunk.declared, source, where, wanted)
+        if fast is not None:  # every record of a shape seen before: no pyevtx-rs (see inputs/templates.py)
+            result.events, result.skipped = fast
+            result.parsed = len(result.events) + result.skipped
+            return result
+        known = templates.reader(chunk.data, chunk.first_id, chunk.declared) or None
     stream = io.BytesIO(synthetic_header(1) + _padded(chunk))
     errors: list[str] = []
     seen: list[int] = []
@@ -323,10 +332,12 @@ def parse_chunk_rust(chunk: Chunk, source: str, wanted: Any = None) -> ChunkResu
             result.losses.append(Loss(source, f"chunk {chunk.index} record {rid}",
                                       f"cannot normalise record: {_short(exc)}", 1))
             continue
+        if known is not None and rid in known:
+            templates.learn(known[rid], event, rec["data"], wanted)
         if event is None:  # a provider (or event id) the prefilter does not want
             skipped += 1
             continue
-        keep(event)
+        keep(event if templates is None else templates.shared(event))
     result.parsed += parsed
     result.skipped += skipped
     _account(result, chunk, source, seen, errors)
@@ -344,6 +355,19 @@ def _memo() -> Any:
 
         memo = _LOCAL.memo = RecordMemo()
     return memo
+
+
+def _templates() -> Any:
+    """This thread's TemplateMemo (None with ``TLSDIAG_TEMPLATES=0``: every chunk through pyevtx-rs)."""
+    memo = getattr(_LOCAL, "templates", _UNSET)
+    if memo is _UNSET:
+        from tlsdiag.inputs.templates import TemplateMemo
+
+        memo = _LOCAL.templates = TemplateMemo() if os.environ.get("TLSDIAG_TEMPLATES", "1") != "0" else None
+    return memo
+
+
+_UNSET: Any = object()
 
 
 def parse_chunk_python(chunk: Chunk, source: str, wanted: Any = None) -> ChunkResult:
