@@ -215,3 +215,31 @@ def test_another_template_at_the_same_offset_is_not_taken_for_the_learned_one(fr
     fresh(False)
     changed = parse_chunk_rust(second, "b.evtx").events[5]
     assert changed.computer == "" if name == "Computer" else "AlertDesx" in changed.data
+
+
+def test_a_value_of_another_type_than_its_template_declares_is_not_read_as_the_declared_type(fresh) -> None:
+    """The error state is declared UInt32 but stored as Int32 in every record (patched): pyevtx-rs renders
+    the stored type, so a negative value must not come out as a large unsigned one, though the first record's
+    small value reads the same either way."""
+    specs = [_schannel(0)] + [_schannel(i, alert=40) for i in range(1, 120)]
+    original = _chunks(evtx_bytes(specs))[0]
+    data = bytearray(original.data)
+    fresh(True)
+    memo = ef._LOCAL.__dict__.setdefault("templates", ef._templates())
+    p, records = CHUNK_HEADER_SIZE, 0
+    while records < original.declared:
+        size = struct.unpack_from("<I", data, p + 4)[0]
+        found = memo._record(bytes(data), p, size, {})
+        _plan, _offsets, (inner_plan, inner_offsets), _key = found
+        index = next(i for name, i, _t in inner_plan.data if name == "ErrorState")
+        descriptors = inner_offsets[0] - 4 * inner_plan.count
+        data[descriptors + 4 * index + 2] = 0x07  # Int32
+        if records:
+            struct.pack_into("<i", data, inner_offsets[index], -records)
+        p += size
+        records += 1
+    _rechecksum(data)
+    changed = describe_chunk(0, FILE_HEADER_SIZE, bytes(data))
+    _compare(fresh, [("int32.evtx", [changed])], passes=3)
+    fresh(False)
+    assert parse_chunk_rust(changed, "int32.evtx").events[5].data["ErrorState"] == "-5"

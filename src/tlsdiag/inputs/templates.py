@@ -409,8 +409,8 @@ class TemplateMemo:
             self._forget(wanted)
         if not self._entries:
             return None
-        records = self._walk(data, first_id, declared)
-        if records is None:
+        free = _U32(data, 48)[0]
+        if declared is None or not CHUNK_HEADER_SIZE <= free <= len(data):
             return None
         chunk_plans: dict[int, Plan | None] = {}
         here = self._here
@@ -422,8 +422,16 @@ class TemplateMemo:
         skipped = 0
         budget = LAYOUTS_PER_CHUNK
         rid = first_id - 1
-        for p, size, toff in records:
+        end = CHUNK_HEADER_SIZE
+        while end < free:  # the records, checked as _walk checks them
+            p = end
+            if p + 38 > free:
+                return None
+            magic, size, number, toff = _RECORD(data, p)
             rid += 1
+            end = p + size
+            if magic != 0x2A2A or number != rid or size < 38 or end > free or _U32(data, end - 4)[0] != size:
+                return None
             # the quick way: a record laid out byte for byte like one seen before (see Layout)
             known = local.get((size, toff), _MISSING)
             if known is _MISSING:  # (empty until the general way has read the template in this chunk)
@@ -489,8 +497,10 @@ class TemplateMemo:
                 if event is None:
                     return None
                 append(event)
+        if rid - first_id + 1 != declared:
+            return None
         self.chunks += 1
-        self.records += len(records)
+        self.records += declared
         return events, skipped
 
     def _share(self, fields: Mapping[str, str], system: tuple) -> Mapping[str, str]:
@@ -575,7 +585,8 @@ class TemplateMemo:
                 return
         if event is None:
             entry: Any = _NOT_WANTED if wanted is not None else None
-        elif event.form != "evtx" or event.message is not None or not _plain_data(text, found):
+        elif event.form != "evtx" or event.message is not None or not _as_declared(found) or \
+                not _plain_data(text, found):
             entry = None
         else:
             system = event[4:14]
@@ -587,6 +598,20 @@ class TemplateMemo:
             if len(self._entries) >= MAX_ENTRIES:
                 self._entries.clear()
             self._entries[key] = entry
+
+
+def _as_declared(found: tuple) -> bool:
+    """Whether the values read from the record (time, record id, data fields) have the types their templates
+    declare: they are converted by those types. (A record's key holds the types of all its values, so
+    every record with the same key agrees.)"""
+    plan, _offsets, inner, key = found
+    outer_key, inner_key = key if inner is not None else (key, None)
+    types = outer_key[1]
+    if plan.time is None or plan.rid is None or types[plan.time] != _FILETIME or types[plan.rid] != _UINT64:
+        return False
+    if any(types[index] != vtype for _name, index, vtype in plan.data):
+        return False
+    return inner is None or all(inner_key[1][index] == vtype for _name, index, vtype in inner[0].data)
 
 
 def _plain_data(text: str, found: tuple) -> bool:
