@@ -243,3 +243,25 @@ def test_a_value_of_another_type_than_its_template_declares_is_not_read_as_the_d
     _compare(fresh, [("int32.evtx", [changed])], passes=3)
     fresh(False)
     assert parse_chunk_rust(changed, "int32.evtx").events[5].data["ErrorState"] == "-5"
+
+
+def test_a_worker_copy_of_the_filter_keeps_what_was_learned_and_another_filter_does_not(fresh) -> None:
+    import pickle
+
+    from tlsdiag.inputs.prefilter import same_record_answers
+
+    chunks = _chunks(evtx_bytes([_schannel(i, alert=(40, 42)[i % 2]) for i in range(600)]))
+    wanted = _scan_filter()
+    copy = pickle.loads(pickle.dumps(wanted))  # noqa: S301 - what a worker receives with every range
+    other = chunk_prefilter(["Schannel"], {"Schannel": [36887]})  # does not want 36888
+    assert same_record_answers(wanted, copy) and same_record_answers(None, None)
+    assert not same_record_answers(wanted, other) and not same_record_answers(wanted, None)
+    fresh(False)
+    reference = [parse_chunk_rust(c, "x.evtx", other) for c in chunks]
+    fresh(True)
+    parse_chunk_rust(chunks[0], "x.evtx", wanted)
+    assert parse_chunk_rust(chunks[1], "x.evtx", copy).templated  # learned under the original
+    assert not parse_chunk_rust(chunks[1], "x.evtx", other).templated  # nothing learned under this one yet
+    for chunk, ref in zip(chunks[1:], reference[1:], strict=True):  # and what it learns is its own
+        _same(ref, parse_chunk_rust(chunk, "x.evtx", other), f"chunk {chunk.index}")
+    assert not reference[1].events and parse_chunk_rust(chunks[2], "x.evtx", other).templated

@@ -187,6 +187,7 @@ class ChunkResult:
     losses: list[Loss] = field(default_factory=list)
     parsed: int = 0  # records the parser yielded (normalised or not)
     skipped: int = 0  # records of providers the prefilter does not want (read, not lost)
+    templated: bool = False  # read from its template instances, without pyevtx-rs (see inputs/templates.py)
 
 
 def chunk_slot_loss(chunk: Chunk, source: str, header_count: int) -> Loss | None:
@@ -293,6 +294,7 @@ def parse_chunk_rust(chunk: Chunk, source: str, wanted: Any = None) -> ChunkResu
         if fast is not None:  # every record of a shape seen before: no pyevtx-rs (see inputs/templates.py)
             result.events, result.skipped = fast
             result.parsed = len(result.events) + result.skipped
+            result.templated = True
             return result
         known = templates.reader(chunk.data, chunk.first_id, chunk.declared) or None
     stream = io.BytesIO(synthetic_header(1) + _padded(chunk))
@@ -485,6 +487,7 @@ class RangeResult:
     chunks_damaged: int = 0
     records_parsed: int = 0
     records_skipped: int = 0
+    chunks_templated: int = 0
 
 
 @dataclass(frozen=True)
@@ -539,6 +542,7 @@ def handle_chunk(chunk: Chunk, source: str, header_count: int, parse: Any, wante
             out.chunks_parsed = 1
             out.records_parsed = result.parsed
             out.records_skipped = result.skipped
+            out.chunks_templated = int(result.templated)
             out.events = result.events
             if result.losses:
                 out.chunks_damaged = 1

@@ -27,6 +27,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
+from tlsdiag.inputs.prefilter import same_record_answers
 from tlsdiag.model import EPOCH, Event
 
 _TS = re.compile(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d+))?\s*(Z|[+-]\d\d:?\d\d)?$")
@@ -664,9 +665,10 @@ class RecordMemo:
 
         ``wanted`` is a ChunkPrefilter. The locator is made only for a record that gives an Event.
         """
-        if wanted is not self._wanted:  # another filter answers differently
-            self._seen.clear()
-            self._systems.clear()
+        if wanted is not self._wanted:  # another filter (or a worker's copy of the same one)
+            if not same_record_answers(wanted, self._wanted):
+                self._seen.clear()
+                self._systems.clear()
             self._wanted = wanted
         parts = _INSTANCE.split(text, 1)  # [before, time, record id, Correlation/Execution, after] when found
         ts = _fast_time(parts[1]) if len(parts) == 5 else None

@@ -144,6 +144,8 @@ class ChunkPrefilter:
                 key = json.dumps(name, ensure_ascii=False)[1:-1].lower()
                 self._ids[key] = self._ids.get(key, frozenset()) | frozenset(ids)
         self._plain_ids = {json.loads(f'"{key}"'): ids for key, ids in self._ids.items()}  # the same, keyed by name
+        # what record_decision's answers depend on: equal in a copy sent to a worker process with every range
+        self.record_rules = (self._json_names, frozenset(self._ids.items()))
         # hyperscan patterns: each name as UTF-16LE (final NUL dropped) and as single-byte text
         patterns: set[bytes] = set()
         for name in cleaned:
@@ -338,3 +340,11 @@ def chunk_prefilter(names: Iterable[str], event_ids: Mapping[str, Iterable[int] 
                     engine: str | None = None) -> ChunkPrefilter:
     """A sound byte-level chunk filter for the given provider names (see module docstring)."""
     return ChunkPrefilter(names, event_ids, engine)
+
+
+def same_record_answers(one: Any, other: Any) -> bool:
+    """Whether two record filters (ChunkPrefilter, or None for none) answer every record alike: memos
+    that remember answers keep them across the copies of one filter a worker receives."""
+    if one is other:
+        return True
+    return one is not None and other is not None and one.record_rules == other.record_rules

@@ -57,6 +57,7 @@ class ReadStats:
     records_parsed: int = 0
     records_skipped: int = 0  # in parsed chunks, records of providers (or ids) the prefilter does not want
     chunks_remote: int = 0  # chunk slots read and analysed by worker processes
+    chunks_templated: int = 0  # parsed chunks read from their template instances, without pyevtx-rs
     files: int = 0
     per_file: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -65,7 +66,9 @@ class ReadStats:
                 f"{self.chunks_parsed} parsed, {self.chunks_skipped} skipped by prefilter, "
                 f"{self.chunks_damaged} damaged; {self.records_parsed} record(s) parsed, "
                 f"{self.records_skipped} of them skipped by prefilter"
-                + (f"; {self.chunks_remote} chunk(s) analysed in worker processes" if self.chunks_remote else ""))
+                + (f"; {self.chunks_remote} chunk(s) analysed in worker processes" if self.chunks_remote else "")
+                + (f"; {self.chunks_templated} parsed chunk(s) read from their templates without pyevtx-rs"
+                   if self.chunks_templated else ""))
 
 
 @dataclass
@@ -287,6 +290,7 @@ def _read_evtx(inp: InputFile, report: FileReport, backend: str, meter: _Progres
             stats.chunks_parsed += 1
             stats.records_parsed += out.records_parsed
             stats.records_skipped += out.records_skipped
+            stats.chunks_templated += out.chunks_templated
             per_file["parsed"] += 1
             per_file["records"] += out.records_parsed
             if out.losses:

@@ -29,6 +29,7 @@ from operator import itemgetter
 from types import MappingProxyType
 from typing import Any
 
+from tlsdiag.inputs.prefilter import same_record_answers
 from tlsdiag.model import Event
 
 CHUNK_HEADER_SIZE = 512
@@ -406,7 +407,7 @@ class TemplateMemo:
         """The Events of a chunk whose checksums the caller checked, and how many records ``wanted``
         skipped; None unless every record is of a known shape (pyevtx-rs must read the chunk)."""
         if wanted is not self._wanted:
-            self._forget(wanted)
+            self._take(wanted)
         if not self._entries:
             return None
         free = _U32(data, 48)[0]
@@ -522,12 +523,16 @@ class TemplateMemo:
         mapping = self._share(data, event[4:14])
         return event if mapping is data else _new(Event, (*event[:14], mapping, *event[15:]))
 
-    def _forget(self, wanted: Any) -> None:
-        """Another filter answers differently: what was learned under the last one goes."""
+    def _take(self, wanted: Any) -> None:
+        """Use ``wanted`` from now on; what was learned under the last filter goes unless it answers alike."""
+        if not same_record_answers(wanted, self._wanted):
+            self._forget()
+        self._wanted = wanted
+
+    def _forget(self) -> None:
         self._entries.clear()
         self._layouts.clear()
         self._mappings.clear()
-        self._wanted = wanted
 
     def _remember_layout(self, data: bytes, p: int, size: int, found: tuple, entry: Any) -> None:
         made = layout_of(data, p, size, found)
@@ -573,7 +578,7 @@ class TemplateMemo:
         """Remember a record's shape from what pyevtx-rs and the normaliser made of it, once this module's
         reading of the same record gives exactly that."""
         if wanted is not self._wanted:
-            self._forget(wanted)
+            self._take(wanted)
         data, found = known
         key = found[3]
         if key in self._entries:
