@@ -265,3 +265,20 @@ def test_a_worker_copy_of_the_filter_keeps_what_was_learned_and_another_filter_d
     for chunk, ref in zip(chunks[1:], reference[1:], strict=True):  # and what it learns is its own
         _same(ref, parse_chunk_rust(chunk, "x.evtx", other), f"chunk {chunk.index}")
     assert not reference[1].events and parse_chunk_rust(chunks[2], "x.evtx", other).templated
+
+
+def test_a_field_name_given_twice_in_a_template_is_read_as_pyevtx_rs_reads_it(fresh) -> None:
+    """Two Data elements named alike (patched into the template): whatever pyevtx-rs makes of them, the
+    memo, taught by records whose two values are equal, must not give anything else for later records."""
+    specs = [_named(0, AAA1=f"v{0}", AAA2=f"v{0}")] + [_named(i, AAA1=f"a{i % 10}", AAA2=f"b{i % 10}")
+                                                         for i in range(1, 200)]
+    original = _chunks(evtx_bytes(specs))[0]
+    data = bytearray(original.data)
+    at = data.index("AAA2".encode("utf-16-le"), CHUNK_HEADER_SIZE)  # the Name value in the template
+    data[at:at + 8] = "AAA1".encode("utf-16-le")
+    _rechecksum(data)
+    changed = describe_chunk(0, FILE_HEADER_SIZE, bytes(data))
+    fresh(False)
+    sample = parse_chunk_rust(changed, "dup.evtx").events[7].data
+    assert "AAA2" not in sample and "AAA1" in sample
+    _compare(fresh, [("dup.evtx", [changed])], passes=3)

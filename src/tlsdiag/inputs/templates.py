@@ -224,20 +224,26 @@ def roles_of(tree: tuple) -> dict[int, Any]:
             roles[sub[1]] = role
 
     def fields(node: tuple) -> None:  # EventData or the one wrapper element of UserData
+        found: list[tuple[str, tuple]] = []
+        names: list[str] = []
         for child in node[2]:
             if child[0] in ("sub", "text"):
                 continue
             name, attrs, content = child
+            if node[0] == "EventData" and name == "Data" and attrs and attrs[0][0] == "Name" and \
+                    attrs[0][1][0] == "text":
+                name = attrs[0][1][1]
+            names.append(name)
             sub = _single_sub(content)
             if sub is None or (sub[2] not in _INTS and sub[2] != _STRING):
                 continue
-            if node[0] == "EventData":
-                if name != "Data" or len(attrs) != 1 or attrs[0][0] != "Name" or attrs[0][1][0] != "text":
-                    continue
-                name = attrs[0][1][1]
-            elif attrs:
+            if (node[0] == "EventData" and (child[0] != "Data" or len(attrs) != 1 or attrs[0][0] != "Name" or
+                                            attrs[0][1][0] != "text")) or (node[0] != "EventData" and attrs):
                 continue
             if not name.startswith("Binary"):
+                found.append((name, sub))
+        for name, sub in found:
+            if names.count(name) == 1:  # a name given twice: the renderings may differ, so it stays constant
                 put(sub, ("data", name, sub[2]))
 
     def payload_root(node: tuple) -> None:
