@@ -282,3 +282,31 @@ def test_a_field_name_given_twice_in_a_template_is_read_as_pyevtx_rs_reads_it(fr
     sample = parse_chunk_rust(changed, "dup.evtx").events[7].data
     assert "AAA2" not in sample and "AAA1" in sample
     _compare(fresh, [("dup.evtx", [changed])], passes=3)
+
+
+@pytest.mark.parametrize("grow", [2, 4, 40, 4000])
+@pytest.mark.parametrize("value", ["Text", "payload"])
+def test_a_value_that_runs_past_its_record_is_read_as_pyevtx_rs_reads_it(fresh, grow: int, value: str) -> None:
+    """A value's size made larger (checksums made to match) in one record of a learned shape: a data text,
+    or the payload (the EventData instance) in the System template's values. The values would then run
+    into the bytes after the record; the memo must not read them from there."""
+    specs = [_named(i, Text="t" * (1 + i % 3)) for i in range(200)]
+    original = _chunks(evtx_bytes(specs))[0]
+    data = bytearray(original.data)
+    fresh(True)
+    memo = ef._templates()
+    p = CHUNK_HEADER_SIZE
+    for _ in range(150):  # a later record
+        p += struct.unpack_from("<I", data, p + 4)[0]
+    size = struct.unpack_from("<I", data, p + 4)[0]
+    plan, offsets, (inner_plan, inner_offsets), _key = memo._record(bytes(data), p, size, {})
+    if value == "Text":
+        index = next(i for name, i, _t in inner_plan.data if name == "Text")
+        at = inner_offsets[0] - 4 * inner_plan.count + 4 * index
+    else:
+        at = offsets[0] - 4 * plan.count + 4 * plan.payload
+    struct.pack_into("<H", data, at, struct.unpack_from("<H", data, at)[0] + grow)
+    _rechecksum(data)
+    changed = describe_chunk(0, FILE_HEADER_SIZE, bytes(data))
+    files = [("a.evtx", [original]), ("b.evtx", [changed])]
+    _compare(fresh, files, passes=3)

@@ -290,13 +290,16 @@ def parse_chunk_rust(chunk: Chunk, source: str, wanted: Any = None) -> ChunkResu
     known = None
     templates = _templates()
     if templates is not None and chunk.state == "ok" and chunk.header_ok and chunk.data_ok:
-        fast = templates.chunk_events(chunk.data, chunk.first_id, chunk.declared, source, where, wanted)
-        if fast is not None:  # every record of a shape seen before: no pyevtx-rs (see inputs/templates.py)
-            result.events, result.skipped = fast
-            result.parsed = len(result.events) + result.skipped
-            result.templated = True
-            return result
-        known = templates.reader(chunk.data, chunk.first_id, chunk.declared) or None
+        try:
+            fast = templates.chunk_events(chunk.data, chunk.first_id, chunk.declared, source, where, wanted)
+            if fast is not None:  # every record of a shape seen before: no pyevtx-rs (see inputs/templates.py)
+                result.events, result.skipped = fast
+                result.parsed = len(result.events) + result.skipped
+                result.templated = True
+                return result
+            known = templates.reader(chunk.data, chunk.first_id, chunk.declared) or None
+        except Exception:  # bytes the memo cannot read (crafted, damaged): pyevtx-rs reads them
+            known = None
     stream = io.BytesIO(synthetic_header(1) + _padded(chunk))
     errors: list[str] = []
     seen: list[int] = []
@@ -335,7 +338,10 @@ def parse_chunk_rust(chunk: Chunk, source: str, wanted: Any = None) -> ChunkResu
                                       f"cannot normalise record: {_short(exc)}", 1))
             continue
         if known is not None and rid in known:
-            templates.learn(known[rid], event, rec["data"], wanted)
+            try:
+                templates.learn(known[rid], event, rec["data"], wanted)
+            except Exception:  # then this shape is not learned; the event stands as read
+                known = None
         if event is None:  # a provider (or event id) the prefilter does not want
             skipped += 1
             continue

@@ -309,7 +309,6 @@ class TemplateMemo:
         self._here: dict[int, int] = {}  # the chunk being read: its templates' idents by offset
         self._wanted: Any = None
         self.chunks = 0  # chunks read here
-        self.general = 0
         self.records = 0
 
     def _plan(self, data: bytes, offset: int, chunk_plans: dict[int, Plan | None]) -> Plan | None:
@@ -370,8 +369,8 @@ class TemplateMemo:
             return None
         plan, offsets, key = outer
         end = offsets[-1]
-        if end < p + size - 4 and data[end] != 0:  # the instance must be followed by the end of the fragment
-            return None  # (parsers stop there; Windows leaves old bytes in the record's slack after it)
+        if end > p + size - 4 or (end < p + size - 4 and data[end] != 0):  # the values end inside the record,
+            return None  # followed by the end of the fragment (Windows leaves old bytes in the slack after it)
         inner = None
         at = plan.payload
         if at is not None and offsets[at + 1] > offsets[at]:
