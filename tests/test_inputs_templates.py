@@ -310,3 +310,17 @@ def test_a_value_that_runs_past_its_record_is_read_as_pyevtx_rs_reads_it(fresh, 
     changed = describe_chunk(0, FILE_HEADER_SIZE, bytes(data))
     files = [("a.evtx", [original]), ("b.evtx", [changed])]
     _compare(fresh, files, passes=3)
+
+
+def test_what_the_layouts_hold_stays_bounded(fresh, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tlsdiag.inputs import templates
+
+    monkeypatch.setattr(templates, "MAX_LAYOUT_LOAD", 5)
+    specs = [_schannel(i, alert=(40, 42, 46, 48, 70)[i % 5], computer=f"fe{i % 7}.contoso.local")
+             for i in range(3000)]
+    chunks = _chunks(evtx_bytes(specs))
+    assert _compare(fresh, [("bounded.evtx", chunks)], passes=2) > len(chunks)  # still read from templates
+    memo = ef._LOCAL.templates
+    held = sum(len(layout.entries) + sum(len(e[2]) for e in layout.entries.values() if type(e[2]) is dict)
+               for known in memo._layouts.values() for layout in known)
+    assert memo._load <= 6 and held <= 12

@@ -51,6 +51,7 @@ MAX_ENTRIES = 4096  # record shapes remembered (cleared when full)
 LAYOUTS_PER_CHUNK = 16  # records of a chunk whose layout is remembered (see Layout)
 LAYOUTS_PER_SIZE = 4  # layouts remembered per record size and System template
 SHARED_PER_SHAPE = 64  # data mappings remembered per record shape, for records whose fields repeat
+MAX_LAYOUT_LOAD = 32768  # entries and mappings held by all layouts together (memory stays bounded on any input)
 
 
 class Unsupported(Exception):
@@ -305,6 +306,7 @@ class TemplateMemo:
         self._idents: dict[tuple, int] = {}  # template structures, numbered
         self._next_ident = 0
         self._layouts: dict[tuple[int, int], list[Layout]] = {}  # by record size and the System template's ident
+        self._load = 0  # entries and cached mappings the layouts hold (all of them go at MAX_LAYOUT_LOAD)
         self._mappings: dict[tuple, Mapping[str, str]] = {}  # data mappings made by the general way, by items
         self._here: dict[int, int] = {}  # the chunk being read: its templates' idents by offset
         self._wanted: Any = None
@@ -475,8 +477,9 @@ class TemplateMemo:
                         fields = dict(entry[1])
                         fields.update(zip(layout.names, map(str, raw), strict=False))
                         fields = MappingProxyType(fields)
-                    if fields is not None and len(entry[2]) < SHARED_PER_SHAPE:
+                    if fields is not None and len(entry[2]) < SHARED_PER_SHAPE and self._load < MAX_LAYOUT_LOAD:
                         fields = entry[2][raw] = self._share(fields, entry[0])
+                        self._load += 1
                 if fields is not None:
                     try:
                         append(_new(Event, (source, f"{where} record {rid}", values[layout.rid],
@@ -538,13 +541,16 @@ class TemplateMemo:
         self._entries.clear()
         self._layouts.clear()
         self._mappings.clear()
+        self._load = 0
 
     def _remember_layout(self, data: bytes, p: int, size: int, found: tuple, entry: Any) -> None:
         made = layout_of(data, p, size, found)
         if made is None:
             return
-        if len(self._layouts) >= MAX_ENTRIES:
+        self._load += 1
+        if len(self._layouts) >= MAX_ENTRIES or self._load > MAX_LAYOUT_LOAD:
             self._layouts.clear()
+            self._load = 1
         known = self._layouts.setdefault((size, made.outer), [])
         for layout in known:  # records of one size may be laid out in a few ways (a longer name, less slack)
             if layout.format == made.format and layout.inner_ident == made.inner_ident:
