@@ -42,8 +42,9 @@ _new = tuple.__new__
 
 # value types (libyal "Value types") read from a record here; every other type stays in the key
 _STRING, _FILETIME, _UINT64, _BINXML = 0x01, 0x11, 0x0A, 0x21
-_INTS = {0x03: (1, True), 0x04: (1, False), 0x05: (2, True), 0x06: (2, False), 0x07: (4, True),
-         0x08: (4, False), 0x09: (8, True), 0x0A: (8, False)}  # type: (width, signed)
+_INTS = {0x03: (1, True, "b"), 0x04: (1, False, "B"), 0x05: (2, True, "h"), 0x06: (2, False, "H"),
+         0x07: (4, True, "i"), 0x08: (4, False, "I"), 0x09: (8, True, "q"), 0x0A: (8, False, "Q")}
+# type: (width, signed, struct code)
 
 # roles of a substitution in a template (anything not named here is constant: part of the key)
 _TIME, _RID, _SKIP, _PAYLOAD = "time", "rid", "skip", "payload"
@@ -184,9 +185,9 @@ class _TemplateReader:
         return (name, tuple(attrs), tuple(children))
 
 
-def read_template(data: bytes, offset: int) -> tuple[tuple, int, bool]:
-    """The element tree of the template definition at chunk offset ``offset``, where it ends, and whether
-    all its names are stored inside it (then its bytes alone say what it is, in any chunk)."""
+def read_template(data: bytes, offset: int) -> tuple[tuple, bool]:
+    """The element tree of the template definition at chunk offset ``offset``, and whether all its names
+    are stored inside it (then its bytes alone say what it is, in any chunk)."""
     size = _U32(data, offset + 20)[0]
     start, end = offset + 24, offset + 24 + size
     if end > len(data) or data[start:start + 4] != _FRAGMENT:
@@ -195,7 +196,7 @@ def read_template(data: bytes, offset: int) -> tuple[tuple, int, bool]:
     tree = reader.element()
     if reader.p >= end or data[reader.p] != 0x00:
         raise Unsupported("template does not end after its element")
-    return tree, end, not reader.outside
+    return tree, not reader.outside
 
 
 def _single_sub(children: tuple) -> tuple | None:
@@ -311,7 +312,6 @@ class TemplateMemo:
         self._here: dict[int, int] = {}  # the chunk being read: its templates' idents by offset
         self._wanted: Any = None
         self.chunks = 0  # chunks read here
-        self.records = 0
 
     def _plan(self, data: bytes, offset: int, chunk_plans: dict[int, Plan | None]) -> Plan | None:
         """The plan of the template defined at ``offset`` of this chunk (None: not read here)."""
@@ -324,7 +324,7 @@ class TemplateMemo:
             cache_key = (offset, data[offset + 4:offset + 24 + size])  # not the chain pointer before the GUID
             plan = self._plans.get(cache_key, _MISSING)
             if plan is _MISSING:
-                tree, _end, contained = read_template(data, offset)
+                tree, contained = read_template(data, offset)
                 ident = self._idents.get(tree)
                 if ident is None:  # numbered from a counter: a number is never given to another template
                     if len(self._idents) >= MAX_ENTRIES:
@@ -417,8 +417,8 @@ class TemplateMemo:
             self._take(wanted)
         if not self._entries:
             return None
-        free = _U32(data, 48)[0]
-        if declared is None or not CHUNK_HEADER_SIZE <= free <= len(data):
+        records = self._walk(data, first_id, declared)
+        if records is None:
             return None
         chunk_plans: dict[int, Plan | None] = {}
         here = self._here
@@ -430,16 +430,8 @@ class TemplateMemo:
         skipped = 0
         budget = LAYOUTS_PER_CHUNK
         rid = first_id - 1
-        end = CHUNK_HEADER_SIZE
-        while end < free:  # the records, checked as _walk checks them
-            p = end
-            if p + 38 > free:
-                return None
-            magic, size, number, toff = _RECORD(data, p)
+        for p, size, toff in records:
             rid += 1
-            end = p + size
-            if magic != 0x2A2A or number != rid or size < 38 or end > free or _U32(data, end - 4)[0] != size:
-                return None
             # the quick way: a record laid out byte for byte like one seen before (see Layout)
             known = local.get((size, toff), _MISSING)
             if known is _MISSING:  # (empty until the general way has read the template in this chunk)
@@ -469,7 +461,7 @@ class TemplateMemo:
                     if layout.texts:
                         fields = dict(entry[1])
                         for name, i, text in layout.fields:
-                            fields[name] = _text_or_none(values[i]) if text else str(values[i])
+                            fields[name] = _text(values[i]) if text else str(values[i])
                         fields = None if None in fields.values() else MappingProxyType(fields)
                     elif entry[3]:  # the fields read here are all the record's fields, in order
                         fields = MappingProxyType(dict(zip(layout.names, map(str, raw), strict=False)))
@@ -506,10 +498,7 @@ class TemplateMemo:
                 if event is None:
                     return None
                 append(event)
-        if rid - first_id + 1 != declared:
-            return None
         self.chunks += 1
-        self.records += declared
         return events, skipped
 
     def _share(self, fields: Mapping[str, str], system: tuple) -> Mapping[str, str]:
@@ -644,7 +633,11 @@ def _plain_data(text: str, found: tuple) -> bool:
 
 
 def _text(raw: bytes) -> str | None:
-    text = raw.decode("utf-16-le")
+    """A text value as the normaliser keeps it, or None for one not read here (a CR, a NUL, bad UTF-16)."""
+    try:
+        text = raw.decode("utf-16-le")
+    except UnicodeDecodeError:
+        return None
     return None if "\r" in text or "\x00" in text else text
 
 
@@ -653,14 +646,11 @@ def _fields(data: bytes, plan: Plan, offsets: tuple, fields: dict[str, str]) -> 
     for name, index, vtype in plan.data:
         raw = data[offsets[index]:offsets[index + 1]]
         if vtype == _STRING:
-            try:
-                value = _text(raw)
-            except UnicodeDecodeError:
-                return False
+            value = _text(raw)
             if value is None:
                 return False
         else:
-            width, signed = _INTS[vtype]
+            width, signed, _code = _INTS[vtype]
             if len(raw) != width:
                 return False
             value = str(int.from_bytes(raw, "little", signed=signed))
@@ -697,16 +687,6 @@ def _event(data: bytes, found: tuple, entry: tuple, source: str, locator: str,
         mapping = share(mapping, entry[0])
     return _new(Event, (source, locator, number, _EPOCH + timedelta(microseconds=ticks // 10), *entry[0], mapping,
                         None, "evtx"))
-
-
-def _text_or_none(raw: bytes) -> str | None:
-    try:
-        return _text(raw)
-    except UnicodeDecodeError:
-        return None
-
-
-_INT_CODES = {0x03: "b", 0x04: "B", 0x05: "h", 0x06: "H", 0x07: "i", 0x08: "I", 0x09: "q", 0x0A: "Q"}
 
 
 class Layout:
@@ -761,7 +741,7 @@ def layout_of(data: bytes, p: int, size: int, found: tuple) -> Layout | None:
             if vtype == _STRING:  # (an empty one too: a record's base may hold another record's text there)
                 spans.append((offsets[index], offsets[index + 1], f"{width}s", ("text", name)))
             elif width == _INTS[vtype][0]:
-                spans.append((offsets[index], offsets[index + 1], _INT_CODES[vtype], ("int", name)))
+                spans.append((offsets[index], offsets[index + 1], _INTS[vtype][2], ("int", name)))
             else:
                 return False
         return True
