@@ -17,7 +17,16 @@ from tlsdiag import textsafe
 from tlsdiag.match.diagnose import Diagnosis
 from tlsdiag.match.explain import ExplainResult
 from tlsdiag.match.render import render_message
-from tlsdiag.report.common import finding_line, finding_steps, records_text, size, when
+from tlsdiag.report.common import (
+    STORE_FORMS,
+    file_gave,
+    finding_line,
+    finding_steps,
+    lost_text,
+    records_text,
+    size,
+    when,
+)
 
 MESSAGE_LINES = 4  # rendered message lines shown per evidence item (all of them are in --format json)
 
@@ -162,7 +171,7 @@ def render_scan(result: Any, *, color: bool = False, stats: bool = False, lang: 
     out.append(style.bold(head))
     summary = result.summary
     unusable = sum(1 for f in summary.files if f.error)
-    out.append(style.dim(f"read: {len(summary.files)} file(s), {records_text(result)}, {summary.records_lost} lost"
+    out.append(style.dim(f"read: {len(summary.files)} file(s), {records_text(result)}, {lost_text(summary)}"
                          + (f", {unusable} file(s) unusable" if unusable else "")))
     quiet: list[str] = []
     for computer in result.computers:
@@ -213,15 +222,18 @@ def _read_section(result: Any, style: _Style) -> list[str]:
     first, last = summary.span
     out = [style.bold("== What was read"),
            f"   {len(summary.files)} file(s), {size(summary.bytes)}, {records_text(result)}, "
-           f"{summary.records_lost} lost; events from {when(first)} to {when(last)}"]
+           f"{lost_text(summary)}; events from {when(first)} to {when(last)}"]
     for f in summary.files:
-        line = f"   - {_t(f.source)} ({f.form}, {size(f.size)}): {f.records} record(s)"
+        line = f"   - {_t(f.source)} ({f.form}, {size(f.size)}): {file_gave(result, f)}"
         if f.first:
             line += f", {when(f.first)} .. {when(f.last)}"
         if f.error:
             line += f"; UNUSABLE: {_t(f.error)}"
         out.append(line)
         for loss in f.lost[:10]:
+            if f.form in STORE_FORMS:  # the reason says what was lost (a certificate, a store, the file)
+                out.append(f"       at {_t(loss.where)}: {_t(loss.reason)}")
+                continue
             n = f"{loss.records} record(s)" if loss.records is not None else "records"
             out.append(f"       lost {n} at {_t(loss.where)}: {_t(loss.reason)}")
         if len(f.lost) > 10:

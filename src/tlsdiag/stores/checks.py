@@ -99,12 +99,13 @@ class CertRef:
     friendly_name: str
     has_private_key: bool | None
     source: str
+    note: str = ""  # how the certificate had to be read (a strict parser refuses it), when it had to
 
     @classmethod
     def of(cls, sc: StoreCert) -> CertRef:
         c = sc.cert
         return cls(c.subject, c.issuer, c.thumbprint, sc.location, sc.store, c.not_before, c.not_after, c.serial,
-                   sc.friendly_name, sc.has_private_key, sc.source)
+                   sc.friendly_name, sc.has_private_key, sc.source, c.note)
 
     @property
     def where(self) -> str:
@@ -114,7 +115,7 @@ class CertRef:
         return {"subject": self.subject, "issuer": self.issuer, "thumbprint": self.thumbprint,
                 "location": self.location, "store": self.store, "not_before": iso_utc(self.not_before),
                 "not_after": iso_utc(self.not_after), "serial": self.serial, "friendly_name": self.friendly_name,
-                "has_private_key": self.has_private_key, "source": self.source}
+                "has_private_key": self.has_private_key, "source": self.source, "note": self.note or None}
 
 
 @dataclass
@@ -614,13 +615,16 @@ def _validity(s: StoreSnapshot, at: datetime) -> list[Finding]:
             else:
                 out.append(_note("cert-not-yet-valid", why, sc, fix))
     n = len(_unique(s.certs))
-    for check, text in (("cert-expired", "no expired certificate in Personal"),
-                        ("cert-not-yet-valid", "no Personal certificate that is not yet valid")):
+    personal = len(_unique([sc for sc in s.certs if sc.store == "MY"]))
+    for check, text, other in (("cert-expired", "no expired certificate in Personal", "expired"),
+                               ("cert-not-yet-valid", "no Personal certificate that is not yet valid",
+                                "not yet valid")):
         if not any(f.check == check and f.kind == "problem" for f in out):
             notes = sum(1 for f in out if f.check == check)
-            extra = f"; {notes} in other stores noted" if notes else ""
-            out.append(_clean(check, f"{text} ({n} certificates checked at {iso_utc(at)}{extra})",
-                              checked=n, reference_time=iso_utc(at)))
+            extra = f", {notes} {other} one(s) there noted" if notes else ""
+            out.append(_clean(check, f"{text} ({personal} Personal certificate(s) checked at {iso_utc(at)}; "
+                                     f"{n} in all stores{extra})",
+                              checked=personal, all_stores=n, reference_time=iso_utc(at)))
     return out
 
 
@@ -753,4 +757,4 @@ def certificate_summary(sc: StoreCert) -> dict[str, Any]:
     c: Cert = sc.cert
     return {"subject": c.subject, "issuer": c.issuer, "thumbprint": c.thumbprint, "self_signed": c.self_signed.value,
             "has_private_key": sc.has_private_key, "not_before": iso_utc(c.not_before),
-            "not_after": iso_utc(c.not_after), "friendly_name": sc.friendly_name}
+            "not_after": iso_utc(c.not_after), "friendly_name": sc.friendly_name, "note": c.note or None}

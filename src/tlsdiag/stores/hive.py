@@ -140,7 +140,7 @@ def _read(hive: object, display: str, snapshot: StoreSnapshot) -> bool:
                 blob = _values(cert_key).get("blob")
                 role = KeyRole("cert", location, store, cert_key.name)
                 where = f"{display} key {tree_path}\\{store_key.name}\\Certificates\\{cert_key.name}"
-                add_cert_key(snapshot, role, blob if isinstance(blob, bytes) else None, where)
+                add_cert_key(snapshot, role, blob if isinstance(blob, bytes) else None, where, display)
     version = _key(hive, r"\Microsoft\Windows NT\CurrentVersion")
     if version is not None:
         values = _values(version)

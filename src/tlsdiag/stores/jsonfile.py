@@ -117,7 +117,7 @@ def read_storejson(data: bytes, display: str, snapshot: StoreSnapshot) -> None:
         snapshot.os_build = int(build)
     for n, store in enumerate(_list(doc.get("Stores"))):
         if not isinstance(store, dict) or not isinstance(store.get("Name"), str):
-            snapshot.warnings.append(f"{display}: Stores[{n}] has no Name; skipped")
+            snapshot.lose(display, f"Stores[{n}]", "store has no Name; skipped", "store")
             continue
         name = canonical_store(store["Name"])
         loc_raw = str(store.get("Location") or MACHINE)
@@ -127,8 +127,7 @@ def read_storejson(data: bytes, display: str, snapshot: StoreSnapshot) -> None:
             location = MACHINE
         snapshot.covered.add((location, name))
         for m, item in enumerate(_list(store.get("Certificates"))):
-            where = f"{display} Stores[{n}].Certificates[{m}]"
-            _add(snapshot, item, location, name, where)
+            _add(snapshot, item, location, name, display, f"Stores[{n}].Certificates[{m}]")
     schannel = doc.get("Schannel")
     if isinstance(schannel, dict):
         snapshot.schannel_collected = True
@@ -142,11 +141,12 @@ def read_storejson(data: bytes, display: str, snapshot: StoreSnapshot) -> None:
         snapshot.sources.append(display)
 
 
-def _add(snapshot: StoreSnapshot, item: Any, location: str, store: str, where: str) -> None:
+def _add(snapshot: StoreSnapshot, item: Any, location: str, store: str, display: str, place: str) -> None:
     """One certificate: ``RawData`` (from the certificate provider) or, when the provider could not
     open that store, ``Blob`` (the registry value, base64) which is parsed like a reg export's."""
+    where = f"{display} {place}"
     if not isinstance(item, dict) or not isinstance(item.get("RawData") or item.get("Blob"), str):
-        snapshot.warnings.append(f"{where}: neither RawData nor Blob; skipped")
+        snapshot.lose(display, place, "neither RawData nor Blob")
         return
     blob_key = None
     try:
@@ -154,14 +154,15 @@ def _add(snapshot: StoreSnapshot, item: Any, location: str, store: str, where: s
             der = base64.b64decode(item["RawData"], validate=True)
         else:
             element = parse_blob(base64.b64decode(item["Blob"], validate=True))
+            if element.der is None:
+                snapshot.lose(display, place, "; ".join(element.problems))
+                return
             for problem in element.problems:
                 snapshot.warnings.append(f"{where}: {problem}")
-            if element.der is None:
-                return
             der, blob_key = element.der, element.has_private_key
         cert = Cert(der)
     except (binascii.Error, ValueError, UnsupportedAlgorithm) as exc:
-        snapshot.warnings.append(f"{where}: certificate does not decode: {exc}")
+        snapshot.lose(display, place, f"certificate does not decode: {exc}")
         return
     recorded = str(item.get("Thumbprint") or "").upper()
     if recorded and recorded != cert.thumbprint:

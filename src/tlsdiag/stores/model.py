@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 
 from tlsdiag.stores.certs import Cert
 
@@ -81,6 +82,23 @@ class StoreCert:
         return f"{LOCATION_TEXT.get(self.location, self.location)} {self.store}"
 
 
+LostItem = Literal["certificate", "store", "file"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoreLoss:
+    """Something in a store export that could not be read, and where: counted as lost like event records."""
+
+    source: str  # the export file
+    where: str  # "line 120", "key ...\\Certificates\\<thumbprint>", "Stores[2].Certificates[5]", "" (whole file)
+    reason: str
+    item: LostItem  # what was lost: one certificate, a whole store, or the whole file
+
+    def text(self) -> str:
+        place = f"{self.source} {self.where}".strip()
+        return f"{place}: {self.item} lost: {self.reason}"
+
+
 @dataclass
 class StoreSnapshot:
     """All stores of one computer (or one collection folder), plus the SCHANNEL values."""
@@ -96,7 +114,8 @@ class StoreSnapshot:
     complete_locations: set[str] = field(default_factory=set)
     schannel: dict[str, int | str] = field(default_factory=dict)
     schannel_collected: bool = False
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # worth knowing; nothing was lost
+    lost: list[StoreLoss] = field(default_factory=list)
     _index: dict[tuple[str, str, str], StoreCert] = field(default_factory=dict, repr=False, compare=False)
 
     def add(self, item: StoreCert) -> None:
@@ -110,6 +129,9 @@ class StoreSnapshot:
         self._index[key] = item
         self.certs.append(item)
         self.covered.add((item.location, item.store))
+
+    def lose(self, source: str, where: str, reason: str, item: LostItem = "certificate") -> None:
+        self.lost.append(StoreLoss(source, where, reason, item))
 
     def physical(self, location: str, store: str) -> list[StoreCert]:
         return [c for c in self.certs if c.location == location and c.store == store]
@@ -145,6 +167,7 @@ class StoreSnapshot:
         self.collected = self.collected or other.collected
         self.os_build = self.os_build or other.os_build
         self.warnings.extend(other.warnings)
+        self.lost.extend(other.lost)
         if not self.computer:
             self.computer = other.computer
 

@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
-from tlsdiag.report.common import size
+from tlsdiag.report.common import lost_text, size
 from tlsdiag.tui.render import confidence_badge, line, short_time
 
 LOSSES_SHOWN = 8
@@ -25,7 +25,7 @@ def read_summary_text(summary: Any) -> Text:
     out = Text()
     out.append("What was read: ", "bold")
     out.append(f"{len(summary.files)} file(s), {size(summary.bytes)}, {summary.records} record(s), "
-               f"{summary.records_lost} lost\n")
+               f"{lost_text(summary)}\n")
     out.append("Time span: ", "bold")
     out.append(f"{short_time(first)} … {short_time(last)} UTC\n")
     losses = []
