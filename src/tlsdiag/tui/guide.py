@@ -183,9 +183,56 @@ def why(d: Diagnosis | None, cause: Any) -> StepContent:
     return StepContent("why", "Why", body)
 
 
-def proof(d: Diagnosis | None, cause: Any, store_loaded: bool) -> StepContent:
+def stores_for(result: Any, computer: str) -> list[Any]:
+    """The store analyses of a scan that belong to ``computer``: those whose findings its diagnoses use,
+    those naming it (full or short name), or every one when the scan saw only this computer."""
+    if result is None or not getattr(result, "stores", None):
+        return []
+    from tlsdiag.match.hostfacts import computer_key
+
+    short = computer_key(computer or "").split(".")[0]
+    used = {id(f) for d in result.diagnoses_for(computer) for f in d.store_findings}
+    out = [a for a in result.stores if any(id(f) in used for f in a.findings)
+           or (short and computer_key(getattr(a.snapshot, "computer", "") or "").split(".")[0] == short)]
+    if not out and len(result.computers) <= 1:
+        out = list(result.stores)
+    return out
+
+
+def _stores_shown(analyses: list[Any], computer: str, result: Any) -> Text:
+    """What the loaded stores showed for this computer: problems (and the cause each proves), clean checks, losses."""
+    body = Text.assemble(("What the stores showed for ", "bold underline"), line(computer or "this computer",
+                                                                                  "bold underline"), "\n")
+    titles = {d.cause.id: d.cause.title for d in (result.diagnoses_for(computer) if result is not None else [])}
+    for a in analyses:
+        sources = ", ".join(str(src).replace("\\", "/").rsplit("/", 1)[-1] for src in a.snapshot.sources)
+        body.append_text(Text.assemble("  from ", line(sources, "dim"), "\n"))
+        for f in a.findings:
+            symbol, word, style = finding_mark(f)
+            cert = getattr(f, "cert", None)
+            about = Text.assemble(" ", line(cert.subject), " (", line(cert.where), ")") if cert is not None else Text()
+            body.append_text(Text.assemble("  ", (f"{symbol} {word}: ", style), line(getattr(f, "check", "?"), "bold"),
+                                           about, "\n"))
+            cause = getattr(f, "cause", None)
+            if cause:
+                verb = "proves" if getattr(f, "is_problem", False) and cause in titles else "relates to"
+                body.append_text(Text.assemble(f"      {verb}: ", line(titles.get(cause, cause), "italic"), "\n"))
+        if not a.findings:
+            body.append_text(Text.assemble("  ", (f"{CLEAN[0]} no problem found", CLEAN[1]), "\n"))
+        if a.clean_checks:
+            body.append_text(Text.assemble("  checked and clean: ", line(", ".join(sorted(a.clean_checks))), "\n"))
+        lost = getattr(a.snapshot, "lost", [])
+        if lost:
+            body.append_text(Text.assemble(("  ! lost: ", "bold"), f"{len(lost)} item(s) could not be read "
+                                           "(see the overview)\n"))
+    return body
+
+
+def proof(d: Diagnosis | None, cause: Any, store_loaded: bool, result: Any = None) -> StepContent:
     body = Text()
     related = list(d.store_findings) if d is not None else []
+    computer = d.computer if d is not None else ""
+    mine = stores_for(result, computer) if d is not None else []
     if d is not None and d.store == "proven":
         body.append_text(Text.assemble((f"{PROBLEM[0]} Proven by the certificate stores", PROBLEM[1]), "\n\n"))
     elif d is not None and d.store == "ruled_out":
@@ -199,8 +246,26 @@ def proof(d: Diagnosis | None, cause: Any, store_loaded: bool) -> StepContent:
         return StepContent("proof", "Proof", body)
     if d is not None and d.store == "ruled_out":
         return StepContent("proof", "Proof", body)
-    computer = d.computer if d is not None else "the server"
-    checks = ", ".join(cause.proves) or "(this cause has no store check)"
+    if not cause.proves:
+        body.append_text(Text.assemble(
+            (f"{INFO[0]} This cause has no certificate-store check", "bold"),
+            ": the stores can neither prove nor rule it out; the evidence is in the logs (step 1).\n\n"))
+        if mine:
+            body.append_text(_stores_shown(mine, computer, result))
+        elif store_loaded:
+            body.append_text(Text.assemble("The store export that was loaded does not cover ",
+                                           line(computer or "this computer", "bold"), ".\n"))
+        else:
+            body.append("No store export is needed for this cause.\n", "italic")
+        return StepContent("proof", "Proof", body)
+    checks = ", ".join(cause.proves)
+    if mine:
+        body.append_text(Text.assemble(
+            ("The stores of ", "bold"), line(computer, "bold"), (" were loaded", "bold"),
+            ": the checks for this cause (", line(checks), ") found nothing that proves it, and not enough "
+            "ran to rule it out.\n\n"))
+        body.append_text(_stores_shown(mine, computer, result))
+        return StepContent("proof", "Proof", body)
     body.append_text(Text.assemble(
         ("No certificate-store data", "bold"), " for ", line(computer or "the server", "bold"),
         " yet", " (a store export was loaded, but it did not cover this computer)" if store_loaded else "", ".\n\n",
@@ -263,6 +328,9 @@ def verify(d: Diagnosis | None, cause: Any) -> StepContent:
     return StepContent("verify", "Verify", body, commands)
 
 
-def build_steps(d: Diagnosis | None, cause: Any, *, store_loaded: bool = False) -> list[StepContent]:
-    """The five guided steps for a diagnosis (or for a cause alone, from a pasted error)."""
-    return [happened(d, cause), why(d, cause), proof(d, cause, store_loaded), fix(d, cause), verify(d, cause)]
+def build_steps(d: Diagnosis | None, cause: Any, *, store_loaded: bool = False,
+                result: Any = None) -> list[StepContent]:
+    """The five guided steps for a diagnosis (or for a cause alone, from a pasted error); ``result`` (the
+    scan) lets the proof step show what the loaded stores said about this computer."""
+    return [happened(d, cause), why(d, cause), proof(d, cause, store_loaded, result), fix(d, cause),
+            verify(d, cause)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -14,7 +14,7 @@ from textual.widgets import Footer, Header, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
 from tlsdiag.report.common import lost_text, size
-from tlsdiag.tui.render import confidence_badge, line, short_time
+from tlsdiag.tui.render import confidence_badge, hang, line, short_time, text_width
 
 LOSSES_SHOWN = 8
 
@@ -73,12 +73,22 @@ class OverviewScreen(Screen[None]):
         self.watch(self.app, "tick", self.refresh_status, init=False)
         self.query_one("#diagnoses", OptionList).focus()
 
+    def on_resize(self, _: events.Resize) -> None:
+        app: Any = self.app
+        if app.result is not None:  # the read summary is wrapped for the width it has
+            self.call_after_refresh(self._show_summary)
+
+    def _show_summary(self) -> None:
+        app: Any = self.app
+        width = text_width(self.query_one("#read-pane", VerticalScroll), self.app.size.width)
+        self.query_one("#read-summary", Static).update(hang(read_summary_text(app.result.summary), width))
+
     def refresh_data(self, _: int = 0) -> None:
         app: Any = self.app
         self.refresh_status()
         self._fill_diagnoses(app)
         if app.result is not None:
-            self.query_one("#read-summary", Static).update(read_summary_text(app.result.summary))
+            self._show_summary()
             self.query_one("#read-files", Static).update(files_text(app.result.summary))
 
     def refresh_status(self, _: int = 0) -> None:
