@@ -27,6 +27,7 @@ from tlsdiag.report.common import (
     size,
     when,
 )
+from tlsdiag.report.evidence import evidence_groups
 
 MESSAGE_LINES = 4  # rendered message lines shown per evidence item (all of them are in --format json)
 
@@ -91,26 +92,26 @@ def _diagnosis(d: Diagnosis, rank: int, style: _Style, lang: str) -> list[str]:
             if k.note:
                 out.append(f"         ({_t(k.note)})")
     rows: list[tuple[Any, list[str]]] = []
-    for item in d.evidence:
-        ev, hit = item.evidence, item.hit
-        first = hit.matches[0] if hit.matches else None
-        unknown = ", fields unknown: half weight" if hit.unknown_only else ""
-        until = f" until {short(hit.last)}" if hit.count > 1 else ""
-        head = (f"       {short(hit.first)}  {_t(ev.event)}: {hit.count} event(s){until}  "
-                + style.dim(f"({ev.role}, weight {ev.weight:g}{unknown})"))
+    for g in evidence_groups(d):
+        first = g.example
+        unknown = ", fields unknown: half weight" if g.fields_unknown else ""
+        until = f" until {short(g.last)}" if g.count > 1 else ""
+        head = (f"       {short(g.first)}  {_t(g.label)}: {g.count} event(s){until}  "
+                + style.dim(f"({g.role}, weight {g.weight:g}{unknown})"))
         lines = [head]
         if first is not None:
             lines += _block(render_message(first.event, first.entry, lang, first.fields), "           ")[:MESSAGE_LINES]
-        if ev.note:
-            lines.append(style.dim(f"           why it counts: {_t(ev.note)}"))
+        if g.note:
+            lines.append(style.dim(f"           why it counts: {_t(g.note)}"))
         if first is not None:
-            lines.append(style.dim(f"           first at: {_t(first.event.source)} {_t(first.event.locator)}"))
-        rows.append((hit.first, lines))
+            more = f" (+{g.count - 1} more: --format json lists {len(g.others)})" if g.count > 1 else ""
+            lines.append(style.dim(f"           first at: {_t(first.event.source)} {_t(first.event.locator)}{more}"))
+        rows.append((g.first, lines))
     for combo, _start, b in d.combinations:
         rows.append((b, [f"       {short(b)}  + together within {_duration(combo.within)}: "
                          f"{', '.join(_t(x) for x in combo.all)} (weight {combo.weight:g})"]))
     if rows:
-        out.append("     Evidence timeline (first occurrence of each piece of evidence):")
+        out.append("     Evidence by catalog entry (count, first and last time, the first event as example):")
         for _, lines in sorted(rows, key=lambda r: (r[0] is None, r[0])):
             out += lines
     for ag, hit in d.against:
