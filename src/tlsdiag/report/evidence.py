@@ -135,3 +135,17 @@ def sparkline(counts: Sequence[int]) -> str:
     if top <= 0:
         return " " * len(counts)
     return "".join(" " if c == 0 else BARS[min(len(BARS) - 1, (c * len(BARS) - 1) // top)] for c in counts)
+
+
+def stores_for(result: Any, computer: str) -> list[Any]:
+    """The store analyses of a scan that belong to ``computer``: those whose findings its diagnoses use,
+    those naming it (full or short name), or every one when the scan saw only this computer."""
+    if result is None or not getattr(result, "stores", None):
+        return []
+    short = computer_key(computer or "").split(".")[0]
+    used = {id(f) for d in result.diagnoses_for(computer) for f in d.store_findings}
+    out = [a for a in result.stores if any(id(f) in used for f in a.findings)
+           or (short and computer_key(getattr(a.snapshot, "computer", "") or "").split(".")[0] == short)]
+    if not out and len(result.computers) <= 1:
+        out = list(result.stores)
+    return out

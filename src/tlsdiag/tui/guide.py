@@ -12,6 +12,7 @@ from typing import Any
 from rich.text import Text
 
 from tlsdiag.match import Diagnosis, render_message
+from tlsdiag.report.evidence import stores_for
 from tlsdiag.tui.render import (
     CLEAN,
     INFO,
@@ -181,22 +182,6 @@ def why(d: Diagnosis | None, cause: Any) -> StepContent:
             count = f" ({hit.count} event(s))" if hit else ""
             body.append_text(Text.assemble("  - ", safe(ag.note), count, "\n"))
     return StepContent("why", "Why", body)
-
-
-def stores_for(result: Any, computer: str) -> list[Any]:
-    """The store analyses of a scan that belong to ``computer``: those whose findings its diagnoses use,
-    those naming it (full or short name), or every one when the scan saw only this computer."""
-    if result is None or not getattr(result, "stores", None):
-        return []
-    from tlsdiag.match.hostfacts import computer_key
-
-    short = computer_key(computer or "").split(".")[0]
-    used = {id(f) for d in result.diagnoses_for(computer) for f in d.store_findings}
-    out = [a for a in result.stores if any(id(f) in used for f in a.findings)
-           or (short and computer_key(getattr(a.snapshot, "computer", "") or "").split(".")[0] == short)]
-    if not out and len(result.computers) <= 1:
-        out = list(result.stores)
-    return out
 
 
 def _stores_shown(analyses: list[Any], computer: str, result: Any) -> Text:
