@@ -106,3 +106,30 @@ def test_guided_steps_at_80_columns_wrap_under_their_indent(step: str) -> None:
                 assert lines[first + 1].startswith(" " * indent), (row, lines[first + 1])
 
     asyncio.run(scenario())
+
+
+def test_sparkline_scales_to_the_busiest_bin() -> None:
+    from tlsdiag.report.evidence import sparkline
+
+    assert sparkline([0, 1, 4, 8]) == " ▁▄█"
+    assert sparkline([0, 0]) == "  " and sparkline([]) == ""
+    assert sparkline([3]) == "█"
+
+
+def test_what_happened_shows_each_catalog_entry_once_with_its_sparkline(result) -> None:
+    from tlsdiag.report.evidence import evidence_groups, sparkline, timeline
+    from tlsdiag.tui.guide import SPARK_BINS
+
+    d = _diagnosis(result, "root-store-non-self-signed")
+    text = build_steps(d, d.cause, result=result)[0].body.plain
+    tl = timeline(result, d.computer, [d], bins=SPARK_BINS)
+    bars = {s.entry: sparkline(s.counts) for s in tl.series}
+    rows = text.split("\n")
+    groups = evidence_groups(d)
+    assert len(groups) == 6
+    for g in groups:
+        [head] = [i for i, r in enumerate(rows) if r.startswith(f"  {g.count:>5} × {g.title} [")]
+        assert rows[head + 1].startswith("          " + bars[g.entry] + "  ")
+        assert sum(1 for r in rows if r.startswith(f"    {g.example.event.source}, {g.example.event.locator}")) == 1
+    # one example per entry, not every kept event
+    assert text.count("(+") == sum(1 for g in groups if g.count > 1)

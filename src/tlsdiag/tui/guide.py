@@ -12,7 +12,7 @@ from typing import Any
 from rich.text import Text
 
 from tlsdiag.match import Diagnosis, render_message
-from tlsdiag.report.evidence import stores_for
+from tlsdiag.report.evidence import evidence_groups, sparkline, stores_for, timeline
 from tlsdiag.tui.render import (
     CLEAN,
     INFO,
@@ -32,7 +32,6 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("fix", "Fix"),
     ("verify", "Verify"),
 )
-TIMELINE_MAX = 40
 
 
 @dataclass
@@ -122,7 +121,10 @@ def _command_block(command: str) -> Text:
     return safe(body + "\n", "bold")
 
 
-def happened(d: Diagnosis | None, cause: Any) -> StepContent:
+SPARK_BINS = 24
+
+
+def happened(d: Diagnosis | None, cause: Any, result: Any = None) -> StepContent:
     title = "What happened"
     if d is None:
         body = Text.assemble(heading(cause.title), "\n\n", safe(cause.summary), "\n\n",
@@ -131,33 +133,22 @@ def happened(d: Diagnosis | None, cause: Any) -> StepContent:
     body = Text.assemble(heading(cause.title), "\n", confidence_badge(d.confidence),
                          f" score {d.score:.2f} on ", line(d.computer or "(computer not named)", "bold"),
                          "\n\n", safe(cause.summary), "\n")
-    if d.evidence:
-        body.append("\nEvidence\n", "bold underline")
-        for item in d.evidence:
-            unknown = " (fields unknown)" if item.hit.unknown_only else ""
-            title = item.hit.matches[0].entry.title if item.hit.matches else item.evidence.event
-            body.append_text(Text.assemble(
-                f"  {item.hit.count:>5} × ", line(title, "bold"), f" [{item.evidence.role}]{unknown}\n",
-                f"          {short_time(item.hit.first)} … {short_time(item.hit.last)}\n"))
-        body.append("\nTimeline (UTC)\n", "bold underline")
-        timeline = sorted((m for item in d.evidence for m in item.hit.matches), key=lambda m: m.event.timestamp)
-        seen: set[int] = set()
-        shown = 0
-        for m in timeline:
-            if id(m.event) in seen:
+    groups = evidence_groups(d, getattr(result, "kb", None))
+    if groups:
+        body.append_text(_compact_timeline(d, groups, result))
+        body.append("\nFirst event of each (UTC)\n", "bold underline")
+        for g in groups:
+            m = g.example
+            if m is None:
                 continue
-            seen.add(id(m.event))
-            shown += 1
-            if shown > TIMELINE_MAX:
-                body.append(f"  … {len(timeline) - TIMELINE_MAX} more in the Events screen (e)\n", "italic")
-                break
             e = m.event
             body.append_text(Text.assemble(
                 (short_time(e.timestamp), "bold"), "  ", line(e.provider), f" {e.event_id}  ",
                 line(m.entry.title, "italic"), "\n"))
             message = render_message(e, m.entry, "en", m.fields)
             body.append_text(safe("    " + message.replace("\n", "\n    ") + "\n"))
-            body.append_text(Text.assemble("    ", line(f"{e.source}, {e.locator}", "dim"), "\n"))
+            more = f"  (+{g.count - 1} more: events screen, e)" if g.count > 1 else ""
+            body.append_text(Text.assemble("    ", line(f"{e.source}, {e.locator}", "dim"), (more, "dim"), "\n"))
     for note in d.notes:
         body.append("\n")
         body.append_text(safe(note, "italic"))
@@ -165,6 +156,30 @@ def happened(d: Diagnosis | None, cause: Any) -> StepContent:
         body.append("\n")
         body.append_text(safe(f"Does not apply: {d.excluded}", "bold"))
     return StepContent("happened", title, body)
+
+
+def _brief(ts: Any) -> str:
+    return ts.strftime("%m-%d %H:%M") if ts else "-"
+
+
+def _compact_timeline(d: Diagnosis, groups: list[Any], result: Any) -> Text:
+    """Per catalog entry: count, title and role, then a sparkline of its events over the evidence's span."""
+    tl = timeline(result, d.computer, [d], bins=SPARK_BINS) if result is not None else None
+    spark = {s.entry: sparkline(s.counts) for s in tl.series} if tl is not None else {}
+    out = Text()
+    out.append("\nEvidence by catalog entry", "bold underline")
+    if tl is not None:
+        out.append(f"\n          {tl.start:%m-%d %H:%M}  {tl.end:%m-%d %H:%M}  (UTC, {SPARK_BINS} bins)", "dim")
+    out.append("\n")
+    for g in groups:
+        unknown = " (fields unknown)" if g.fields_unknown else ""
+        out.append_text(Text.assemble(f"  {g.count:>5} × ", line(g.title, "bold"), f" [{g.role}]{unknown}\n"))
+        bars = spark.get(g.entry)
+        out.append_text(Text.assemble("          ", (bars, "cyan") if bars else "",
+                                      "  " if bars else "", f"{_brief(g.first)} … {_brief(g.last)}\n"))
+    if tl is not None and tl.partial:
+        out.append("  (bars from the first matches kept; counts are exact)\n", "italic")
+    return out
 
 
 def why(d: Diagnosis | None, cause: Any) -> StepContent:
@@ -317,5 +332,5 @@ def build_steps(d: Diagnosis | None, cause: Any, *, store_loaded: bool = False,
                 result: Any = None) -> list[StepContent]:
     """The five guided steps for a diagnosis (or for a cause alone, from a pasted error); ``result`` (the
     scan) lets the proof step show what the loaded stores said about this computer."""
-    return [happened(d, cause), why(d, cause), proof(d, cause, store_loaded, result), fix(d, cause),
+    return [happened(d, cause, result), why(d, cause), proof(d, cause, store_loaded, result), fix(d, cause),
             verify(d, cause)]

@@ -67,8 +67,9 @@ def join_lines(parts: list[Text]) -> Text:
     return Text("\n").join(parts)
 
 
-# A line's indent: leading spaces plus a list marker ("1. ", "- ", "• ") and the spaces after it.
-_LEAD = re.compile(r"^ *(?:(?:\d+\.|[-•*×✗✓!·]) +)?")
+# A line's indent: leading spaces plus a list marker ("1. ", "- ", "• ", a count "102 × ", a finding mark)
+# and the spaces after it.
+_LEAD = re.compile(r"^ *(?:(?:\d+\.|\d+ ×|[-•*×✗✓!·]) +)?")
 
 
 def hang(text: Text, width: int) -> Text:
