@@ -104,7 +104,7 @@ def _diagnosis(d: Diagnosis, rank: int, style: _Style, lang: str) -> list[str]:
         if g.note:
             lines.append(style.dim(f"           why it counts: {_t(g.note)}"))
         if first is not None:
-            more = f" (+{g.count - 1} more: --format json lists {len(g.others)})" if g.count > 1 else ""
+            more = f" (+{g.count - 1} more; --format json lists the first {1 + len(g.others)})" if g.count > 1 else ""
             lines.append(style.dim(f"           first at: {_t(first.event.source)} {_t(first.event.locator)}{more}"))
         rows.append((g.first, lines))
     for combo, _start, b in d.combinations:
