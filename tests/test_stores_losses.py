@@ -242,3 +242,58 @@ def test_no_warning_filter_needed(tmp_path: Path) -> None:
     otherwise would prove nothing)."""
     with pytest.raises(UserWarning):
         warnings.warn("probe", UserWarning, stacklevel=1)
+
+
+def test_certifi_bundle_as_a_root_folder_prints_no_warning(tmp_path: Path) -> None:
+    """Mozilla's roots as a certificate folder: every one read (none lost), the zero-serial ones
+    listed as read tolerantly, and nothing on stderr although Python shows warnings (-W default)."""
+    certifi = pytest.importorskip("certifi")
+    (tmp_path / "Root").mkdir()
+    shutil.copy(certifi.where(), tmp_path / "Root" / "cacert.pem")
+    count = Path(certifi.where()).read_bytes().count(b"-----BEGIN CERTIFICATE-----")
+    run = subprocess.run([sys.executable, "-W", "default", "-m", "tlsdiag", "stores", str(tmp_path)],
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert run.stderr == ""
+    assert f"Trusted Root (all physical stores): {count} distinct certificate(s)" in run.stdout
+    assert "Lost: 0\n" in run.stdout
+    assert re.search(r"Read tolerantly: \d+ certificate\(s\)", run.stdout)
+
+
+def test_tui_overview_names_the_store_loss(damaged: tuple[Path, str]) -> None:
+    import asyncio
+
+    from textual.widgets import Static
+
+    from tlsdiag.kb import load_kb
+    from tlsdiag.tui.app import TlsdiagApp
+
+    folder, line = damaged
+    kb = load_kb()
+
+    async def scenario() -> None:
+        app = TlsdiagApp([folder], kb=kb)
+        async with app.run_test(size=(120, 40)) as pilot:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 60
+            while app.result is None or app.scanning:
+                assert loop.time() < deadline, "scan did not finish"
+                await pilot.pause(0.05)
+            await pilot.pause()
+            shown = " ".join(str(app.screen.query_one("#read-summary", Static).visual).split())
+            assert "2 lost (2 of them in certificate-store exports)" in shown
+            assert f"SystemCertificates.reg, {line}: certificate lost: certificate does not parse" in shown
+            assert "unusable: " in shown and "Broken.reg" in shown
+
+    asyncio.run(scenario())
+
+
+def test_scan_json_with_store_losses_matches_the_schema(damaged: tuple[Path, str]) -> None:
+    import jsonschema
+
+    from tlsdiag.report import SCHEMA_DIR, render_scan
+    from tlsdiag.scan import run_scan
+
+    folder, _ = damaged
+    doc = json.loads(render_scan(run_scan([folder]), "json"))
+    schema = json.loads((SCHEMA_DIR / "scan.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(doc, schema)
