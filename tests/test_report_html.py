@@ -149,7 +149,7 @@ def test_timeline_marks_every_entry_diagnosis_window_and_store_fact(sample_resul
     assert "evidence from 2013-06-05 02:12 to 2013-06-12 10:30" in window.xpath("title/text()")[0]
     caption = figure.xpath(".//figcaption/text()")[0]
     assert "stores collected 2013-06-12 21:00" in caption  # the export was taken after the last event
-    assert "not recorded in registry exports" in caption
+    assert "registry exports do not record it" in caption
     # the narrow-screen version lists the same entries with sparklines
     rows = figure.xpath(".//table[@class='tlnarrow']//tr[td]")
     assert len(rows) == len(groups) and all(r.xpath("td[@class='spark']/text()") for r in rows)
@@ -214,3 +214,29 @@ def test_report_in_headless_chromium_at_desktop_and_narrow_width(tmp_path: Path,
     assert run.returncode == 0 and shot.is_file(), run.stderr[-2000:]
     assert _png_colours(shot) > 20
     assert struct.unpack(">II", shot.read_bytes()[16:24]) == (width, 1600)
+
+
+def test_timeline_marks_when_a_certificate_key_was_written_in_a_hive(tmp_path: Path) -> None:
+    """An offline SOFTWARE hive records each certificate key's last write time: the timeline marks it for
+    the certificates that prove the diagnosis (a reg export, as in the sample, does not record it)."""
+    from tlsdiag.scan import run_scan
+    from tlsdiag.stores import testdata as td
+
+    folder = tmp_path / "FE"
+    folder.mkdir()
+    for log in (REPO / "samples" / "lync2013-fe-root-store").glob("*.evtx"):
+        shutil.copy(log, folder / log.name)
+    stores = td.lync_root_store("lyncse01.contoso.local")
+    added = datetime(2013, 6, 11, 14, 5, tzinfo=timezone.utc)
+    planted = [e for e in stores.entries if e.store == "ROOT" and e.label]
+    assert planted
+    for e in planted:
+        e.written = added
+    td.write_hives(stores, folder / "hives")
+    result = run_scan([folder])
+    [d] = result.made
+    assert d.store == "proven" and all(f.cert.written == added for f in d.store_findings if f.cert)
+    doc = lxml.html.fromstring(render_scan(result))
+    facts = doc.xpath("//figure[@class='timeline']//line[@class='fact']/title/text()")
+    assert any("last written (added or changed) (2013-06-11 14:05)" in t for t in facts), facts
+    assert "2013-06-11T14:05:00Z (added to the store or changed then)" in doc.text_content()

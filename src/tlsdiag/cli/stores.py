@@ -168,6 +168,8 @@ def render_text(results: list[tuple[StoreSnapshot, list[Finding]]]) -> str:
                 out.append(f"  valid:       {iso_utc(c.not_before)} .. {iso_utc(c.not_after)}"
                            + (f"   private key: {'yes' if c.has_private_key else 'no'}"
                               if c.has_private_key is not None else ""))
+                if c.written:
+                    out.append(f"  key written: {iso_utc(c.written)} (the certificate was added or changed then)")
                 if c.note:
                     out.append(f"  note:        {t(c.note)}")
             out.append(f"  why: {t(f.why)}")

@@ -184,6 +184,8 @@ def _store_proof(findings: list[dict[str, Any]]) -> list[str]:
                     ("Store", f"{cert.get('location', '')} {cert.get('store', '')}".strip()),
                     ("Valid", f"{cert.get('not_before')} to {cert.get('not_after')}"),
                     ("Private key", {True: "yes", False: "no"}.get(cert.get("has_private_key"), "unknown")),
+                    ("Key written", cert.get("key_written") and f"{cert['key_written']} (added to the store "
+                                                                    "or changed then)"),
                     ("Read from", cert.get("source")), ("Note", cert.get("note"))]
             out.append('<table class="kv">' + "".join(f"<tr><th>{h(k)}</th><td>{h(v)}</td></tr>" for k, v in rows
                                                         if v) + "</table>")

@@ -96,7 +96,8 @@ def timeline_svg(result: Any, computer: str, diagnoses: list[Any]) -> list[str]:
     outside = _outside(result, computer, diagnoses, tl)
     if outside:
         words.append("Outside this span: " + "; ".join(outside) + ".")
-    words.append("When a certificate was added to a store is not recorded in registry exports.")
+    words.append("When a certificate was added to a store is known only from an offline hive (its registry key's "
+                 "last write time); registry exports do not record it.")
     if tl.partial:
         words.append("The bars are drawn from the matches the scan kept (the first ones); the counts in the "
                      "evidence below are exact.")
@@ -135,8 +136,12 @@ def _cert_facts(result: Any, computer: str, diagnoses: list[Any]) -> list[tuple[
     for d in diagnoses:
         for f in d.store_findings:
             cert = getattr(f, "cert", None)
-            if cert is not None:
-                out.append((cert.not_before, f"valid from: {cert.subject}"))
+            if cert is None:
+                continue
+            out.append((cert.not_before, f"valid from: {cert.subject}"))
+            if getattr(cert, "written", None) is not None:
+                out.append((cert.written, f"registry key of {cert.subject} in {cert.where} last written "
+                                          "(added or changed)"))
     for a in stores_for(result, computer):
         if getattr(a.snapshot, "collected", None) is not None:
             out.append((a.snapshot.collected, "stores collected"))
@@ -149,4 +154,4 @@ def _store_facts(result: Any, computer: str, diagnoses: list[Any], tl: Timeline)
 
 def _outside(result: Any, computer: str, diagnoses: list[Any], tl: Timeline) -> list[str]:
     return [f"{what} {_t(ts)}" for ts, what in _cert_facts(result, computer, diagnoses)
-            if not tl.start <= ts <= tl.end and what == "stores collected"]
+            if not tl.start <= ts <= tl.end and not what.startswith("valid from")]

@@ -100,12 +100,13 @@ class CertRef:
     has_private_key: bool | None
     source: str
     note: str = ""  # how the certificate had to be read (a strict parser refuses it), when it had to
+    written: datetime | None = None  # its registry key's last write time (hives only): added or changed then
 
     @classmethod
     def of(cls, sc: StoreCert) -> CertRef:
         c = sc.cert
         return cls(c.subject, c.issuer, c.thumbprint, sc.location, sc.store, c.not_before, c.not_after, c.serial,
-                   sc.friendly_name, sc.has_private_key, sc.source, c.note)
+                   sc.friendly_name, sc.has_private_key, sc.source, c.note, sc.written)
 
     @property
     def where(self) -> str:
@@ -115,7 +116,8 @@ class CertRef:
         return {"subject": self.subject, "issuer": self.issuer, "thumbprint": self.thumbprint,
                 "location": self.location, "store": self.store, "not_before": iso_utc(self.not_before),
                 "not_after": iso_utc(self.not_after), "serial": self.serial, "friendly_name": self.friendly_name,
-                "has_private_key": self.has_private_key, "source": self.source, "note": self.note or None}
+                "has_private_key": self.has_private_key, "source": self.source, "note": self.note or None,
+                "key_written": iso_utc(self.written) if self.written else None}
 
 
 @dataclass

@@ -72,6 +72,9 @@ class StoreCert:
     friendly_name: str = ""
     source: str = ""  # file and where in it ("line 120", "key ...", "Stores[2].Certificates[5]")
     recorded_thumbprint: str = ""  # the thumbprint the export named (registry key, JSON field), if any
+    # last write time of the certificate's registry key (offline hives record it, reg exports do not):
+    # when the certificate was added to this store, or last changed there
+    written: datetime | None = None
 
     @property
     def thumbprint(self) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from cryptography.exceptions import UnsupportedAlgorithm
 
@@ -78,7 +79,8 @@ def classify(path: str) -> KeyRole:
     return KeyRole("other")
 
 
-def add_cert_key(snapshot: StoreSnapshot, role: KeyRole, blob: bytes | None, where: str, source: str = "") -> None:
+def add_cert_key(snapshot: StoreSnapshot, role: KeyRole, blob: bytes | None, where: str, source: str = "",
+                 written: datetime | None = None) -> None:
     """Turn one ``...\\Certificates\\<thumbprint>`` key into a certificate of the snapshot.
 
     A key without a readable certificate (no Blob, a blob without its DER, a DER no parser reads)
@@ -109,7 +111,7 @@ def add_cert_key(snapshot: StoreSnapshot, role: KeyRole, blob: bytes | None, whe
         snapshot.warnings.append(f"{where}: key name {role.name!r} is not a SHA-1 thumbprint")
     snapshot.add(StoreCert(cert=cert, location=role.location, store=role.store,
                            has_private_key=element.has_private_key, friendly_name=element.friendly_name,
-                           source=where, recorded_thumbprint=role.name.upper()))
+                           source=where, recorded_thumbprint=role.name.upper(), written=written))
 
 
 def note_key(snapshot: StoreSnapshot, role: KeyRole) -> None:

@@ -89,6 +89,9 @@ def finding_text(finding: Any, indent: str = "") -> Text:
         out.append_text(Text.assemble("issued by:   ", line(cert.issuer)))
         out.append("\n" + indent + "  ")
         out.append_text(Text.assemble("thumbprint:  ", line(cert.thumbprint), "  in ", line(cert.where)))
+        if getattr(cert, "written", None) is not None:
+            out.append("\n" + indent + "  ")
+            out.append_text(Text.assemble("key written: ", short_time(cert.written), " UTC (added or changed then)"))
         if getattr(cert, "note", ""):
             out.append("\n" + indent + "  ")
             out.append_text(Text.assemble("note:        ", line(cert.note, "italic")))
