@@ -297,3 +297,23 @@ def test_scan_json_with_store_losses_matches_the_schema(damaged: tuple[Path, str
     doc = json.loads(render_scan(run_scan([folder]), "json"))
     schema = json.loads((SCHEMA_DIR / "scan.schema.json").read_text(encoding="utf-8"))
     jsonschema.validate(doc, schema)
+
+
+def test_key_clean_lines_say_how_many_they_could_not_check() -> None:
+    """Certificate files do not record private keys: a Personal store of known certificates plus one from
+    a file is partly unknown, and the clean line counts only what it checked and says how many it could not."""
+    from tlsdiag.stores.certs import Cert
+    from tlsdiag.stores.model import StoreCert, StoreSnapshot
+
+    s = td.clean("FE01")
+    snap = StoreSnapshot("FE01")
+    known = [e for e in s.entries if e.store == "MY"]
+    for e in known:
+        snap.add(StoreCert(Cert(e.der), MACHINE, "MY", True, source="reg"))
+    extra = td.make_cert(td.name("Second Server"), td.rsa_key("second-server", 1024), serial=77,
+                         not_before=td.T0, not_after=td.T0 + 30 * td.Y, ca=False)
+    snap.add(StoreCert(Cert(extra), MACHINE, "MY", None, source="My/second.cer"))
+    clean = {f.check: f for f in run_checks(snap, td.DEFAULT_COLLECTED) if f.kind == "clean"}
+    assert clean["my-without-private-key"].why == (f"every Personal certificate has a private key ({len(known)} "
+                                                   "checked; 1 more whose export does not say whether they have a "
+                                                   "key)")

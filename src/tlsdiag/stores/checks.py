@@ -387,6 +387,13 @@ def _root_not_self_signed(s: StoreSnapshot, at: datetime) -> list[Finding]:
     return out
 
 
+def _unknown_keys(every: list[StoreCert], known: list[StoreCert]) -> str:
+    """The part of a clean line that says how many certificates it could not check (the export does not
+    record whether they have a key, as with certificate files), so the line claims no more than it counted."""
+    unknown = len(every) - len(known)
+    return f"; {unknown} more whose export does not say whether they have a key" if unknown else ""
+
+
 def _root_has_private_key(s: StoreSnapshot, at: datetime) -> list[Finding]:
     roots = s.logical(TRUSTED_ROOT)
     known = [sc for sc in roots if sc.has_private_key is not None]
@@ -403,7 +410,7 @@ def _root_has_private_key(s: StoreSnapshot, at: datetime) -> list[Finding]:
                                                                          "belong)")))
     if not out:
         out.append(_clean("root-has-private-key", f"no Trusted Root certificate has a private key ({len(known)} "
-                                                  "checked)", checked=len(known)))
+                                                  f"checked{_unknown_keys(roots, known)})", checked=len(known)))
     return out
 
 
@@ -464,7 +471,7 @@ def _ca_has_private_key(s: StoreSnapshot, at: datetime) -> list[Finding]:
                                 _move(sc, "MY", with_key=True, why_dest=" (Personal)")))
     if not out:
         out.append(_clean("ca-has-private-key", f"no Intermediate certificate has a private key ({len(known)} "
-                                                "checked)", checked=len(known)))
+                                                f"checked{_unknown_keys(cas, known)})", checked=len(known)))
     return out
 
 
@@ -489,7 +496,7 @@ def _my_without_private_key(s: StoreSnapshot, at: datetime) -> list[Finding]:
         out.append(_problem("my-without-private-key", "warning", why, sc, fix))
     if not out:
         out.append(_clean("my-without-private-key", f"every Personal certificate has a private key ({len(known)} "
-                                                    "checked)", checked=len(known)))
+                                                    f"checked{_unknown_keys(mine, known)})", checked=len(known)))
     return out
 
 
