@@ -13,7 +13,7 @@ from tlsdiag import textsafe
 from tlsdiag.match.diagnose import Diagnosis
 from tlsdiag.match.explain import ExplainResult
 from tlsdiag.match.render import render_message
-from tlsdiag.report.common import finding_line, finding_steps, lost_text, records_text, size, when
+from tlsdiag.report.common import file_gave, finding_line, finding_steps, lost_text, records_text, size, when
 from tlsdiag.report.evidence import evidence_groups
 
 md = textsafe.markdown
@@ -135,7 +135,8 @@ def render_scan(result: Any, *, stats: bool = False, lang: str = "en") -> str:
             "| file | form | size | records | lost | error |", "|---|---|---|---|---|---|"]
     for f in summary.files:
         lost = "; ".join(f"{md(x.where)}: {md(x.reason)}" for x in f.lost[:5])
-        out.append(f"| {md(f.source)} | {f.form} | {size(f.size)} | {f.records} | {lost} | {md(f.error or '')} |")
+        out.append(f"| {md(f.source)} | {f.form} | {size(f.size)} | {md(file_gave(result, f))} | {lost} | "
+                   f"{md(f.error or '')} |")
     out.append("")
     for note in result.notes:
         out.append(f"> {md(note)}")

@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
-from tlsdiag.report.common import lost_text, size
+from tlsdiag.report.common import STORE_FORMS, lost_text, size
 from tlsdiag.tui.render import confidence_badge, hang, line, short_time, text_width
 
 LOSSES_SHOWN = 8
@@ -44,11 +44,18 @@ def read_summary_text(summary: Any) -> Text:
     return out
 
 
-def files_text(summary: Any) -> Text:
-    """One line per file (cut with … rather than wrapped, so the list stays readable at 80 columns)."""
+def files_text(summary: Any, stores: Any = ()) -> Text:
+    """One line per file (cut with … rather than wrapped, so the list stays readable at 80 columns); a
+    store export shows the certificates read from it (``stores``: the scan's store analyses)."""
     out = Text(no_wrap=True, overflow="ellipsis", style="dim")
     for f in summary.files:
-        out.append_text(Text.assemble(f"  {f.records:>7} rec {size(f.size):>9} {f.form:<5} ", line(f.source), "\n"))
+        if f.form in STORE_FORMS:
+            from tlsdiag.stores.load import certificates_from
+
+            count = f"{certificates_from((a.snapshot for a in stores), f.source):>7} crt"
+        else:
+            count = f"{f.records:>7} rec"
+        out.append_text(Text.assemble(f"  {count} {size(f.size):>9} {f.form:<5} ", line(f.source), "\n"))
     return out
 
 
@@ -89,7 +96,7 @@ class OverviewScreen(Screen[None]):
         self._fill_diagnoses(app)
         if app.result is not None:
             self._show_summary()
-            self.query_one("#read-files", Static).update(files_text(app.result.summary))
+            self.query_one("#read-files", Static).update(files_text(app.result.summary, app.result.stores))
 
     def refresh_status(self, _: int = 0) -> None:
         """Progress line and bar only: cheap enough for every progress message."""
