@@ -317,3 +317,14 @@ def test_key_clean_lines_say_how_many_they_could_not_check() -> None:
     assert clean["my-without-private-key"].why == (f"every Personal certificate has a private key ({len(known)} "
                                                    "checked; 1 more whose export does not say whether they have a "
                                                    "key)")
+
+
+def test_scan_of_only_a_damaged_store_export_is_unusable_input(tmp_path: Path) -> None:
+    """Beside event logs a damaged export is one lost file; alone it is unusable input: exit 2, one line."""
+    bad = tmp_path / "SystemCertificates.reg"
+    bad.write_bytes(td.encode_reg("Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\"
+                                  "Microsoft\\SystemCertificates\\CA]\r\nnot a value line\r\n"))
+    run = subprocess.run([sys.executable, "-m", "tlsdiag", "scan", str(bad)], capture_output=True, text=True,
+                         timeout=120, check=False)
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr.count("\n") == 1 and str(bad) in run.stderr and "line 4" in run.stderr

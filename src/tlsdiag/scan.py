@@ -216,8 +216,8 @@ def run_scan(paths: Sequence[str | os.PathLike[str]], *, backend: str = "rust", 
                               digest)
     result = analyse(events, kb, summary=summary, store_inputs=store_inputs, on_match=on_match, paths=paths,
                      backend=backend, dedup=dedup, analysis=analysis)
-    if not store_inputs:
-        require_usable(summary)  # every event file unusable: exit 2 with the first reason
+    if not result.stores:
+        require_usable(summary)  # every event file (and store export) unusable: exit 2 with the first reason
     result.stats.reader = {k: v for k, v in vars(reader_stats).items() if isinstance(v, int)}
     result.stats.seconds = time.perf_counter() - started
     return result
