@@ -79,6 +79,7 @@ def _before(*keys: str, paste: str | None = None) -> Any:
     ("overview", ()),
     ("guided-happened", ("enter",)),
     ("guided-proof", ("enter", "3")),
+    ("guided-proof-no-store-check", ("down", "enter", "3")),
     ("guided-fix", ("enter", "4")),
     ("events", ("e", "down")),
     ("stores", ("s",)),

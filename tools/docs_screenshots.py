@@ -6,9 +6,10 @@
   samples/lync2013-fe-root-store at 1100 and 420 pixels wide (the top of the page: header,
   timeline, first diagnosis and its grouped evidence). tests/test_report_html.py asserts the DOM
   of the same report.
-- docs/tui-guided-80x24.png: the TUI's guided view, step 1 "What happened", at 80x24, from the
-  Textual SVG screenshot that tests/test_tui_snapshots.py compares (guided-happened, 80x24),
-  rendered to PNG by Chromium.
+- docs/tui-guided-80x24.png: the TUI's guided view, step 1 "What happened", at 80x24, and
+  docs/tui-proof-no-store-check-80x24.png, the proof step of pool quorum loss (a cause no store
+  check proves) with the sample's stores loaded: the Textual SVG screenshots that
+  tests/test_tui_snapshots.py compares, rendered to PNG by Chromium.
 """
 
 from __future__ import annotations
@@ -22,7 +23,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
 SAMPLE = REPO / "samples" / "lync2013-fe-root-store"
-TUI_SVG = REPO / "tests" / "__snapshots__" / "test_tui_snapshots" / "test_screen_snapshot[guided-happened-keys1-80x24].svg"
+SNAPSHOTS = REPO / "tests" / "__snapshots__" / "test_tui_snapshots"
+TUI_SVGS = {  # docs name: the snapshot tests/test_tui_snapshots.py compares
+    "tui-guided-80x24.png": "test_screen_snapshot[guided-happened-keys1-80x24].svg",
+    "tui-proof-no-store-check-80x24.png": "test_screen_snapshot[guided-proof-no-store-check-keys3-80x24].svg",
+}
 
 
 def shoot(chromium: str, url: str, out: Path, width: int, height: int, profile: Path) -> None:
@@ -45,9 +50,10 @@ def main() -> int:
         profile = Path(tmp) / "profile"
         shoot(chromium, report.as_uri(), DOCS / "report-desktop.png", 1100, 1300, profile)
         shoot(chromium, report.as_uri(), DOCS / "report-narrow.png", 420, 1300, profile)
-        svg = Path(tmp) / "tui.svg"
-        shutil.copy(TUI_SVG, svg)
-        shoot(chromium, svg.as_uri(), DOCS / "tui-guided-80x24.png", 1000, 640, profile)
+        for name, snapshot in TUI_SVGS.items():
+            svg = Path(tmp) / "tui.svg"
+            shutil.copy(SNAPSHOTS / snapshot, svg)
+            shoot(chromium, svg.as_uri(), DOCS / name, 1000, 640, profile)
     return 0
 
 
