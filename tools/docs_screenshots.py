@@ -48,8 +48,8 @@ def main() -> int:
         subprocess.run([sys.executable, "-m", "tlsdiag", "scan", "--quiet", "--format", "html", "-o", str(report),
                         "samples/lync2013-fe-root-store"], cwd=REPO, check=False, timeout=300)
         profile = Path(tmp) / "profile"
-        shoot(chromium, report.as_uri(), DOCS / "report-desktop.png", 1100, 1300, profile)
-        shoot(chromium, report.as_uri(), DOCS / "report-narrow.png", 420, 1300, profile)
+        shoot(chromium, report.as_uri(), DOCS / "report-desktop.png", 1100, 1000, profile)
+        shoot(chromium, report.as_uri(), DOCS / "report-narrow.png", 420, 1000, profile)
         for name, snapshot in TUI_SVGS.items():
             svg = Path(tmp) / "tui.svg"
             shutil.copy(SNAPSHOTS / snapshot, svg)
