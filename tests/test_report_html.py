@@ -147,12 +147,13 @@ def test_timeline_marks_every_entry_diagnosis_window_and_store_fact(sample_resul
         assert sum(int(t.split(" x ")[0]) for t in bars) == g.count, g.entry
     [window] = svg.xpath(".//rect[@class='win']")
     assert "evidence from 2013-06-05 02:12 to 2013-06-12 10:30" in window.xpath("title/text()")[0]
-    caption = figure.xpath(".//figcaption/text()")[0]
+    caption = figure.xpath("string(.//figcaption)")
     assert "stores collected 2013-06-12 21:00" in caption  # the export was taken after the last event
     assert "registry exports do not record it" in caption
     # the narrow-screen version lists the same entries with sparklines
     rows = figure.xpath(".//table[@class='tlnarrow']//tr[td]")
-    assert len(rows) == len(groups) and all(r.xpath("td[@class='spark']/text()") for r in rows)
+    assert len(rows) == len(groups) and all(len(r.xpath("string(td[@class='spark'])")) == 20 for r in rows)
+    assert "(one mark per 9 hours)" in figure.xpath("string(.//table[@class='tlnarrow']//th[3])")  # 60 bins of 3 h
 
 
 def test_evidence_is_grouped_with_one_example_and_the_rest_folded(sample_result) -> None:

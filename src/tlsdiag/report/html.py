@@ -57,9 +57,10 @@ svg.tl text { font: 12px -apple-system, "Segoe UI", Helvetica, Arial, sans-serif
 svg.tl .winlabel { fill: var(--high); font-size: 11px; } svg.tl .axis { fill: var(--muted); }
 svg.tl .lab { font-size: 11px; } svg.tl .sub { font-size: 10px; fill: var(--muted); }
 .hint { font-size: 12px; color: var(--muted); }
-table.tlnarrow { display: none; } td.spark { font-family: monospace; white-space: pre; letter-spacing: -1px;
+table.tlnarrow, figcaption .narrow { display: none; } td.spark { font-family: monospace; white-space: pre; letter-spacing: -1px;
   color: var(--low); }
-@media (max-width: 640px) { body { padding: 10px; } .tlwrap { display: none; } table.tlnarrow { display: table; } th, td { padding: 3px 4px; }
+@media (max-width: 640px) { body { padding: 10px; } .tlwrap, figcaption .wide { display: none; } table.tlnarrow { display: table; }
+  figcaption .narrow { display: inline; } th, td { padding: 3px 4px; }
   table { display: block; overflow-x: auto; } h1 { font-size: 19px; } }
 @media print { body { max-width: none; padding: 0; font-size: 11px; } a { color: inherit; text-decoration: none; }
                .card, .cert { border-color: #999; } .tlwrap { overflow: visible; } svg.tl { min-width: 0; }

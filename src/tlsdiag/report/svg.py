@@ -11,7 +11,7 @@ No script and no external reference: only rect, line, text and title elements, e
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from tlsdiag.report.evidence import Timeline, sparkline, stores_for, timeline
@@ -24,6 +24,7 @@ ROW = 28
 TOP = 30  # room for the diagnosis-window labels
 BOTTOM = 34  # room for the time axis
 BINS = 60
+NARROW_BINS = 20  # sparkline marks in the narrow-screen table
 
 
 def _x(tl: Timeline, ts: datetime) -> float:
@@ -87,12 +88,15 @@ def timeline_svg(result: Any, computer: str, diagnoses: list[Any]) -> list[str]:
                    f"{h(_t(ts))}</text>")
     out.append("</svg></div>")
     out += _narrow(tl)
-    words = [f"Each row: one catalog entry, events per {_duration(tl)} (bar height relative to the row's busiest "
-             "bin; the number is the events drawn)."]
+    wide = [f"Each row: one catalog entry, events per {_duration(tl.step)} (bar height relative to the row's "
+            "busiest bin; the number is the events drawn)."]
     if any(d.first_seen for d in diagnoses):
-        words.append("Shaded: the window of each diagnosis, from its first to its last evidence.")
+        wide.append("Shaded: the window of each diagnosis, from its first to its last evidence.")
     if facts:
-        words.append("Dashed lines: " + "; ".join(f"{what} {_t(ts)}" for ts, what in facts) + ".")
+        wide.append("Dashed lines: " + "; ".join(f"{what} {_t(ts)}" for ts, what in facts) + ".")
+    words = []
+    if facts:
+        words.append("Store facts in this span: " + "; ".join(f"{what} {_t(ts)}" for ts, what in facts) + ".")
     outside = _outside(result, computer, diagnoses, tl)
     if outside:
         words.append("Outside this span: " + "; ".join(outside) + ".")
@@ -101,29 +105,32 @@ def timeline_svg(result: Any, computer: str, diagnoses: list[Any]) -> list[str]:
     if tl.partial:
         words.append("The bars are drawn from the matches the scan kept (the first ones); the counts in the "
                      "evidence below are exact.")
-    out.append(f'<figcaption class="muted small">{h(" ".join(words))}</figcaption></figure>')
+    narrow = [w for w in words if w.startswith("Store facts")]  # the wide figure draws them as dashed lines
+    common = [w for w in words if w not in narrow]
+    out.append(f'<figcaption class="muted small"><span class="wide">{h(" ".join(wide))} </span>'
+               f'<span class="narrow">{h(" ".join(narrow))} </span>{h(" ".join(common))}</figcaption></figure>')
     return out
 
 
 def _narrow(tl: Timeline) -> list[str]:
     """The same rows as text sparklines, shown instead of the SVG on narrow screens (CSS decides)."""
+    per = -(-tl.bins // NARROW_BINS)
     out = ['<table class="tlnarrow"><tr><th>Catalog entry</th><th>Events</th>'
-           f"<th>{h(_t(tl.start))} &rarr; {h(_t(tl.end))}</th></tr>"]
+           f"<th>{h(_t(tl.start))} &rarr; {h(_t(tl.end))} (one mark per {h(_duration(tl.step * per))})</th></tr>"]
     for series in tl.series:
         out.append(f"<tr><td>{h(series.title)} <code>{h(series.entry)}</code></td><td>{series.total}</td>"
-                   f'<td class="spark">{h(sparkline(_fold(series.counts, 20)))}</td></tr>')
+                   f'<td class="spark">{h(sparkline(_fold(series.counts, per)))}</td></tr>')
     out.append("</table>")
     return out
 
 
-def _fold(counts: tuple[int, ...], n: int) -> list[int]:
-    """``counts`` summed into ``n`` bins (or fewer), for a sparkline that fits a phone."""
-    size = -(-len(counts) // n)
+def _fold(counts: tuple[int, ...], size: int) -> list[int]:
+    """``counts`` summed ``size`` bins at a time, for a sparkline that fits a phone."""
     return [sum(counts[i:i + size]) for i in range(0, len(counts), size)]
 
 
-def _duration(tl: Timeline) -> str:
-    seconds = tl.step.total_seconds()
+def _duration(step: timedelta) -> str:
+    seconds = step.total_seconds()
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= size:
             value = seconds / size
