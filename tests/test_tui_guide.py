@@ -133,3 +133,16 @@ def test_what_happened_shows_each_catalog_entry_once_with_its_sparkline(result) 
         assert sum(1 for r in rows if r.startswith(f"    {g.example.event.source}, {g.example.event.locator}")) == 1
     # one example per entry, not every kept event
     assert text.count("(+") == sum(1 for g in groups if g.count > 1)
+
+
+def test_hang_continues_a_labelled_value_under_the_value() -> None:
+    """Field lines of the events detail pane and the store findings ("Source        ...",
+    "thumbprint:  ...", "  KB2795828  ...") continue under their value, not under the label."""
+    text = Text("Source        samples/lync2013-fe-root-store/Microsoft-Windows-WindowsFabric%4Admin.evtx chunk 0\n"
+                "  KB2795828  Lync Server 2013 Front-End service cannot start in Windows Server 2012\n"
+                "thumbprint:  50E12DC41A416170E87D52AE88FB1A620E6EB652  in local machine ROOT")
+    rows = _rows(hang(text, 50))
+    assert rows[0].startswith("Source        samples/") and rows[1].startswith(" " * 14 + "ws-WindowsFabric")
+    kb = rows.index(next(r for r in rows if r.startswith("  KB2795828  Lync")))
+    assert rows[kb + 1].startswith(" " * 13) and not rows[kb + 1].startswith(" " * 14)
+    assert rows[-1].startswith(" " * 13) and "ROOT" in rows[-1]

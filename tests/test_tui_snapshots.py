@@ -79,11 +79,11 @@ def _before(*keys: str, paste: str | None = None) -> Any:
     ("overview", ()),
     ("guided-happened", ("enter",)),
     ("guided-proof", ("enter", "3")),
-    ("guided-proof-no-store-check", ("down", "enter", "3")),
     ("guided-fix", ("enter", "4")),
     ("events", ("e", "down")),
     ("stores", ("s",)),
     ("help", ("question_mark",)),
+    ("guided-proof-no-store-check", ("down", "enter", "3")),
 ])
 def test_screen_snapshot(snap_compare: Any, kb: Any, name: str, keys: tuple[str, ...], size: tuple[int, int]) -> None:
     app = TlsdiagApp([SAMPLE], kb=kb, cwd=REPO, blink=False)

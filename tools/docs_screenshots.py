@@ -26,7 +26,7 @@ SAMPLE = REPO / "samples" / "lync2013-fe-root-store"
 SNAPSHOTS = REPO / "tests" / "__snapshots__" / "test_tui_snapshots"
 TUI_SVGS = {  # docs name: the snapshot tests/test_tui_snapshots.py compares
     "tui-guided-80x24.png": "test_screen_snapshot[guided-happened-keys1-80x24].svg",
-    "tui-proof-no-store-check-80x24.png": "test_screen_snapshot[guided-proof-no-store-check-keys3-80x24].svg",
+    "tui-proof-no-store-check-80x24.png": "test_screen_snapshot[guided-proof-no-store-check-keys7-80x24].svg",
 }
 
 

@@ -68,8 +68,8 @@ def join_lines(parts: list[Text]) -> Text:
 
 
 # A line's indent: leading spaces plus a list marker ("1. ", "- ", "• ", a count "102 × ", a finding mark)
-# and the spaces after it.
-_LEAD = re.compile(r"^ *(?:(?:\d+\.|\d+ ×|[-•*×✗✓!·]) +)?")
+# and the spaces after it, or a label column ("Source        ", "thumbprint:  ", "KB2795828  ").
+_LEAD = re.compile(r"^ *(?:(?:\d+\.|\d+ ×|[-•*×✗✓!·]) +|[A-Za-z][\w():]*(?: [\w():]+)* {2,})?")
 
 
 def hang(text: Text, width: int) -> Text:
