@@ -142,7 +142,7 @@ def test_hang_continues_a_labelled_value_under_the_value() -> None:
                 "  KB2795828  Lync Server 2013 Front-End service cannot start in Windows Server 2012\n"
                 "thumbprint:  50E12DC41A416170E87D52AE88FB1A620E6EB652  in local machine ROOT")
     rows = _rows(hang(text, 50))
-    assert rows[0].startswith("Source        samples/") and rows[1].startswith(" " * 14 + "ws-WindowsFabric")
+    assert rows[0].startswith("Source        samples/") and rows[1].startswith(" " * 14 + "soft-Windows")
     kb = rows.index(next(r for r in rows if r.startswith("  KB2795828  Lync")))
     assert rows[kb + 1].startswith(" " * 13) and not rows[kb + 1].startswith(" " * 14)
     assert rows[-1].startswith(" " * 13) and "ROOT" in rows[-1]
