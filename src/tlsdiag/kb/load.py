@@ -156,6 +156,10 @@ def _cross_check(directory: Path, found: dict[str, dict[str, tuple[Path, dict]]]
             if "event" in item and item["event"] not in events:
                 problems.append(Problem(path, yamlsafe.line_of(lines, ("against", i, "event")),
                                         f"against refers to unknown catalog event {item['event']!r}"))
+        for i, other in enumerate(data.get("yields_to", [])):
+            if other not in found["causes"] or other == cause_id:
+                problems.append(Problem(path, yamlsafe.line_of(lines, ("yields_to", i)),
+                                        f"yields_to names {other!r}, which is not another cause"))
         for polarity in ("positive", "negative"):
             for i, example in enumerate(data["examples"][polarity]):
                 sample = example.get("sample")
@@ -235,7 +239,8 @@ def _sources(items: list[dict[str, Any]]) -> tuple[Source, ...]:
 
 def _signals(spec: dict[str, Any] | None) -> Signals:
     spec = spec or {}
-    return Signals(tuple(spec.get("codes", [])), tuple(spec.get("phrases", [])))
+    return Signals(tuple(spec.get("codes", [])), tuple(spec.get("phrases", [])),
+                   tuple(spec.get("weak_phrases", [])))
 
 
 def _windows(spec: dict[str, Any] | None) -> WindowsRange | None:
@@ -279,5 +284,6 @@ def _cause(path: Path, d: dict[str, Any]) -> Cause:
         workarounds=tuple(Workaround(w["title"], w["caveat"], w.get("command", ""), w.get("shell", "powershell"))
                           for w in d.get("workarounds", [])),
         examples=d["examples"], sources=_sources(d["sources"]), store_related=d.get("store_related", False),
-        signals=_signals(d.get("signals")),
+        signals=_signals(d.get("signals")), tell_apart=" ".join(d.get("tell_apart", "").split()),
+        yields_to=tuple(d.get("yields_to", [])),
     )

@@ -61,6 +61,7 @@ class Signals:
 
     codes: tuple[str, ...] = ()
     phrases: tuple[str, ...] = ()
+    weak_phrases: tuple[str, ...] = ()  # fit the cause but do not point to it (generic evidence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +177,8 @@ class Cause:
     sources: tuple[Source, ...]
     store_related: bool = False
     signals: Signals = field(default_factory=Signals)
+    tell_apart: str = ""  # what to check to confirm or exclude this cause when the evidence fits several
+    yields_to: tuple[str, ...] = ()  # causes that, when diagnosed on the same computer, rank above this one
 
 
 @dataclass(frozen=True, slots=True)

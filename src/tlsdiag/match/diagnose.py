@@ -21,6 +21,8 @@ dropped with a note. Choices this module adds, each documented in the report:
   ``rules_out_when_clean`` check that
   ran clean on that computer (and nothing proves it) marks it ruled out and
   multiplies the score by 0.2; a ruled-out cause is not "made".
+- ``yields_to``: a cause that names others ranks below them (0.9 of the best
+  one's score) when one of them is made on the same computer.
 """
 
 from __future__ import annotations
@@ -518,8 +520,25 @@ class Correlator:
             self._apply_store(d, cause, proofs, related, clean)
             self._apply_windows(d, cause, facts)
             results.append(d)
+        self._apply_yields(results)
         results.sort(key=Diagnosis.sort_key)
         return results
+
+    @staticmethod
+    def _apply_yields(results: list[Diagnosis]) -> None:
+        """A cause that ``yields_to`` others ranks below them when they are diagnosed on the same computer.
+
+        Quorum loss, for one, needs its own evidence: the events it shares with the root-store problem
+        (a front end waiting for routing groups) must not put it first when the stores explain them."""
+        for d in results:
+            leaders = [o for o in results if o.cause.id in d.cause.yields_to and o.made]
+            if not leaders or d.excluded:
+                continue
+            top = max(leaders, key=lambda o: o.score)
+            if d.score >= top.score:
+                d.score = top.score * 0.9
+                d.notes.append(f"ranked below {top.cause.id}: that cause is diagnosed here too and explains "
+                               "the shared evidence; this one needs evidence of its own to lead")
 
     def _score(self, name: str, key: str, cause: Cause, cause_hits: dict[str, Hit]) -> Diagnosis:
         d = Diagnosis(computer=name, cause=cause)
