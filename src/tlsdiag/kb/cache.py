@@ -8,7 +8,7 @@ loaded ``KnowledgeBase`` is pickled under a SHA-256 key over:
   (``kb/model.py``, ``kb/load.py``, ``kb/yamlsafe.py``, this file): in a checkout the version does
   not change when the loader or the model classes do, and a stale pickle must never load;
 * the signatures directory path (the entries carry their file paths);
-* every file in ``schema/``, ``events/`` and ``causes/``: relative name and bytes, so any edit,
+* every file in ``schema/``, ``events/``, ``causes/`` and ``checks/``: relative name and bytes, so any edit,
   added or removed file gives a new key.
 
 The validation also checks that the example sample folders named by causes exist; those lie
@@ -42,7 +42,7 @@ FORMAT = b"tlsdiag-kb-cache 1\n"  # file header; change it when the file layout 
 KEEP = 4  # newest entries kept (a few checkouts or signature folders side by side)
 MAX_FILE = 4 * 1024 * 1024  # a signature file this large is refused by the loader; do not hash it
 _PREFIX, _SUFFIX = "kb-", ".pickle"
-_HASHED_FOLDERS = ("schema", "events", "causes")
+_HASHED_FOLDERS = ("schema", "events", "causes", "checks")
 _CODE = ("model.py", "load.py", "yamlsafe.py", "cache.py")
 _HERE = Path(__file__).resolve().parent
 

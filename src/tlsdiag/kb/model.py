@@ -182,10 +182,40 @@ class Cause:
 
 
 @dataclass(frozen=True, slots=True)
+class CheckStep:
+    step: str
+    command: str = ""
+    shell: str = "powershell"
+    when: str = ""  # shown only for this variant of the finding ("" = always)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreCheck:
+    """Metadata of one certificate-store check (signatures/checks/); the check itself is code in
+    tlsdiag.stores.checks, which reads its title, severity, cause and static fix steps from here."""
+
+    id: str
+    title: str
+    severity: str  # error | warning | info: the usual problem
+    explanation: str
+    path: Path
+    cause: str | None = None
+    kb: tuple[int, ...] = ()
+    fix: tuple[CheckStep, ...] = ()
+    other_severities: tuple[str, ...] = ()
+    sources: tuple[Source, ...] = ()
+
+    def steps(self, variant: str = "") -> tuple[CheckStep, ...]:
+        """The fix steps for one variant of a finding (steps without ``when`` always apply)."""
+        return tuple(s for s in self.fix if not s.when or s.when == variant)
+
+
+@dataclass(frozen=True, slots=True)
 class KnowledgeBase:
     events: Mapping[str, CatalogEvent]
     causes: Mapping[str, Cause]
     directory: Path
+    checks: Mapping[str, StoreCheck] = field(default_factory=dict)
 
     def provider_and_channel_names(self) -> list[str]:
         """Every provider and channel name the catalog cares about (for byte-level prefilters)."""
