@@ -25,6 +25,7 @@ from tlsdiag.kb.model import (
     Evidence,
     KbArticle,
     KnowledgeBase,
+    Peer,
     Signals,
     Source,
     Step,
@@ -165,6 +166,10 @@ def _cross_check(directory: Path, found: dict[str, dict[str, tuple[Path, dict]]]
                 if (directory / "checks").is_dir() and check_id not in found["checks"]:
                     problems.append(Problem(path, yamlsafe.line_of(lines, ("store_checks", group, i)),
                                             f"store check {check_id!r} is not defined in checks/"))
+        for i, peer in enumerate(data.get("peers", [])):
+            if peer["cause"] not in found["causes"]:
+                problems.append(Problem(path, yamlsafe.line_of(lines, ("peers", i, "cause")),
+                                        f"peers names {peer['cause']!r}, which is not a cause"))
         for i, other in enumerate(data.get("yields_to", [])):
             if other not in found["causes"] or other == cause_id:
                 problems.append(Problem(path, yamlsafe.line_of(lines, ("yields_to", i)),
@@ -310,4 +315,6 @@ def _cause(path: Path, d: dict[str, Any]) -> Cause:
         examples=d["examples"], sources=_sources(d["sources"]), store_related=d.get("store_related", False),
         signals=_signals(d.get("signals")), tell_apart=" ".join(d.get("tell_apart", "").split()),
         yields_to=tuple(d.get("yields_to", [])),
+        peers=tuple(Peer(p["cause"], float(p["weight"]), p["note"], bool(p.get("against", False)),
+                         p.get("scope", "named")) for p in d.get("peers", [])),
     )

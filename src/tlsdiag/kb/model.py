@@ -132,6 +132,18 @@ class Against:
 
 
 @dataclass(frozen=True, slots=True)
+class Peer:
+    """Another computer of the collection that bears on this cause: the one the evidence names (an Edge in
+    a CMS replication event) or any other (a second front end of the pool)."""
+
+    cause: str  # diagnosed on that computer
+    weight: float
+    note: str
+    against: bool = False  # True: it argues against this cause here
+    scope: str = "named"  # named | collection
+
+
+@dataclass(frozen=True, slots=True)
 class Step:
     step: str
     command: str = ""
@@ -179,6 +191,7 @@ class Cause:
     signals: Signals = field(default_factory=Signals)
     tell_apart: str = ""  # what to check to confirm or exclude this cause when the evidence fits several
     yields_to: tuple[str, ...] = ()  # causes that, when diagnosed on the same computer, rank above this one
+    peers: tuple[Peer, ...] = ()  # causes diagnosed on other computers of the collection that bear on this one
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,11 +22,15 @@ dropped with a note. Choices this module adds, each documented in the report:
   ran clean on that computer (and nothing proves it) marks it ruled out and
   multiplies the score by 0.2; a ruled-out cause is not "made".
 - ``yields_to``: a cause that names others ranks below them (0.9 of the best
-  one's score) when one of them is made on the same computer.
+  one's score) when one of them is made on the same computer, and loses half
+  its score when the stores prove that one.
+- ``peers``: a cause diagnosed on another computer of the collection (the one
+  the evidence names, or any other) counts for or against a cause here.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,6 +48,7 @@ HIGH, MEDIUM, LOW = 0.7, 0.4, 0.2
 UNKNOWN_FACTOR = 0.5
 PROVEN_FLOOR = 0.9
 RULED_OUT_FACTOR = 0.2
+YIELD_PROVEN_FACTOR = 0.5  # a cause that yields to one the stores prove on the same computer
 
 
 def confidence_of(score: float, weak: bool) -> str:
@@ -472,12 +477,71 @@ class Correlator:
                 self.store_notes.setdefault(key, []).append(
                     f"Windows build {build} taken from the store collection (no EventLog 6009 in the logs)")
         keys = sorted(set(self._hits) | set(by_computer_store), key=lambda k: (self.names.get(k, k), k))
-        out: list[Diagnosis] = []
+        per_computer: list[list[Diagnosis]] = []
         for key in keys:
             diagnoses = self._diagnose_computer(key, facts.get(key), by_computer_store.get(key, []))
             for d in diagnoses:
                 d.notes.extend(self.store_notes.get(key, []))
+            per_computer.append(diagnoses)
+        self._apply_peers(per_computer)
+        out: list[Diagnosis] = []
+        for diagnoses in per_computer:
+            diagnoses.sort(key=Diagnosis.sort_key)
             out.extend(diagnoses)
+        return out
+
+    def _apply_peers(self, per_computer: list[list[Diagnosis]]) -> None:
+        """Causes whose ``peers`` look at other computers of the collection: the computer their evidence
+        names (the Edge a CMS replication event names) or any other one (a second front end).
+
+        A peer cause that is made there counts as evidence here (or against, with ``against``), with a
+        note naming the computer; the evidence is never invented for computers the collection lacks."""
+        made: dict[str, list[Diagnosis]] = {}
+        for diagnoses in per_computer:
+            for d in diagnoses:
+                if d.made:
+                    made.setdefault(computer_key(d.computer), []).append(d)
+        if len(made) < 1 or len({computer_key(ds[0].computer) for ds in per_computer if ds}) < 2:
+            return
+        for diagnoses in per_computer:
+            for d in diagnoses:
+                if not d.cause.peers or d.excluded:
+                    continue
+                me = computer_key(d.computer)
+                named = self._named_computers(d, me)
+                for peer in d.cause.peers:
+                    scope = named if peer.scope == "named" else {k for k in made if k != me}
+                    hits = [o for k in sorted(scope) for o in made.get(k, []) if o.cause.id == peer.cause]
+                    if not hits:
+                        continue
+                    other = hits[0]
+                    if peer.against:
+                        d.score *= 1.0 - peer.weight
+                    else:
+                        d.score = 1.0 - (1.0 - d.score) * (1.0 - peer.weight)
+                        d.weak = False if d.evidence else d.weak
+                    how = "proven by its store" if other.store == "proven" else other.confidence
+                    d.notes.append(f"{'against' if peer.against else 'for'} (other computer {other.computer}: "
+                                   f"{peer.cause}, {how}): {peer.note}")
+
+    def _named_computers(self, d: Diagnosis, me: str) -> set[str]:
+        """Keys of the other computers of the collection that this diagnosis's evidence events name."""
+        names = {k: v for k, v in self.names.items() if k and k != me}
+        if not names:
+            return set()
+        texts = []
+        for item in d.evidence:
+            for m in item.hit.matches:
+                texts.extend(str(v) for v in m.event.data.values())
+                if m.event.message:
+                    texts.append(m.event.message)
+        text = " ".join(texts).casefold()
+        out = set()
+        for key in names:
+            short = key.split(".")[0]
+            if re.search(r"(?<![\w.-])" + re.escape(key) + r"(?![\w-])", text) or (
+                    len(short) >= 3 and re.search(r"(?<![\w.-])" + re.escape(short) + r"(?:\.|(?![\w-]))", text)):
+                out.add(key)
         return out
 
     def _assign_stores(self, stores: list[StoreResult]) -> dict[str, list[StoreResult]]:
@@ -534,11 +598,15 @@ class Correlator:
             leaders = [o for o in results if o.cause.id in d.cause.yields_to and o.made]
             if not leaders or d.excluded:
                 continue
-            top = max(leaders, key=lambda o: o.score)
-            if d.score >= top.score:
-                d.score = top.score * 0.9
-                d.notes.append(f"ranked below {top.cause.id}: that cause is diagnosed here too and explains "
-                               "the shared evidence; this one needs evidence of its own to lead")
+            top = max(leaders, key=lambda o: (o.store == "proven", o.score))
+            before = d.score
+            if top.store == "proven":
+                d.score *= YIELD_PROVEN_FACTOR
+            d.score = min(d.score, top.score * 0.9)
+            if d.score < before:
+                d.notes.append(f"ranked below {top.cause.id}" + (" (proven by the stores)" if top.store == "proven"
+                                                                 else "") + ": that cause is diagnosed here too and "
+                               "explains the shared evidence; this one needs evidence of its own to lead")
 
     def _score(self, name: str, key: str, cause: Cause, cause_hits: dict[str, Hit]) -> Diagnosis:
         d = Diagnosis(computer=name, cause=cause)
