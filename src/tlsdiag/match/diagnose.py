@@ -12,8 +12,8 @@ dropped with a note. Choices this module adds, each documented in the report:
   its weight and is marked "fields unknown". An ``against`` item that is unknown
   is not applied, and a note says so.
 - Confidence: high >= 0.7, medium >= 0.4, low >= 0.2. Below 0.2, or when every
-  piece of evidence is ``generic``, the diagnosis is **weak**: shown, but not
-  "made" (it does not change the exit status).
+  piece of evidence is ``generic`` and no combination of it fired, the diagnosis
+  is **weak**: shown, but not "made" (it does not change the exit status).
 - Store findings: a finding (error or warning, not an info note) from a check the cause ``proves`` marks it proven
   and raises it to at least 0.9; a cause with such a finding and no events is
   still diagnosed ("found in the stores"). Findings that only name the cause
@@ -636,7 +636,10 @@ class Correlator:
             elif ag.event and i in self._against_unknown.get(key, {}).get(cause.id, set()):
                 d.notes.append(f"not applied (fields unknown on this input): against '{ag.note}'")
         d.score = score
-        d.weak = bool(d.evidence) and all(i.evidence.role == "generic" for i in d.evidence)
+        # generic evidence alone is weak, unless a combination of it fired: co-occurrence is what the
+        # combinations encode as discriminating (the S40 picture of signature-algorithm-tls12)
+        d.weak = (bool(d.evidence) and all(i.evidence.role == "generic" for i in d.evidence)
+                  and not d.combinations)
         return d
 
     @staticmethod

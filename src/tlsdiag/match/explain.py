@@ -85,7 +85,7 @@ def normalise(text: str) -> str:
     return _REPEAT.sub("# ", value).strip()
 
 
-_ID_LABEL = re.compile(r"(?:event[\s-]*id|ereignis[\s-]*id|eventid|id\s+des\s+ereignisses)\s*[:=#]?\s*(\d{1,5})\b", re.I)
+_ID_LABEL = re.compile(r"(?:event[\s-]*id|ereignis[\s-]*id|eventid|id\s+des\s+ereignisses)\s*[:=#-]?\s*(\d{1,5})\b", re.I)
 _XML_ID = re.compile(r"<EventID\b[^>]*>\s*(\d{1,5})\s*</EventID>", re.I)  # "Event Xml:" part of a copied block
 _XML_PROVIDER = re.compile(r"<Provider\b[^>]*\bName\s*=\s*['\"]([^'\"]+)['\"]", re.I)
 _KB_LABEL = re.compile(r"\bKB\s*-?\s*(\d{6,7})\b", re.I)
