@@ -365,6 +365,8 @@ def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
         score = _noisy_or(parts)
         if header and entry.id not in header and entry.event_id in labelled:
             score *= 0.8  # the header names another provider's event with this id
+        if not distinct and score > GENERIC_CAP:
+            score = GENERIC_CAP  # a bare number or error code is not this event: many events carry it
         event_scores[entry.id] = ExplainMatch("event", entry.id, entry.title, score, entry.event_id,
                                               entry.provider, [], why, generic=not distinct)
 
