@@ -135,3 +135,21 @@ def test_finding_fix_blocks_back_up_before_they_change() -> None:
             else:
                 assert "$ErrorActionPreference = 'Stop'" in head and "New-Item -ItemType Directory" in head, step.command
     assert checked
+
+
+def test_adfs_trusted_devices_store_is_checked_and_proves_the_root_store_cause() -> None:
+    key = td.rsa_key("adfs-root")
+    root_name = td.name("Contoso Root CA ADFS")
+    root = td.make_cert(root_name, key, serial=11, not_before=datetime(2020, 1, 1, tzinfo=timezone.utc),
+                        not_after=datetime(2035, 1, 1, tzinfo=timezone.utc))
+    sub = td.make_cert(td.name("Contoso Issuing CA ADFS"), td.ec_key("adfs-sub"), issuer=root_name, issuer_key=key,
+                       serial=12, not_before=datetime(2020, 1, 1, tzinfo=timezone.utc),
+                       not_after=datetime(2030, 1, 1, tzinfo=timezone.utc))
+    snap = StoreSnapshot("ADFS01")
+    snap.add(StoreCert(Cert(root), MACHINE, "AdfsTrustedDevices", False))
+    snap.add(StoreCert(Cert(sub), MACHINE, "AdfsTrustedDevices", False))
+    [f] = [f for f in run_checks(snap, AT) if f.check == "adfs-trusted-devices-not-self-signed"]
+    assert f.kind == "problem" and f.severity == "error" and "Issuing CA ADFS" in f.why
+    assert f.cause == "root-store-non-self-signed"
+    assert "adfs-trusted-devices-not-self-signed" in KB.causes["root-store-non-self-signed"].proves
+    assert not [f for f in run_checks(StoreSnapshot("X"), AT) if f.check == "adfs-trusted-devices-not-self-signed"]

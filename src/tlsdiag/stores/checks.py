@@ -420,6 +420,29 @@ def _root_not_self_signed(s: StoreSnapshot, at: datetime) -> list[Finding]:
     return out
 
 
+ADFS_TRUSTED_DEVICES = "AdfsTrustedDevices"
+
+
+def _adfs_trusted_devices(s: StoreSnapshot, at: datetime) -> list[Finding]:
+    """AD FS builds the CTL for device authentication from this store; it may hold only self-signed
+    certificates, like Trusted Root (Microsoft's AD FS troubleshooting, research notes S26)."""
+    if (MACHINE, ADFS_TRUSTED_DEVICES) not in s.covered:
+        return []
+    certs = s.physical(MACHINE, ADFS_TRUSTED_DEVICES)
+    out = []
+    for sc in certs:
+        if sc.cert.self_signed.value:
+            continue
+        why = (f"{sc.cert.subject} in {sc.where} is not self-signed; a CA-issued certificate in the AD FS "
+               "AdfsTrustedDevices store makes the CTL built from it contain only that certificate, and device "
+               "(certificate) authentication through AD FS / the Web Application Proxy fails.")
+        out.append(_problem("adfs-trusted-devices-not-self-signed", "error", why, sc, _remove(sc)))
+    if not out:
+        out.append(_clean("adfs-trusted-devices-not-self-signed", f"all {len(certs)} AdfsTrustedDevices "
+                                                                  "certificates are self-signed", checked=len(certs)))
+    return out
+
+
 def _root_has_private_key(s: StoreSnapshot, at: datetime) -> list[Finding]:
     roots = s.logical(TRUSTED_ROOT)
     known = [sc for sc in roots if sc.has_private_key is not None]
@@ -818,7 +841,7 @@ def _int(value: object) -> int | None:
 
 
 _CHECK_FUNCS: list[Callable[[StoreSnapshot, datetime], list[Finding]]] = [
-    _root_not_self_signed, _root_has_private_key, _root_end_entity, _ca_self_signed, _ca_has_private_key,
+    _root_not_self_signed, _adfs_trusted_devices, _root_has_private_key, _root_end_entity, _ca_self_signed, _ca_has_private_key,
     _my_without_private_key, _issuer_list_too_large, _root_count_high, _root_duplicate_subject, _validity,
     _server_chain_incomplete, _chain_signature_algorithm, _schannel_workaround, _schannel_logging, _session_ticket,
 ]
