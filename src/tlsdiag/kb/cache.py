@@ -35,7 +35,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from tlsdiag import __version__
-from tlsdiag.kb.model import CatalogEvent, Cause, KnowledgeBase
+from tlsdiag.kb.model import CatalogEvent, Cause, KnowledgeBase, StoreCheck
 
 ENV = "TLSDIAG_CACHE_DIR"
 FORMAT = b"tlsdiag-kb-cache 1\n"  # file header; change it when the file layout changes
@@ -172,6 +172,8 @@ def _decode(blob: bytes, key: str, directory: Path) -> tuple[KnowledgeBase, tupl
             raise ValueError("bad mapping")
         if not all(type(v) is cls and v.id == k for k, v in mapping.items()):
             raise ValueError(f"bad {cls.__name__} entry")
+    if type(kb.checks) is not dict or not all(type(v) is StoreCheck and v.id == k for k, v in kb.checks.items()):
+        raise ValueError("bad StoreCheck entry")
     return kb, required
 
 
