@@ -158,3 +158,12 @@ def test_json_marks_store_related_per_cause_match(kb) -> None:
     import jsonschema
 
     jsonschema.validate(data, schema)
+
+
+def test_the_seeds_whole_front_end_section_gives_the_root_store_and_no_confident_quorum_loss(kb, seed: str) -> None:
+    """The audit's reproduction (C1): the seed's section from 'Lync 2013 Frontend Server auf Win2012 startet
+    nicht' to the Get-CsPoolFabricState output gave pool-quorum-loss 0.86 against root-store 0.47."""
+    text = _cut(seed, "Lync 2013 Frontend Server auf Win2012 startet nicht", "Fqdn: lync2013.msxfaq.net")
+    scores = {m.id: m.score for m in explain(text, kb).matches if m.kind == "cause"}
+    assert max(scores, key=scores.get) == ROOT, scores
+    assert scores.get("pool-quorum-loss", 0.0) < HIGH, scores
