@@ -2,19 +2,25 @@
 rem collect-tlsdiag.cmd - collect what tlsdiag needs from one Windows server; nothing to install.
 rem
 rem   Run in an elevated command prompt:
-rem     collect-tlsdiag.cmd [/out PARENT] [/days N] [/nologs] [/reservemb MB]
+rem     collect-tlsdiag.cmd [/out PARENT] [/days N] [/nologs] [/reservemb MB] [/nopause]
 rem   Output: a new folder PARENT\tlsdiag-%COMPUTERNAME%-yyyymmdd-HHMMSS (PARENT defaults to %TEMP%).
 rem   /days N   export the events of the last N days (default 30); /days 0 exports whole logs.
 rem   Before any log is copied, the live logs' sizes are compared with the free space of the target
 rem   drive; logs are not copied when less than /reservemb MB (default 1024) would stay free.
+rem   /nopause  never wait for a key at the end (started from Explorer it waits, so the window stays).
 rem   Zip the folder and copy it off the server. The logs hold user names, SIP and IP addresses.
 rem
 rem Read-only on the server: wevtutil gl/gli/qe/epl, reg query/export, wmic. Certificates in the
 rem exported keys are public; private keys are not in them.
 setlocal EnableExtensions DisableDelayedExpansion
 
+rem Started from Explorer (cmd.exe /c): keep the window open at the end so the admin sees the folder.
+rem Delayed expansion reads %cmdcmdline% without letting characters of a path act as operators.
 set "PAUSEATEND="
-echo(%cmdcmdline%| find /i " /c " >nul && set "PAUSEATEND=1"
+setlocal EnableDelayedExpansion
+set "CL=!cmdcmdline!"
+set "CL=!CL:"=!"
+if /i not "!CL: /c =!"=="!CL!" (endlocal & set "PAUSEATEND=1") else endlocal
 
 set "PARENT=%TEMP%"
 set "DAYS=30"
@@ -26,8 +32,9 @@ if /i "%~1"=="/out" (set "PARENT=%~2" & shift & shift & goto args)
 if /i "%~1"=="/days" (set "DAYS=%~2" & shift & shift & goto args)
 if /i "%~1"=="/reservemb" (set "RESERVEMB=%~2" & shift & shift & goto args)
 if /i "%~1"=="/nologs" (set "NOLOGS=1" & shift & goto args)
+if /i "%~1"=="/nopause" (set "PAUSEATEND=" & shift & goto args)
 echo collect-tlsdiag: unknown argument "%~1" 1>&2
-echo usage: collect-tlsdiag.cmd [/out PARENT] [/days N] [/nologs] [/reservemb MB] 1>&2
+echo usage: collect-tlsdiag.cmd [/out PARENT] [/days N] [/nologs] [/reservemb MB] [/nopause] 1>&2
 set "RC=1" & goto finish
 :argsdone
 set "DAYSN="
@@ -61,7 +68,9 @@ if not defined LDT for /f %%a in ('powershell -NoProfile -Command "[DateTime]::U
 if not defined OSV for /f "tokens=3" %%a in ('reg query "HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion" /v CurrentBuildNumber 2^>nul ^| find /i "REG_SZ"') do set "OSV=0.0.%%a"
 
 rem A fresh folder per run, as an absolute path (wevtutil epl needs one).
-set "OUT=%PARENT%\tlsdiag-%COMPUTERNAME%-%LDT:~0,8%-%LDT:~8,6%"
+set "STAMP=run%RANDOM%"
+if defined LDT call set "STAMP=%%LDT:~0,8%%-%%LDT:~8,6%%"
+set "OUT=%PARENT%\tlsdiag-%COMPUTERNAME%-%STAMP%"
 for %%I in ("%OUT%") do set "OUT=%%~fI"
 for %%I in ("%OUT%") do set "DRIVE=%%~dI"
 if exist "%OUT%" (echo collect-tlsdiag: "%OUT%" exists already; run again for a fresh folder 1>&2 & set "RC=1" & goto finish)
@@ -94,7 +103,8 @@ rem Free space (in units of 10^6 bytes: cmd arithmetic stops at 2^31) against th
 set "FREE="
 for /f "tokens=2 delims==" %%a in ('wmic logicaldisk where "DeviceID='%DRIVE%'" get FreeSpace /value 2^>nul ^| find "="') do for /f "delims=" %%b in ("%%a") do set "FREE=%%b"
 if not defined FREE for /f %%a in ('powershell -NoProfile -Command "(New-Object IO.DriveInfo '%DRIVE%').AvailableFreeSpace" 2^>nul') do set "FREE=%%a"
-set "FREEMB=%FREE:~0,-6%"
+set "FREEMB="
+if defined FREE call set "FREEMB=%%FREE:~0,-6%%"
 if not defined FREEMB set "FREEMB=0"
 set /a "NEEDMB=0"
 set "QUERY="
@@ -193,10 +203,7 @@ for /f "tokens=1,*" %%a in ('wevtutil gli "%NAME%" 2^>nul') do (
 )
 set "XML="
 for /f "delims=" %%x in ('wevtutil qe "%NAME%" /c:1 /rd:false /f:xml 2^>nul') do set "XML=%%x"
-if defined XML call set "XML=%%XML:*SystemTime=%%"
-if defined XML call set "OLD=%%XML:~2,30%%"
-if defined OLD for /f "delims='" %%t in ("%OLD%") do set "OLD=%%t"
-if defined OLD echo(%OLD%| findstr /r /x "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9][0-9.]*Z" >nul || set "OLD="
+if defined XML call :oldest
 if not defined FITS (set "REASON=not copied: not enough free space for the live logs" & goto logentry)
 if defined QUERY (
   echo   exporting "%NAME%" ^(%SIZE% bytes in the live log, %RECORDS% records; last %DAYS% days^) ...
@@ -220,6 +227,19 @@ exit /b 0
 :skiplog
 >> "%LOGTMP%" echo %LSEP%{"Name":"%~1","File":"","Status":"skipped","ExitCode":null,"Enabled":null,"SizeBytes":null,"Records":null,"OldestRecordUtc":null,"Reason":"/nologs given"}
 set "LSEP=,"
+exit /b 0
+
+:oldest
+rem TimeCreated SystemTime of the first record. Event text is written by others: it is only ever
+rem expanded with delayed expansion (never parsed as a command), and only a value made of the
+rem characters of a timestamp leaves this subroutine.
+setlocal EnableDelayedExpansion
+set "T=!XML:*SystemTime=!"
+set "T=!T:~2,30!"
+for /f "delims='" %%t in ("!T!") do set "T=%%t"
+for /f "delims=0123456789-:.TZ" %%c in ("!T!") do set "T="
+if not "!T:~4,1!!T:~10,1!!T:~-1!"=="-TZ" set "T="
+endlocal & set "OLD=%T%"
 exit /b 0
 
 :regexport
