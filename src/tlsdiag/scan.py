@@ -172,7 +172,7 @@ def _store_results(analyses: list[StoreAnalysis], seen: Iterable[str], notes: li
         if getattr(snap, "manifest", None) is not None:
             from tlsdiag.stores.manifest import describe
 
-            head, *rest = describe(snap.manifest, source)
+            head, *rest = describe(snap.manifest)
             notes.append(" ".join([head, "; ".join(line.strip() for line in rest)]).strip())
     return out
 

@@ -65,6 +65,7 @@ class Manifest:
     archives: tuple[str, ...] = ()  # Archive-*.evtx files next to the live logs, listed, not copied
     errors: tuple[str, ...] = ()
     warnings: list[str] = field(default_factory=list)  # fields this reader could not use
+    source: str = ""  # where the manifest was read from
 
 
 def _int(value: Any) -> int | None:
@@ -152,7 +153,7 @@ def read_manifest(data: bytes, display: str) -> Manifest:
                     archives=tuple(_text(a) for a in archives if isinstance(a, str)) if isinstance(archives, list)
                     else (),
                     errors=tuple(_text(e) for e in errors if isinstance(e, str)) if isinstance(errors, list) else (),
-                    warnings=warnings)
+                    warnings=warnings, source=display)
 
 
 def _size(n: int | None) -> str:
@@ -161,19 +162,19 @@ def _size(n: int | None) -> str:
     return f"{n / 1_048_576:.1f} MB" if n >= 1_048_576 else f"{n} bytes"
 
 
-def describe(manifest: Manifest, source: str) -> list[str]:
+def describe(manifest: Manifest) -> list[str]:
     """Sentences for the scan report: the window, then every log and key that was not simply exported."""
     who = manifest.computer or "(computer not recorded)"
     window = ("whole logs" if manifest.days == 0 else f"the last {manifest.days} day(s) of each log"
               if manifest.days else "window not recorded")
     lines = [f"Collection of {who} by {manifest.collector} ({window}; folder on the server: "
-             f"{manifest.folder or 'not recorded'}), manifest {source}."]
+             f"{manifest.folder or 'not recorded'}), from {manifest.source or 'its manifest'}:"]
     for log in manifest.logs:
         state = "disabled" if log.enabled is False else "enabled" if log.enabled else "enabled state unknown"
         oldest = f", oldest record {log.oldest:%Y-%m-%d %H:%M}Z" if log.oldest else ""
         facts = f"{_size(log.size_bytes)}, {state}{oldest}"
         if log.status == "exported":
-            lines.append(f"  log {log.name}: exported ({facts})")
+            lines.append(f"  log {log.name}: exported ({facts})" + (f": {log.reason}" if log.reason else ""))
         else:
             code = f", exit code {log.exit_code}" if log.exit_code not in (None, 0) else ""
             lines.append(f"  log {log.name}: {log.status}{code} ({facts})"
