@@ -80,7 +80,9 @@ echo Collecting into "%OUT%"
 set "MAN=%OUT%\tlsdiag-manifest.json"
 set "LOGTMP=%OUT%\tlsdiag-manifest-logs.tmp"
 set "KEYTMP=%OUT%\tlsdiag-manifest-keys.tmp"
+set "SUMTMP=%OUT%\tlsdiag-summary.tmp"
 type nul > "%LOGTMP%"
+type nul > "%SUMTMP%"
 type nul > "%KEYTMP%"
 set "LSEP="
 set "KSEP="
@@ -150,10 +152,10 @@ type "%LOGTMP%" >> "%MAN%"
 >> "%MAN%" echo ],"Keys":[
 type "%KEYTMP%" >> "%MAN%"
 >> "%MAN%" echo ],"Archives":[],"Errors":[]}
-del "%LOGTMP%" "%KEYTMP%" 2>nul
-
 echo.
 echo Collection folder: "%OUT%"
+type "%SUMTMP%"
+del "%LOGTMP%" "%KEYTMP%" "%SUMTMP%" 2>nul
 echo   (each log's size, oldest record and state, and what was skipped and why: tlsdiag-manifest.json)
 echo The logs hold user names, SIP addresses and IP addresses: handle the zip as personal data.
 echo Zip the folder (Explorer: Send to ^> Compressed ^(zipped^) folder) and run:
@@ -217,7 +219,9 @@ if "%CODE%"=="0" (set "STATUS=exported" & set "FILE=%~2") else (set "STATUS=fail
 if "%CODE%"=="15007" (set "STATUS=not-present" & set "REASON=no such log on this server")
 if "%STATUS%"=="exported" if "%ENABLED%"=="false" set "REASON=log disabled (Windows default for CAPI2/Operational)"
 :logentry
-echo   %STATUS% "%NAME%" %REASON%
+set "LINE=  %STATUS% log "%NAME%": size %SIZE% bytes, %RECORDS% records, enabled %ENABLED%, oldest record %OLD% %REASON%"
+echo %LINE%
+>> "%SUMTMP%" echo %LINE%
 set "OLDJSON=null"
 if defined OLD set "OLDJSON="%OLD%""
 >> "%LOGTMP%" echo %LSEP%{"Name":"%NAME%","File":"%FILE%","Status":"%STATUS%","ExitCode":%CODE%,"Enabled":%ENABLED%,"SizeBytes":%SIZE%,"Records":%RECORDS%,"OldestRecordUtc":%OLDJSON%,"Reason":"%REASON%"}
@@ -254,6 +258,7 @@ set "CODE=%errorlevel%"
 if not "%CODE%"=="0" (set "STATUS=failed" & set "FILE=" & set "REASON=reg export failed")
 :keyentry
 echo   %STATUS% "%~1" %REASON%
+>> "%SUMTMP%" echo   %STATUS% key "%~1" %REASON%
 set "JKEY=%~1"
 set "JKEY=%JKEY:\=\\%"
 >> "%KEYTMP%" echo %KSEP%{"Name":"%JKEY%","File":"%FILE%","Status":"%STATUS%","ExitCode":%CODE%,"Reason":"%REASON%"}
