@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -155,3 +156,75 @@ def test_collector_write(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert main(["collector", "--write", str(target)]) == 2
     assert "use --force" in capsys.readouterr().err
     assert main(["collector", "--write", str(target), "--force"]) == 0
+
+
+# ---------------------------------------------------------------- the .cmd's manifest template
+# cmd.exe is not here, so the manifest the .cmd writes with `echo` is rebuilt from the script's own lines:
+# each line's %VARIABLES% are replaced with values a run sets (numbers from wevtutil, "null" where it gave
+# none), in the order the script writes them. This checks the JSON the template makes (quotes, commas,
+# brackets), not cmd.exe's parsing.
+
+def _cmd_lines() -> list[str]:
+    return CMD.read_bytes().decode("ascii").split("\r\n")
+
+
+def _expand(template: str, values: dict[str, str]) -> str:
+    def one(m: re.Match[str]) -> str:
+        return values[m.group(1)]
+
+    return re.sub(r"%(~?[A-Za-z0-9_]+)%", one, template)
+
+
+def _echo(line: str, target: str) -> str:
+    prefix = f'>> "%{target}%" echo '
+    assert line.startswith(prefix), line
+    return line[len(prefix):]
+
+
+def _cmd_manifest(days: str, free: str, logs: list[dict[str, str]], keys: list[dict[str, str]]) -> str:
+    lines = _cmd_lines()
+    start = lines.index('> "%MAN%" (')
+    head = []
+    for line in lines[start + 1:]:
+        if line == ")":
+            break
+        head.append(line.strip().removeprefix("echo "))
+    log_tpl = next(_echo(x, "LOGTMP") for x in lines if x.startswith('>> "%LOGTMP%" echo %LSEP%{"Name":"%NAME%"'))
+    key_tpl = next(_echo(x, "KEYTMP") for x in lines if x.startswith('>> "%KEYTMP%" echo'))
+    tail = [_echo(x, "MAN") for x in lines if x.startswith('>> "%MAN%" echo')]
+    common = {"COMPUTERNAME": "LYNC2013-EDGEPO", "DNSHOST": "LYNC2013-EDGEPOOL01", "DNSDOMAIN": "perimeter.contoso.com",
+              "LDT": "20261120103000.123456+060", "JOUT": "C:\\\\Users\\\\adm\\\\AppData\\\\Local\\\\Temp\\\\tlsdiag-X",
+              "DAYS": days, "FREEJSON": free, "NEEDJSON": "21000000"}
+    out = [_expand(x, common) for x in head]
+    out += [_expand(log_tpl, {**entry, "LSEP": "," if n else ""}) for n, entry in enumerate(logs)]
+    out.append(tail[0])
+    out += [_expand(key_tpl, {**entry, "KSEP": "," if n else ""}) for n, entry in enumerate(keys)]
+    out.append(tail[1])
+    return "\n".join(out)
+
+
+def test_cmd_manifest_template_makes_valid_json() -> None:
+    exported = {"NAME": "System", "FILE": "System.evtx", "STATUS": "exported", "CODE": "0", "ENABLED": "true",
+                "SIZE": "20975616", "RECORDS": "41000", "OLDJSON": '"2026-11-02T07:12:00.123456700Z"', "REASON": ""}
+    absent = {"NAME": "Microsoft-Windows-WindowsFabric/Admin", "FILE": "", "STATUS": "not-present", "CODE": "15007",
+              "ENABLED": "null", "SIZE": "null", "RECORDS": "null", "OLDJSON": "null",
+              "REASON": "no such log on this server"}
+    disabled = {**exported, "NAME": "Microsoft-Windows-CAPI2/Operational", "FILE": "CAPI2-Operational.evtx",
+                "ENABLED": "false", "SIZE": "69632", "RECORDS": "0", "OLDJSON": "null",
+                "REASON": "log disabled (Windows default for CAPI2/Operational)"}
+    failed = {**absent, "NAME": "Lync Server", "STATUS": "failed", "CODE": "-2147024784",
+              "REASON": "wevtutil epl failed"}
+    keys = [{"JKEY": "HKLM\\\\SOFTWARE\\\\Microsoft\\\\SystemCertificates", "FILE": "SystemCertificates.reg",
+             "STATUS": "exported", "CODE": "0", "REASON": ""},
+            {"JKEY": "HKLM\\\\SOFTWARE\\\\Microsoft\\\\EnterpriseCertificates", "FILE": "", "STATUS": "not-present",
+             "CODE": "1", "REASON": "key absent (normal for unused group-policy and enterprise stores)"}]
+    validator = _schema("tlsdiag-manifest.schema.json")
+    for days, free, logs in (("30", "40000000000", [exported, absent, disabled, failed]), ("0", "null", [absent]),
+                             ("7", "5", [])):
+        text = _cmd_manifest(days, free, logs, keys)
+        doc = json.loads(text)
+        validator.validate(doc)
+        m = read_manifest(text.encode("ascii"), "tlsdiag-manifest.json")
+        assert m.collector == "collect-tlsdiag.cmd" and m.days == int(days) and len(m.logs) == len(logs)
+        assert m.keys[0].name == "HKLM\\SOFTWARE\\Microsoft\\SystemCertificates"
+        assert m.folder == "C:\\Users\\adm\\AppData\\Local\\Temp\\tlsdiag-X"
