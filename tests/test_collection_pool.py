@@ -205,3 +205,12 @@ def test_a_manifest_inside_a_zip_is_read(pool: list[Path]) -> None:
     assert snaps[0].manifest.days == 30 and snaps[0].manifest.logs[1].enabled is False
 
 
+
+
+def test_offline_hives_carry_the_dns_names(tmp_path: Path) -> None:
+    """A triage collection's SYSTEM hive: ComputerName plus Tcpip\\Parameters Hostname and Domain."""
+    s = testdata.many_roots(EDGE, COLLECTED, count=3)
+    testdata.write_hives(s, tmp_path / "LYNC2013-EDGEPO", dns=True)
+    (snap,) = load_stores([tmp_path / "LYNC2013-EDGEPO"])
+    assert (snap.computer, snap.named) == ("LYNC2013-EDGEPO", True)
+    assert (snap.dns_host, snap.dns_domain) == ("LYNC2013-EDGEPOOL01", "perimeter.contoso.com")

@@ -666,8 +666,9 @@ class HiveWriter:
         return bytes(header) + hbin
 
 
-def write_hives(s: StoreSet, folder: Path) -> list[Path]:
-    """``SOFTWARE`` (the three store trees, CurrentVersion) and ``SYSTEM`` (Select, ControlSet001)."""
+def write_hives(s: StoreSet, folder: Path, *, dns: bool = False) -> list[Path]:
+    """``SOFTWARE`` (the three store trees, CurrentVersion) and ``SYSTEM`` (Select, ControlSet001);
+    ``dns`` adds Tcpip\\Parameters Hostname and Domain."""
     folder.mkdir(parents=True, exist_ok=True)
     software = HiveWriter("CMI-CreateHive{199DAFC2-6F16-4946-BF90-5A3FC3A60902}")
     for location in (MACHINE, GROUP_POLICY, ENTERPRISE):
@@ -690,7 +691,11 @@ def write_hives(s: StoreSet, folder: Path) -> list[Path]:
     for k, v in sorted(s.schannel.items()):
         system.set(schannel, k, REG_DWORD, struct.pack("<I", v))
     system.set(r"ControlSet001\Control\ComputerName\ComputerName", "ComputerName", REG_SZ,
-               (s.computer.split(".")[0].upper() + "\0").encode("utf-16-le"))
+               (netbios(s.computer) + "\0").encode("utf-16-le"))
+    if dns:
+        host, domain = dns_parts(s.computer)
+        for value, text in (("Hostname", host), ("Domain", domain)):
+            system.set(r"ControlSet001\Services\Tcpip\Parameters", value, REG_SZ, (text + "\0").encode("utf-16-le"))
     paths = [folder / "SOFTWARE", folder / "SYSTEM"]
     paths[0].write_bytes(software.build("\\SystemRoot\\System32\\Config\\SOFTWARE"))
     paths[1].write_bytes(system.build("\\SystemRoot\\System32\\Config\\SYSTEM"))
