@@ -214,3 +214,31 @@ def test_offline_hives_carry_the_dns_names(tmp_path: Path) -> None:
     (snap,) = load_stores([tmp_path / "LYNC2013-EDGEPO"])
     assert (snap.computer, snap.named) == ("LYNC2013-EDGEPO", True)
     assert (snap.dns_host, snap.dns_domain) == ("LYNC2013-EDGEPOOL01", "perimeter.contoso.com")
+
+
+def test_join_on_the_computer_names_of_the_real_corpus(corpus_dir: Path) -> None:
+    """Every Computer value of the real .evtx corpus (first 50 records per file) is found again from what a
+    collector on that machine records: with the DNS names, and with the NetBIOS name alone."""
+    import json
+
+    import evtx
+
+    names: set[str] = set()
+    for path in sorted(corpus_dir.rglob("*.evtx")):
+        try:
+            for n, record in enumerate(evtx.PyEvtxParser(str(path)).records_json()):
+                if n >= 50:
+                    break
+                computer = json.loads(record["data"])["Event"]["System"].get("Computer")
+                if isinstance(computer, str) and computer.strip():
+                    names.add(computer.strip())
+        except (OSError, RuntimeError, ValueError):
+            continue  # the corpus holds damaged files on purpose
+    assert len(names) >= 20, sorted(names)
+    assert any("." in n for n in names) and any("." not in n for n in names)  # both forms occur
+    for name in sorted(names):
+        host, _, domain = name.partition(".")
+        full = join_computer(RecordedName(testdata.netbios(name), host, domain), names)
+        assert full.computer == name, (name, full)
+        short = join_computer(RecordedName(testdata.netbios(name)), names)
+        assert short.computer == name or (short.rule == "ambiguous" and name in short.candidates), (name, short)
