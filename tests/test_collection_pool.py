@@ -242,3 +242,10 @@ def test_join_on_the_computer_names_of_the_real_corpus(corpus_dir: Path) -> None
         assert full.computer == name, (name, full)
         short = join_computer(RecordedName(testdata.netbios(name)), names)
         assert short.computer == name or (short.rule == "ambiguous" and name in short.candidates), (name, short)
+
+
+def test_stores_command_shows_the_dns_name(pool: list[Path], capsys: pytest.CaptureFixture[str]) -> None:
+    from tlsdiag.cli import main
+
+    main(["stores", str(pool[0])])
+    assert "Computer LYNCFE01 (LyncFE01.contoso.local) (collected 2026-11-20T09:30:00Z)" in capsys.readouterr().out
