@@ -108,6 +108,10 @@ def read_storejson(data: bytes, display: str, snapshot: StoreSnapshot) -> None:
         raise InputError(display, f"unsupported collection version {version!r} (this tlsdiag reads version 1)")
     if isinstance(doc.get("ComputerName"), str) and doc["ComputerName"].strip():
         snapshot.computer = doc["ComputerName"].strip()
+        snapshot.named = True
+    for field_name, attr in (("DnsHostName", "dns_host"), ("DnsDomain", "dns_domain")):
+        if isinstance(doc.get(field_name), str) and doc[field_name].strip():
+            setattr(snapshot, attr, doc[field_name].strip())
     if isinstance(doc.get("CollectedUtc"), str):
         snapshot.collected = parse_time(doc["CollectedUtc"]) or snapshot.collected
         if snapshot.collected is None:
@@ -143,22 +147,27 @@ def read_storejson(data: bytes, display: str, snapshot: StoreSnapshot) -> None:
 
 
 def _add(snapshot: StoreSnapshot, item: Any, location: str, store: str, where: str) -> None:
-    """One certificate: ``RawData`` (from the certificate provider) or, when the provider could not
-    open that store, ``Blob`` (the registry value, base64) which is parsed like a reg export's."""
+    """One certificate: ``RawData`` (from the certificate provider) and/or ``Blob`` (the registry value of
+    this physical store, base64, parsed like a reg export's). The provider returns the first physical copy
+    of a thumbprint, so when the Blob is there its private-key flag and friendly name are this store's own
+    and win over ``HasPrivateKey``/``FriendlyName`` (review M1)."""
     if not isinstance(item, dict) or not isinstance(item.get("RawData") or item.get("Blob"), str):
         snapshot.warnings.append(f"{where}: neither RawData nor Blob; skipped")
         return
-    blob_key = None
+    element = None
     try:
-        if isinstance(item.get("RawData"), str) and item["RawData"]:
-            der = base64.b64decode(item["RawData"], validate=True)
-        else:
+        if isinstance(item.get("Blob"), str) and item["Blob"]:
             element = parse_blob(base64.b64decode(item["Blob"], validate=True))
             for problem in element.problems:
                 snapshot.warnings.append(f"{where}: {problem}")
-            if element.der is None:
-                return
-            der, blob_key = element.der, element.has_private_key
+        if isinstance(item.get("RawData"), str) and item["RawData"]:
+            der = base64.b64decode(item["RawData"], validate=True)
+            if element is not None and element.der is not None and element.der != der:
+                snapshot.warnings.append(f"{where}: Blob holds another certificate than RawData; RawData read")
+        elif element is not None and element.der is not None:
+            der = element.der
+        else:
+            return
         cert = Cert(der)
     except (binascii.Error, ValueError, UnsupportedAlgorithm) as exc:
         snapshot.warnings.append(f"{where}: certificate does not decode: {exc}")
@@ -167,8 +176,8 @@ def _add(snapshot: StoreSnapshot, item: Any, location: str, store: str, where: s
     if recorded and recorded != cert.thumbprint:
         snapshot.warnings.append(f"{where}: Thumbprint {recorded} is not the certificate's SHA-1 "
                                  f"{cert.thumbprint} (thumbprint mismatch)")
-    key = item.get("HasPrivateKey", blob_key)
+    key = element.has_private_key if element is not None else item.get("HasPrivateKey")
+    friendly = element.friendly_name if element is not None else str(item.get("FriendlyName") or "")
     snapshot.add(StoreCert(cert=cert, location=location, store=store,
                            has_private_key=key if isinstance(key, bool) else None,
-                           friendly_name=str(item.get("FriendlyName") or ""), source=where,
-                           recorded_thumbprint=recorded))
+                           friendly_name=friendly, source=where, recorded_thumbprint=recorded))
