@@ -131,7 +131,8 @@ def render_text(results: list[tuple[StoreSnapshot, list[Finding]]]) -> str:
     for snap, findings in results:
         problems = [f for f in _sorted(findings) if f.kind == "problem"]
         collected = iso_utc(snap.collected) if snap.collected else "unknown"
-        out.append(f"Computer {t(snap.computer)} (collected {collected})")
+        dns = ".".join(part for part in (snap.dns_host, snap.dns_domain) if part)
+        out.append(f"Computer {t(snap.computer)}{f' ({t(dns)})' if dns else ''} (collected {collected})")
         for source in snap.sources:
             out.append(f"  source: {t(source)}")
         out.append("Stores:")

@@ -159,8 +159,12 @@ def render_explain(result: ExplainResult) -> str:
         out.append(f"| {m.score:.2f} | {kind} | {md(m.id)} | {md(m.title)} | "
                    f"{', '.join(f'KB{n}' for n in m.kb)} |")
     cause = result.best_cause
+    if result.candidates:
+        out += ["", "## Generic evidence only: check these before acting", ""]
+        out += [f"- **{md(c.id)}** {md(c.title)}: {md(c.check)}" for c in result.candidates]
     if cause is not None:
-        out += ["", f"## Most likely cause: {md(cause.title)}", "", md(cause.summary), ""]
+        heading = "First candidate" if result.candidates else "Most likely cause"
+        out += ["", f"## {heading}: {md(cause.title)}", "", md(cause.summary), ""]
         out += _steps("Fix", cause.fix)
         out += _steps("Verify", cause.verify)
     return "\n".join(out).rstrip("\n") + "\n"

@@ -274,9 +274,16 @@ def render_explain(result: ExplainResult, *, color: bool = False) -> str:
         out.append(f"  {m.score:.2f}  {label}: {_t(m.id)}  {_t(m.title)}{kbs}")
         out.append(style.dim(f"        because: {_t('; '.join(m.why))}"))
     cause = result.best_cause
+    if result.candidates:
+        out.append("")
+        out.append(style.bold("Generic evidence only: several causes fit. Check these before acting:"))
+        for c in result.candidates:
+            out.append(f"  - {_t(c.id)}  {_t(c.title)}")
+            out += _wrapped(f"check: {c.check}", "      ")
     if cause is not None:
         out.append("")
-        out.append(style.bold(f"Most likely cause: {_t(cause.title)}") + style.dim(f"  ({_t(cause.id)})"))
+        heading = "First candidate" if result.candidates else "Most likely cause"
+        out.append(style.bold(f"{heading}: {_t(cause.title)}") + style.dim(f"  ({_t(cause.id)})"))
         out += _wrapped(cause.summary, "  ")
         for k in cause.kb:
             out.append(f"  KB{k.number}  {_t(k.title)}  {_t(k.url)}")

@@ -179,4 +179,11 @@ def _read(hive: object, display: str, snapshot: StoreSnapshot) -> bool:
                 computer = _values(name_key).get("computername")
                 if isinstance(computer, str) and computer.strip():
                     snapshot.computer = computer.strip()
+                    snapshot.named = True
+            tcpip = _key(hive, control + r"\Services\Tcpip\Parameters")
+            if tcpip is not None:  # the DNS names that the event logs' Computer field is made of
+                values = _values(tcpip)
+                host, domain = values.get("hostname"), values.get("domain")
+                snapshot.dns_host = host.strip() if isinstance(host, str) else snapshot.dns_host
+                snapshot.dns_domain = domain.strip() if isinstance(domain, str) else snapshot.dns_domain
     return found

@@ -21,6 +21,7 @@ from tlsdiag.errors import InputError
 from tlsdiag.stores.certfiles import CERT_SUFFIXES, looks_like_cert, read_certfile
 from tlsdiag.stores.hive import looks_like_hive, read_hive
 from tlsdiag.stores.jsonfile import looks_like_storejson, read_storejson
+from tlsdiag.stores.manifest import MANIFEST_NAME, read_manifest
 from tlsdiag.stores.model import StoreLoss, StoreSnapshot, is_store_name
 from tlsdiag.stores.regfile import looks_like_reg, read_reg
 from tlsdiag.stores.registry import NoStoreData
@@ -48,10 +49,18 @@ def _split(display: str) -> tuple[str, str]:
     return display[:cut], display[cut + 1:]
 
 
+def is_collection_file(display: str) -> bool:
+    """The collector's own notes (collection note, manifest): store inputs by name, whatever their kind,
+    so that they are read inside zips too, where no file beside a reg export can be looked up on disk."""
+    return _split(str(display))[1].lower() in (METADATA_NAME, MANIFEST_NAME)
+
+
 def sniff(head: bytes, name: str) -> str:
     """The store-input kind of a file from its first bytes (and, for certificates, its suffix)."""
     if name.lower() == METADATA_NAME:
         return "collection"
+    if name.lower() == MANIFEST_NAME:
+        return "manifest"
     if looks_like_hive(head):
         return "hive"
     if looks_like_reg(head):
@@ -76,6 +85,8 @@ def _from_inputfile(obj: Any, skipped: list[str], explicit: bool = False) -> lis
         return []
     if name.lower() == METADATA_NAME:
         kind = "collection"
+    elif name.lower() == MANIFEST_NAME:
+        kind = "manifest"
     elif kind == "unknown":
         try:
             with obj.open() as handle:
@@ -83,7 +94,7 @@ def _from_inputfile(obj: Any, skipped: list[str], explicit: bool = False) -> lis
         except OSError as exc:
             skipped.append(f"{display}: cannot read: {exc}")
             return []
-    if kind not in (*STORE_KINDS, "collection") or not (explicit or wanted_hive(kind, display)):
+    if kind not in (*STORE_KINDS, "collection", "manifest") or not (explicit or wanted_hive(kind, display)):
         return []
     members = getattr(obj, "members", ())
     path = getattr(obj, "path", None)
@@ -139,13 +150,19 @@ def _group(item: _Item) -> str:
 
 
 def _read_collection(data: bytes, display: str, snapshot: StoreSnapshot) -> None:
-    """``tlsdiag-collection.txt`` written by collect-tlsdiag.cmd: computer, time, OS version."""
+    """``tlsdiag-collection.txt`` written by collect-tlsdiag.cmd: computer (NetBIOS, DNS host, DNS domain),
+    time, OS version."""
     text = data.decode("utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else data.decode("utf-8", "replace")
     for line in text.splitlines():
         key, _, value = line.strip().partition("=")
         key, value = key.strip().lower(), value.strip()
         if key == "computername" and value:
             snapshot.computer = value
+            snapshot.named = True
+        elif key == "dnshostname" and value:
+            snapshot.dns_host = value
+        elif key == "dnsdomain" and value:
+            snapshot.dns_domain = value
         elif key == "localdatetime" and value:
             snapshot.collected = parse_wmi_time(value) or snapshot.collected
         elif key == "osversion":
@@ -164,9 +181,28 @@ def parse_wmi_time(text: str) -> datetime | None:
     return (local - offset).replace(tzinfo=timezone.utc)
 
 
+def _read_manifest(data: bytes, display: str, snapshot: StoreSnapshot) -> None:
+    """The collector's manifest: names when no store file gave them, and what was (not) collected.
+    A damaged manifest is a warning: it never costs the stores or the events beside it."""
+    try:
+        manifest = read_manifest(data, display)
+    except InputError as exc:
+        snapshot.warnings.append(str(exc))
+        return
+    snapshot.manifest = manifest
+    if manifest.computer and not snapshot.named:
+        snapshot.computer, snapshot.named = manifest.computer, True
+    snapshot.dns_host = snapshot.dns_host or manifest.dns_host
+    snapshot.dns_domain = snapshot.dns_domain or manifest.dns_domain
+    if display not in snapshot.sources:
+        snapshot.sources.append(display)
+
+
 def _read_item(item: _Item, data: bytes, snapshot: StoreSnapshot) -> None:
     if item.kind == "collection":
         _read_collection(data, item.display, snapshot)
+    elif item.kind == "manifest":
+        _read_manifest(data, item.display, snapshot)
     elif item.kind == "reg":
         read_reg(data, item.display, snapshot)
     elif item.kind == "hive":

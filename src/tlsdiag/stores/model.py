@@ -12,9 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from tlsdiag.stores.certs import Cert
+
+if TYPE_CHECKING:
+    from tlsdiag.stores.manifest import Manifest
 
 MACHINE = "machine"
 GROUP_POLICY = "group-policy"
@@ -108,6 +111,11 @@ class StoreSnapshot:
 
     computer: str
     sources: list[str] = field(default_factory=list)
+    # The name was read from the export's content (collector JSON, collection note, SYSTEM hive), never
+    # from its folder: only such a name can be joined to the computer names the event logs carry.
+    named: bool = False
+    dns_host: str = ""  # DNS host name the collector recorded beside the NetBIOS name (may exceed 15 characters)
+    dns_domain: str = ""  # primary DNS domain the collector recorded ("" in a workgroup or when not recorded)
     collected: datetime | None = None  # collection time, when the export records it
     os_build: int | None = None
     certs: list[StoreCert] = field(default_factory=list)
@@ -119,6 +127,7 @@ class StoreSnapshot:
     schannel_collected: bool = False
     warnings: list[str] = field(default_factory=list)  # worth knowing; nothing was lost
     lost: list[StoreLoss] = field(default_factory=list)
+    manifest: Manifest | None = None  # the collector's tlsdiag-manifest.json, when the collection has one
     _index: dict[tuple[str, str, str], StoreCert] = field(default_factory=dict, repr=False, compare=False)
 
     def add(self, item: StoreCert) -> None:
@@ -171,8 +180,12 @@ class StoreSnapshot:
         self.os_build = self.os_build or other.os_build
         self.warnings.extend(other.warnings)
         self.lost.extend(other.lost)
-        if not self.computer:
+        if not self.computer or (other.named and not self.named):
             self.computer = other.computer
+        self.named = self.named or other.named
+        self.manifest = self.manifest or other.manifest
+        self.dns_host = self.dns_host or other.dns_host
+        self.dns_domain = self.dns_domain or other.dns_domain
 
 
 def is_store_name(name: str) -> bool:
