@@ -20,6 +20,9 @@ from tlsdiag.kb.model import (
     Against,
     CatalogEvent,
     Cause,
+    CodeCheck,
+    CodeEntry,
+    CodeMessage,
     Combination,
     Evidence,
     KbArticle,
@@ -40,7 +43,8 @@ if TYPE_CHECKING:
 # yaml, jsonschema and referencing are imported where validation runs: a scan with a warm
 # cache (kb/cache.py) never needs them, and importing them costs more than a small scan.
 
-KINDS = {"events": "event.schema.json", "causes": "cause.schema.json"}
+KINDS = {"events": "event.schema.json", "causes": "cause.schema.json", "codes": "code.schema.json"}
+OPTIONAL_KINDS = ("codes",)  # a signatures folder from before the code knowledge base still loads
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +73,8 @@ def _compiled(texts: tuple[tuple[str, str], ...]) -> dict[str, jsonschema.protoc
     )
     out = {}
     for kind, name in KINDS.items():
+        if name not in schemas and kind in OPTIONAL_KINDS:
+            continue
         cls = jsonschema.validators.validator_for(schemas[name])
         out[kind] = cls(schemas[name], registry=registry)
     return out
@@ -109,6 +115,9 @@ def _read(directory: Path) -> tuple[dict[str, dict[str, tuple[Path, dict]]], lis
             continue
         if not isinstance(data, dict):
             problems.append(Problem(path, 1, "the file must hold one mapping (an entry), not a list or a scalar"))
+            continue
+        if kind not in validators:
+            problems.append(Problem(path, 1, f"schema/{KINDS[kind]} is missing; {kind}/ cannot be checked"))
             continue
         errors = sorted(validators[kind].iter_errors(data), key=lambda e: list(e.absolute_path))
         for err in errors:
@@ -162,6 +171,7 @@ def _cross_check(directory: Path, found: dict[str, dict[str, tuple[Path, dict]]]
                 if sample and not (repo / sample).is_dir():
                     problems.append(Problem(path, yamlsafe.line_of(lines, ("examples", polarity, i, "sample")),
                                             f"example sample folder {sample!r} does not exist"))
+    problems += _cross_check_codes(found)
     for event_id, (path, data) in events.items():
         lines = data["__lines__"]
         fields = data.get("fields", [])
@@ -175,6 +185,33 @@ def _cross_check(directory: Path, found: dict[str, dict[str, tuple[Path, dict]]]
     return problems
 
 
+def _cross_check_codes(found: dict[str, dict[str, tuple[Path, dict]]]) -> list[Problem]:
+    """Code entries name causes and events that exist, and no two entries claim the same code."""
+    from tlsdiag.kb import yamlsafe
+
+    problems: list[Problem] = []
+    claimed: dict[tuple[str, str], str] = {}
+    for code_id, (path, data) in found.get("codes", {}).items():
+        lines = data["__lines__"]
+        for i, step in enumerate(data["check"]):
+            if "cause" in step and step["cause"] not in found["causes"]:
+                problems.append(Problem(path, yamlsafe.line_of(lines, ("check", i, "cause")),
+                                        f"check names unknown cause {step['cause']!r}"))
+        for i, event in enumerate(data.get("related_events", [])):
+            if event not in found["events"]:
+                problems.append(Problem(path, yamlsafe.line_of(lines, ("related_events", i)),
+                                        f"related_events names unknown catalog event {event!r}"))
+        if "value" in data:
+            key = (data["kind"], str(data["value"]).casefold())
+            if key in claimed:
+                problems.append(Problem(path, yamlsafe.line_of(lines, ("value",)),
+                                        f"{data['kind']} {data['value']} is also entry {claimed[key]!r}"))
+            claimed[key] = code_id
+        if data["kind"] != "message" and "value" not in data:
+            problems.append(Problem(path, 1, f"a {data['kind']} entry needs a value"))
+    return problems
+
+
 def _placeholders(template: str) -> list[int]:
     import re
 
@@ -184,7 +221,7 @@ def _placeholders(template: str) -> list[int]:
 def _read_and_check(directory: Path) -> tuple[dict[str, dict[str, tuple[Path, dict]]], list[Problem]]:
     found, problems = _read(directory)
     for kind, entries in found.items():
-        if not entries and not any(p.path.parent.name == kind for p in problems):
+        if not entries and kind not in OPTIONAL_KINDS and not any(p.path.parent.name == kind for p in problems):
             problems.append(Problem(directory / kind, 0, f"no {kind} entries: an empty knowledge base proves nothing"))
     return found, problems + _cross_check(directory, found)
 
@@ -213,7 +250,8 @@ def load_kb(directory: Path | None = None) -> KnowledgeBase:
         raise KnowledgeBaseError(f"knowledge base has {len(problems)} problem(s): {shown}{more}")
     events = {i: _event(p, d) for i, (p, d) in found["events"].items()}
     causes = {i: _cause(p, d) for i, (p, d) in found["causes"].items()}
-    kb = KnowledgeBase(events=events, causes=causes, directory=directory)
+    codes = {i: _code(p, d) for i, (p, d) in found.get("codes", {}).items()}
+    kb = KnowledgeBase(events=events, causes=causes, directory=directory, codes=codes)
     # saved only if nothing changed while we read (same key after as before)
     if key is not None and cache.key_for(directory) == key:
         cache.save(key, kb, _sample_dirs(directory, found))
@@ -253,6 +291,18 @@ def _event(path: Path, d: dict[str, Any]) -> CatalogEvent:
         fields=tuple(d.get("fields", [])), templates=dict(d.get("templates", {})),
         match=conditions_from(d.get("match")), examples=d.get("examples", {}),
         sources=_sources(d["sources"]), notes=d.get("notes", ""), signals=_signals(d.get("signals")),
+    )
+
+
+def _code(path: Path, d: dict[str, Any]) -> CodeEntry:
+    return CodeEntry(
+        id=d["id"], name=d["name"], kind=d["kind"], value=None if "value" not in d else str(d["value"]),
+        aliases=tuple(d.get("aliases", [])), meaning=d["meaning"].strip(), path=path,
+        messages=tuple(CodeMessage(m["lang"], m["text"], m.get("product", "")) for m in d.get("messages", [])),
+        related_events=tuple(d.get("related_events", [])),
+        check=tuple(CodeCheck(c["step"].strip(), c.get("cause"), c.get("command", "").strip(),
+                              c.get("shell", "powershell")) for c in d["check"]),
+        examples=tuple(d["examples"]), sources=_sources(d["sources"]),
     )
 
 

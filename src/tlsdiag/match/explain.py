@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tlsdiag.kb.model import Cause, KnowledgeBase, Step
+from tlsdiag.match import codes as code_kb
 
 THRESHOLD = 0.45
 MAX_MATCHES = 10
@@ -115,10 +116,11 @@ class ExplainResult:
     matches: list[ExplainMatch]
     best_cause: Cause | None
     note: str = ""
+    codes: list[code_kb.CodeHit] = field(default_factory=list)  # error codes and messages named (signatures/codes/)
 
     @property
     def found(self) -> bool:
-        return bool(self.matches)
+        return bool(self.matches) or bool(self.codes)
 
     @property
     def fix(self) -> tuple[Step, ...]:
@@ -130,6 +132,7 @@ class ExplainResult:
             "found": self.found,
             "note": self.note or None,
             "matches": [m.to_dict() for m in self.matches],
+            "codes": [c.to_dict() for c in self.codes],
             "fix": None if cause is None else {
                 "cause": cause.id,
                 "title": cause.title,
@@ -248,6 +251,8 @@ def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
     bare = {int(m) for m in _NUMBER.findall(raw) if m.lstrip("-").isdigit()} & idx.ids
     kb_numbers = {int(m) for m in _KB_LABEL.findall(raw)} | ({abs(int(m)) for m in _NUMBER.findall(raw)} & idx.kbs)
     header = _header_entries(raw, kb, labelled)
+    code_hits = code_kb.lookup(raw, kb)
+    generic = code_kb.generic_codes(kb)
     from rapidfuzz import fuzz
 
     def signal_parts(kind: str, item_id: str, why: list[str]) -> list[float]:
@@ -290,9 +295,12 @@ def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
         score = _noisy_or(parts)
         if header and entry.id not in header and entry.event_id in labelled:
             score *= 0.8  # the header names another provider's event with this id
+        if code_kb.code_only(why, generic):
+            score = min(score, code_kb.EVENT_CAP)  # only a generic code: the code answer says what it means
         event_scores[entry.id] = ExplainMatch("event", entry.id, entry.title, score, entry.event_id,
                                               entry.provider, [], why)
 
+    tempered = {m.id for m in event_scores.values() if code_kb.code_only(m.why, generic)}
     cause_scores: list[ExplainMatch] = []
     for cause in kb.causes.values():
         why = []
@@ -317,8 +325,10 @@ def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
             why.append(best_why)
         if not parts:
             continue
-        cause_scores.append(ExplainMatch("cause", cause.id, cause.title, _noisy_or(parts), None, None,
-                                         numbers, why))
+        score = _noisy_or(parts)
+        if code_kb.code_only(why, generic, tempered):
+            score = min(score, code_kb.CAUSE_CAP)  # a generic code alone never makes a confident cause
+        cause_scores.append(ExplainMatch("cause", cause.id, cause.title, score, None, None, numbers, why))
 
     ranked = sorted([*event_scores.values(), *cause_scores], key=lambda m: (-m.score, m.kind, m.id))
     good = [m for m in ranked if m.score >= THRESHOLD][:MAX_MATCHES]
@@ -331,9 +341,13 @@ def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
             best_cause = kb.causes[led]
             note = (f"no cause matched the text itself; {led} is the cause that counts the matched event "
                     "as its strongest evidence")
-    if not good:
+    if best_cause is not None and code_hits and all(
+            code_kb.code_only(m.why, generic, tempered) for m in good if m.kind == "cause"):
+        best_cause = None  # the causes rest on a generic code only: the code answer's checks come first
+        note = "the error code alone does not establish a cause; check the listed conditions in order"
+    if not good and not code_hits:
         near = ranked[0] if ranked else None
         note = "nothing in the knowledge base matches this text well"
         if near:
             note += f" (closest: {near.kind} {near.id}, score {near.score:.2f}, below {THRESHOLD})"
-    return ExplainResult(text, good, best_cause, note)
+    return ExplainResult(text, good, best_cause, note, code_hits)
