@@ -240,6 +240,9 @@ def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
     raw = text.strip()
     if not raw:
         return ExplainResult(text, [], None, "nothing to explain: the text is empty")
+    from tlsdiag.inputs.pasteread import details_text  # the brief lets explain read pasted exports
+
+    raw = details_text(raw) or raw  # Format-List, ConvertTo-Json, Export-Csv, NDJSON, XML view: as details text
     body = raw
     desc = _DESCRIPTION.search(raw)
     if desc:
