@@ -106,6 +106,12 @@ def test_exchange_um_tls_api_failure_points_to_issuer_list() -> None:
     assert "sec-e-invalid-handle" in [h.entry.id for h in result.codes]
 
 
+def test_short_chinese_messages_are_told_apart() -> None:
+    trust = [h.entry.id for h in lookup("未能为 SSL/TLS 安全通道建立信任关系。", KB)]
+    channel = [h.entry.id for h in lookup("请求被中止: 未能创建 SSL/TLS 安全通道。", KB)]
+    assert trust == ["net-trust-failure"] and channel == ["net-secure-channel-failure"]
+
+
 def test_noise_gives_no_code() -> None:
     assert lookup("The quick brown fox jumps over the lazy dog 12345.", KB) == []
 

@@ -21,6 +21,7 @@ from tlsdiag.kb.model import CodeEntry, KnowledgeBase
 
 MESSAGE_RATIO = 90  # a message matches with about one typo per ten characters, like explain's phrases
 MIN_MESSAGE_CHARS = 12  # shorter message texts ("Access denied") match too much unrelated text
+FUZZY_MIN_CHARS = 30  # below this (and for non-Latin text) a message must appear exactly
 EVENT_CAP = 0.40  # an event matched only by a generic code: below explain's threshold, the code answer stands
 CAUSE_CAP = 0.45  # a cause matched only by a generic code: offered as possible, never at 0.5 or above
 
@@ -135,6 +136,8 @@ def lookup(text: str, kb: KnowledgeBase) -> list[CodeHit]:
             if message in flat:
                 add(flat.index(message), CodeHit(entry, message, "message"))
                 continue
+            if len(message) < FUZZY_MIN_CHARS or not message.isascii():
+                continue  # short and CJK texts: a few characters decide the meaning, so only exact text counts
             align = fuzz.partial_ratio_alignment(message, flat, score_cutoff=MESSAGE_RATIO)
             if align is not None:
                 add(align.dest_start, CodeHit(entry, flat[align.dest_start:align.dest_end], "message"))
