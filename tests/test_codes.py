@@ -77,6 +77,9 @@ def test_alert_number_needs_the_word_alert() -> None:
     ("The underlying connection was closed: Could not establish trust relationship for the SSL/TLS secure channel.",
      "net-trust-failure"),
     ("HTTP Error 403.16 - Forbidden", "http-403-16"),
+    ("Invoke-WebRequest : Запрос был прерван: Не удалось создать защищенный канал SSL/TLS.", "net-secure-channel-failure"),
+    ("La connexion sous-jacente a été fermée : Impossible d’établir une relation de confiance pour le canal sécurisé "
+     "SSL/TLS.", "net-trust-failure"),
 ])
 def test_messages_in_languages(text: str, entry_id: str) -> None:
     assert entry_id in [h.entry.id for h in lookup(text, KB)]

@@ -104,7 +104,11 @@ def _index(kb: KnowledgeBase) -> _Index:
 
 
 def _flat(text: str) -> str:
-    return _SPACE.sub(" ", text).casefold().strip()
+    """Casefolded, whitespace collapsed, typographic apostrophes and quotes made plain (pastes mix them)."""
+    return _SPACE.sub(" ", text.translate(_PLAIN)).casefold().strip()
+
+
+_PLAIN = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u00a0": " "})
 
 
 def lookup(text: str, kb: KnowledgeBase) -> list[CodeHit]:
