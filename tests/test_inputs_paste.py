@@ -204,3 +204,26 @@ def test_ordinary_text_is_not_taken_for_an_export(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("Id: 5\nThe server is fine.\n", encoding="utf-8")
     assert discover([path])[0].kind == "unknown"
+
+
+def test_xml_view_with_a_dtd_is_refused_with_a_reason(tmp_path: Path) -> None:
+    path = tmp_path / "hostile.txt"
+    path.write_text('<!DOCTYPE x [<!ENTITY a "aaaa">]>\n- <Event xmlns="http://schemas.microsoft.com/win/2004/08/events/'
+                    'event">\n- <System>\n  <EventID>1</EventID>\n  </System>\n  </Event>\n', encoding="utf-8")
+    events, summary = _read(path)
+    assert events == []
+    assert "DTD" in (summary.files[0].error or "")
+
+
+def test_damaged_exports_report_where(tmp_path: Path) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text('[{"Id": 36888, "ProviderName": "Schannel", "TimeCreated": "2021-03-01T10:00:00Z"}, {"Id": ',
+                    encoding="utf-8")
+    events, summary = _read(path)
+    assert events == [] and "JSON damaged" in summary.files[0].lost[0].reason
+    path = tmp_path / "partial.json"
+    path.write_text('[{"Id": 36888, "ProviderName": "Schannel", "TimeCreated": "2021-03-01T10:00:00Z"}, {"Id": 5}]',
+                    encoding="utf-8")
+    events, summary = _read(path)
+    assert [e.event_id for e in events] == [36888]
+    assert [(loss.where, loss.records) for loss in summary.files[0].lost] == [("item 2", 1)]
