@@ -227,3 +227,60 @@ def test_damaged_exports_report_where(tmp_path: Path) -> None:
     events, summary = _read(path)
     assert [e.event_id for e in events] == [36888]
     assert [(loss.where, loss.records) for loss in summary.files[0].lost] == [("item 2", 1)]
+
+
+_FRIENDLY_LINES = """\
+- System
+
+  - Provider
+
+   [ Name]  Schannel
+   [ Guid]  {1F678132-5938-4686-9FDC-C8FF68F15C85}
+
+   EventID 36887
+
+   Level 2
+
+  - TimeCreated
+
+   [ SystemTime]  2015-06-01T10:00:09.390968300Z
+
+   EventRecordID 4262
+
+   Channel System
+
+   Computer IS-6.example.test
+
+- EventData
+
+  AlertDesc 47
+
+- System
+  - Provider
+   [ Name]  LS Protocol Stack
+  - EventID 14517
+   [ Qualifiers]  50153
+   Level 2
+   Channel Lync Server
+- EventData
+  Some classic value with words
+  2
+"""
+# the Friendly View keeps a trailing space on every line
+FRIENDLY = re.sub(r"(?m)(\S)$", r"\1 ", _FRIENDLY_LINES)
+
+
+def test_event_viewer_friendly_view(tmp_path: Path) -> None:
+    path = tmp_path / "friendly.txt"
+    path.write_text(FRIENDLY, encoding="utf-8")
+    assert discover([path])[0].kind == "export"
+    events, summary = _read(path)
+    assert [(e.event_id, e.provider, e.channel, e.record_id, e.qualifiers) for e in events] == [
+        (36887, "Schannel", "System", 4262, None), (14517, "LS Protocol Stack", "Lync Server", None, 50153)]
+    assert dict(events[0].data) == {"AlertDesc": "47"}
+    assert dict(events[1].data) == {"1": "Some classic value with words", "2": "2"}
+    assert events[0].timestamp.isoformat() == "2015-06-01T10:00:09.390968+00:00"
+    assert not summary.files[0].lost
+    result = explain(FRIENDLY, KB)
+    assert result.matches[0].id == "schannel-36887"
+    assert "tls-alert-47" in [h.entry.id for h in result.codes]

@@ -4,6 +4,8 @@
   "+ " (the fold markers) and ends in spaces; also an XML paste cut short (the rest of a forum post
   lost): complete events are read exactly, the cut one is read as far as it goes and the loss is
   reported with its line.
+- **Event Viewer Friendly View** copied from the Details tab: ``- System`` / ``- EventData`` sections,
+  ``[ Name]  value`` attribute lines and ``Name value`` element lines.
 - **Get-WinEvent | Format-List** (default or ``*`` properties): ``Name : value`` lines, continuation
   lines indented; a record ends where its first property comes again.
 - **Get-WinEvent | ConvertTo-Json** (Windows PowerShell ``/Date(ms)/`` times or PowerShell 7 ISO times),
@@ -36,13 +38,18 @@ from tlsdiag.inputs.normalize import event_from_xml, parse_time
 from tlsdiag.inputs.textread import parse_date
 from tlsdiag.model import EPOCH, LEVEL_NUMBERS, Event, FileReport, Loss, freeze_data
 
-Form = Literal["xml-view", "xml-cut", "format-list", "json", "csv", "ndjson"]
+Form = Literal["xml-view", "xml-cut", "friendly-view", "format-list", "json", "csv", "ndjson"]
 MAX_PASTE = 64 * 1024 * 1024  # exports are read whole; a bigger one is not a paste and is refused with a reason
 
 _MARKER = re.compile(r"^[ \t]*[-+][ \t]+(?=<)", re.M)  # Event Viewer's fold markers before an element
 _XML_VIEW = re.compile(r"^[ \t]*[-+][ \t]+<Event[\s>]", re.M)
 _EVENT_START = re.compile(r"<Event[\s>]")
 _EVENT_END = re.compile(r"</Event\s*>")
+_FRIENDLY = re.compile(r"^[ \t]*-[ \t]*System[ \t]*$", re.M)
+_FRIENDLY_ID = re.compile(r"^[ \t]*(?:-[ \t]*)?EventID\b", re.M)
+_FRIENDLY_ATTR = re.compile(r"^[ \t]*\[[ \t]*([A-Za-z]+)\][ \t]*(.*?)[ \t]*$")
+_FRIENDLY_ELEM = re.compile(r"^[ \t]*(-[ \t]*)?([A-Za-z][A-Za-z0-9_]*)(?:[ \t]+(.*?))?[ \t]*$")
+_FIELD_LIKE = re.compile(r"[A-Za-z]*[a-z][A-Z]\w*|[A-Za-z_]*\d+|\w*_\w*")  # AlertDesc, param1, Error_State
 _FL_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9]*)[ \t]*:[ \t]?(.*)$")
 _FL_KEYS = {"TimeCreated", "ProviderName", "Id", "Message", "LogName", "MachineName", "RecordId", "LevelDisplayName"}
 _MS_DATE = re.compile(r"/Date\((-?\d+)(?:[+-]\d{4})?\)/")
@@ -69,6 +76,8 @@ def detect(text: str) -> Form | None:
         return None
     if _XML_VIEW.search(text[:65536]):
         return "xml-view"
+    if _FRIENDLY.search(text[:65536]) and _FRIENDLY_ID.search(text[:65536]):
+        return "friendly-view"
     if body.startswith(("<Event ", "<Event>", "<?xml")) and _EVENT_START.search(body[:4096]) \
             and not re.search(r"</Events?>\s*$", body):
         return "xml-cut"
@@ -115,6 +124,8 @@ def events_from_text(text: str, source: str, report: FileReport, form: Form | No
     form = form or detect(text)
     if form in ("xml-view", "xml-cut"):
         yield from _xml_events(text, source, report)
+    elif form == "friendly-view":
+        yield from _friendly_view(text, source, report)
     elif form == "format-list":
         yield from _format_list(text, source, report)
     elif form == "json":
@@ -181,6 +192,66 @@ def _event(root: Any, source: str, locator: str) -> Event:
 
 def _short(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:200] or type(exc).__name__
+
+
+# ---------------------------------------------------------------- Event Viewer Friendly View
+
+def _friendly_view(text: str, source: str, report: FileReport) -> Iterator[Event]:
+    """Each "- System" section starts an event; element, attribute and EventData lines fill it."""
+    blocks: list[tuple[int, list[str]]] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if _FRIENDLY.match(line):
+            blocks.append((number, []))
+        elif blocks:
+            blocks[-1][1].append(line)
+    for start, lines in blocks:
+        system: dict[str, str] = {}
+        attrs: dict[str, str] = {}
+        data: list[tuple[str, str]] = []
+        section, parent = "System", ""
+        for line in lines:
+            if not line.strip():
+                continue
+            attr = _FRIENDLY_ATTR.match(line)
+            if attr:
+                attrs.setdefault(f"{parent}.{attr.group(1)}", attr.group(2))
+                continue
+            elem = _FRIENDLY_ELEM.match(line)
+            if elem is None:
+                if section != "System":
+                    data.append((str(len(data) + 1), line.strip()))  # classic events: values without names
+                continue
+            opener, name, value = elem.group(1), elem.group(2), (elem.group(3) or "").strip()
+            if opener and name in ("EventData", "UserData"):
+                section, parent = name, ""
+            elif opener:
+                parent = name
+                if section == "System" and value:  # "- EventID 7024" (with a [ Qualifiers] line below)
+                    system.setdefault(name, value)
+            elif section == "System":
+                system.setdefault(name, value)
+            elif value:
+                data.append((name, value))
+            else:
+                data.append((str(len(data) + 1), name))
+        if "EventID.Qualifiers" in attrs and not all(_FIELD_LIKE.fullmatch(k) for k, _ in data):
+            # a classic event: its EventData lines are values (numbered like %1, %2), not "Name value"
+            data = [(str(i), v if k.isdigit() else f"{k} {v}".strip()) for i, (k, v) in enumerate(data, 1)]
+        event_id = _int(system.get("EventID"))
+        provider = attrs.get("Provider.Name", "").strip()
+        if event_id is None or not provider:
+            report.lost.append(Loss(source, f"line {start}", "Friendly View section without EventID or provider; "
+                                    "not read", 1))
+            continue
+        ts = parse_time(attrs.get("TimeCreated.SystemTime", ""))
+        locator = f"line {start}"
+        yield Event(
+            source=source, locator=locator if ts else f"{locator} (no date)", record_id=_int(system.get("EventRecordID")),
+            timestamp=ts or EPOCH, channel=system.get("Channel", ""), provider=provider, event_id=event_id & 0xFFFF,
+            level=_int(system.get("Level")), computer=system.get("Computer", ""),
+            provider_guid=_guid(attrs.get("Provider.Guid")), qualifiers=_int(attrs.get("EventID.Qualifiers")),
+            task=_int(system.get("Task")), keywords=system.get("Keywords", ""),
+            data=freeze_data(data), message=None, form="xml")
 
 
 # ---------------------------------------------------------------- PowerShell exports

@@ -28,9 +28,10 @@ CAUSE_CAP = 0.45  # a cause matched only by a generic code: offered as possible,
 How = Literal["name", "alias", "value", "message"]
 
 _SPACE = re.compile(r"\s+")
-# The first number after the word for alert (English, German, Spanish/Portuguese/Italian, French) or AlertDesc.
-_ALERT_NUMBER = re.compile(r"(?:\balert|warnung|\balerta|\balerte|alertdesc)\b[^\n\d]{0,80}?(?<![\d.])(\d{1,3})(?![\d.]\d)",
-                           re.I)
+# The first number after the word for alert (English, German, Spanish/Portuguese/Italian, French) or AlertDesc;
+# German alert events say "schwerwiegende Warnung ... Fehlercode ist 40", so "schwerwiegende" opens a window too.
+_ALERT_NUMBER = re.compile(r"(?:\balert|warnung|schwerwiegende|\balerta|\balerte|alertdesc)\b[^\n\d]{0,140}?"
+                           r"(?<![\d.])(\d{1,3})(?![\d.]\d)", re.I)
 
 
 @dataclass(frozen=True, slots=True)
