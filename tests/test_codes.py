@@ -101,6 +101,15 @@ def test_code_with_real_evidence_still_makes_the_cause() -> None:
     assert causes and causes[0].score > CAUSE_CAP
 
 
+def test_a_code_beside_a_real_event_keeps_the_cause_the_event_leads_to() -> None:
+    text = ("Log Name: Lync Server\nSource: LS User Services\nEvent ID: 32174\nLevel: Warning\nDescription:\n"
+            "Server startup is being delayed because fabric pool manager has not finished initial placement of "
+            "users.\nCertificate error: 0x800B0109")
+    result = explain(text, KB)
+    assert result.codes and result.matches[0].id == "lync-32174"
+    assert result.best_cause is not None
+
+
 def test_exchange_um_tls_api_failure_points_to_issuer_list() -> None:
     text = ('Source: MSExchange Unified Messaging\nEvent ID: 1423\nError details: "Microsoft.Exchange.Net.ExSmtpClient.'
             'TlsApiFailureException: A TLS API failure occurred. Error = 0x80090301')

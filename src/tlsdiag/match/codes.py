@@ -24,6 +24,7 @@ MIN_MESSAGE_CHARS = 12  # shorter message texts ("Access denied") match too much
 FUZZY_MIN_CHARS = 30  # below this (and for non-Latin text) a message must appear exactly
 EVENT_CAP = 0.40  # an event matched only by a generic code: below explain's threshold, the code answer stands
 CAUSE_CAP = 0.45  # a cause matched only by a generic code: offered as possible, never at 0.5 or above
+LEAD_FLOOR = 0.6  # beside a code, an event must match at least this well to lead explain to its cause
 
 How = Literal["name", "alias", "value", "message"]
 

@@ -14,6 +14,8 @@ Two kinds of evidence, combined as a noisy-OR per entry:
   event id (which names one catalog entry), a KB number a cause lists, and the
   ``signals`` (error codes, verbatim phrases) the knowledge base files declare.
   All of that knowledge comes from ``signatures/``; nothing here knows a code.
+- **Error codes and messages** (``signatures/codes/``, ``match/codes.py``) are named with their meaning and
+  what to check; a match that rests only on such a generic code is capped (a code is not a cause).
 
 Causes score from their own signals and from the events they list as evidence
 (scaled by the evidence role). Below ``THRESHOLD`` nothing is returned and the
@@ -335,18 +337,20 @@ def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
 
     ranked = sorted([*event_scores.values(), *cause_scores], key=lambda m: (-m.score, m.kind, m.id))
     good = [m for m in ranked if m.score >= THRESHOLD][:MAX_MATCHES]
-    best_cause = next((kb.causes[m.id] for m in good if m.kind == "cause"), None)
+    # a cause resting on a generic code alone is listed but never chosen for the fix (the code answer comes first)
+    best_cause = next((kb.causes[m.id] for m in good
+                       if m.kind == "cause" and not code_kb.code_only(m.why, generic, tempered)), None)
     note = ""
     if best_cause is None:
         # Only events matched well (e.g. a Windows Fabric line): offer the cause the best of them leads to.
-        led = next((c for m in good if m.kind == "event" and (c := cause_for_event(kb, m.id))), None)
+        floor = code_kb.LEAD_FLOOR if code_hits else 0.0  # beside a code, only a clear event match leads to a cause
+        led = next((c for m in good if m.kind == "event" and m.score >= floor and (c := cause_for_event(kb, m.id))),
+                   None)
         if led is not None:
             best_cause = kb.causes[led]
             note = (f"no cause matched the text itself; {led} is the cause that counts the matched event "
                     "as its strongest evidence")
-    if best_cause is not None and code_hits and all(
-            code_kb.code_only(m.why, generic, tempered) for m in good if m.kind == "cause"):
-        best_cause = None  # the causes rest on a generic code only: the code answer's checks come first
+    if best_cause is None and code_hits and any(m.kind == "cause" for m in good):
         note = "the error code alone does not establish a cause; check the listed conditions in order"
     if not good and not code_hits:
         near = ranked[0] if ranked else None
