@@ -203,6 +203,24 @@ def test_paste_updates_live_and_debounces(kb) -> None:
     run(scenario)
 
 
+def test_paste_of_a_bare_error_code_shows_its_meaning(kb) -> None:
+    text = "curl: (60) schannel: SEC_E_UNTRUSTED_ROOT (0x80090325)"
+
+    async def scenario() -> None:
+        app = TlsdiagApp([], kb=kb)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("escape", "p")
+            await pilot.pause()
+            app.post_message(events.Paste(text))
+            await until(pilot, lambda: app.last_explain is not None and app.last_explain.text == text,
+                        "explain for the pasted code")
+            assert [h.entry.id for h in app.last_explain.codes] == ["sec-e-untrusted-root"]
+            note = str(app.screen.query_one("#paste-note", Static).render())
+            assert "SEC_E_UNTRUSTED_ROOT" in note and "First check" in note
+
+    run(scenario)
+
+
 def test_filter_events_on_the_sample(kb, sample: Path) -> None:
     async def scenario() -> None:
         app = TlsdiagApp([sample], kb=kb)

@@ -38,7 +38,7 @@ from tlsdiag.match.diagnose import KEEP_EVENTS, StoreResult
 from tlsdiag.match.hostfacts import computer_key
 from tlsdiag.model import Event, ReadSummary
 
-EVENT_KINDS = ("evtx", "xml", "text")
+EVENT_KINDS = ("evtx", "xml", "text", "export")
 STORE_KINDS = ("reg", "hive", "storejson", "cert")
 MAX_DEDUP = 2_000_000  # matched events remembered for duplicate detection (about 100 MB at the limit)
 RUN_LIMIT = 4096  # events of one shape held before they are counted (memory stays flat on a log of one event)

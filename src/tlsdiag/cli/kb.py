@@ -47,7 +47,8 @@ def _check(args: argparse.Namespace) -> int:
         print(f"{len(problems)} problem(s) in {directory}", file=sys.stderr)
         return 1
     kb = load_kb(directory)
-    print(f"ok: {len(kb.events)} catalog events, {len(kb.causes)} causes, {len(kb.checks)} store checks in {directory}")
+    print(f"ok: {len(kb.events)} catalog events, {len(kb.causes)} causes, {len(kb.checks)} store checks, "
+          f"{len(kb.codes)} error codes and messages in {directory}")
     return 0
 
 

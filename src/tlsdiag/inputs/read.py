@@ -33,7 +33,7 @@ from tlsdiag.inputs.evtxfile import (
 from tlsdiag.inputs.prefilter import ChunkPrefilter
 from tlsdiag.model import Event, FileReport, Loss, ReadSummary
 
-EVENT_KINDS = ("evtx", "xml", "text")
+EVENT_KINDS = ("evtx", "xml", "text", "export")
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024  # smaller files are read in-process (no worker start-up cost)
 TASK_CHUNKS = 16  # chunk slots per worker task (1 MiB): small enough to keep memory flat when all is relevant
 PROBE_CHUNKS = 8  # slots read in-process before deciding whether the rest is worth worker processes ...
@@ -199,6 +199,10 @@ def _read_all(inputs: list[InputFile], summary: ReadSummary, backend: str, meter
                 from tlsdiag.inputs.xmlread import read_xml  # lxml is loaded only when XML is read
 
                 events = _read_stream(inp, report, read_xml)
+            elif inp.kind == "export":
+                from tlsdiag.inputs.pasteread import read_export  # XML view, PowerShell and SIEM exports
+
+                events = _read_stream(inp, report, read_export)
             else:
                 from tlsdiag.inputs.textread import read_text
 

@@ -42,7 +42,7 @@ FORMAT = b"tlsdiag-kb-cache 1\n"  # file header; change it when the file layout 
 KEEP = 4  # newest entries kept (a few checkouts or signature folders side by side)
 MAX_FILE = 4 * 1024 * 1024  # a signature file this large is refused by the loader; do not hash it
 _PREFIX, _SUFFIX = "kb-", ".pickle"
-_HASHED_FOLDERS = ("schema", "events", "causes", "checks")
+_HASHED_FOLDERS = ("schema", "events", "causes", "checks", "codes")
 _CODE = ("model.py", "load.py", "yamlsafe.py", "cache.py")
 _HERE = Path(__file__).resolve().parent
 

@@ -21,6 +21,9 @@ from tlsdiag.kb.model import (
     CatalogEvent,
     Cause,
     CheckStep,
+    CodeCheck,
+    CodeEntry,
+    CodeMessage,
     Combination,
     Evidence,
     KbArticle,
@@ -43,8 +46,11 @@ if TYPE_CHECKING:
 # yaml, jsonschema and referencing are imported where validation runs: a scan with a warm
 # cache (kb/cache.py) never needs them, and importing them costs more than a small scan.
 
-KINDS = {"events": "event.schema.json", "causes": "cause.schema.json", "checks": "check.schema.json"}
-OPTIONAL_KINDS = {"checks"}  # a knowledge base without store checks is still one (the causes say which they need)
+KINDS = {"events": "event.schema.json", "causes": "cause.schema.json", "checks": "check.schema.json",
+         "codes": "code.schema.json"}
+# a knowledge base without store checks is still one (the causes say which they need), and a signatures
+# folder from before the code knowledge base still loads
+OPTIONAL_KINDS = {"checks", "codes"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +79,8 @@ def _compiled(texts: tuple[tuple[str, str], ...]) -> dict[str, jsonschema.protoc
     )
     out = {}
     for kind, name in KINDS.items():
+        if name not in schemas and kind in OPTIONAL_KINDS:
+            continue
         cls = jsonschema.validators.validator_for(schemas[name])
         out[kind] = cls(schemas[name], registry=registry)
     return out
@@ -113,6 +121,9 @@ def _read(directory: Path) -> tuple[dict[str, dict[str, tuple[Path, dict]]], lis
             continue
         if not isinstance(data, dict):
             problems.append(Problem(path, 1, "the file must hold one mapping (an entry), not a list or a scalar"))
+            continue
+        if kind not in validators:
+            problems.append(Problem(path, 1, f"schema/{KINDS[kind]} is missing; {kind}/ cannot be checked"))
             continue
         errors = sorted(validators[kind].iter_errors(data), key=lambda e: list(e.absolute_path))
         for err in errors:
@@ -185,6 +196,7 @@ def _cross_check(directory: Path, found: dict[str, dict[str, tuple[Path, dict]]]
         if cause_id and cause_id not in found["causes"]:
             problems.append(Problem(path, yamlsafe.line_of(data["__lines__"], ("cause",)),
                                     f"check {check_id} names unknown cause {cause_id!r}"))
+    problems += _cross_check_codes(found)
     for event_id, (path, data) in events.items():
         lines = data["__lines__"]
         fields = data.get("fields", [])
@@ -195,6 +207,33 @@ def _cross_check(directory: Path, found: dict[str, dict[str, tuple[Path, dict]]]
                                             f"template {lang} uses %{ref} but only {len(fields)} field(s) are listed"))
         if event_id and data.get("provider_guid") and data["provider_guid"] != data["provider_guid"].upper():
             problems.append(Problem(path, yamlsafe.line_of(lines, ("provider_guid",)), "provider_guid must be upper case"))
+    return problems
+
+
+def _cross_check_codes(found: dict[str, dict[str, tuple[Path, dict]]]) -> list[Problem]:
+    """Code entries name causes and events that exist, and no two entries claim the same code."""
+    from tlsdiag.kb import yamlsafe
+
+    problems: list[Problem] = []
+    claimed: dict[tuple[str, str], str] = {}
+    for code_id, (path, data) in found.get("codes", {}).items():
+        lines = data["__lines__"]
+        for i, step in enumerate(data["check"]):
+            if "cause" in step and step["cause"] not in found["causes"]:
+                problems.append(Problem(path, yamlsafe.line_of(lines, ("check", i, "cause")),
+                                        f"check names unknown cause {step['cause']!r}"))
+        for i, event in enumerate(data.get("related_events", [])):
+            if event not in found["events"]:
+                problems.append(Problem(path, yamlsafe.line_of(lines, ("related_events", i)),
+                                        f"related_events names unknown catalog event {event!r}"))
+        if "value" in data:
+            key = (data["kind"], str(data["value"]).casefold())
+            if key in claimed:
+                problems.append(Problem(path, yamlsafe.line_of(lines, ("value",)),
+                                        f"{data['kind']} {data['value']} is also entry {claimed[key]!r}"))
+            claimed[key] = code_id
+        if data["kind"] != "message" and "value" not in data:
+            problems.append(Problem(path, 1, f"a {data['kind']} entry needs a value"))
     return problems
 
 
@@ -237,7 +276,8 @@ def load_kb(directory: Path | None = None) -> KnowledgeBase:
     events = {i: _event(p, d) for i, (p, d) in found["events"].items()}
     causes = {i: _cause(p, d) for i, (p, d) in found["causes"].items()}
     checks = {i: _check(p, d) for i, (p, d) in found["checks"].items()}
-    kb = KnowledgeBase(events=events, causes=causes, directory=directory, checks=checks)
+    codes = {i: _code(p, d) for i, (p, d) in found.get("codes", {}).items()}
+    kb = KnowledgeBase(events=events, causes=causes, directory=directory, checks=checks, codes=codes)
     # saved only if nothing changed while we read (same key after as before)
     if key is not None and cache.key_for(directory) == key:
         cache.save(key, kb, _sample_dirs(directory, found))
@@ -278,6 +318,18 @@ def _event(path: Path, d: dict[str, Any]) -> CatalogEvent:
         fields=tuple(d.get("fields", [])), templates=dict(d.get("templates", {})),
         match=conditions_from(d.get("match")), examples=d.get("examples", {}),
         sources=_sources(d["sources"]), notes=d.get("notes", ""), signals=_signals(d.get("signals")),
+    )
+
+
+def _code(path: Path, d: dict[str, Any]) -> CodeEntry:
+    return CodeEntry(
+        id=d["id"], name=d["name"], kind=d["kind"], value=None if "value" not in d else str(d["value"]),
+        aliases=tuple(d.get("aliases", [])), meaning=d["meaning"].strip(), path=path,
+        messages=tuple(CodeMessage(m["lang"], m["text"], m.get("product", "")) for m in d.get("messages", [])),
+        related_events=tuple(d.get("related_events", [])),
+        check=tuple(CodeCheck(c["step"].strip(), c.get("cause"), c.get("command", "").strip(),
+                              c.get("shell", "powershell")) for c in d["check"]),
+        examples=tuple(d["examples"]), sources=_sources(d["sources"]),
     )
 
 

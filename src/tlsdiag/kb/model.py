@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -223,12 +223,51 @@ class StoreCheck:
         return tuple(s for s in self.fix if not s.when or s.when == variant)
 
 
+CodeKind = Literal["hresult", "tls-alert", "http-status", "message"]
+
+
+@dataclass(frozen=True, slots=True)
+class CodeMessage:
+    lang: str
+    text: str
+    product: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CodeCheck:
+    """One thing to check for a code, in rank order; ``cause`` links it to a cause it can point to."""
+
+    step: str
+    cause: str | None = None
+    command: str = ""
+    shell: str = "powershell"
+
+
+@dataclass(frozen=True, slots=True)
+class CodeEntry:
+    """An error code, TLS alert, HTTP status or product message (signatures/codes/): meaning and what to check."""
+
+    id: str
+    name: str
+    kind: CodeKind
+    value: str | None
+    aliases: tuple[str, ...]
+    meaning: str
+    path: Path
+    messages: tuple[CodeMessage, ...]
+    related_events: tuple[str, ...]
+    check: tuple[CodeCheck, ...]
+    examples: tuple[str, ...]
+    sources: tuple[Source, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class KnowledgeBase:
     events: Mapping[str, CatalogEvent]
     causes: Mapping[str, Cause]
     directory: Path
     checks: Mapping[str, StoreCheck] = field(default_factory=dict)
+    codes: Mapping[str, CodeEntry] = field(default_factory=dict)
 
     def provider_and_channel_names(self) -> list[str]:
         """Every provider and channel name the catalog cares about (for byte-level prefilters)."""

@@ -14,6 +14,8 @@ Two kinds of evidence, combined as a noisy-OR per entry:
   event id (which names one catalog entry), a KB number a cause lists, and the
   ``signals`` (error codes, verbatim phrases) the knowledge base files declare.
   All of that knowledge comes from ``signatures/``; nothing here knows a code.
+- **Error codes and messages** (``signatures/codes/``, ``match/codes.py``) are named with their meaning and
+  what to check; a match that rests only on such a generic code is capped (a code is not a cause).
 
 Causes score from their own signals and from the events they list as evidence
 (scaled by the evidence role). Below ``THRESHOLD`` nothing is returned and the
@@ -34,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tlsdiag.kb.model import Cause, KnowledgeBase, Step
+from tlsdiag.match import codes as code_kb
 
 THRESHOLD = 0.45
 MAX_MATCHES = 10
@@ -145,6 +148,7 @@ class ExplainResult:
     best_cause: Cause | None
     note: str = ""
     candidates: list[Candidate] = field(default_factory=list)  # set when the best cause rests on generic evidence
+    codes: list[code_kb.CodeHit] = field(default_factory=list)  # error codes and messages named (signatures/codes/)
 
     @property
     def generic(self) -> bool:
@@ -153,7 +157,7 @@ class ExplainResult:
 
     @property
     def found(self) -> bool:
-        return bool(self.matches)
+        return bool(self.matches) or bool(self.codes)
 
     @property
     def fix(self) -> tuple[Step, ...]:
@@ -167,6 +171,7 @@ class ExplainResult:
             "matches": [m.to_dict() for m in self.matches],
             "generic": self.generic,
             "candidates": [c.to_dict() for c in self.candidates],
+            "codes": [c.to_dict() for c in self.codes],
             "fix": None if cause is None else {
                 "cause": cause.id,
                 "title": cause.title,
@@ -297,6 +302,9 @@ def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
     raw = text.strip()
     if not raw:
         return ExplainResult(text, [], None, "nothing to explain: the text is empty")
+    from tlsdiag.inputs.pasteread import details_text  # the brief lets explain read pasted exports
+
+    raw = details_text(raw) or raw  # Format-List, ConvertTo-Json, Export-Csv, NDJSON, XML view: as details text
     body = raw
     desc = _DESCRIPTION.search(raw)
     if desc:
@@ -308,6 +316,9 @@ def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
     bare = {int(m) for m in _NUMBER.findall(raw) if m.lstrip("-").isdigit()} & idx.ids
     kb_numbers = {int(m) for m in _KB_LABEL.findall(raw)} | ({abs(int(m)) for m in _NUMBER.findall(raw)} & idx.kbs)
     header = _header_entries(raw, kb, labelled)
+    code_hits = code_kb.lookup(raw, kb)
+    generic = code_kb.generic_codes(kb)
+    said = code_kb.messages_of(code_hits)
 
     def signal_parts(kind: str, item_id: str, why: list[str]) -> tuple[list[float], bool]:
         """Weights of the declared signals found, and whether any of them is distinctive."""
@@ -367,9 +378,12 @@ def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
             score *= 0.8  # the header names another provider's event with this id
         if not distinct and score > GENERIC_CAP:
             score = GENERIC_CAP  # a bare number or error code is not this event: many events carry it
+        if code_kb.code_only(why, generic, messages=said):
+            score = min(score, code_kb.EVENT_CAP)  # only a generic code: the code answer says what it means
         event_scores[entry.id] = ExplainMatch("event", entry.id, entry.title, score, entry.event_id,
                                               entry.provider, [], why, generic=not distinct)
 
+    tempered = {m.id for m in event_scores.values() if code_kb.code_only(m.why, generic, messages=said)}
     cause_scores: list[ExplainMatch] = []
     for cause in kb.causes.values():
         why = []
@@ -407,6 +421,8 @@ def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
         if not parts:
             continue
         score = _noisy_or(parts)
+        if code_kb.code_only(why, generic, tempered, said):
+            score = min(score, code_kb.CAUSE_CAP)  # a generic code alone never makes a confident cause
         if not distinct and score > GENERIC_CAP:
             score = GENERIC_CAP
             why.append(f"generic evidence only: capped at {GENERIC_CAP}")
@@ -415,7 +431,9 @@ def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
 
     ranked = sorted([*event_scores.values(), *cause_scores], key=lambda m: (-m.score, m.kind, m.id))
     good = [m for m in ranked if m.score >= THRESHOLD][:MAX_MATCHES]
-    best_cause = next((kb.causes[m.id] for m in good if m.kind == "cause"), None)
+    # a cause resting on a generic code alone is listed but never chosen for the fix (the code answer comes first)
+    best_cause = next((kb.causes[m.id] for m in good
+                       if m.kind == "cause" and not code_kb.code_only(m.why, generic, tempered, said)), None)
     note = ""
     candidates: list[Candidate] = []
     good_causes = [m for m in good if m.kind == "cause"]
@@ -426,14 +444,18 @@ def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
                 "problems); check the candidates below before acting on any of them")
     if best_cause is None:
         # Only events matched well (e.g. a Windows Fabric line): offer the cause the best of them leads to.
-        led = next((c for m in good if m.kind == "event" and (c := cause_for_event(kb, m.id))), None)
+        floor = code_kb.LEAD_FLOOR if code_hits else 0.0  # beside a code, only a clear event match leads to a cause
+        led = next((c for m in good if m.kind == "event" and m.score >= floor and (c := cause_for_event(kb, m.id))),
+                   None)
         if led is not None:
             best_cause = kb.causes[led]
             note = (f"no cause matched the text itself; {led} is the cause that counts the matched event "
                     "as its strongest evidence")
-    if not good:
+    if best_cause is None and code_hits and any(m.kind == "cause" for m in good):
+        note = "the error code alone does not establish a cause; check the listed conditions in order"
+    if not good and not code_hits:
         near = ranked[0] if ranked else None
         note = "nothing in the knowledge base matches this text well"
         if near:
             note += f" (closest: {near.kind} {near.id}, score {near.score:.2f}, below {THRESHOLD})"
-    return ExplainResult(text, good, best_cause, note, candidates)
+    return ExplainResult(text, good, best_cause, note, candidates=candidates, codes=code_hits)

@@ -153,11 +153,17 @@ def render_explain(result: ExplainResult) -> str:
     out = ["# tlsdiag explain", ""]
     if not result.found:
         return "\n".join([*out, md(result.note or "nothing matches")]) + "\n"
-    out += ["| score | kind | id | title | KB |", "|---|---|---|---|---|"]
+    if result.matches:
+        out += ["| score | kind | id | title | KB |", "|---|---|---|---|---|"]
     for m in result.matches:
         kind = f"event {m.event_id}" if m.kind == "event" else "cause"
         out.append(f"| {m.score:.2f} | {kind} | {md(m.id)} | {md(m.title)} | "
                    f"{', '.join(f'KB{n}' for n in m.kb)} |")
+    for hit in result.codes:
+        e = hit.entry
+        out += ["", f"## {md(e.name)}" + (f" ({md(e.value)})" if e.value else ""), "", md(e.meaning), "",
+                "What to check, most likely first:", ""]
+        out += [f"{i}. {md(c.step)}" + (f" (cause: {md(c.cause)})" if c.cause else "") for i, c in enumerate(e.check, 1)]
     cause = result.best_cause
     if result.candidates:
         out += ["", "## Generic evidence only: check these before acting", ""]

@@ -261,18 +261,41 @@ def _stats_section(result: Any) -> list[str]:
     return out
 
 
+def _codes(result: ExplainResult, style: _Style) -> list[str]:
+    """The error codes and messages recognised: what each means and what to check, most likely first."""
+    out: list[str] = []
+    for hit in result.codes:
+        e = hit.entry
+        value = f" ({e.value})" if e.value and e.value != e.name.removeprefix("HTTP ") else ""
+        label = {"tls-alert": "TLS alert", "http-status": "IIS status", "hresult": "code", "message": "message"}[e.kind]
+        out += ["", style.bold(f"{label.capitalize()}: {_t(e.name)}{_t(value)}") + style.dim(f"  ({_t(e.id)}; found: {_t(hit.found)})")]
+        out += _wrapped(e.meaning, "  ")
+        out.append("  What to check, most likely first:")
+        for i, c in enumerate(e.check, 1):
+            cause = f"  [cause: {c.cause}]" if c.cause else ""
+            out += textwrap.wrap(textsafe.one_line(f"{i}. {c.step}{cause}"), width=110, initial_indent="    ",
+                                 subsequent_indent="       ", break_on_hyphens=False)
+            if c.command:
+                out += [f"       {_t(line)}" for line in c.command.splitlines()]
+    if result.codes and result.note and result.best_cause is None:
+        out += ["", style.dim(_t(result.note))]
+    return out
+
+
 def render_explain(result: ExplainResult, *, color: bool = False) -> str:
     style = _Style(color)
     out: list[str] = []
     if not result.found:
         out.append(style.bold(_t(result.note or "nothing matches")))
         return "\n".join(out) + "\n"
-    out.append(style.bold("Best matches:"))
+    if result.matches:
+        out.append(style.bold("Best matches:"))
     for m in result.matches:
         label = f"event {m.event_id} ({m.provider})" if m.kind == "event" else "cause"
         kbs = ("  " + ", ".join(f"KB{n}" for n in m.kb)) if m.kb else ""
         out.append(f"  {m.score:.2f}  {label}: {_t(m.id)}  {_t(m.title)}{kbs}")
         out.append(style.dim(f"        because: {_t('; '.join(m.why))}"))
+    out += _codes(result, style)
     cause = result.best_cause
     if result.candidates:
         out.append("")
