@@ -125,14 +125,21 @@ def _read_events(inputs: list[Any], summary: ReadSummary, backend: str, progress
                        prefilter=prefilter, digest=digest)
 
 
-def _analyse_stores(inputs: list[Any]) -> list[StoreAnalysis]:
-    """Store snapshots and their findings; ``clean_checks`` are the checks that ran and found nothing."""
+def _analyse_stores(inputs: list[Any], summary: ReadSummary | None = None) -> list[StoreAnalysis]:
+    """Store snapshots and their findings; ``clean_checks`` are the checks that ran and found nothing.
+
+    Each store file is added to ``summary`` with what was lost in it (a damaged export is a lost file)."""
     if not inputs:
         return []
     from tlsdiag import stores
+    from tlsdiag.stores.load import file_reports
 
     out: list[StoreAnalysis] = []
-    for snapshot in stores.load_stores(inputs):
+    failed: list[Any] = []
+    snapshots = stores.load_stores(inputs, failed=failed)
+    if summary is not None:
+        summary.files.extend(file_reports(inputs, snapshots, failed))
+    for snapshot in snapshots:
         findings = list(stores.run_checks(snapshot))
         problems = [f for f in findings if getattr(f, "kind", "problem") == "problem"]
         clean = {f.check for f in findings if getattr(f, "kind", "") == "clean"} - {f.check for f in problems}
@@ -238,8 +245,8 @@ def run_scan(paths: Sequence[str | os.PathLike[str]], *, backend: str = "rust", 
                               digest)
     result = analyse(events, kb, summary=summary, store_inputs=store_inputs, on_match=on_match, paths=paths,
                      backend=backend, dedup=dedup, analysis=analysis)
-    if not store_inputs:
-        require_usable(summary)  # every event file unusable: exit 2 with the first reason
+    if not result.stores:
+        require_usable(summary)  # every event file (and store export) unusable: exit 2 with the first reason
     result.stats.reader = {k: v for k, v in vars(reader_stats).items() if isinstance(v, int)}
     result.stats.seconds = time.perf_counter() - started
     return result
@@ -603,7 +610,7 @@ def analyse(events: Iterable[Any], kb: KnowledgeBase, *, summary: ReadSummary | 
     stats.read_seconds = time.perf_counter() - started
     stats.matches_kept = len(matches)
     store_started = time.perf_counter()
-    analyses = _analyse_stores(list(store_inputs))
+    analyses = _analyse_stores(list(store_inputs), summary)
     stats.store_seconds = time.perf_counter() - store_started
     join_notes: list[str] = []
     seen = [h.computer for h in state.facts.hosts.values()] + list(state.correlator.names.values())

@@ -17,7 +17,17 @@ from tlsdiag import textsafe
 from tlsdiag.match.diagnose import Diagnosis
 from tlsdiag.match.explain import ExplainResult
 from tlsdiag.match.render import render_message
-from tlsdiag.report.common import finding_line, finding_steps, records_text, size, when
+from tlsdiag.report.common import (
+    STORE_FORMS,
+    file_gave,
+    finding_line,
+    finding_steps,
+    lost_text,
+    records_text,
+    size,
+    when,
+)
+from tlsdiag.report.evidence import evidence_groups
 
 MESSAGE_LINES = 4  # rendered message lines shown per evidence item (all of them are in --format json)
 
@@ -82,26 +92,26 @@ def _diagnosis(d: Diagnosis, rank: int, style: _Style, lang: str) -> list[str]:
             if k.note:
                 out.append(f"         ({_t(k.note)})")
     rows: list[tuple[Any, list[str]]] = []
-    for item in d.evidence:
-        ev, hit = item.evidence, item.hit
-        first = hit.matches[0] if hit.matches else None
-        unknown = ", fields unknown: half weight" if hit.unknown_only else ""
-        until = f" until {short(hit.last)}" if hit.count > 1 else ""
-        head = (f"       {short(hit.first)}  {_t(ev.event)}: {hit.count} event(s){until}  "
-                + style.dim(f"({ev.role}, weight {ev.weight:g}{unknown})"))
+    for g in evidence_groups(d):
+        first = g.example
+        unknown = ", fields unknown: half weight" if g.fields_unknown else ""
+        until = f" until {short(g.last)}" if g.count > 1 else ""
+        head = (f"       {short(g.first)}  {_t(g.label)}: {g.count} event(s){until}  "
+                + style.dim(f"({g.role}, weight {g.weight:g}{unknown})"))
         lines = [head]
         if first is not None:
             lines += _block(render_message(first.event, first.entry, lang, first.fields), "           ")[:MESSAGE_LINES]
-        if ev.note:
-            lines.append(style.dim(f"           why it counts: {_t(ev.note)}"))
+        if g.note:
+            lines.append(style.dim(f"           why it counts: {_t(g.note)}"))
         if first is not None:
-            lines.append(style.dim(f"           first at: {_t(first.event.source)} {_t(first.event.locator)}"))
-        rows.append((hit.first, lines))
+            more = f" (+{g.count - 1} more; --format json lists the first {1 + len(g.others)})" if g.count > 1 else ""
+            lines.append(style.dim(f"           first at: {_t(first.event.source)} {_t(first.event.locator)}{more}"))
+        rows.append((g.first, lines))
     for combo, _start, b in d.combinations:
         rows.append((b, [f"       {short(b)}  + together within {_duration(combo.within)}: "
                          f"{', '.join(_t(x) for x in combo.all)} (weight {combo.weight:g})"]))
     if rows:
-        out.append("     Evidence timeline (first occurrence of each piece of evidence):")
+        out.append("     Evidence by catalog entry (count, first and last time, the first event as example):")
         for _, lines in sorted(rows, key=lambda r: (r[0] is None, r[0])):
             out += lines
     for ag, hit in d.against:
@@ -162,7 +172,7 @@ def render_scan(result: Any, *, color: bool = False, stats: bool = False, lang: 
     out.append(style.bold(head))
     summary = result.summary
     unusable = sum(1 for f in summary.files if f.error)
-    out.append(style.dim(f"read: {len(summary.files)} file(s), {records_text(result)}, {summary.records_lost} lost"
+    out.append(style.dim(f"read: {len(summary.files)} file(s), {records_text(result)}, {lost_text(summary)}"
                          + (f", {unusable} file(s) unusable" if unusable else "")))
     quiet: list[str] = []
     for computer in result.computers:
@@ -213,15 +223,18 @@ def _read_section(result: Any, style: _Style) -> list[str]:
     first, last = summary.span
     out = [style.bold("== What was read"),
            f"   {len(summary.files)} file(s), {size(summary.bytes)}, {records_text(result)}, "
-           f"{summary.records_lost} lost; events from {when(first)} to {when(last)}"]
+           f"{lost_text(summary)}; events from {when(first)} to {when(last)}"]
     for f in summary.files:
-        line = f"   - {_t(f.source)} ({f.form}, {size(f.size)}): {f.records} record(s)"
+        line = f"   - {_t(f.source)} ({f.form}, {size(f.size)}): {file_gave(result, f)}"
         if f.first:
             line += f", {when(f.first)} .. {when(f.last)}"
         if f.error:
             line += f"; UNUSABLE: {_t(f.error)}"
         out.append(line)
         for loss in f.lost[:10]:
+            if f.form in STORE_FORMS:  # the reason says what was lost (a certificate, a store, the file)
+                out.append(f"       at {_t(loss.where)}: {_t(loss.reason)}")
+                continue
             n = f"{loss.records} record(s)" if loss.records is not None else "records"
             out.append(f"       lost {n} at {_t(loss.where)}: {_t(loss.reason)}")
         if len(f.lost) > 10:

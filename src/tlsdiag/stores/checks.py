@@ -118,12 +118,14 @@ class CertRef:
     friendly_name: str
     has_private_key: bool | None
     source: str
+    note: str = ""  # how the certificate had to be read (a strict parser refuses it), when it had to
+    written: datetime | None = None  # its registry key's last write time (hives only): added or changed then
 
     @classmethod
     def of(cls, sc: StoreCert) -> CertRef:
         c = sc.cert
         return cls(c.subject, c.issuer, c.thumbprint, sc.location, sc.store, c.not_before, c.not_after, c.serial,
-                   sc.friendly_name, sc.has_private_key, sc.source)
+                   sc.friendly_name, sc.has_private_key, sc.source, c.note, sc.written)
 
     @property
     def where(self) -> str:
@@ -133,7 +135,8 @@ class CertRef:
         return {"subject": self.subject, "issuer": self.issuer, "thumbprint": self.thumbprint,
                 "location": self.location, "store": self.store, "not_before": iso_utc(self.not_before),
                 "not_after": iso_utc(self.not_after), "serial": self.serial, "friendly_name": self.friendly_name,
-                "has_private_key": self.has_private_key, "source": self.source}
+                "has_private_key": self.has_private_key, "source": self.source, "note": self.note or None,
+                "key_written": iso_utc(self.written) if self.written else None}
 
 
 @dataclass
@@ -443,6 +446,13 @@ def _adfs_trusted_devices(s: StoreSnapshot, at: datetime) -> list[Finding]:
     return out
 
 
+def _unknown_keys(every: list[StoreCert], known: list[StoreCert]) -> str:
+    """The part of a clean line that says how many certificates it could not check (the export does not
+    record whether they have a key, as with certificate files), so the line claims no more than it counted."""
+    unknown = len(every) - len(known)
+    return f"; {unknown} more whose export does not say whether they have a key" if unknown else ""
+
+
 def _root_has_private_key(s: StoreSnapshot, at: datetime) -> list[Finding]:
     roots = s.logical(TRUSTED_ROOT)
     known = [sc for sc in roots if sc.has_private_key is not None]
@@ -459,7 +469,7 @@ def _root_has_private_key(s: StoreSnapshot, at: datetime) -> list[Finding]:
                                                                          "belong)")))
     if not out:
         out.append(_clean("root-has-private-key", f"no Trusted Root certificate has a private key ({len(known)} "
-                                                  "checked)", checked=len(known)))
+                                                  f"checked{_unknown_keys(roots, known)})", checked=len(known)))
     return out
 
 
@@ -522,7 +532,7 @@ def _ca_has_private_key(s: StoreSnapshot, at: datetime) -> list[Finding]:
                                 _move(sc, "MY", with_key=True, why_dest=" (Personal)")))
     if not out:
         out.append(_clean("ca-has-private-key", f"no Intermediate certificate has a private key ({len(known)} "
-                                                "checked)", checked=len(known)))
+                                                f"checked{_unknown_keys(cas, known)})", checked=len(known)))
     return out
 
 
@@ -549,7 +559,7 @@ def _my_without_private_key(s: StoreSnapshot, at: datetime) -> list[Finding]:
         out.append(_problem("my-without-private-key", "warning", why, sc, fix))
     if not out:
         out.append(_clean("my-without-private-key", f"every Personal certificate has a private key ({len(known)} "
-                                                    "checked)", checked=len(known)))
+                                                    f"checked{_unknown_keys(mine, known)})", checked=len(known)))
     return out
 
 
@@ -666,13 +676,16 @@ def _validity(s: StoreSnapshot, at: datetime) -> list[Finding]:
             else:
                 out.append(_note("cert-not-yet-valid", why, sc, fix))
     n = len(_unique(s.certs))
-    for check, text in (("cert-expired", "no expired certificate in Personal"),
-                        ("cert-not-yet-valid", "no Personal certificate that is not yet valid")):
+    personal = len(_unique([sc for sc in s.certs if sc.store == "MY"]))
+    for check, text, other in (("cert-expired", "no expired certificate in Personal", "expired"),
+                               ("cert-not-yet-valid", "no Personal certificate that is not yet valid",
+                                "not yet valid")):
         if not any(f.check == check and f.kind == "problem" for f in out):
             notes = sum(1 for f in out if f.check == check)
-            extra = f"; {notes} in other stores noted" if notes else ""
-            out.append(_clean(check, f"{text} ({n} certificates checked at {iso_utc(at)}{extra})",
-                              checked=n, reference_time=iso_utc(at)))
+            extra = f", {notes} {other} one(s) there noted" if notes else ""
+            out.append(_clean(check, f"{text} ({personal} Personal certificate(s) checked at {iso_utc(at)}; "
+                                     f"{n} in all stores{extra})",
+                              checked=personal, all_stores=n, reference_time=iso_utc(at)))
     return out
 
 
@@ -851,4 +864,4 @@ def certificate_summary(sc: StoreCert) -> dict[str, Any]:
     c: Cert = sc.cert
     return {"subject": c.subject, "issuer": c.issuer, "thumbprint": c.thumbprint, "self_signed": c.self_signed.value,
             "has_private_key": sc.has_private_key, "not_before": iso_utc(c.not_before),
-            "not_after": iso_utc(c.not_after), "friendly_name": sc.friendly_name}
+            "not_after": iso_utc(c.not_after), "friendly_name": sc.friendly_name, "note": c.note or None}

@@ -22,7 +22,7 @@ from tlsdiag.stores.certfiles import CERT_SUFFIXES, looks_like_cert, read_certfi
 from tlsdiag.stores.hive import looks_like_hive, read_hive
 from tlsdiag.stores.jsonfile import looks_like_storejson, read_storejson
 from tlsdiag.stores.manifest import MANIFEST_NAME, read_manifest
-from tlsdiag.stores.model import StoreSnapshot, is_store_name
+from tlsdiag.stores.model import StoreLoss, StoreSnapshot, is_store_name
 from tlsdiag.stores.regfile import looks_like_reg, read_reg
 from tlsdiag.stores.registry import NoStoreData
 
@@ -212,17 +212,19 @@ def _read_item(item: _Item, data: bytes, snapshot: StoreSnapshot) -> None:
     elif item.kind == "cert":
         store_folder = _split(_split(item.display)[0])[1]
         if not is_store_name(store_folder):
-            snapshot.warnings.append(f"{item.display}: folder {store_folder!r} is not a store name "
-                                     "(Root, AuthRoot, CA, My, ...); file skipped")
+            snapshot.lose(item.display, "", f"folder {store_folder!r} is not a store name (Root, AuthRoot, CA, My, "
+                                            "...); file skipped", "file")
             return
         read_certfile(data, item.display, store_folder, snapshot)
 
 
-def load_stores(inputs: Iterable[Any]) -> list[StoreSnapshot]:
+def load_stores(inputs: Iterable[Any], *, failed: list[StoreLoss] | None = None) -> list[StoreSnapshot]:
     """One snapshot per computer from paths or ``InputFile`` objects.
 
     Raises :class:`InputError` for an explicitly named file that is no store export or
-    for a damaged export; a path that holds no store export at all yields no snapshot."""
+    for a damaged export; a path that holds no store export at all yields no snapshot.
+    With ``failed`` (a scan beside event logs), a damaged export is recorded there as a lost
+    file instead and the other inputs are still read."""
     items: list[_Item] = []
     skipped: list[str] = []
     for entry in inputs:
@@ -234,12 +236,15 @@ def load_stores(inputs: Iterable[Any]) -> list[StoreSnapshot]:
     for item in items:
         key = _group(item)
         snapshot = groups.setdefault(key, StoreSnapshot(computer=""))
-        data = _read_all(item)
         try:
-            _read_item(item, data, snapshot)
+            _read_item(item, _read_all(item), snapshot)
         except NoStoreData:
             if item.explicit:
                 raise
+        except InputError as exc:
+            if failed is None:
+                raise
+            failed.append(StoreLoss(item.display, "", exc.reason, "file"))
     # Paths given directly: a metadata file beside reg exports belongs to the collection too.
     for key, snapshot in groups.items():
         meta = Path(key) / METADATA_NAME if key else None
@@ -247,11 +252,14 @@ def load_stores(inputs: Iterable[Any]) -> list[StoreSnapshot]:
                 and not any(i.display == str(meta) for i in items):
             _read_collection(meta.read_bytes(), str(meta), snapshot)
     for note in skipped:
-        groups.setdefault(_split(note.split(": ", 1)[0])[0], StoreSnapshot(computer="")).warnings.append(note)
+        display, _, reason = note.partition(": ")
+        groups.setdefault(_split(display)[0], StoreSnapshot(computer="")).lose(display, "", reason, "file")
     merged: dict[str, StoreSnapshot] = {}
     for key, snapshot in groups.items():
         if not snapshot.sources:
-            continue  # only a metadata file
+            if failed is not None:
+                failed.extend(snapshot.lost)
+            continue  # only a metadata file, or files that could not be read
         if not snapshot.computer:
             snapshot.computer = _split(key)[1] or key or "(unknown computer)"
         ident = snapshot.computer.lower()
@@ -260,3 +268,31 @@ def load_stores(inputs: Iterable[Any]) -> list[StoreSnapshot]:
         else:
             merged[ident] = snapshot
     return list(merged.values())
+
+
+
+def certificates_from(snapshots: Iterable[StoreSnapshot], display: str) -> int:
+    """How many certificates the store file ``display`` gave (each ``StoreCert.source`` starts with its file)."""
+    return sum(1 for snap in snapshots for sc in snap.certs
+               if sc.source == display or sc.source.startswith(display + " "))
+
+
+def file_reports(inputs: Iterable[Any], snapshots: list[StoreSnapshot], failed: list[StoreLoss]) -> list[Any]:
+    """One ``FileReport`` per store input, so a scan's summary counts store losses as it counts event losses.
+
+    ``records`` stays 0 (event-record counts are not mixed with certificates: ``certificates_from`` says
+    what a file gave); every lost certificate, store or file is one ``Loss`` with where; a file that
+    could not be read at all also gets its ``error``."""
+    from tlsdiag.model import FileReport, Loss
+
+    losses = [loss for snap in snapshots for loss in snap.lost] + list(failed)
+    out = []
+    for obj in inputs:
+        display = str(getattr(obj, "display", obj))
+        mine = [x for x in losses if x.source == display]
+        unusable = next((x.reason for x in failed if x.source == display), None)
+        report = FileReport(display, str(getattr(obj, "kind", "store")), int(getattr(obj, "size", 0) or 0),
+                            error=unusable)
+        report.lost = [Loss(display, x.where or "whole file", f"{x.item} lost: {x.reason}") for x in mine]
+        out.append(report)
+    return out

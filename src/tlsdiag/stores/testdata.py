@@ -182,6 +182,7 @@ class Entry:
     has_private_key: bool = False
     friendly_name: str = ""
     label: str = ""  # what the test planted ("misplaced-intermediate", ...)
+    written: datetime | None = None  # the certificate key's last write time, in hives (when it was added)
 
     @property
     def thumbprint(self) -> str:
@@ -577,6 +578,7 @@ class _Key:
     name: str
     values: list[tuple[str, int, bytes]] = field(default_factory=list)  # (name, type, data)
     children: dict[str, _Key] = field(default_factory=dict)
+    written: int = 0  # last write time of the key (FILETIME); 0 when the fixture does not care
 
     def child(self, part: str) -> _Key:
         key = self.children.get(part.lower())
@@ -586,6 +588,11 @@ class _Key:
 
 
 REG_SZ, REG_BINARY, REG_DWORD = 1, 3, 4
+
+
+def filetime(ts: datetime) -> int:
+    """A Windows FILETIME (100 ns ticks since 1601-01-01 UTC)."""
+    return int((ts - datetime(1601, 1, 1, tzinfo=UTC)).total_seconds() * 10_000_000)
 
 
 class HiveWriter:
@@ -622,7 +629,7 @@ class HiveWriter:
 
         def write(node: _Key, parent: int) -> int:
             raw_name = node.name.encode("ascii")
-            nk = bytearray(b"nk" + struct.pack("<H", 0x2C if parent < 0 else 0x20) + b"\0" * 8 + b"\0" * 4)
+            nk = bytearray(b"nk" + struct.pack("<HQ", 0x2C if parent < 0 else 0x20, node.written) + b"\0" * 4)
             nk += struct.pack("<IIIIIIIIIIIIII", max(parent, 0), len(node.children), 0, 0xFFFFFFFF, 0xFFFFFFFF,
                               len(node.values), 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0, 0, 0, 0, 0)
             nk += struct.pack("<HH", len(raw_name), 0) + raw_name
@@ -682,6 +689,8 @@ def write_hives(s: StoreSet, folder: Path, *, dns: bool = False) -> list[Path]:
             path = f"{rel}\\{e.store}\\Certificates\\{e.thumbprint}"
             if not software.key(path).values:
                 software.set(path, "Blob", REG_BINARY, blob)
+                if e.written is not None:
+                    software.key(path).written = filetime(e.written)
     software.set(r"Microsoft\Windows NT\CurrentVersion", "CurrentBuildNumber", REG_SZ,
                  f"{s.os_build}\0".encode("utf-16-le"))
     system = HiveWriter("CMI-CreateHive{2A7FB991-7BBE-4F9D-B91E-7CB51D4737F5}")
