@@ -137,7 +137,7 @@ def test_finding_fix_blocks_back_up_before_they_change() -> None:
     assert checked
 
 
-def test_adfs_trusted_devices_store_is_checked_and_proves_the_root_store_cause() -> None:
+def test_adfs_trusted_devices_store_is_checked_and_proves_its_own_cause() -> None:
     key = td.rsa_key("adfs-root")
     root_name = td.name("Contoso Root CA ADFS")
     root = td.make_cert(root_name, key, serial=11, not_before=datetime(2020, 1, 1, tzinfo=timezone.utc),
@@ -150,6 +150,7 @@ def test_adfs_trusted_devices_store_is_checked_and_proves_the_root_store_cause()
     snap.add(StoreCert(Cert(sub), MACHINE, "AdfsTrustedDevices", False))
     [f] = [f for f in run_checks(snap, AT) if f.check == "adfs-trusted-devices-not-self-signed"]
     assert f.kind == "problem" and f.severity == "error" and "Issuing CA ADFS" in f.why
-    assert f.cause == "root-store-non-self-signed"
-    assert "adfs-trusted-devices-not-self-signed" in KB.causes["root-store-non-self-signed"].proves
+    assert f.cause == "adfs-trusted-devices-non-self-signed"
+    assert "adfs-trusted-devices-not-self-signed" in KB.causes["adfs-trusted-devices-non-self-signed"].proves
+    assert "adfs-trusted-devices-not-self-signed" not in KB.causes["root-store-non-self-signed"].proves
     assert not [f for f in run_checks(StoreSnapshot("X"), AT) if f.check == "adfs-trusted-devices-not-self-signed"]

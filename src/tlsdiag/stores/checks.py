@@ -427,8 +427,8 @@ ADFS_TRUSTED_DEVICES = "AdfsTrustedDevices"
 
 
 def _adfs_trusted_devices(s: StoreSnapshot, at: datetime) -> list[Finding]:
-    """AD FS builds the CTL for device authentication from this store; it may hold only self-signed
-    certificates, like Trusted Root (Microsoft's AD FS troubleshooting, research notes S26)."""
+    """AD FS's HTTPS binding sends the CTL of this store (proxy trust, device certificates); it may hold only
+    self-signed certificates (Microsoft's AD FS troubleshooting, research notes S26)."""
     if (MACHINE, ADFS_TRUSTED_DEVICES) not in s.covered:
         return []
     certs = s.physical(MACHINE, ADFS_TRUSTED_DEVICES)
@@ -437,8 +437,8 @@ def _adfs_trusted_devices(s: StoreSnapshot, at: datetime) -> list[Finding]:
         if sc.cert.self_signed.value:
             continue
         why = (f"{sc.cert.subject} in {sc.where} is not self-signed; a CA-issued certificate in the AD FS "
-               "AdfsTrustedDevices store makes the CTL built from it contain only that certificate, and device "
-               "(certificate) authentication through AD FS / the Web Application Proxy fails.")
+               "AdfsTrustedDevices store makes the CTL built from it contain only that certificate, and the Web "
+               "Application Proxies' client-certificate trust to AD FS fails.")
         out.append(_problem("adfs-trusted-devices-not-self-signed", "error", why, sc, _remove(sc)))
     if not out:
         out.append(_clean("adfs-trusted-devices-not-self-signed", f"all {len(certs)} AdfsTrustedDevices "
