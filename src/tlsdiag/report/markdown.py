@@ -154,8 +154,15 @@ def render_explain(result: ExplainResult) -> str:
                    f"{', '.join(f'KB{n}' for n in m.kb)} |")
     for hit in result.codes:
         e = hit.entry
-        out += ["", f"## {md(e.name)}" + (f" ({md(e.value)})" if e.value else ""), "", md(e.meaning), "",
-                "What to check, most likely first:", ""]
+        out += ["", f"## {md(e.name)}" + (f" ({md(e.value)})" if e.value else ""), "", md(e.meaning), ""]
+        related = [r for r in hit.related if r.id not in {m.id for m in result.matches}]
+        if related:
+            out += ["Events to look for at the same time:", ""]
+            out += [f"- {md(r.label())}: {md(r.title)}" + ("" if r.logged_by_default else
+                                                           " (written only with extra logging enabled)")
+                    for r in related]
+            out.append("")
+        out += ["What to check, most likely first:", ""]
         out += [f"{i}. {md(c.step)}" + (f" (cause: {md(c.cause)})" if c.cause else "") for i, c in enumerate(e.check, 1)]
     cause = result.best_cause
     if result.candidates:
