@@ -55,14 +55,18 @@ def test_data_mcu_edge_connectivity_event_is_known() -> None:
     assert "lync-41026" in [m.id for m in result.matches[:3]]
 
 
-def test_sql_server_stopping_with_the_documented_code_is_generic_evidence_read_from_a_text_export(tmp_path) -> None:
-    # Event Viewer text has no data fields: param1/param2 come back through the 7024 template, the evidence's
-    # conditions hold, and the cause stays weak (the service stopping says nothing about the certificate alone)
-    from tlsdiag.scan import run_scan
 
-    (tmp_path / "system.txt").write_text(_viewer(
-        "Service Control Manager", 7024, "The SQL Server (MSSQLSERVER) service terminated with the following "
-        "service-specific error: \n%%2148081668").replace("fe01", "sql01") + "\n", encoding="utf-8")
-    diagnoses = [d for d in run_scan([tmp_path], kb=KB).diagnoses if d.cause.id == "sql-server-certificate-not-loaded"]
-    assert len(diagnoses) == 1 and not diagnoses[0].made
-    assert [e.evidence.id for e in diagnoses[0].evidence] == ["service-stopped"]
+def test_a_service_that_stopped_leads_to_no_cause_and_says_what_it_means() -> None:
+    # explain's fallback leads from a matched event to the cause that counts it as evidence, whatever the
+    # evidence's role and field conditions; no cause may count a bare SCM event, or every pasted 7024 (an OCS
+    # front end stopped by a Windows update, a VMware service) would be answered with that cause's fix
+    from tlsdiag.report.text import render_explain
+
+    scm = {e for e in KB.events if e.startswith("scm-")}
+    assert scm and not [(c.id, ev.event) for c in KB.causes.values() for ev in c.evidence if ev.event in scm]
+    result = explain(_viewer("Service Control Manager", 7024, "The SQL Server (MSSQLSERVER) service terminated "
+                             "with the following service-specific error: \n%%2148081668"), KB)
+    assert result.matches[0].id == "scm-7024" and result.best_cause is None
+    text = render_explain(result)
+    assert "What event 7024 (Service Control Manager) means:" in text
+    assert "the product's own events" in " ".join(text.split())

@@ -165,6 +165,9 @@ def render_explain(result: ExplainResult) -> str:
         out += ["What to check, most likely first:", ""]
         out += [f"{i}. {md(c.step)}" + (f" (cause: {md(c.cause)})" if c.cause else "") for i, c in enumerate(e.check, 1)]
     cause = result.best_cause
+    top = result.matches[0] if result.matches else None
+    if cause is None and not result.candidates and top is not None and top.kind == "event" and top.meaning:
+        out += ["", f"## What event {top.event_id} ({md(top.provider or '')}) means", "", md(top.meaning)]
     if result.candidates:
         out += ["", "## Generic evidence only: check these before acting", ""]
         out += [f"- **{md(c.id)}** {md(c.title)}: {md(c.check)}" for c in result.candidates]

@@ -261,6 +261,17 @@ def _related(hit: Any, style: _Style, shown: set[str]) -> list[str]:
     return out
 
 
+def _event_meaning(result: ExplainResult, style: _Style) -> list[str]:
+    """With no cause chosen, what the best-matching event says: an event that proves no cause (a service that
+    stopped, a generic Lync start-up event) still tells the admin where the reason is."""
+    if result.best_cause is not None or result.candidates or not result.matches:
+        return []
+    top = result.matches[0]
+    if top.kind != "event" or not top.meaning:
+        return []
+    return ["", style.bold(f"What event {top.event_id} ({_t(top.provider or '')}) means:"), *_wrapped(top.meaning, "  ")]
+
+
 def _codes(result: ExplainResult, style: _Style) -> list[str]:
     """The error codes and messages recognised: what each means and what to check, most likely first."""
     out: list[str] = []
@@ -297,6 +308,7 @@ def render_explain(result: ExplainResult, *, color: bool = False) -> str:
         out.append(f"  {m.score:.2f}  {label}: {_t(m.id)}  {_t(m.title)}{kbs}")
         out.append(style.dim(f"        because: {_t('; '.join(m.why))}"))
     out += _codes(result, style)
+    out += _event_meaning(result, style)
     cause = result.best_cause
     if result.candidates:
         out.append("")
