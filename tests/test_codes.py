@@ -159,3 +159,37 @@ def test_signatures_without_codes_folder_still_load(tmp_path: Path) -> None:
     shutil.rmtree(sigs / "codes")
     assert check_kb(sigs) == []
     assert load_kb(sigs).codes == {}
+
+
+def test_code_answer_names_its_related_events_where_to_look() -> None:
+    # .NET's closed-connection message names no event; the answer tells the admin which Schannel events to look
+    # for and in which log, from the entry's related_events, with the catalog's titles
+    from tlsdiag.report.markdown import render_explain as render_md
+    from tlsdiag.report.text import render_explain
+
+    result = explain("New-ACMERegistration : The underlying connection was closed: An unexpected error occurred "
+                     "on a receive.", KB)
+    hit = next(h for h in result.codes if h.entry.id == "net-connection-closed-receive")
+    assert [r.id for r in hit.related] == list(hit.entry.related_events)
+    text = render_explain(result)
+    block = text.split("Events to look for at the same time:", 1)[1].split("What to check", 1)[0]
+    for r in hit.related:
+        assert f"{r.provider} {r.event_id} ({r.channel} log): {r.title}" in block
+    assert "Events to look for at the same time:" in render_md(result)
+
+
+def test_related_event_needing_extra_logging_says_so_and_a_pasted_event_is_not_repeated() -> None:
+    from tlsdiag.report.text import render_explain
+
+    # CERT_E_UNTRUSTEDROOT names Schannel 36877, which Windows writes only with extra logging enabled
+    result = explain("sig: Verifying file against specific (valid) catalog failed! (0x800b0109)", KB)
+    text = render_explain(result)
+    assert "Schannel 36877 (System log)" in text
+    line = next(x for x in text.splitlines() if "Schannel 36877 (System log)" in x)
+    assert "extra logging" in line
+    # a pasted 36887 with alert 40 names the alert; its related 36887 is the paste itself, so only 36888 is listed
+    pasted = explain("Log Name: System\nSource: Schannel\nEvent ID: 36887\nLevel: Error\nDescription:\nA fatal alert "
+                     "was received from the remote endpoint. The TLS protocol defined fatal alert code is 40.", KB)
+    assert pasted.matches[0].id == "schannel-36887" and "tls-alert-40" in [h.entry.id for h in pasted.codes]
+    block = render_explain(pasted).split("(tls-alert-40;", 1)[1].split("What to check", 1)[0]
+    assert "Schannel 36888 (System log):" in block and "Schannel 36887 (System log):" not in block

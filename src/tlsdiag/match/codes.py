@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from tlsdiag.kb.model import CodeEntry, KnowledgeBase
@@ -36,12 +36,30 @@ _ALERT_NUMBER = re.compile(r"(?:\balert|warnung|schwerwiegende|\balerta|\balerte
 
 
 @dataclass(frozen=True, slots=True)
+class RelatedEvent:
+    """A catalog event a code entry names under ``related_events``: where an admin looks next, and whether
+    Windows writes it at all without extra logging (Schannel warnings, CAPI2 Operational need it)."""
+
+    id: str
+    channel: str
+    provider: str
+    event_id: int
+    title: str
+    logged_by_default: bool
+
+    def label(self) -> str:
+        """'Schannel 36871 (System log)': what to filter Event Viewer on."""
+        return f"{self.provider} {self.event_id} ({self.channel} log)"
+
+
+@dataclass(frozen=True, slots=True)
 class CodeHit:
     """One knowledge-base code found in the text, and how."""
 
     entry: CodeEntry
     found: str
     how: How
+    related: tuple[RelatedEvent, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         e = self.entry
@@ -147,7 +165,19 @@ def lookup(text: str, kb: KnowledgeBase) -> list[CodeHit]:
             align = fuzz.partial_ratio_alignment(message, flat, score_cutoff=MESSAGE_RATIO)
             if align is not None:
                 add(align.dest_start, CodeHit(entry, flat[align.dest_start:align.dest_end], "message"))
-    return [hit for _, hit in sorted(found.values(), key=lambda t: (t[0], t[1].entry.id))]
+    hits = [hit for _, hit in sorted(found.values(), key=lambda t: (t[0], t[1].entry.id))]
+    return [replace(hit, related=related_events(hit.entry, kb)) for hit in hits]
+
+
+def related_events(entry: CodeEntry, kb: KnowledgeBase) -> tuple[RelatedEvent, ...]:
+    """The catalog events an entry names, in its order (the loader has checked that each exists)."""
+    out: list[RelatedEvent] = []
+    for event_id in entry.related_events:
+        event = kb.events.get(event_id)
+        if event is not None:
+            out.append(RelatedEvent(event.id, event.channel, event.provider, event.event_id, event.title,
+                                    event.logged_by_default))
+    return tuple(out)
 
 
 def messages_of(hits: Iterable[CodeHit]) -> list[str]:

@@ -121,11 +121,12 @@ class ExplainMatch:
     why: list[str] = field(default_factory=list)
     generic: bool = False  # only generic evidence (see the module docstring); a cause is then capped
     store_related: bool | None = None  # causes: the fix is in the certificate stores / Schannel settings
+    meaning: str = ""  # events: the catalog's explanation, shown when no cause is chosen
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "id": self.id, "title": self.title, "event_id": self.event_id,
                 "provider": self.provider, "kb": self.kb, "score": round(self.score, 3), "why": self.why,
-                "generic": self.generic, "store_related": self.store_related}
+                "generic": self.generic, "store_related": self.store_related, "meaning": self.meaning or None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,7 +382,8 @@ def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
         if code_kb.code_only(why, generic, messages=said):
             score = min(score, code_kb.EVENT_CAP)  # only a generic code: the code answer says what it means
         event_scores[entry.id] = ExplainMatch("event", entry.id, entry.title, score, entry.event_id,
-                                              entry.provider, [], why, generic=not distinct)
+                                              entry.provider, [], why, generic=not distinct,
+                                              meaning=" ".join(entry.meaning.split()))
 
     tempered = {m.id for m in event_scores.values() if code_kb.code_only(m.why, generic, messages=said)}
     cause_scores: list[ExplainMatch] = []

@@ -161,10 +161,20 @@ def render_explain(result: ExplainResult) -> str:
                    f"{', '.join(f'KB{n}' for n in m.kb)} |")
     for hit in result.codes:
         e = hit.entry
-        out += ["", f"## {md(e.name)}" + (f" ({md(e.value)})" if e.value else ""), "", md(e.meaning), "",
-                "What to check, most likely first:", ""]
+        out += ["", f"## {md(e.name)}" + (f" ({md(e.value)})" if e.value else ""), "", md(e.meaning), ""]
+        related = [r for r in hit.related if r.id not in {m.id for m in result.matches}]
+        if related:
+            out += ["Events to look for at the same time:", ""]
+            out += [f"- {md(r.label())}: {md(r.title)}" + ("" if r.logged_by_default else
+                                                           " (written only with extra logging enabled)")
+                    for r in related]
+            out.append("")
+        out += ["What to check, most likely first:", ""]
         out += [f"{i}. {md(c.step)}" + (f" (cause: {md(c.cause)})" if c.cause else "") for i, c in enumerate(e.check, 1)]
     cause = result.best_cause
+    top = result.matches[0] if result.matches else None
+    if cause is None and not result.candidates and top is not None and top.kind == "event" and top.meaning:
+        out += ["", f"## What event {top.event_id} ({md(top.provider or '')}) means", "", md(top.meaning)]
     if result.candidates:
         out += ["", "## Generic evidence only: check these before acting", ""]
         out += [f"- **{md(c.id)}** {md(c.title)}: {md(c.check)}" for c in result.candidates]

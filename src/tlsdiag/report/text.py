@@ -261,6 +261,30 @@ def _stats_section(result: Any) -> list[str]:
     return out
 
 
+def _related(hit: Any, style: _Style, shown: set[str]) -> list[str]:
+    """The events that usually accompany a code (those the paste itself matched aside): where to look in Event
+    Viewer, and whether Windows writes them without extra logging."""
+    related = [r for r in hit.related if r.id not in shown]
+    if not related:
+        return []
+    out = ["  Events to look for at the same time:"]
+    for r in related:
+        extra = "" if r.logged_by_default else style.dim("  (written only with extra logging enabled)")
+        out.append(f"    - {_t(r.label())}: {_t(r.title)}{extra}")
+    return out
+
+
+def _event_meaning(result: ExplainResult, style: _Style) -> list[str]:
+    """With no cause chosen, what the best-matching event says: an event that proves no cause (a service that
+    stopped, a generic Lync start-up event) still tells the admin where the reason is."""
+    if result.best_cause is not None or result.candidates or not result.matches:
+        return []
+    top = result.matches[0]
+    if top.kind != "event" or not top.meaning:
+        return []
+    return ["", style.bold(f"What event {top.event_id} ({_t(top.provider or '')}) means:"), *_wrapped(top.meaning, "  ")]
+
+
 def _codes(result: ExplainResult, style: _Style) -> list[str]:
     """The error codes and messages recognised: what each means and what to check, most likely first."""
     out: list[str] = []
@@ -270,6 +294,7 @@ def _codes(result: ExplainResult, style: _Style) -> list[str]:
         label = {"tls-alert": "TLS alert", "http-status": "IIS status", "hresult": "code", "message": "message"}[e.kind]
         out += ["", style.bold(f"{label.capitalize()}: {_t(e.name)}{_t(value)}") + style.dim(f"  ({_t(e.id)}; found: {_t(hit.found)})")]
         out += _wrapped(e.meaning, "  ")
+        out += _related(hit, style, {m.id for m in result.matches})
         out.append("  What to check, most likely first:")
         for i, c in enumerate(e.check, 1):
             cause = f"  [cause: {c.cause}]" if c.cause else ""
@@ -296,6 +321,7 @@ def render_explain(result: ExplainResult, *, color: bool = False) -> str:
         out.append(f"  {m.score:.2f}  {label}: {_t(m.id)}  {_t(m.title)}{kbs}")
         out.append(style.dim(f"        because: {_t('; '.join(m.why))}"))
     out += _codes(result, style)
+    out += _event_meaning(result, style)
     cause = result.best_cause
     if result.candidates:
         out.append("")
