@@ -62,14 +62,19 @@ _DATABASES: dict[tuple, Any] = {}
 
 
 def _engine() -> Any:
-    """The hyperscan module, or None (not installed, or the fold engine asked for)."""
-    if os.environ.get("TLSDIAG_PREFILTER", "").lower() == "fold":
-        return None
-    try:
-        import hyperscan
-    except ImportError:
-        return None
-    return hyperscan
+    """The hyperscan module, or None (not installed, or the fold engine asked for); decided once."""
+    if not _ENGINE:
+        found = None
+        if os.environ.get("TLSDIAG_PREFILTER", "").lower() != "fold":
+            try:
+                import hyperscan as found
+            except ImportError:
+                found = None
+        _ENGINE.append(found)
+    return _ENGINE[0]
+
+
+_ENGINE: list[Any] = []  # [hyperscan module or None], filled on first use
 
 
 def _hs_expression(needle: bytes) -> bytes:
@@ -160,11 +165,15 @@ class ChunkPrefilter:
             raise ValueError(f"unknown prefilter engine {self.engine!r}")
         self._db: Any = None
         self._local = threading.local()
+        self._keys: Any = None  # the record-level reader, made on first use (holds this filter)
+        self._wide: Any = None  # the fold engine's pattern for name_ends, compiled on first use
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_db"] = None
         state["_local"] = None
+        state["_keys"] = None
+        state["_wide"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -298,6 +307,35 @@ class ChunkPrefilter:
             return True, end + 1
         event_id = _event_id(text, end)
         return event_id is None or event_id in ids, len(text)  # where the id was found is not tracked
+
+    def records_may_match(self, raw: bytes) -> bool:
+        """Whether a whole, checksum-valid chunk that passed the byte test holds a record of a wanted
+        provider and event id, read from the records' BinXML (``recordkeys``); True when in doubt."""
+        keys = self._keys
+        if keys is None:
+            from tlsdiag.inputs.recordkeys import RecordKeys
+
+            keys = self._keys = RecordKeys(self._lower_names, self._plain_ids, self.name_ends)
+        return keys.may_match(raw)
+
+    def name_ends(self, raw: bytes) -> list[int]:
+        """Sorted offsets in ``raw`` at or just before which a wanted name stored as UTF-16LE text ends
+        (every such name is found; an offset may also stand for a near miss)."""
+        if self.engine == "hyperscan":
+            _hs, db, scratch = self._hyperscan()
+            ends: list[int] = []
+            add = ends.append
+
+            def on_match(_id: int, _start: int, end: int, _flags: int, _ctx: Any) -> None:
+                add(end)
+
+            db.scan(raw, match_event_handler=on_match, scratch=scratch)
+            ends.sort()
+            return ends
+        if self._wide is None:  # every start of a name, overlapping ones too (a lookahead matches at each)
+            alternatives = b"|".join(re.escape(n.encode("utf-16-le")) for n in self.names if n)
+            self._wide = re.compile(b"(?=(" + alternatives + b"))", re.IGNORECASE)
+        return sorted(m.start() + len(m.group(1)) for m in self._wide.finditer(raw))
 
     def provider_wanted(self, provider: str, event_id: int | None = None) -> bool:
         name = provider.lower()

@@ -58,6 +58,8 @@ class ReadStats:
     records_skipped: int = 0  # in parsed chunks, records of providers (or ids) the prefilter does not want
     chunks_remote: int = 0  # chunk slots read and analysed by worker processes
     chunks_templated: int = 0  # parsed chunks read from their template instances, without pyevtx-rs
+    chunks_skipped_by_records: int = 0  # of chunks_skipped: a wanted name in the bytes, no wanted record in BinXML
+    fast_path_failures: int = 0  # shortcuts that failed (logged) and were replaced by the plain path
     files: int = 0
     per_file: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -66,6 +68,9 @@ class ReadStats:
                 f"{self.chunks_parsed} parsed, {self.chunks_skipped} skipped by prefilter, "
                 f"{self.chunks_damaged} damaged; {self.records_parsed} record(s) parsed, "
                 f"{self.records_skipped} of them skipped by prefilter"
+                + (f"; {self.chunks_skipped_by_records} of the skipped chunk(s) held a wanted provider name but no "
+                   "wanted record" if self.chunks_skipped_by_records else "")
+                + (f"; {self.fast_path_failures} shortcut failure(s), logged" if self.fast_path_failures else "")
                 + (f"; {self.chunks_remote} chunk(s) analysed in worker processes" if self.chunks_remote else "")
                 + (f"; {self.chunks_templated} parsed chunk(s) read from their templates without pyevtx-rs"
                    if self.chunks_templated else ""))
@@ -283,8 +288,10 @@ def _read_evtx(inp: InputFile, report: FileReport, backend: str, meter: _Progres
                 report.lost.append(Loss(source, f"chunk {index}", "chunk is zero-filled between chunks that hold "
                                         "records (overwritten or never written)", None))
             zeroed.clear()
+            stats.fast_path_failures += out.fast_path_failures
             if out.chunks_skipped:
                 stats.chunks_skipped += out.chunks_skipped
+                stats.chunks_skipped_by_records += out.chunks_skipped_by_records
                 per_file["skipped"] += out.chunks_skipped
                 continue
             stats.chunks_parsed += 1
