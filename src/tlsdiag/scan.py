@@ -536,6 +536,10 @@ class RangeDigest:
     def __getstate__(self) -> dict[str, Any]:
         return {"kb": self.kb, "dedup": self.dedup, "_analysis": None}
 
+    def absorb(self, payload: dict[str, Any]) -> bool:
+        """Take a worker's result into the receiving side's Analysis (False: read the range here instead)."""
+        return self._analysis is not None and self._analysis.absorb(payload)
+
     def budget(self) -> int:
         """How many matches a worker should send back in full (the rest are only counted)."""
         return max(0, self._analysis.keep - len(self._analysis.matches)) if self._analysis is not None else 0
@@ -556,18 +560,14 @@ def analyse(events: Iterable[Any], kb: KnowledgeBase, *, summary: ReadSummary | 
 
     ``dedup`` counts a record that arrives twice (same computer, log, provider, id, record and time) once;
     ``run_scan`` turns it off when there is only one event input, where duplicates cannot occur. The
-    stream may hold a reader's ``Digested`` items (a worker's Analysis of a range) in place of events.
+    ``analysis`` may already hold what worker processes analysed (``RangeDigest.absorb``).
     """
     started = time.perf_counter()
     summary = summary if summary is not None else ReadSummary()
     state = analysis or Analysis(kb, dedup=dedup, on_match=on_match)
     feed = state.feed
-    for item in events:
-        if type(item) is Event:
-            feed(item)
-        elif not state.absorb(item.payload):
-            for event in item.replay():
-                feed(event)
+    for event in events:
+        feed(event)
     state.flush()
     stats = state.stats
     matches = state.matches

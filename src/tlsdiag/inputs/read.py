@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from tlsdiag.errors import InputError
 from tlsdiag.inputs.discover import InputFile, discover
@@ -74,6 +74,20 @@ class ReadStats:
                 + (f"; {self.chunks_remote} chunk(s) analysed in worker processes" if self.chunks_remote else "")
                 + (f"; {self.chunks_templated} parsed chunk(s) read from their templates without pyevtx-rs"
                    if self.chunks_templated else ""))
+
+
+class RangeDigest(Protocol):
+    """What worker processes do with the events of a chunk range, and how the result comes back.
+
+    ``digest(events, keep) -> payload`` runs in a worker and reads ``events`` to its end (the digest is
+    pickled to get there); ``absorb(payload)`` runs in the reading process, in stream order, and returns
+    False when the payload cannot be used (the range is then read again here). ``budget()``, when
+    defined, says how many matches the next range should send back in full.
+    """
+
+    def __call__(self, events: Iterator[Event], keep: Any) -> Any: ...
+
+    def absorb(self, payload: Any) -> bool: ...
 
 
 @dataclass
@@ -137,8 +151,8 @@ def read_events(
     prefilter: ChunkFilter | None = None,
     stats: ReadStats | None = None,
     workers: int | None = None,
-    digest: Any = None,
-) -> Iterator[Event | Digested]:
+    digest: RangeDigest | None = None,
+) -> Iterator[Event]:
     """Events of all inputs in input order (EVTX: chunk and record order).
 
     ``progress(done_bytes, total_bytes)`` is called as input is consumed.
@@ -149,13 +163,14 @@ def read_events(
     ``workers`` (default: CPU count) also sets the threads that triage EVTX
     blocks ahead of the parser.
 
-    ``digest`` (picklable; ``digest(events, keep) -> payload``, reading the
-    iterator ``events`` to its end) lets worker processes take over large
+    ``digest`` (a ``RangeDigest``) lets worker processes take over large
     on-disk EVTX files whose chunks mostly have to be parsed: once a stretch
     read here proves dense, the rest of the file is read in chunk ranges by
     ``workers`` processes, each range's events are given to the digest there,
-    and a ``Digested`` item stands in the stream for them (in order). Without
-    a digest every event is yielded from here.
+    and its result is handed to ``digest.absorb`` here, in stream order (all
+    events before it have been yielded). When ``absorb`` declines, the range
+    is read again here and its events are yielded. Either way only Events
+    come out of this iterator.
     """
     if backend not in PARSERS:
         raise ValueError(f"unknown backend {backend!r} (choose from {', '.join(BACKENDS)})")
@@ -214,9 +229,11 @@ def _read_all(inputs: list[InputFile], summary: ReadSummary, backend: str, meter
                     if event.first is not None:
                         report.saw(event.first)
                         report.saw(event.last)
-                else:
-                    report.records += 1
-                    report.saw(event.timestamp)
+                    if pool.digest is None or not pool.digest.absorb(event.payload):
+                        yield from event.replay()  # already counted in the report
+                    continue
+                report.records += 1
+                report.saw(event.timestamp)
                 yield event
         except Exception as exc:
             # zip CRC errors, I/O errors, decoder failures: the file stops here, the run goes on
@@ -396,7 +413,7 @@ class _Pool:
     already use the other cores.
     """
 
-    def __init__(self, workers: int, digest: Any = None) -> None:
+    def __init__(self, workers: int, digest: RangeDigest | None = None) -> None:
         self.workers = workers
         self.digest = digest
         self._executor: Any = None
