@@ -244,8 +244,7 @@ def test_threaded_triage_equals_sequential_reading(tmp_path: Path, monkeypatch: 
         par, par_summary, par_stats = _read([path], workers=2, prefilter=prefilter, backend=backend)
         assert [e.to_dict() for e in par] == [e.to_dict() for e in seq]
         assert par_summary.losses == seq_summary.losses
-        # (how many chunks the template memo read depends on what it learned before, in this process too)
-        assert {**vars(par_stats), "chunks_templated": 0} == {**vars(seq_stats), "chunks_templated": 0}
+        assert vars(par_stats) == vars(seq_stats)
     assert seq_stats.chunks_skipped > 0 and len(seq) > 0
 
 

@@ -189,7 +189,6 @@ class ChunkResult:
     losses: list[Loss] = field(default_factory=list)
     parsed: int = 0  # records the parser yielded (normalised or not)
     skipped: int = 0  # records of providers the prefilter does not want (read, not lost)
-    templated: bool = False  # read from its template instances, without pyevtx-rs (see inputs/templates.py)
 
 
 def chunk_slot_loss(chunk: Chunk, source: str, header_count: int) -> Loss | None:
@@ -289,19 +288,6 @@ def parse_chunk_rust(chunk: Chunk, source: str, wanted: Any = None) -> ChunkResu
     memo = _memo()
     result = ChunkResult(chunk.index)
     where = f"chunk {chunk.index}"
-    known = None
-    templates = _templates()
-    if templates is not None and chunk.state == "ok" and chunk.header_ok and chunk.data_ok:
-        try:
-            fast = templates.chunk_events(chunk.data, chunk.first_id, chunk.declared, source, where, wanted)
-            if fast is not None:  # every record of a shape seen before: no pyevtx-rs (see inputs/templates.py)
-                result.events, result.skipped = fast
-                result.parsed = len(result.events) + result.skipped
-                result.templated = True
-                return result
-            known = templates.reader(chunk.data, chunk.first_id, chunk.declared) or None
-        except Exception:  # bytes the memo cannot read (crafted, damaged): pyevtx-rs reads them
-            known = None
     stream = io.BytesIO(synthetic_header(1) + _padded(chunk))
     errors: list[str] = []
     seen: list[int] = []
@@ -339,15 +325,10 @@ def parse_chunk_rust(chunk: Chunk, source: str, wanted: Any = None) -> ChunkResu
             result.losses.append(Loss(source, f"chunk {chunk.index} record {rid}",
                                       f"cannot normalise record: {_short(exc)}", 1))
             continue
-        if known is not None and rid in known:
-            try:
-                templates.learn(known[rid], event, rec["data"], wanted)
-            except Exception:  # then this shape is not learned; the event stands as read
-                known = None
         if event is None:  # a provider (or event id) the prefilter does not want
             skipped += 1
             continue
-        keep(event if templates is None else templates.shared(event))
+        keep(event)
     result.parsed += parsed
     result.skipped += skipped
     _account(result, chunk, source, seen, errors)
@@ -365,19 +346,6 @@ def _memo() -> Any:
 
         memo = _LOCAL.memo = RecordMemo()
     return memo
-
-
-def _templates() -> Any:
-    """This thread's TemplateMemo (None with ``TLSDIAG_TEMPLATES=0``: every chunk through pyevtx-rs)."""
-    memo = getattr(_LOCAL, "templates", _UNSET)
-    if memo is _UNSET:
-        from tlsdiag.inputs.templates import TemplateMemo
-
-        memo = _LOCAL.templates = TemplateMemo() if os.environ.get("TLSDIAG_TEMPLATES", "1") != "0" else None
-    return memo
-
-
-_UNSET: Any = object()
 
 
 def parse_chunk_python(chunk: Chunk, source: str, wanted: Any = None) -> ChunkResult:
@@ -495,7 +463,6 @@ class RangeResult:
     chunks_damaged: int = 0
     records_parsed: int = 0
     records_skipped: int = 0
-    chunks_templated: int = 0
     chunks_skipped_by_records: int = 0  # of chunks_skipped: held a wanted name, but no wanted record (BinXML)
     fast_path_failures: int = 0  # a shortcut failed (logged); the plain path was taken
 
@@ -555,7 +522,6 @@ def handle_chunk(chunk: Chunk, source: str, header_count: int, parse: Any, wante
             out.chunks_parsed = 1
             out.records_parsed = result.parsed
             out.records_skipped = result.skipped
-            out.chunks_templated = int(result.templated)
             out.events = result.events
             if result.losses:
                 out.chunks_damaged = 1

@@ -57,7 +57,6 @@ class ReadStats:
     records_parsed: int = 0
     records_skipped: int = 0  # in parsed chunks, records of providers (or ids) the prefilter does not want
     chunks_remote: int = 0  # chunk slots read and analysed by worker processes
-    chunks_templated: int = 0  # parsed chunks read from their template instances, without pyevtx-rs
     chunks_skipped_by_records: int = 0  # of chunks_skipped: a wanted name in the bytes, no wanted record in BinXML
     fast_path_failures: int = 0  # shortcuts that failed (logged) and were replaced by the plain path
     files: int = 0
@@ -71,9 +70,7 @@ class ReadStats:
                 + (f"; {self.chunks_skipped_by_records} of the skipped chunk(s) held a wanted provider name but no "
                    "wanted record" if self.chunks_skipped_by_records else "")
                 + (f"; {self.fast_path_failures} shortcut failure(s), logged" if self.fast_path_failures else "")
-                + (f"; {self.chunks_remote} chunk(s) analysed in worker processes" if self.chunks_remote else "")
-                + (f"; {self.chunks_templated} parsed chunk(s) read from their templates without pyevtx-rs"
-                   if self.chunks_templated else ""))
+                + (f"; {self.chunks_remote} chunk(s) analysed in worker processes" if self.chunks_remote else ""))
 
 
 class RangeDigest(Protocol):
@@ -314,7 +311,6 @@ def _read_evtx(inp: InputFile, report: FileReport, backend: str, meter: _Progres
             stats.chunks_parsed += 1
             stats.records_parsed += out.records_parsed
             stats.records_skipped += out.records_skipped
-            stats.chunks_templated += out.chunks_templated
             per_file["parsed"] += 1
             per_file["records"] += out.records_parsed
             if out.losses:
