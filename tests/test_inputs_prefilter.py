@@ -276,13 +276,14 @@ def test_block_triage_gives_what_chunk_by_chunk_gives(tmp_path: Path, monkeypatc
                                                       reading: str, damage_kind: str | None) -> None:
     """``scan_file`` (blocks, runs of skips, triage threads) against ``scan_chunks`` (one slot at a time).
 
-    One thread reads the stream; with two, the file is mapped, or read with preadv (``TLSDIAG_MMAP=0``).
+    One thread reads the stream; with two, the file is mapped, or read with preadv (mapping not offered).
     """
     from tlsdiag.evtxwrite import damage
     from tlsdiag.inputs import evtxfile
+    from tlsdiag.inputs.options import detect_platform
 
     threads = 1 if reading == "stream" else 2
-    monkeypatch.setenv("TLSDIAG_MMAP", "0" if reading == "preadv" else "1")
+    platform = replace(detect_platform(), mmap=reading != "preadv")
     used = []
     for name in ("_streamed_blocks", "_mapped_blocks"):
         real = getattr(evtxfile, name)
@@ -312,7 +313,8 @@ def test_block_triage_gives_what_chunk_by_chunk_gives(tmp_path: Path, monkeypatc
         want = totals(evtxfile.scan_chunks(evtxfile.iter_chunks(fh), "f", header.chunk_count, "rust", prefilter))
     with path.open("rb") as fh:
         fh.seek(evtxfile.FILE_HEADER_SIZE)
-        got = totals(evtxfile.scan_file(fh, "f", header.chunk_count, "rust", prefilter, threads=threads))
+        got = totals(evtxfile.scan_file(fh, "f", header.chunk_count, "rust", prefilter, threads=threads,
+                                        platform=platform))
     assert got == want
     assert used == {"stream": ["_streamed_blocks"], "mapped": ["_mapped_blocks"], "preadv": []}[reading]
     assert want[2][1] > 0 and want[0]  # chunks were skipped, events were found

@@ -117,12 +117,16 @@ def _discover(paths: Sequence[str | os.PathLike[str]]) -> list[Any]:
 
 
 def _read_events(inputs: list[Any], summary: ReadSummary, backend: str, progress: Progress | None,
-                 kb: KnowledgeBase | None, reader_stats: Any, digest: Any = None) -> Iterable[Any]:
+                 kb: KnowledgeBase | None, reader_stats: Any, digest: Any = None,
+                 options: Any = None) -> Iterable[Event]:
     from tlsdiag.inputs import chunk_prefilter, read_events
+    from tlsdiag.inputs.options import ReadOptions
 
-    prefilter = chunk_prefilter(prefilter_names(kb), prefilter_event_ids(kb)) if kb is not None else None
+    options = options or ReadOptions.from_environment()
+    prefilter = (chunk_prefilter(prefilter_names(kb), prefilter_event_ids(kb), engine=options.prefilter_engine)
+                 if kb is not None else None)
     return read_events(inputs, summary=summary, backend=backend, progress=progress, stats=reader_stats,
-                       prefilter=prefilter, digest=digest)
+                       prefilter=prefilter, digest=digest, options=options)
 
 
 def _analyse_stores(inputs: list[Any]) -> list[StoreAnalysis]:
@@ -178,8 +182,11 @@ def prefilter_event_ids(kb: KnowledgeBase) -> dict[str, frozenset[int]]:
 
 def run_scan(paths: Sequence[str | os.PathLike[str]], *, backend: str = "rust", progress: Progress | None = None,
              kb: KnowledgeBase | None = None, on_match: Callable[[Match], None] | None = None,
-             prefilter: bool = True) -> ScanResult:
-    """Scan event logs and store exports under ``paths``; raises InputError when nothing is usable."""
+             prefilter: bool = True, options: Any = None) -> ScanResult:
+    """Scan event logs and store exports under ``paths``; raises InputError when nothing is usable.
+
+    ``options`` (``inputs.options.ReadOptions``) says how to read; by default the platform's offer and the
+    environment's settings, decided once at the start."""
     started = time.perf_counter()
     kb = kb or load_kb()
     paths = [str(p) for p in paths]
@@ -206,7 +213,7 @@ def run_scan(paths: Sequence[str | os.PathLike[str]], *, backend: str = "rust", 
     events: Iterable[Any] = ()
     if event_inputs:
         events = _read_events(event_inputs, summary, backend, progress, kb if prefilter else None, reader_stats,
-                              digest)
+                              digest, options)
     result = analyse(events, kb, summary=summary, store_inputs=store_inputs, on_match=on_match, paths=paths,
                      backend=backend, dedup=dedup, analysis=analysis)
     if not store_inputs:

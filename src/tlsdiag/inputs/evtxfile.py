@@ -26,6 +26,7 @@ from functools import cached_property
 from itertools import islice
 from typing import Any, BinaryIO
 
+from tlsdiag.inputs.options import Platform, detect_platform
 from tlsdiag.model import Event, Loss
 
 try:  # the same CRC-32 as zlib's, about three times faster where the isal wheel exists
@@ -603,7 +604,8 @@ def triage_block(first: int, data: bytes | memoryview, prefilter: Any) -> Block:
 
 
 def scan_file(stream: BinaryIO, source: str, header_count: int, backend: str, prefilter: Any,
-              start: int = 0, stop: int | None = None, threads: int = 1) -> Iterator[tuple[ChunkMeta, RangeResult]]:
+              start: int = 0, stop: int | None = None, threads: int = 1,
+              platform: Platform | None = None) -> Iterator[tuple[ChunkMeta, RangeResult]]:
     """Chunk slots ``[start, stop)`` of an EVTX stream: ``scan_chunks`` results, faster on big files.
 
     Slots are read a block at a time into reused buffers and triaged
@@ -612,10 +614,12 @@ def scan_file(stream: BinaryIO, source: str, header_count: int, backend: str, pr
     ``scan_chunks`` would. With ``threads`` > 1 and a real file (``fileno``),
     blocks are read with ``os.preadv`` and triaged ahead in a thread pool;
     results stay in order. Otherwise the stream must stand at slot ``start``.
+    ``platform`` says which of mapping, ``preadv`` and ``madvise`` may be used (default: all this
+    process has; see ``inputs/options.py``).
     """
     parse = PARSERS[backend]
     wanted = prefilter if hasattr(prefilter, "record_wanted") else None
-    for block in _blocks(stream, prefilter, start, stop, threads):
+    for block in _blocks(stream, prefilter, start, stop, threads, platform or detect_platform()):
         data = block.data
         careful = block.careful
         nslots = -(-len(data) // CHUNK_SIZE)
@@ -687,7 +691,8 @@ def _streamed_blocks(stream: BinaryIO, prefilter: Any, start: int, stop: int | N
         _BUFFERS.put(buf)
 
 
-def _blocks(stream: BinaryIO, prefilter: Any, start: int, stop: int | None, threads: int) -> Iterator[Block]:
+def _blocks(stream: BinaryIO, prefilter: Any, start: int, stop: int | None, threads: int,
+            platform: Platform) -> Iterator[Block]:
     """Triaged blocks in order, each valid until the caller asks for the next one.
 
     With threads and a real file: the file mapped (``_mapped``), else read with ``os.preadv`` into
@@ -703,11 +708,12 @@ def _blocks(stream: BinaryIO, prefilter: Any, start: int, stop: int | None, thre
     size = os.fstat(fd).st_size
     end = -(-(max(size - FILE_HEADER_SIZE, 0)) // CHUNK_SIZE)
     end = end if stop is None else min(stop, end)
-    mapped = _mapped(fd, size)
+    mapped = _mapped(fd, size, platform)
     if mapped is not None:
-        yield from _mapped_blocks(mapped, fd, prefilter, start, end, threads)
+        yield from _mapped_blocks(mapped, fd, prefilter, start, end, threads, platform)
         return
-    if not hasattr(os, "preadv"):
+    if not platform.preadv:
+        stream.seek(FILE_HEADER_SIZE + start * CHUNK_SIZE)
         yield from _streamed_blocks(stream, prefilter, start, stop)
         return
     free = [_BUFFERS.get() for _ in range(min(TRIAGE_AHEAD + 1, -(-(end - start) // BLOCK_CHUNKS)))]
@@ -763,8 +769,8 @@ def _triaged_ahead(firsts: Iterable[int], threads: int, job: Callable[..., Block
                 future.cancel()
 
 
-def _mapped(fd: int, size: int) -> memoryview | None:
-    """The whole file mapped read-only, or None where that is not possible or ``TLSDIAG_MMAP=0``.
+def _mapped(fd: int, size: int, platform: Platform) -> memoryview | None:
+    """The whole file mapped read-only, or None where that is not possible or not wanted (``TLSDIAG_MMAP=0``).
 
     Triage then scans the page cache in place: copying each block into a buffer first cost as
     much as the name search itself. (A file that becomes unreadable, or is cut short in the instant
@@ -772,19 +778,19 @@ def _mapped(fd: int, size: int) -> memoryview | None:
     error; the evidence a scan reads is not expected to change under it, and ``TLSDIAG_MMAP=0``
     reads with ``preadv`` instead.)
     """
-    if os.environ.get("TLSDIAG_MMAP", "") == "0" or size <= FILE_HEADER_SIZE:
+    if not platform.mmap or size <= FILE_HEADER_SIZE:
         return None
     try:
         mapping = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
     except (OSError, ValueError):  # not a regular file, or mapping refused
         return None
-    if hasattr(mapping, "madvise") and hasattr(mmap, "MADV_SEQUENTIAL"):
+    if platform.madvise:
         mapping.madvise(mmap.MADV_SEQUENTIAL)
     return memoryview(mapping)  # the mapping is unmapped when the last view of it is gone
 
 
 def _mapped_blocks(view: memoryview, fd: int, prefilter: Any, start: int, end: int,
-                   threads: int) -> Iterator[Block]:
+                   threads: int, platform: Platform) -> Iterator[Block]:
     """``_blocks`` over a mapped file: blocks triaged ahead in threads, each a view of the mapping."""
     limit = min(len(view), FILE_HEADER_SIZE + end * CHUNK_SIZE)
 
@@ -806,5 +812,5 @@ def _mapped_blocks(view: memoryview, fd: int, prefilter: Any, start: int, end: i
             drop(dontneed, at, len(block.data))
 
     dontneed = getattr(mmap, "MADV_DONTNEED", None)
-    drop = getattr(view.obj, "madvise", None) if dontneed is not None else None
+    drop = getattr(view.obj, "madvise", None) if platform.madvise else None
     yield from _triaged_ahead(range(start, end, BLOCK_CHUNKS), threads, job, done=done)

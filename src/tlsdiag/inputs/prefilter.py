@@ -33,7 +33,7 @@ is implied, and which makes the search several times slower) and as single-byte
 text, over many chunks at once and without holding the GIL: about 1.5 GB/s per
 core here against 0.4 GB/s for the fold below. Both are sound; they differ only
 in false positives (the fold also passes names interrupted by NUL bytes). The
-fold is used when hyperscan is missing or ``TLSDIAG_PREFILTER=fold`` is set.
+fold is used when hyperscan is missing or ``TLSDIAG_PREFILTER=fold`` is set (``inputs/options.py``).
 
 Records get the same treatment one level down: in a parsed chunk, a record
 whose provider (and, when event ids are given, whose provider and event id) the
@@ -43,11 +43,12 @@ scan does not want is skipped before its JSON is decoded.
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from tlsdiag.inputs.options import ReadOptions, detect_platform
 
 _LOWER_ASCII = bytes.maketrans(bytes(range(0x41, 0x5B)), bytes(range(0x61, 0x7B)))
 _PROVIDER_KEY = '"Provider":{"#attributes":{"Name":"'
@@ -62,19 +63,12 @@ _DATABASES: dict[tuple, Any] = {}
 
 
 def _engine() -> Any:
-    """The hyperscan module, or None (not installed, or the fold engine asked for); decided once."""
-    if not _ENGINE:
-        found = None
-        if os.environ.get("TLSDIAG_PREFILTER", "").lower() != "fold":
-            try:
-                import hyperscan as found
-            except ImportError:
-                found = None
-        _ENGINE.append(found)
-    return _ENGINE[0]
+    """The hyperscan module, or None where it is not installed."""
+    if not detect_platform().hyperscan:
+        return None
+    import hyperscan
 
-
-_ENGINE: list[Any] = []  # [hyperscan module or None], filled on first use
+    return hyperscan
 
 
 def _hs_expression(needle: bytes) -> bytes:
@@ -160,7 +154,7 @@ class ChunkPrefilter:
         patterns.discard(b"")
         self._patterns: tuple[bytes, ...] = tuple(sorted(patterns))
         self._everything = not self.needles or any(not n for n in self.needles)
-        self.engine = engine or ("hyperscan" if _engine() is not None else "fold")
+        self.engine = engine or ReadOptions.from_environment().prefilter_engine
         if self.engine not in ("hyperscan", "fold"):
             raise ValueError(f"unknown prefilter engine {self.engine!r}")
         self._db: Any = None

@@ -13,7 +13,7 @@ import operator
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -30,6 +30,7 @@ from tlsdiag.inputs.evtxfile import (
     parse_file_header,
     scan_file,
 )
+from tlsdiag.inputs.options import Platform, ReadOptions
 from tlsdiag.inputs.prefilter import ChunkPrefilter
 from tlsdiag.model import Event, FileReport, Loss, ReadSummary
 
@@ -149,6 +150,7 @@ def read_events(
     stats: ReadStats | None = None,
     workers: int | None = None,
     digest: RangeDigest | None = None,
+    options: ReadOptions | None = None,
 ) -> Iterator[Event]:
     """Events of all inputs in input order (EVTX: chunk and record order).
 
@@ -157,8 +159,10 @@ def read_events(
     event of interest; skipped chunks are counted in ``stats``, not as losses.
     A ``ChunkPrefilter`` (``chunk_prefilter(names)``) also skips, inside parsed
     chunks, records of other providers or event ids (``stats.records_skipped``).
-    ``workers`` (default: CPU count) also sets the threads that triage EVTX
-    blocks ahead of the parser.
+    ``options`` (default: ``ReadOptions.from_environment()``, decided here once
+    per call) says what the platform offers and how many workers to use;
+    ``workers``, when given, overrides its count. The workers count also sets
+    the threads that triage EVTX blocks ahead of the parser.
 
     ``digest`` (a ``RangeDigest``) lets worker processes take over large
     on-disk EVTX files whose chunks mostly have to be parsed: once a stretch
@@ -175,19 +179,14 @@ def read_events(
     stats = stats if stats is not None else ReadStats()
     total = sum(i.size for i in inputs if i.kind in EVENT_KINDS and not i.problem)
     meter = _Progress(progress, total, stats)
-    pool = _Pool(default_workers() if workers is None else workers, digest)
+    options = options or ReadOptions.from_environment()
+    if workers is not None:
+        options = replace(options, workers=workers)
+    pool = _Pool(options, digest)
     try:
         yield from _read_all(inputs, summary, backend, meter, prefilter, stats, pool)
     finally:
         pool.close()
-
-
-def default_workers() -> int:
-    """Worker processes for large files: the CPU count (TLSDIAG_WORKERS overrides), at most 8."""
-    env = os.environ.get("TLSDIAG_WORKERS", "")
-    if env.isdigit():
-        return max(1, int(env))
-    return max(1, min(os.cpu_count() or 1, 8))
 
 
 def _read_all(inputs: list[InputFile], summary: ReadSummary, backend: str, meter: _Progress,
@@ -277,7 +276,8 @@ def _read_evtx(inp: InputFile, report: FileReport, backend: str, meter: _Progres
             outcomes = pool.outcomes(inp, header.chunk_count, backend, prefilter)
         else:
             threads = pool.workers if pool is not None else 1
-            outcomes = scan_file(fh, source, header.chunk_count, backend, prefilter, threads=threads)
+            outcomes = scan_file(fh, source, header.chunk_count, backend, prefilter, threads=threads,
+                                 platform=pool.platform if pool is not None else None)
         per_file = stats.per_file.setdefault(source, {"chunks": 0, "skipped": 0, "parsed": 0, "records": 0})
         for meta, out in outcomes:
             if meta is None:  # a worker's digest of the range whose slots were just accounted
@@ -347,7 +347,7 @@ def _init_worker(digest: Any) -> None:
 
 
 def digest_range(path: str, source: str, start: int, stop: int, header_count: int, backend: str,
-                 prefilter: Any, keep: Any) -> tuple[list[tuple[ChunkMeta, RangeResult]], Digested]:
+                 prefilter: Any, keep: Any, platform: Platform) -> tuple[list[tuple[ChunkMeta, RangeResult]], Digested]:
     """Worker-process entry: read slots [start, stop), give their events to the digest, return the accounting.
 
     Each chunk's events go to the digest as soon as the chunk is parsed, while they are still in the
@@ -359,7 +359,8 @@ def digest_range(path: str, source: str, start: int, stop: int, header_count: in
     def events() -> Iterator[Event]:
         with open(path, "rb") as fh:
             fh.seek(FILE_HEADER_SIZE + start * CHUNK_SIZE)
-            for meta, result in scan_file(fh, source, header_count, backend, prefilter, start, stop):
+            for meta, result in scan_file(fh, source, header_count, backend, prefilter, start, stop,
+                                          platform=platform):
                 items.append((meta, result))
                 batch, result.events = result.events, []
                 if batch:
@@ -409,8 +410,10 @@ class _Pool:
     already use the other cores.
     """
 
-    def __init__(self, workers: int, digest: RangeDigest | None = None) -> None:
-        self.workers = workers
+    def __init__(self, options: ReadOptions, digest: RangeDigest | None = None) -> None:
+        self.options = options
+        self.workers = options.workers
+        self.platform = options.platform
         self.digest = digest
         self._executor: Any = None
         self._broken = False
@@ -427,14 +430,7 @@ class _Pool:
             import threading
             from concurrent.futures import ProcessPoolExecutor
 
-            methods = multiprocessing.get_all_start_methods()
-            # fork starts a worker in milliseconds with everything loaded, but is safe only while this
-            # process runs no other thread (the CLI between files; never the TUI, which scans in a thread)
-            if "fork" in methods and threading.active_count() == 1:
-                method = "fork"
-            else:
-                method = "forkserver" if "forkserver" in methods else "spawn"
-            ctx = multiprocessing.get_context(method)
+            ctx = multiprocessing.get_context(self.options.start_method(threading.active_count() > 1))
             self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
                                                  initializer=_init_worker, initargs=(self.digest,))
         return self._executor
@@ -448,7 +444,9 @@ class _Pool:
         stretch = PROBE_CHUNKS
         dense = False
         with open(path, "rb") as fh:
-            outcomes = scan_file(fh, source, header_count, backend, prefilter, threads=self.workers)
+            fh.seek(FILE_HEADER_SIZE)  # slot 0: where a streamed read (no mapping, no preadv) starts
+            outcomes = scan_file(fh, source, header_count, backend, prefilter, threads=self.workers,
+                                 platform=self.platform)
             for meta, out in outcomes:
                 yield meta, out
                 next_slot = meta.index + out.chunks_total
@@ -477,7 +475,7 @@ class _Pool:
                 a, b = ranges[0]
                 try:
                     future = executor.submit(digest_range, path, source, a, b, header_count, backend, prefilter,
-                                             budget() if budget else None)
+                                             budget() if budget else None, self.platform)
                 except Exception:  # the pool broke (e.g. a worker could not start): the rest is read here
                     self._broken = True
                     break
@@ -514,7 +512,8 @@ class _Pool:
                prefilter: ChunkFilter | None) -> Iterator[tuple[ChunkMeta, RangeResult]]:
         with open(path, "rb") as fh:
             fh.seek(FILE_HEADER_SIZE + start * CHUNK_SIZE)
-            yield from scan_file(fh, source, header_count, backend, prefilter, start, stop, threads=self.workers)
+            yield from scan_file(fh, source, header_count, backend, prefilter, start, stop, threads=self.workers,
+                                 platform=self.platform)
 
     def close(self) -> None:
         if self._executor is not None:
