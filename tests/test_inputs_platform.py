@@ -69,6 +69,7 @@ def test_a_scan_without_any_platform_extra_gives_the_same_report(real_chunks: Pa
     # make the 24 MB file go to worker processes after the first stretch (as a busy large log would)
     monkeypatch.setattr(read_module, "PARALLEL_MIN_BYTES", 1 << 20)
     monkeypatch.setattr(read_module, "DENSE_RECORDS_PER_CHUNK", 0)
+    monkeypatch.setattr(read_module, "DENSE_CHUNK_SHARE", 0)
     full, full_stats = _report(real_chunks, ReadOptions(workers=2, platform=detect_platform()))
     bare, bare_stats = _report(real_chunks, ReadOptions(workers=2, platform=Platform.bare()))
     assert bare == full

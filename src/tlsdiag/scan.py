@@ -36,7 +36,7 @@ from tlsdiag.match import (
 from tlsdiag.match.conditions import lookup
 from tlsdiag.match.diagnose import KEEP_EVENTS, StoreResult
 from tlsdiag.match.hostfacts import computer_key
-from tlsdiag.model import Event, ReadSummary
+from tlsdiag.model import Event, ReadSummary, event_kind
 
 EVENT_KINDS = ("evtx", "xml", "text")
 STORE_KINDS = ("reg", "hive", "storejson", "cert")
@@ -270,8 +270,8 @@ def _match(event: Event, item: list) -> Match:
 
 
 def _shape_fields(event: Event) -> tuple:
-    """channel, provider, event id, level, computer, message and form (slices of the tuple: made per event)."""
-    return event[4:9] + event[15:]
+    """channel, provider, event id, level, computer, message and form (``model.event_kind``)."""
+    return event_kind(event)
 
 
 class Analysis:

@@ -39,7 +39,9 @@ PARALLEL_MIN_BYTES = 16 * 1024 * 1024  # smaller files are read in-process (no w
 TASK_CHUNKS = 16  # chunk slots per worker task (1 MiB): small enough to keep memory flat when all is relevant
 PROBE_CHUNKS = 8  # slots read in-process before deciding whether the rest is worth worker processes ...
 SEGMENT_CHUNKS = 256  # ... and, while the file stays sparse, read here between two such decisions
-DENSE_RECORDS_PER_CHUNK = 20  # from this many records parsed per chunk on, the rest goes to workers
+DENSE_RECORDS_PER_CHUNK = 20  # from this many records parsed per chunk on, the rest goes to workers ...
+DENSE_CHUNK_SHARE = 0.5  # ... if at least this share of the stretch's chunks had to be parsed (real logs: a
+# rare wanted record, such as 6009, makes one chunk of many dense; workers then cost more than they save)
 BACKENDS = tuple(PARSERS)
 
 Progress = Callable[[int, int], None]
@@ -376,7 +378,7 @@ def digest_range(path: str, source: str, start: int, stop: int, header_count: in
     return items, digested
 
 
-_RECORD_ID, _TIME = operator.itemgetter(2), operator.itemgetter(3)  # Event.record_id, Event.timestamp
+_RECORD_ID, _TIME = operator.attrgetter("record_id"), operator.attrgetter("timestamp")
 
 
 class _Seen:
@@ -440,7 +442,7 @@ class _Pool:
         """Slots read here until a stretch of them is dense; from there on, ranges go to workers."""
         path, source = str(inp.path), inp.display
         slots = -(-(max(inp.size - FILE_HEADER_SIZE, 0)) // CHUNK_SIZE)
-        window_start = next_slot = parsed = 0
+        window_start = next_slot = parsed = parsed_chunks = 0
         stretch = PROBE_CHUNKS
         dense = False
         with open(path, "rb") as fh:
@@ -451,11 +453,14 @@ class _Pool:
                 yield meta, out
                 next_slot = meta.index + out.chunks_total
                 parsed += out.records_parsed  # parsing is the work (records skipped after parsing cost it too)
+                parsed_chunks += out.chunks_parsed
                 if next_slot - window_start >= stretch:
-                    if parsed >= DENSE_RECORDS_PER_CHUNK * (next_slot - window_start) and not self._broken:
+                    slots_here = next_slot - window_start
+                    if (parsed >= DENSE_RECORDS_PER_CHUNK * slots_here and parsed_chunks >= DENSE_CHUNK_SHARE * slots_here
+                            and not self._broken):
                         dense = True
                         break
-                    window_start, parsed, stretch = next_slot, 0, SEGMENT_CHUNKS
+                    window_start, parsed, parsed_chunks, stretch = next_slot, 0, 0, SEGMENT_CHUNKS
             outcomes.close()  # stops the triage threads of the part not read here
         if dense and next_slot < slots:
             yield from self._remote(path, source, next_slot, slots, header_count, backend, prefilter)
