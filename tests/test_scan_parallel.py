@@ -148,7 +148,7 @@ if __name__ == "__main__":
     read_module.digest_range = dying  # a forked worker runs this module's copy
     result = run_scan([sys.argv[1]])
     print(json.dumps({"report": render_scan(result, "json"), "remote": result.stats.reader["chunks_remote"],
-                      "lost": result.summary.records_lost}))
+                      "lost": result.summary.records_lost, "failures": result.stats.reader["fast_path_failures"]}))
 """
 
 
@@ -170,6 +170,7 @@ def test_a_worker_that_dies_costs_nothing(tmp_path: Path, monkeypatch: pytest.Mo
     got = _scan_in_a_script(tmp_path, _DYING_WORKER, log)
     assert got["report"] == want and got["lost"] == 0
     assert got["remote"] <= 6  # at most the ranges before chunk 8 were analysed by workers; the rest here
+    assert got["failures"] >= 1  # and the failure was counted (and logged), not swallowed
 
 
 _NO_STDERR_FD = """

@@ -9,6 +9,7 @@ the summary shows them, and left to the ``stores`` package.
 
 from __future__ import annotations
 
+import logging
 import operator
 import os
 from collections import deque
@@ -43,6 +44,7 @@ DENSE_RECORDS_PER_CHUNK = 20  # from this many records parsed per chunk on, the 
 DENSE_CHUNK_SHARE = 0.5  # ... if at least this share of the stretch's chunks had to be parsed (real logs: a
 # rare wanted record, such as 6009, makes one chunk of many dense; workers then cost more than they save)
 BACKENDS = tuple(PARSERS)
+_LOG = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 ChunkFilter = Callable[[bytes], bool]
@@ -189,6 +191,7 @@ def read_events(
         yield from _read_all(inputs, summary, backend, meter, prefilter, stats, pool)
     finally:
         pool.close()
+        stats.fast_path_failures += pool.failures
 
 
 def _read_all(inputs: list[InputFile], summary: ReadSummary, backend: str, meter: _Progress,
@@ -420,6 +423,7 @@ class _Pool:
         self._executor: Any = None
         self._broken = False
         self._replayed: set[str] = set()  # files whose worker results the consumer had to read again
+        self.failures = 0  # worker failures taken over by this process (logged)
 
     def eligible(self, inp: InputFile, prefilter: ChunkFilter | None) -> bool:
         if self.digest is None or self.workers < 2 or inp.is_archive_member or inp.size < PARALLEL_MIN_BYTES:
@@ -472,7 +476,8 @@ class _Pool:
         budget = getattr(self.digest, "budget", None)
         try:
             executor = self._pool()
-        except Exception:  # worker processes cannot start here: read the file in this process
+        except Exception as exc:  # worker processes cannot start here: read the file in this process
+            self._failed("worker processes cannot start", exc)
             executor = None
         while ranges or pending:
             while (ranges and len(pending) < 2 * self.workers and executor is not None and not self._broken
@@ -481,7 +486,8 @@ class _Pool:
                 try:
                     future = executor.submit(digest_range, path, source, a, b, header_count, backend, prefilter,
                                              budget() if budget else None, self.platform)
-                except Exception:  # the pool broke (e.g. a worker could not start): the rest is read here
+                except Exception as exc:  # the pool broke (e.g. a worker could not start): the rest is read here
+                    self._failed("the worker pool broke", exc)
                     self._broken = True
                     break
                 ranges.popleft()
@@ -491,7 +497,8 @@ class _Pool:
             (a, b), future = pending.popleft()
             try:
                 items, digested = future.result()
-            except Exception:  # a worker died (killed, out of memory): read that range here instead
+            except Exception as exc:  # a worker died (killed, out of memory): read that range here instead
+                self._failed(f"a worker failed on {source} chunks {a}-{b - 1}", exc)
                 yield from self._local(path, source, a, b, header_count, backend, prefilter)
                 continue
             digested.replay = self._replayer(digested, path, header_count, backend, prefilter)
@@ -519,6 +526,11 @@ class _Pool:
             fh.seek(FILE_HEADER_SIZE + start * CHUNK_SIZE)
             yield from scan_file(fh, source, header_count, backend, prefilter, start, stop, threads=self.workers,
                                  platform=self.platform)
+
+    def _failed(self, what: str, exc: BaseException) -> None:
+        """A worker-side failure: logged and counted (``fast_path_failures``); the work is done here instead."""
+        self.failures += 1
+        _LOG.warning("%s (read in this process instead): %s: %s", what, type(exc).__name__, exc)
 
     def close(self) -> None:
         if self._executor is not None:
