@@ -4,7 +4,7 @@ Public API (see docs/architecture.md):
 
     discover(paths) -> list[InputFile]
     read_events(paths_or_inputs, *, summary, backend="rust", progress=None,
-                prefilter=None, stats=None, workers=None, digest=None) -> Iterator[Event]
+                prefilter=None, stats=None, workers=None, digest=None, options=None) -> Iterator[Event]
     chunk_prefilter(provider_names, event_ids=None) -> ChunkPrefilter   # sound chunk and record filter
 """
 
