@@ -79,3 +79,33 @@ def test_a_record_it_cannot_read_makes_it_say_maybe() -> None:
     damaged = bytearray(chunk)
     damaged[16:24] = (int.from_bytes(chunk[16:24], "little") + 1).to_bytes(8, "little")  # one record more claimed
     assert prefilter.records_may_match(bytes(damaged))
+
+
+def test_a_bug_in_the_shortcut_is_logged_and_counted_and_costs_no_event(monkeypatch: pytest.MonkeyPatch,
+                                                                        caplog: pytest.LogCaptureFixture) -> None:
+    from tlsdiag.inputs import ReadStats, read_events
+    from tlsdiag.inputs.prefilter import ChunkPrefilter
+    from tlsdiag.model import ReadSummary
+
+    kb = load_kb()
+    inputs = [i for i in discover([SAMPLES]) if i.kind == "evtx"]
+
+    def read() -> tuple[list[dict], ReadStats]:
+        stats = ReadStats()
+        prefilter = chunk_prefilter(prefilter_names(kb), prefilter_event_ids(kb))
+        events = [e.to_dict() for e in read_events(inputs, summary=ReadSummary(), stats=stats, prefilter=prefilter)]
+        return events, stats
+
+    want, plain = read()
+
+    def broken(self: ChunkPrefilter, raw: bytes) -> bool:
+        raise IndexError("a bug")
+
+    monkeypatch.setattr(ChunkPrefilter, "records_may_match", broken)
+    with caplog.at_level("WARNING", logger="tlsdiag.inputs.evtxfile"):
+        got, stats = read()
+    assert got == want and len(want) > 100
+    # every chunk that reached the shortcut counted a failure, and those it would have refused were parsed
+    assert stats.fast_path_failures >= plain.chunks_skipped_by_records > 0
+    assert stats.chunks_parsed == plain.chunks_parsed + plain.chunks_skipped_by_records
+    assert stats.chunks_skipped_by_records == 0 and "record-level prefilter failed" in caplog.text

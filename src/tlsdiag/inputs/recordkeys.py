@@ -164,9 +164,11 @@ class RecordKeys:
         self.name_ends = name_ends
 
     def may_match(self, data: bytes) -> bool:
+        """True when in doubt. Reading past the chunk (``struct.error``) is a doubt about its bytes; any
+        other exception is a bug here and goes to the caller, which logs and counts it."""
         try:
             return self._may_match(data)
-        except (Doubt, struct.error, IndexError, ValueError):
+        except (Doubt, struct.error):
             return True
 
     def _may_match(self, data: bytes) -> bool:
