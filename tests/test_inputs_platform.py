@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from tlsdiag.inputs import read as read_module
 from tlsdiag.inputs.options import Platform, ReadOptions, detect_platform
 from tlsdiag.report import render_scan
 from tlsdiag.scan import run_scan
@@ -64,14 +63,11 @@ def _report(path: Path, options: ReadOptions) -> tuple[dict, dict]:
     return report, result.stats.reader
 
 
-def test_a_scan_without_any_platform_extra_gives_the_same_report(real_chunks: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    # make the 24 MB file go to worker processes after the first stretch (as a busy large log would)
-    monkeypatch.setattr(read_module, "PARALLEL_MIN_BYTES", 1 << 20)
-    monkeypatch.setattr(read_module, "DENSE_RECORDS_PER_CHUNK", 0)
-    monkeypatch.setattr(read_module, "DENSE_CHUNK_SHARE", 0)
-    full, full_stats = _report(real_chunks, ReadOptions(workers=2, platform=detect_platform()))
-    bare, bare_stats = _report(real_chunks, ReadOptions(workers=2, platform=Platform.bare()))
+def test_a_scan_without_any_platform_extra_gives_the_same_report(real_chunks: Path) -> None:
+    # the 24 MB file goes to worker processes after the first stretch (as a busy large log would)
+    eager = {"parallel_min_bytes": 1 << 20, "dense_records_per_chunk": 0, "dense_chunk_share": 0}
+    full, full_stats = _report(real_chunks, ReadOptions(workers=2, platform=detect_platform(), **eager))
+    bare, bare_stats = _report(real_chunks, ReadOptions(workers=2, platform=Platform.bare(), **eager))
     assert bare == full
     assert bare_stats == full_stats
     assert bare_stats["chunks_remote"] > 0 and bare_stats["chunks_skipped_by_records"] > 0  # workers ran, prefilter cut

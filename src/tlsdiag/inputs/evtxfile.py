@@ -26,7 +26,7 @@ from functools import cached_property
 from itertools import islice
 from typing import Any, BinaryIO
 
-from tlsdiag.inputs.options import Platform, detect_platform
+from tlsdiag.inputs.options import Platform, ReadOptions
 from tlsdiag.model import Event, Loss
 
 try:  # the same CRC-32 as zlib's, about three times faster where the isal wheel exists
@@ -556,8 +556,6 @@ def _records_may_match(wanted: Any, chunk: Chunk, source: str, out: RangeResult)
 
 # ---------------------------------------------------------------- the fast path: blocks of chunks
 
-BLOCK_CHUNKS = 64  # chunk slots read and triaged at a time (4 MiB)
-TRIAGE_AHEAD = 3  # blocks triaged ahead of the one being parsed (bounds memory: 4 blocks of 4 MiB)
 
 
 @dataclass
@@ -605,7 +603,7 @@ def triage_block(first: int, data: bytes | memoryview, prefilter: Any) -> Block:
 
 def scan_file(stream: BinaryIO, source: str, header_count: int, backend: str, prefilter: Any,
               start: int = 0, stop: int | None = None, threads: int = 1,
-              platform: Platform | None = None) -> Iterator[tuple[ChunkMeta, RangeResult]]:
+              options: ReadOptions | None = None) -> Iterator[tuple[ChunkMeta, RangeResult]]:
     """Chunk slots ``[start, stop)`` of an EVTX stream: ``scan_chunks`` results, faster on big files.
 
     Slots are read a block at a time into reused buffers and triaged
@@ -614,12 +612,12 @@ def scan_file(stream: BinaryIO, source: str, header_count: int, backend: str, pr
     ``scan_chunks`` would. With ``threads`` > 1 and a real file (``fileno``),
     blocks are read with ``os.preadv`` and triaged ahead in a thread pool;
     results stay in order. Otherwise the stream must stand at slot ``start``.
-    ``platform`` says which of mapping, ``preadv`` and ``madvise`` may be used (default: all this
-    process has; see ``inputs/options.py``).
+    ``options`` gives the block sizes and says which of mapping, ``preadv`` and ``madvise`` may be
+    used (default: ``ReadOptions()``, all this process has; see ``inputs/options.py``).
     """
     parse = PARSERS[backend]
     wanted = prefilter if hasattr(prefilter, "record_wanted") else None
-    for block in _blocks(stream, prefilter, start, stop, threads, platform or detect_platform()):
+    for block in _blocks(stream, prefilter, start, stop, threads, options or ReadOptions()):
         data = block.data
         careful = block.careful
         nslots = -(-len(data) // CHUNK_SIZE)
@@ -645,13 +643,13 @@ class _BufferPool:
         self._free: list[bytearray] = []
         self._keep = keep
 
-    def get(self) -> bytearray:
+    def get(self, size: int) -> bytearray:
         with self._lock:
             if self._free:
                 buf = self._free.pop()
-                if len(buf) == BLOCK_CHUNKS * CHUNK_SIZE:
+                if len(buf) == size:
                     return buf
-        return bytearray(BLOCK_CHUNKS * CHUNK_SIZE)
+        return bytearray(size)
 
     def put(self, buf: bytearray) -> None:
         with self._lock:
@@ -659,7 +657,7 @@ class _BufferPool:
                 self._free.append(buf)
 
 
-_BUFFERS = _BufferPool(TRIAGE_AHEAD + 1)
+_BUFFERS = _BufferPool(ReadOptions.triage_ahead + 1)
 
 
 def _fill(stream: BinaryIO, buf: bytearray | memoryview) -> int:
@@ -674,13 +672,14 @@ def _fill(stream: BinaryIO, buf: bytearray | memoryview) -> int:
     return got
 
 
-def _streamed_blocks(stream: BinaryIO, prefilter: Any, start: int, stop: int | None) -> Iterator[Block]:
+def _streamed_blocks(stream: BinaryIO, prefilter: Any, start: int, stop: int | None,
+                     block_chunks: int) -> Iterator[Block]:
     """Blocks read one after the other from where the stream stands (no threads, any stream)."""
-    buf = _BUFFERS.get()  # one buffer, refilled: no fresh pages per block
+    buf = _BUFFERS.get(block_chunks * CHUNK_SIZE)  # one buffer, refilled: no fresh pages per block
     try:
         index = start
         while stop is None or index < stop:
-            count = BLOCK_CHUNKS if stop is None else min(BLOCK_CHUNKS, stop - index)
+            count = block_chunks if stop is None else min(block_chunks, stop - index)
             target = memoryview(buf)[:count * CHUNK_SIZE]
             n = _fill(stream, target)
             if not n:
@@ -692,7 +691,7 @@ def _streamed_blocks(stream: BinaryIO, prefilter: Any, start: int, stop: int | N
 
 
 def _blocks(stream: BinaryIO, prefilter: Any, start: int, stop: int | None, threads: int,
-            platform: Platform) -> Iterator[Block]:
+            options: ReadOptions) -> Iterator[Block]:
     """Triaged blocks in order, each valid until the caller asks for the next one.
 
     With threads and a real file: the file mapped (``_mapped``), else read with ``os.preadv`` into
@@ -702,24 +701,26 @@ def _blocks(stream: BinaryIO, prefilter: Any, start: int, stop: int | None, thre
         fd = stream.fileno()
     except (AttributeError, OSError, ValueError):
         fd = None
+    block_chunks, platform = options.block_chunks, options.platform
     if prefilter is None or fd is None or threads < 2:
-        yield from _streamed_blocks(stream, prefilter, start, stop)
+        yield from _streamed_blocks(stream, prefilter, start, stop, block_chunks)
         return
     size = os.fstat(fd).st_size
     end = -(-(max(size - FILE_HEADER_SIZE, 0)) // CHUNK_SIZE)
     end = end if stop is None else min(stop, end)
     mapped = _mapped(fd, size, platform)
     if mapped is not None:
-        yield from _mapped_blocks(mapped, fd, prefilter, start, end, threads, platform)
+        yield from _mapped_blocks(mapped, fd, prefilter, start, end, threads, options)
         return
     if not platform.preadv:
         stream.seek(FILE_HEADER_SIZE + start * CHUNK_SIZE)
-        yield from _streamed_blocks(stream, prefilter, start, stop)
+        yield from _streamed_blocks(stream, prefilter, start, stop, block_chunks)
         return
-    free = [_BUFFERS.get() for _ in range(min(TRIAGE_AHEAD + 1, -(-(end - start) // BLOCK_CHUNKS)))]
+    free = [_BUFFERS.get(block_chunks * CHUNK_SIZE)
+            for _ in range(min(options.triage_ahead + 1, -(-(end - start) // block_chunks)))]
 
     def job(first: int, buf: bytearray) -> Block:
-        view = memoryview(buf)[:min(BLOCK_CHUNKS, end - first) * CHUNK_SIZE]
+        view = memoryview(buf)[:min(block_chunks, end - first) * CHUNK_SIZE]
         n = os.preadv(fd, [view], FILE_HEADER_SIZE + first * CHUNK_SIZE)
         return triage_block(first, view[:n], prefilter)
 
@@ -727,13 +728,14 @@ def _blocks(stream: BinaryIO, prefilter: Any, start: int, stop: int | None, thre
         free.append(block.data.obj)  # in use by the caller until it asks for the next block
 
     try:
-        yield from _triaged_ahead(range(start, end, BLOCK_CHUNKS), threads, job, claim=free.pop, taken=taken)
+        yield from _triaged_ahead(range(start, end, block_chunks), threads, options.triage_ahead, job,
+                                  claim=free.pop, taken=taken)
     finally:  # the pool has shut down, so no job writes any more: the buffers can serve the next file
         for buf in free:
             _BUFFERS.put(buf)
 
 
-def _triaged_ahead(firsts: Iterable[int], threads: int, job: Callable[..., Block],
+def _triaged_ahead(firsts: Iterable[int], threads: int, ahead: int, job: Callable[..., Block],
                    claim: Callable[[], Any] | None = None, taken: Callable[[Block], None] | None = None,
                    done: Callable[[Block], None] | None = None) -> Iterator[Block]:
     """``job(first)`` for each block, run ahead in a thread pool, the blocks yielded in order.
@@ -750,7 +752,7 @@ def _triaged_ahead(firsts: Iterable[int], threads: int, job: Callable[..., Block
 
     firsts = iter(firsts)
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tlsdiag-triage") as pool:
-        pending = deque(submit(first) for first in islice(firsts, TRIAGE_AHEAD + 1))
+        pending = deque(submit(first) for first in islice(firsts, ahead + 1))
         try:
             while pending:
                 block = pending.popleft().result()
@@ -790,7 +792,7 @@ def _mapped(fd: int, size: int, platform: Platform) -> memoryview | None:
 
 
 def _mapped_blocks(view: memoryview, fd: int, prefilter: Any, start: int, end: int,
-                   threads: int, platform: Platform) -> Iterator[Block]:
+                   threads: int, options: ReadOptions) -> Iterator[Block]:
     """``_blocks`` over a mapped file: blocks triaged ahead in threads, each a view of the mapping."""
     limit = min(len(view), FILE_HEADER_SIZE + end * CHUNK_SIZE)
 
@@ -798,7 +800,7 @@ def _mapped_blocks(view: memoryview, fd: int, prefilter: Any, start: int, end: i
         at = FILE_HEADER_SIZE + first * CHUNK_SIZE
         # a file cut short since it was mapped: touching pages past its end would stop the process (SIGBUS),
         # so each block looks at the size first and reads what is still there, like a short read
-        stop = min(at + BLOCK_CHUNKS * CHUNK_SIZE, limit, os.fstat(fd).st_size)
+        stop = min(at + options.block_chunks * CHUNK_SIZE, limit, os.fstat(fd).st_size)
         block = triage_block(first, view[at:max(at, stop)], prefilter)
         block.copies = {k: block.slot(k) for k in block.careful}  # parsed later: copied while they are there
         return block
@@ -812,5 +814,6 @@ def _mapped_blocks(view: memoryview, fd: int, prefilter: Any, start: int, end: i
             drop(dontneed, at, len(block.data))
 
     dontneed = getattr(mmap, "MADV_DONTNEED", None)
-    drop = getattr(view.obj, "madvise", None) if platform.madvise else None
-    yield from _triaged_ahead(range(start, end, BLOCK_CHUNKS), threads, job, done=done)
+    drop = getattr(view.obj, "madvise", None) if options.platform.madvise else None
+    yield from _triaged_ahead(range(start, end, options.block_chunks), threads, options.triage_ahead, job,
+                              done=done)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import mmap
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Literal
 
@@ -61,10 +61,22 @@ def detect_platform() -> Platform:
 
 @dataclass(frozen=True)
 class ReadOptions:
-    """Everything that decides how ``read_events`` reads, besides its inputs and prefilter."""
+    """Everything that decides how ``read_events`` reads, besides its inputs and prefilter.
 
-    workers: int  # worker processes for large busy EVTX files, and triage threads (1: none)
-    platform: Platform
+    The sizes below are the tuned defaults; tests make them small to cross many boundaries.
+    """
+
+    workers: int = 1  # worker processes for large busy EVTX files, and triage threads (1: none)
+    platform: Platform = field(default_factory=detect_platform)
+    block_chunks: int = 64  # chunk slots read and triaged at a time (4 MiB)
+    triage_ahead: int = 3  # blocks triaged ahead of the one being parsed (bounds memory: 4 blocks of 4 MiB)
+    parallel_min_bytes: int = 16 * 1024 * 1024  # smaller files are read in-process (no worker start-up cost)
+    task_chunks: int = 16  # chunk slots per worker task (1 MiB): keeps memory flat when all is relevant
+    probe_chunks: int = 32  # slots read in-process before deciding whether the rest is worth workers ...
+    segment_chunks: int = 256  # ... and, while the file stays sparse, read here between two such decisions
+    dense_records_per_chunk: int = 20  # from this many records parsed per chunk on, the rest goes to workers ...
+    dense_chunk_share: float = 0.5  # ... if at least this share of the stretch's chunks had to be parsed (real
+    # logs: a rare wanted record, such as 6009, makes one chunk of many dense; workers then cost more)
 
     @property
     def prefilter_engine(self) -> Literal["hyperscan", "fold"]:

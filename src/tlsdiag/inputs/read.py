@@ -31,18 +31,11 @@ from tlsdiag.inputs.evtxfile import (
     parse_file_header,
     scan_file,
 )
-from tlsdiag.inputs.options import Platform, ReadOptions
+from tlsdiag.inputs.options import ReadOptions
 from tlsdiag.inputs.prefilter import ChunkPrefilter
 from tlsdiag.model import Event, FileReport, Loss, ReadSummary
 
 EVENT_KINDS = ("evtx", "xml", "text")
-PARALLEL_MIN_BYTES = 16 * 1024 * 1024  # smaller files are read in-process (no worker start-up cost)
-TASK_CHUNKS = 16  # chunk slots per worker task (1 MiB): small enough to keep memory flat when all is relevant
-PROBE_CHUNKS = 32  # slots read in-process before deciding whether the rest is worth worker processes ...
-SEGMENT_CHUNKS = 256  # ... and, while the file stays sparse, read here between two such decisions
-DENSE_RECORDS_PER_CHUNK = 20  # from this many records parsed per chunk on, the rest goes to workers ...
-DENSE_CHUNK_SHARE = 0.5  # ... if at least this share of the stretch's chunks had to be parsed (real logs: a
-# rare wanted record, such as 6009, makes one chunk of many dense; workers then cost more than they save)
 BACKENDS = tuple(PARSERS)
 _LOG = logging.getLogger(__name__)
 
@@ -282,7 +275,7 @@ def _read_evtx(inp: InputFile, report: FileReport, backend: str, meter: _Progres
         else:
             threads = pool.workers if pool is not None else 1
             outcomes = scan_file(fh, source, header.chunk_count, backend, prefilter, threads=threads,
-                                 platform=pool.platform if pool is not None else None)
+                                 options=pool.options if pool is not None else None)
         per_file = stats.per_file.setdefault(source, {"chunks": 0, "skipped": 0, "parsed": 0, "records": 0})
         for meta, out in outcomes:
             if meta is None:  # a worker's digest of the range whose slots were just accounted
@@ -352,7 +345,7 @@ def _init_worker(digest: Any) -> None:
 
 
 def digest_range(path: str, source: str, start: int, stop: int, header_count: int, backend: str,
-                 prefilter: Any, keep: Any, platform: Platform) -> tuple[list[tuple[ChunkMeta, RangeResult]], Digested]:
+                 prefilter: Any, keep: Any, options: ReadOptions) -> tuple[list[tuple[ChunkMeta, RangeResult]], Digested]:
     """Worker-process entry: read slots [start, stop), give their events to the digest, return the accounting.
 
     Each chunk's events go to the digest as soon as the chunk is parsed, while they are still in the
@@ -365,7 +358,7 @@ def digest_range(path: str, source: str, start: int, stop: int, header_count: in
         with open(path, "rb") as fh:
             fh.seek(FILE_HEADER_SIZE + start * CHUNK_SIZE)
             for meta, result in scan_file(fh, source, header_count, backend, prefilter, start, stop,
-                                          platform=platform):
+                                          options=options):
                 items.append((meta, result))
                 batch, result.events = result.events, []
                 if batch:
@@ -418,7 +411,6 @@ class _Pool:
     def __init__(self, options: ReadOptions, digest: RangeDigest | None = None) -> None:
         self.options = options
         self.workers = options.workers
-        self.platform = options.platform
         self.digest = digest
         self._executor: Any = None
         self._broken = False
@@ -426,7 +418,7 @@ class _Pool:
         self.failures = 0  # worker failures taken over by this process (logged)
 
     def eligible(self, inp: InputFile, prefilter: ChunkFilter | None) -> bool:
-        if self.digest is None or self.workers < 2 or inp.is_archive_member or inp.size < PARALLEL_MIN_BYTES:
+        if self.digest is None or self.workers < 2 or inp.is_archive_member or inp.size < self.options.parallel_min_bytes:
             return False
         return prefilter is None or isinstance(prefilter, ChunkPrefilter)
 
@@ -447,12 +439,13 @@ class _Pool:
         path, source = str(inp.path), inp.display
         slots = -(-(max(inp.size - FILE_HEADER_SIZE, 0)) // CHUNK_SIZE)
         window_start = next_slot = parsed = parsed_chunks = 0
-        stretch = PROBE_CHUNKS
+        options = self.options
+        stretch = options.probe_chunks
         dense = False
         with open(path, "rb") as fh:
             fh.seek(FILE_HEADER_SIZE)  # slot 0: where a streamed read (no mapping, no preadv) starts
             outcomes = scan_file(fh, source, header_count, backend, prefilter, threads=self.workers,
-                                 platform=self.platform)
+                                 options=options)
             for meta, out in outcomes:
                 yield meta, out
                 next_slot = meta.index + out.chunks_total
@@ -460,18 +453,19 @@ class _Pool:
                 parsed_chunks += out.chunks_parsed
                 if next_slot - window_start >= stretch:
                     slots_here = next_slot - window_start
-                    if (parsed >= DENSE_RECORDS_PER_CHUNK * slots_here and parsed_chunks >= DENSE_CHUNK_SHARE * slots_here
-                            and not self._broken):
+                    if (parsed >= options.dense_records_per_chunk * slots_here
+                            and parsed_chunks >= options.dense_chunk_share * slots_here and not self._broken):
                         dense = True
                         break
-                    window_start, parsed, parsed_chunks, stretch = next_slot, 0, 0, SEGMENT_CHUNKS
+                    window_start, parsed, parsed_chunks, stretch = next_slot, 0, 0, options.segment_chunks
             outcomes.close()  # stops the triage threads of the part not read here
         if dense and next_slot < slots:
             yield from self._remote(path, source, next_slot, slots, header_count, backend, prefilter)
 
     def _remote(self, path: str, source: str, start: int, slots: int, header_count: int, backend: str,
                 prefilter: ChunkFilter | None) -> Iterator[tuple[ChunkMeta | None, Any]]:
-        ranges = deque((a, min(a + TASK_CHUNKS, slots)) for a in range(start, slots, TASK_CHUNKS))
+        task = self.options.task_chunks
+        ranges = deque((a, min(a + task, slots)) for a in range(start, slots, task))
         pending: deque[tuple[tuple[int, int], Any]] = deque()
         budget = getattr(self.digest, "budget", None)
         try:
@@ -485,7 +479,7 @@ class _Pool:
                 a, b = ranges[0]
                 try:
                     future = executor.submit(digest_range, path, source, a, b, header_count, backend, prefilter,
-                                             budget() if budget else None, self.platform)
+                                             budget() if budget else None, self.options)
                 except Exception as exc:  # the pool broke (e.g. a worker could not start): the rest is read here
                     self._failed("the worker pool broke", exc)
                     self._broken = True
@@ -525,7 +519,7 @@ class _Pool:
         with open(path, "rb") as fh:
             fh.seek(FILE_HEADER_SIZE + start * CHUNK_SIZE)
             yield from scan_file(fh, source, header_count, backend, prefilter, start, stop, threads=self.workers,
-                                 platform=self.platform)
+                                 options=self.options)
 
     def _failed(self, what: str, exc: BaseException) -> None:
         """A worker-side failure: logged and counted (``fast_path_failures``); the work is done here instead."""
