@@ -40,6 +40,15 @@ def test_detection_sees_what_is_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
         detect_platform.cache_clear()
 
 
+def test_macos_gets_no_fork(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "platform", "darwin")
+    detect_platform.cache_clear()
+    try:
+        assert "fork" not in detect_platform().start_methods
+    finally:
+        detect_platform.cache_clear()
+
+
 def test_environment_narrows_the_choice_in_one_place() -> None:
     full = detect_platform()
     options = ReadOptions.from_environment({"TLSDIAG_MMAP": "0", "TLSDIAG_PREFILTER": "fold", "TLSDIAG_WORKERS": "3"},

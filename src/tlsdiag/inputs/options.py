@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -53,7 +54,9 @@ def detect_platform() -> Platform:
     except ImportError:
         has_hyperscan = False
     available = multiprocessing.get_all_start_methods()
-    methods = tuple(m for m in ("fork", "forkserver", "spawn") if m in available)
+    # macOS offers fork, but its system libraries are not fork-safe (Python's default there is spawn)
+    order = ("forkserver", "spawn") if sys.platform == "darwin" else ("fork", "forkserver", "spawn")
+    methods = tuple(m for m in order if m in available)
     return Platform(preadv=hasattr(os, "preadv"), mmap=hasattr(mmap, "mmap"),
                     madvise=hasattr(mmap.mmap, "madvise") and hasattr(mmap, "MADV_DONTNEED"),
                     hyperscan=has_hyperscan, start_methods=methods or ("spawn",))
