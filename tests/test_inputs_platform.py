@@ -44,7 +44,7 @@ def test_macos_gets_no_fork(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "platform", "darwin")
     detect_platform.cache_clear()
     try:
-        assert "fork" not in detect_platform().start_methods
+        assert detect_platform().start_methods == ("spawn",)
     finally:
         detect_platform.cache_clear()
 

@@ -2,8 +2,8 @@
 
 The fast paths use four things that not every platform has: ``os.preadv`` (not on Windows),
 ``mmap.madvise`` (not on Windows), the ``hyperscan`` wheel (Linux x86_64 only) and the ``fork`` start
-method for worker processes (not on Windows; on macOS Python no longer uses it by default because
-system libraries are not fork-safe there). Each has a plain fallback: a buffered ``readinto``,
+method for worker processes (not on Windows; on macOS Python's documentation calls it unsafe and
+uses spawn by default, and so does this module). Each has a plain fallback: a buffered ``readinto``,
 mapping without advice, the pure-Python byte fold, ``spawn`` or ``forkserver`` workers. They are
 detected once, at the start of a read (``ReadOptions.from_environment``), and passed down; no reading
 module looks at the platform or the environment itself. ``tests/test_inputs_platform.py`` scans
@@ -54,8 +54,9 @@ def detect_platform() -> Platform:
     except ImportError:
         has_hyperscan = False
     available = multiprocessing.get_all_start_methods()
-    # macOS offers fork, but its system libraries are not fork-safe (Python's default there is spawn)
-    order = ("forkserver", "spawn") if sys.platform == "darwin" else ("fork", "forkserver", "spawn")
+    # macOS offers fork, but Python's documentation calls it unsafe there (crashes of the child, bpo-33725;
+    # the multiprocessing docs, "Changed in version 3.8"), and spawn is its default: use spawn
+    order = ("spawn",) if sys.platform == "darwin" else ("fork", "forkserver", "spawn")
     methods = tuple(m for m in order if m in available)
     return Platform(preadv=hasattr(os, "preadv"), mmap=hasattr(mmap, "mmap"),
                     madvise=hasattr(mmap.mmap, "madvise") and hasattr(mmap, "MADV_DONTNEED"),
