@@ -26,7 +26,7 @@ from __future__ import annotations
 import struct
 from bisect import bisect_right
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 CHUNK_HEADER_SIZE = 512
 _U16 = struct.Struct("<H").unpack_from
@@ -42,8 +42,13 @@ class Doubt(Exception):
     """Something this module does not read: the chunk is parsed."""
 
 
-# (kind, value): kind "text" with the literal, or "sub" with (index, value type)
-Source = tuple[str, object]
+class Source(NamedTuple):
+    """Where a template takes a value from: literal text, or substitution ``index`` (of value type ``vtype``)."""
+
+    kind: Literal["text", "sub"]
+    text: str = ""
+    index: int = -1
+    vtype: int = 0
 
 
 class _Tree:
@@ -84,10 +89,10 @@ class _Tree:
             count = self._u16()
             text = self.data[self.p:self.p + 2 * count].decode("utf-16-le", "replace")
             self.p += 2 * count
-            return ("text", text)
+            return Source("text", text=text)
         if token in (0x0D, 0x0E):
             index = self._u16()
-            return ("sub", (index, self._u8()))
+            return Source("sub", index=index, vtype=self._u8())
         raise Doubt(f"token 0x{token:02x}")
 
     def element(self, path: tuple[str, ...]) -> None:
@@ -235,11 +240,10 @@ class RecordKeys:
             at = descriptors[-1] + sum(descriptors[0:2 * index:2])
             return at, descriptors[2 * index], descriptors[2 * index + 1] & 0xFF
 
-        kind, what = provider
-        if kind == "text":
-            name = str(what)
+        if provider.kind == "text":
+            name = provider.text
         else:
-            at, vsize, vtype = value(what[0])  # type: ignore[index]
+            at, vsize, vtype = value(provider.index)
             if vtype != _STRING or vsize == 0:
                 return True
             name = data[at:at + vsize].decode("utf-16-le", "replace").rstrip("\x00")
@@ -249,14 +253,13 @@ class RecordKeys:
         wanted = self.ids.get(name)
         if wanted is None or event_id is None:
             return True
-        kind, what = event_id
-        if kind == "text":
+        if event_id.kind == "text":
             try:
-                number = int(str(what))
+                number = int(event_id.text)
             except ValueError:
                 return True
         else:
-            at, vsize, vtype = value(what[0])  # type: ignore[index]
+            at, vsize, vtype = value(event_id.index)
             layout = _INTS.get(vtype)
             if layout is None or vsize != struct.calcsize(layout):
                 return True
