@@ -70,6 +70,30 @@ def kb():
     return load_kb()
 
 
+def test_read_events_yields_only_events_while_workers_analyse_ranges(tmp_path: Path, kb,
+                                                                      small_thresholds: dict[str, int]) -> None:
+    """Worker results go to the digest's absorb() inside the reader; the consumer sees Events only."""
+    from tlsdiag.inputs import ReadStats, read_events
+    from tlsdiag.model import Event, ReadSummary
+    from tlsdiag.scan import Analysis, RangeDigest
+
+    log = busy_log(tmp_path / "busy.evtx", 6000)
+    analysis = Analysis(kb, dedup=False)
+    absorbed = []
+
+    class Counting(RangeDigest):
+        def absorb(self, payload: dict) -> bool:
+            absorbed.append(payload["events"])
+            return super().absorb(payload)
+
+    stats = ReadStats()
+    items = list(read_events([log], summary=ReadSummary(), stats=stats, digest=Counting(kb, False, analysis),
+                             options=ReadOptions(workers=2, **small_thresholds)))
+    assert items and all(type(item) is Event for item in items)
+    assert stats.chunks_remote > 0 and sum(absorbed) > 0
+    assert len(items) + sum(absorbed) == 6000  # every record either came here or was analysed in a worker
+
+
 @pytest.mark.parametrize("damage_kind", [None, "bad_record_size", "zeroed_chunk", "bad_chunk_magic"])
 def test_workers_give_the_same_reports_as_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kb,
                                                        small_thresholds: dict[str, int], damage_kind: str | None) -> None:
