@@ -128,8 +128,19 @@ def test_event_xml_section_supplies_exact_fields(tmp_path: Path) -> None:
 
 
 def test_block_without_description_is_counted(tmp_path: Path) -> None:
+    # a block cut short before its Description (issue 17: the real 36888 paste ends so) still names the event;
+    # it is read from its header and the cut is reported, with no record lost
     path = tmp_path / "cut.txt"
     path.write_text("Log Name: System\nSource: Schannel\nEvent ID: 36888\n\n" + GERMAN, encoding="utf-8")
+    events, summary = _read(path)
+    assert len(events) == 2 and (events[0].event_id, events[0].message) == (36888, None)
+    assert [(loss.where, loss.records) for loss in summary.losses] == [("line 1", 0)]
+    assert "cut short" in summary.losses[0].reason
+
+
+def test_block_without_event_id_is_lost(tmp_path: Path) -> None:
+    path = tmp_path / "cut.txt"
+    path.write_text("Log Name: System\nSource: Schannel\n\n" + GERMAN, encoding="utf-8")
     events, summary = _read(path)
     assert len(events) == 1
     assert [(loss.where, loss.records) for loss in summary.losses] == [("line 1", 1)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -30,6 +31,10 @@ def test_wheel_ships_signatures_and_samples(tmp_path: Path) -> None:
     shipped_samples = sorted(n.removeprefix("tlsdiag/_data/samples/") for n in names
                              if n.startswith("tlsdiag/_data/samples/"))
     assert shipped_samples == committed_samples
+    committed_collector = sorted(p.name for p in (REPO / "collector").iterdir() if p.is_file())
+    shipped_collector = sorted(n.removeprefix("tlsdiag/_data/collector/") for n in names
+                               if n.startswith("tlsdiag/_data/collector/"))
+    assert shipped_collector == committed_collector
 
     # Install the wheel alone into a target folder and use it from there (dependencies come from this venv).
     target = tmp_path / "site"
@@ -48,3 +53,21 @@ def test_wheel_ships_signatures_and_samples(tmp_path: Path) -> None:
     assert lines[1] == str(target / "tlsdiag" / "_data" / "signatures")
     assert lines[2] == str(target / "tlsdiag" / "_data" / "samples")
     assert lines[3].startswith("ok:")
+    # the collectors come out of the installed wheel, with Windows line endings
+    code = "import sys; from tlsdiag.cli import main; sys.exit(main(['collector', '--write', sys.argv[1]]))"
+    run = subprocess.run([sys.executable, "-c", code, str(tmp_path / "collectors")], cwd=tmp_path,
+                         env={"PYTHONPATH": str(target)}, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    cmd = (tmp_path / "collectors" / "collect-tlsdiag.cmd").read_bytes()
+    assert cmd.startswith(b"@echo off\r\n") and cmd.count(b"\n") == cmd.count(b"\r\n")
+
+
+def test_sdist_ships_the_collectors(tmp_path: Path) -> None:
+    """tests/test_collector.py reads collector/: it must run from an unpacked sdist too (review L7)."""
+    subprocess.run([sys.executable, "-m", "hatchling", "build", "-t", "sdist", "-d", str(tmp_path)],
+                   cwd=REPO, check=True, capture_output=True)
+    sdist = next(tmp_path.glob("tlsdiag-*.tar.gz"))
+    with tarfile.open(sdist) as tar:
+        names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
+    committed = {f"collector/{p.name}" for p in (REPO / "collector").iterdir() if p.is_file()}
+    assert committed and committed <= names, sorted(committed - names)

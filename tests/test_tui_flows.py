@@ -203,6 +203,24 @@ def test_paste_updates_live_and_debounces(kb) -> None:
     run(scenario)
 
 
+def test_paste_of_a_bare_error_code_shows_its_meaning(kb) -> None:
+    text = "curl: (60) schannel: SEC_E_UNTRUSTED_ROOT (0x80090325)"
+
+    async def scenario() -> None:
+        app = TlsdiagApp([], kb=kb)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("escape", "p")
+            await pilot.pause()
+            app.post_message(events.Paste(text))
+            await until(pilot, lambda: app.last_explain is not None and app.last_explain.text == text,
+                        "explain for the pasted code")
+            assert [h.entry.id for h in app.last_explain.codes] == ["sec-e-untrusted-root"]
+            note = str(app.screen.query_one("#paste-note", Static).render())
+            assert "SEC_E_UNTRUSTED_ROOT" in note and "First check" in note
+
+    run(scenario)
+
+
 def test_filter_events_on_the_sample(kb, sample: Path) -> None:
     async def scenario() -> None:
         app = TlsdiagApp([sample], kb=kb)
@@ -484,7 +502,8 @@ def test_overview_lists_what_was_read_and_each_loss_with_where(kb, tmp_path: Pat
             await scanned(pilot, app)
             summary = app.result.summary
             assert summary.losses and 0 < summary.records < 1500
-            shown = str(app.screen.query_one("#read-summary", Static).visual)
+            # wrapped for the pane's width with hanging indents: compare with the line breaks taken out
+            shown = " ".join(str(app.screen.query_one("#read-summary", Static).visual).split())
             assert f"{summary.records} record(s)" in shown and f"{summary.records_lost} lost" in shown
             first, last = summary.span
             assert first.strftime("%Y-%m-%d %H:%M:%S") in shown and last.strftime("%Y-%m-%d %H:%M:%S") in shown

@@ -8,6 +8,7 @@ without it this test fails rather than skips.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -168,3 +169,50 @@ def test_scan_shows_live_progress_in_a_terminal_and_none_with_quiet(tmux: Tmux, 
         assert quiet.wait_exit() == 1 and "MB/s" not in quiet.screen()
     finally:
         quiet.close()
+
+
+def _body(screen: str) -> list[str]:
+    """The step text of the guided view: below the header and the step bar, above the footer, without
+    the one column of padding and the scrollbar on the right."""
+    return [row[1:].rstrip(" ▁▂▃▄▅▆▇█▊▉▌▍▎▏▐▕") for row in screen.split("\n")[2:23]]
+
+
+def test_tui_in_tmux_wrapped_fix_lines_keep_their_indent_at_80_columns(tmux: Tmux) -> None:
+    """In a real 80x24 terminal every line of the fix step either starts a step, a heading or a
+    certificate, or is indented: a wrapped step or command never continues at column 0."""
+    tmux.start(tlsdiag_command())
+    tmux.wait_for("diagnosis(es) made")
+    tmux.keys("Enter")
+    tmux.wait_for("What happened")
+    tmux.keys("4")
+    screen = tmux.wait_for("For the certificates found")
+    rows = [r for r in _body(screen) if r.strip()]
+    assert len(rows) > 10
+    starts = ("For the certificates found", "Certificate ", "Then", "The fix", "Press c")
+    for row in rows:
+        assert row.startswith(" ") or row.startswith(starts) or re.match(r"\d+\. ", row), (row, screen)
+    # the long PFX export step wraps: its second line sits under the step's text, its command under the command
+    assert any(r.startswith("   ") and not r.startswith("    ") for r in rows), screen
+    assert sum(1 for r in rows if r.startswith("    ")) >= 4, screen
+    tmux.keys("q")
+    assert tmux.wait_exit() == 0
+
+
+def test_tui_in_tmux_proof_of_a_cause_without_store_check_is_honest(tmux: Tmux) -> None:
+    """Pool quorum loss has no store check: with the sample's store export loaded the proof step says so
+    and shows what the stores found for the computer, instead of asking for an export again."""
+    from tlsdiag.scan import run_scan
+
+    result = run_scan([REPO / SAMPLE])
+    ranked = [d.cause.id for computer in result.computers for d in result.diagnoses_for(computer)]
+    tmux.start(tlsdiag_command())
+    tmux.wait_for("diagnosis(es) made")
+    tmux.keys(*["Down"] * ranked.index("pool-quorum-loss"), "Enter")
+    screen = tmux.wait_for("What happened")
+    assert "Front end pool lost quorum" in screen
+    tmux.keys("3")
+    screen = tmux.wait_for("no certificate-store check")
+    assert "What the stores showed for" in screen and "lyncse01.contoso.local" in screen
+    assert "No certificate-store data" not in screen and "reg export" not in screen
+    tmux.keys("q")
+    assert tmux.wait_exit() == 0

@@ -26,3 +26,8 @@ def signatures_dir() -> Path:
 
 def samples_dir() -> Path:
     return _find("samples")
+
+
+def collector_dir() -> Path:
+    """The Windows collectors (collect-tlsdiag.cmd, Collect-TlsDiag.ps1) and their JSON Schemas."""
+    return _find("collector")

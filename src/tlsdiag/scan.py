@@ -38,7 +38,7 @@ from tlsdiag.match.diagnose import KEEP_EVENTS, StoreResult
 from tlsdiag.match.hostfacts import computer_key
 from tlsdiag.model import Event, ReadSummary, event_kind
 
-EVENT_KINDS = ("evtx", "xml", "text")
+EVENT_KINDS = ("evtx", "xml", "text", "export")
 STORE_KINDS = ("reg", "hive", "storejson", "cert")
 MAX_DEDUP = 2_000_000  # matched events remembered for duplicate detection (about 100 MB at the limit)
 RUN_LIMIT = 4096  # events of one shape held before they are counted (memory stays flat on a log of one event)
@@ -129,14 +129,21 @@ def _read_events(inputs: list[Any], summary: ReadSummary, backend: str, progress
                        prefilter=prefilter, digest=digest, options=options)
 
 
-def _analyse_stores(inputs: list[Any]) -> list[StoreAnalysis]:
-    """Store snapshots and their findings; ``clean_checks`` are the checks that ran and found nothing."""
+def _analyse_stores(inputs: list[Any], summary: ReadSummary | None = None) -> list[StoreAnalysis]:
+    """Store snapshots and their findings; ``clean_checks`` are the checks that ran and found nothing.
+
+    Each store file is added to ``summary`` with what was lost in it (a damaged export is a lost file)."""
     if not inputs:
         return []
     from tlsdiag import stores
+    from tlsdiag.stores.load import file_reports
 
     out: list[StoreAnalysis] = []
-    for snapshot in stores.load_stores(inputs):
+    failed: list[Any] = []
+    snapshots = stores.load_stores(inputs, failed=failed)
+    if summary is not None:
+        summary.files.extend(file_reports(inputs, snapshots, failed))
+    for snapshot in snapshots:
         findings = list(stores.run_checks(snapshot))
         problems = [f for f in findings if getattr(f, "kind", "problem") == "problem"]
         clean = {f.check for f in findings if getattr(f, "kind", "") == "clean"} - {f.check for f in problems}
@@ -145,13 +152,40 @@ def _analyse_stores(inputs: list[Any]) -> list[StoreAnalysis]:
 
 
 def _named(snapshot: Any) -> bool:
-    """Whether the snapshot's computer name came from the export itself, not from its folder's name."""
-    name = (getattr(snapshot, "computer", "") or "").strip()
-    if not name or name.startswith("("):
-        return False
-    parts = {part.casefold() for src in getattr(snapshot, "sources", []) for part in
-             str(src).replace("\\", "/").replace("!", "/").split("/")}
-    return name.casefold() not in parts
+    """Whether the snapshot's computer name was read from the export's content, never from its folder."""
+    return bool(getattr(snapshot, "named", False))
+
+
+def _store_results(analyses: list[StoreAnalysis], seen: Iterable[str], notes: list[str]) -> list[StoreResult]:
+    """One StoreResult per export, named as the event logs name its computer (the pool join).
+
+    The collectors record the NetBIOS name and the DNS names; the logs carry the DNS name. A named export
+    that fits no computer of the logs keeps its own fullest name; one that fits several is not guessed.
+    """
+    from tlsdiag.stores.naming import RecordedName, join_computer
+
+    seen = list(seen)
+    out = []
+    for a in analyses:
+        snap = a.snapshot
+        computer, named = getattr(snap, "computer", "") or "", _named(snap)
+        source = ", ".join(getattr(snap, "sources", []))
+        if named:
+            recorded = RecordedName(computer, getattr(snap, "dns_host", ""), getattr(snap, "dns_domain", ""))
+            joined = join_computer(recorded, seen)
+            computer = joined.computer or recorded.fqdn
+            if joined.rule == "ambiguous":
+                notes.append(f"The store collection {source} names {recorded.fqdn}, which fits several computers "
+                             f"in the logs ({', '.join(joined.candidates)}); its findings are shown under "
+                             f"{recorded.fqdn} alone.")
+        out.append(StoreResult(computer, source, tuple(a.findings), a.clean_checks, named,
+                               getattr(snap, "os_build", None)))
+        if getattr(snap, "manifest", None) is not None:
+            from tlsdiag.stores.manifest import describe
+
+            head, *rest = describe(snap.manifest)
+            notes.append(" ".join([head, "; ".join(line.strip() for line in rest)]).strip())
+    return out
 
 
 def prefilter_names(kb: KnowledgeBase) -> list[str]:
@@ -195,7 +229,9 @@ def run_scan(paths: Sequence[str | os.PathLike[str]], *, backend: str = "rust", 
 
     # refused archive members and damaged/empty logs too, so the summary names them
     event_inputs = [i for i in inputs if is_event_input(i)]
-    store_inputs = [i for i in inputs if i.kind in STORE_KINDS]
+    from tlsdiag.stores.load import is_collection_file
+
+    store_inputs = [i for i in inputs if i.kind in STORE_KINDS or (is_collection_file(i.display) and not i.problem)]
     if not event_inputs and not store_inputs:
         where = paths[0] if len(paths) == 1 else ", ".join(paths)
         kinds = sorted({i.kind for i in inputs})
@@ -216,8 +252,8 @@ def run_scan(paths: Sequence[str | os.PathLike[str]], *, backend: str = "rust", 
                               digest, options)
     result = analyse(events, kb, summary=summary, store_inputs=store_inputs, on_match=on_match, paths=paths,
                      backend=backend, dedup=dedup, analysis=analysis)
-    if not store_inputs:
-        require_usable(summary)  # every event file unusable: exit 2 with the first reason
+    if not result.stores:
+        require_usable(summary)  # every event file (and store export) unusable: exit 2 with the first reason
     result.stats.reader = {k: v for k, v in vars(reader_stats).items() if isinstance(v, int)}
     result.stats.seconds = time.perf_counter() - started
     return result
@@ -581,16 +617,16 @@ def analyse(events: Iterable[Any], kb: KnowledgeBase, *, summary: ReadSummary | 
     stats.read_seconds = time.perf_counter() - started
     stats.matches_kept = len(matches)
     store_started = time.perf_counter()
-    analyses = _analyse_stores(list(store_inputs))
+    analyses = _analyse_stores(list(store_inputs), summary)
     stats.store_seconds = time.perf_counter() - store_started
-    results = [StoreResult(getattr(a.snapshot, "computer", "") or "", ", ".join(getattr(a.snapshot, "sources", [])),
-                           tuple(a.findings), a.clean_checks, _named(a.snapshot), getattr(a.snapshot, "os_build", None))
-               for a in analyses]
+    join_notes: list[str] = []
+    seen = [h.computer for h in state.facts.hosts.values()] + list(state.correlator.names.values())
+    results = _store_results(analyses, seen, join_notes)
     diagnoses = state.correlator.diagnose(state.facts, results)
     stats.seconds = time.perf_counter() - started
     return ScanResult(paths=list(paths), kb=kb, summary=summary, hosts=dict(state.facts.hosts), diagnoses=diagnoses,
                       matches=matches, stores=analyses, stats=stats, backend=backend,
-                      notes=_notes(matches, stats.duplicates, stats.dedup_full))
+                      notes=_notes(matches, stats.duplicates, stats.dedup_full) + join_notes)
 
 
 def _notes(matches: list[Match], duplicates: int = 0, dedup_full: bool = False) -> list[str]:

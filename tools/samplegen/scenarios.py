@@ -191,7 +191,8 @@ def edge_cms_replication(out: Path) -> Path:
         ce.boot(b, BOOT_SERVICES + LYNC_EDGE_SERVICES)
     # 2 July 10:38: replication to the new Edge starts failing. Until 14:30 the Edge's internal
     # certificate also had a wrong name (1015); after the certificate was replaced the name error stops,
-    # but 1017 goes on: the Edge's Root store holds an intermediate CA certificate [S21 scenario 2][S23][seed].
+    # but 1017 goes on: the Edge's Root store holds an intermediate CA certificate [I][S23][seed]
+    # (Microsoft maps 1017 to the network, S21 scenario 1; the 1017 here is our inference).
     fail = utc(2013, 7, 2, 10, 38, 2)
     for t in _every(fail, end, 15, 30, rng):
         cf.add(F.lync("LS File Transfer Agent Service", 1017, 2, t, fe,
@@ -216,11 +217,12 @@ def edge_cms_replication(out: Path) -> Path:
 - 2 July 10:38: the File Transfer Agent on the Front End starts logging 1017 "Https destination unavailable"
   for the Edge, every 15 minutes. Until 14:30 there is also 1015 "Unable to match host/cluster against
   certificate" (the Edge's internal certificate had the external name); the admin replaces the certificate
-  and reboots the Edge at 14:41. The 1015 errors stop, the 1017 errors do not: the Edge (Windows Server
-  2012) cannot trust the Front End's client certificate while a non-self-signed certificate sits in its
-  Root store ([S21] scenario 2: "cannot establish a trust relationship ... because of an invalid
-  certificate configuration"; the seed lists "CMS-Replikation zum Edge"; [S23]/[S24] fix with
-  ClientAuthTrustMode=2 or by cleaning the store).
+  and reboots the Edge at 14:41. The 1015 errors stop, the 1017 errors do not: in this scenario the Edge
+  (Windows Server 2012) cannot trust the Front End's client certificate while a non-self-signed certificate
+  sits in its Root store [I] (the seed lists "CMS-Replikation zum Edge"; [S23]/[S24] fix it with
+  ClientAuthTrustMode=2 or by cleaning the store). Microsoft maps 1017 itself to the network (TCP 4443,
+  [S21] scenario 1) and the certificate case to 1015 ([S21] scenario 2), so a real persistent 1017 is
+  checked on the network first; that it is logged for this trust failure is our inference.
 - The Edge's own logs show nothing useful, as [S24] reports ("In the absence of any useful event logs").
 
 ## Events of interest (all in `lyncfe11/Lync Server.evtx`)

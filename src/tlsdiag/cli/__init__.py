@@ -16,7 +16,7 @@ from tlsdiag.errors import InputError, KnowledgeBaseError
 
 # Subcommand modules in the order --help lists them. Each defines
 # ``register(subparsers) -> None`` and sets ``func(args) -> int`` on its parser.
-COMMANDS = ["scan", "explain", "events", "stores", "kb", "tui"]
+COMMANDS = ["scan", "explain", "events", "stores", "kb", "tui", "collector"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -29,7 +29,8 @@ CSV_COLUMNS = ["timestamp", "computer", "channel", "provider", "event_id", "qual
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "events", help="print the normalised events of EVTX files, XML/text exports, folders and zips",
-        description="Read event logs (EVTX, wevtutil/Event Viewer XML, Event Viewer 'Copy details as text'), "
+        description="Read event logs (EVTX, wevtutil/Event Viewer XML, Event Viewer 'Copy details as text', "
+        "the XML view as pasted, Get-WinEvent Format-List/ConvertTo-Json/Export-Csv, Winlogbeat NDJSON), "
         "folders and zip collections, and print the events in one normalised form. A one-line summary "
         "(files, records read, records lost and where) goes to stderr.")
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files, folders or .zip archives")

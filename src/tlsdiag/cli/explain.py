@@ -15,10 +15,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "explain", help="explain a pasted event text, error code, cmdlet line or KB number",
         description="Find the catalog events and root causes that pasted text points to (an Event Viewer "
-                    "description or details block, Get-CsPoolFabricState output, an IIS status like 403.16, an "
-                    "error code like 0x800B0109, an event id, a KB number; English or German), with the fix for "
-                    "the best cause. Reads stdin when TEXT is missing or '-'. Exit status: 0 a match, 1 nothing "
-                    "matches well.")
+                    "description or details block, the XML view, Get-WinEvent Format-List/ConvertTo-Json/Export-Csv "
+                    "output, Get-CsPoolFabricState output, an IIS status like 403.16, an error code like 0x800B0109 "
+                    "in hex or decimal, a TLS alert, a .NET/curl/SQL client error line, an event id, a KB number; "
+                    "English or German), with the fix for the best cause. A recognised error code or message is "
+                    "answered with its meaning and what to check, most likely first. Reads stdin when TEXT is "
+                    "missing or '-'. Exit status: 0 a match or a known code, 1 nothing matches well.")
     parser.add_argument("text", nargs="*", metavar="TEXT", help="the text (several words are joined); '-' for stdin")
     parser.add_argument("--format", choices=FORMATS, default="text", help="answer format (default: text)")
     parser.add_argument("--signatures", type=Path, metavar="DIR", help="knowledge base directory (default: bundled)")

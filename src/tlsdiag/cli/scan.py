@@ -17,7 +17,8 @@ from tlsdiag.report import SCAN_FORMATS, render_scan
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "scan", help="diagnose a collection of event logs and certificate-store exports",
-        description="Read event logs (.evtx, XML or Event Viewer text exports, folders, zips) and certificate-store "
+        description="Read event logs (.evtx, XML or Event Viewer text exports, the XML view as pasted, Get-WinEvent "
+                    "Format-List/ConvertTo-Json/Export-Csv, Winlogbeat NDJSON, folders, zips) and certificate-store "
                     "exports, and report per computer the likely causes, the evidence, the KB articles and the fix. "
                     "Without a path, the bundled sample collections are scanned. Exit status: 0 nothing found, "
                     "1 a diagnosis was made, 2 unusable input.")

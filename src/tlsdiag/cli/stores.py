@@ -86,6 +86,8 @@ def snapshot_dict(snap: StoreSnapshot, findings: list[Finding]) -> dict[str, Any
         "issuer_list": lst.to_dict() if lst else None,
         "schannel": dict(snap.schannel) if snap.schannel_collected else None,
         "warnings": snap.warnings,
+        "lost": [{"source": x.source, "where": x.where or None, "item": x.item, "reason": x.reason}
+                 for x in snap.lost],
         "findings": [f.to_dict() for f in _sorted(findings) if f.kind == "problem"],
         "notes": [f.to_dict() for f in _sorted(findings) if f.kind == "note"],
         "clean": [f.to_dict() for f in findings if f.kind == "clean"],
@@ -129,7 +131,8 @@ def render_text(results: list[tuple[StoreSnapshot, list[Finding]]]) -> str:
     for snap, findings in results:
         problems = [f for f in _sorted(findings) if f.kind == "problem"]
         collected = iso_utc(snap.collected) if snap.collected else "unknown"
-        out.append(f"Computer {t(snap.computer)} (collected {collected})")
+        dns = ".".join(part for part in (snap.dns_host, snap.dns_domain) if part)
+        out.append(f"Computer {t(snap.computer)}{f' ({t(dns)})' if dns else ''} (collected {collected})")
         for source in snap.sources:
             out.append(f"  source: {t(source)}")
         out.append("Stores:")
@@ -143,6 +146,13 @@ def render_text(results: list[tuple[StoreSnapshot, list[Finding]]]) -> str:
         out.append(f"SCHANNEL: {_schannel_text(snap)}")
         for warning in snap.warnings:
             out.append(f"warning: {t(warning)}")
+        out.append(f"Lost: {len(snap.lost)}" + (" (read as far as possible; each named below)" if snap.lost else ""))
+        for loss in snap.lost:
+            out.append(f"  lost: {t(loss.text())}")
+        tolerant = [sc for sc in snap.certs if sc.cert.note]
+        if tolerant:
+            out.append(f"Read tolerantly: {len(tolerant)} certificate(s) a strict X.509 parser refuses")
+            out += [f"  {t(sc.cert.subject)} ({sc.thumbprint}, {t(sc.where)}): {t(sc.cert.note)}" for sc in tolerant]
         counts = {sev: sum(1 for f in problems if f.severity == sev) for sev in _SEVERITY_ORDER}
         n_notes = sum(1 for f in findings if f.kind == "note")
         out.append(f"Findings: {counts['error']} error(s), {counts['warning']} warning(s), "
@@ -159,6 +169,10 @@ def render_text(results: list[tuple[StoreSnapshot, list[Finding]]]) -> str:
                 out.append(f"  valid:       {iso_utc(c.not_before)} .. {iso_utc(c.not_after)}"
                            + (f"   private key: {'yes' if c.has_private_key else 'no'}"
                               if c.has_private_key is not None else ""))
+                if c.written:
+                    out.append(f"  key written: {iso_utc(c.written)} (the certificate was added or changed then)")
+                if c.note:
+                    out.append(f"  note:        {t(c.note)}")
             out.append(f"  why: {t(f.why)}")
             if f.cause:
                 out.append(f"  cause: {f.cause}")
@@ -194,6 +208,9 @@ def render_markdown(results: list[tuple[StoreSnapshot, list[Finding]]]) -> str:
         out += ["", f"Trusted-issuer list: {md(_issuer_text(snap))}  ", f"SCHANNEL: {md(_schannel_text(snap))}", ""]
         for warning in snap.warnings:
             out.append(f"- warning: {md(warning)}")
+        out.append(f"\nLost: {len(snap.lost)}\n")
+        for loss in snap.lost:
+            out.append(f"- lost: {md(loss.text())}")
         notes = [f for f in _sorted(findings) if f.kind == "note"]
         out += ["", f"### Findings ({len(problems)}) and notes ({len(notes)})", ""]
         for f in problems + notes:
@@ -205,6 +222,8 @@ def render_markdown(results: list[tuple[StoreSnapshot, list[Finding]]]) -> str:
                 out += [f"- Certificate: {md(c.subject)}", f"- Issued by: {md(c.issuer)}",
                         f"- Thumbprint: {md(c.thumbprint)}", f"- Store: {md(c.where)}",
                         f"- Valid: {iso_utc(c.not_before)} to {iso_utc(c.not_after)}"]
+                if c.note:
+                    out.append(f"- Note: {md(c.note)}")
             out.append(f"- Why: {md(f.why)}")
             if f.cause:
                 out.append(f"- Cause: {md(f.cause)}")

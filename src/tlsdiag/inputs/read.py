@@ -35,7 +35,7 @@ from tlsdiag.inputs.options import ReadOptions
 from tlsdiag.inputs.prefilter import ChunkPrefilter
 from tlsdiag.model import Event, FileReport, Loss, ReadSummary
 
-EVENT_KINDS = ("evtx", "xml", "text")
+EVENT_KINDS = ("evtx", "xml", "text", "export")
 BACKENDS = tuple(PARSERS)
 _LOG = logging.getLogger(__name__)
 
@@ -213,6 +213,10 @@ def _read_all(inputs: list[InputFile], summary: ReadSummary, backend: str, meter
                 from tlsdiag.inputs.xmlread import read_xml  # lxml is loaded only when XML is read
 
                 events = _read_stream(inp, report, read_xml)
+            elif inp.kind == "export":
+                from tlsdiag.inputs.pasteread import read_export  # XML view, PowerShell and SIEM exports
+
+                events = _read_stream(inp, report, read_export)
             else:
                 from tlsdiag.inputs.textread import read_text
 

@@ -77,7 +77,7 @@ def _is_storejson(stream: BinaryIO, size: int) -> bool:
 def sniff(stream: BinaryIO, size: int, name: str = "") -> str:
     """Return the kind of a seekable binary stream.
 
-    One of evtx, xml, text, reg, hive, storejson, cert, zip, unknown.
+    One of evtx, xml, text, export, reg, hive, storejson, cert, zip, unknown.
     """
     stream.seek(0)
     head = stream.read(SNIFF_BYTES)
@@ -101,10 +101,19 @@ def sniff(stream: BinaryIO, size: int, name: str = "") -> str:
         # judged by the root after the DTD; the XML reader refuses the DTD itself
         doctype = re.match(r"<!DOCTYPE[^\[>]*(?:\[.*?\])?\s*>", rest, re.S)
         rest = rest[doctype.end():].lstrip() if doctype else ""
-    if re.match(r"<(?:[\w.-]+:)?Events?[\s>/]", rest):
+    if re.match(r"<(?:[\w.-]+:)?Events?[\s>/]", rest) and not (size <= SNIFF_BYTES and _is_paste(text)):
         return "xml"
     if stripped.startswith("{") and _is_storejson(stream, size):
         return "storejson"
     if _TEXT_MARKER.search(text):
         return "text"
+    if _is_paste(text):
+        return "export"
     return "unknown"
+
+
+def _is_paste(text: str) -> bool:
+    """An event export of another kind: Event Viewer's XML view, cut XML, PowerShell or SIEM exports."""
+    from tlsdiag.inputs.pasteread import detect
+
+    return detect(text) is not None

@@ -148,7 +148,11 @@ def _parse_block(start: int, lines: list[str], source: str) -> Event | None:
                 header.append(line)
         fields, desc = _header_fields("\n".join(header))
         if not in_desc:
-            return None
+            # a block cut short before its Description (the rest of a paste lost): the header still names
+            # the event; the caller reports the cut
+            if "event_id" not in fields or "channel" not in fields:
+                return None
+            desc, body = None, []
         parts = [desc] if desc else []
         parts.extend(line.rstrip("\r\n") for line in body)
         description = "\n".join(parts).strip("\n").rstrip()
@@ -233,6 +237,9 @@ def read_text(stream: BinaryIO, source: str, report: FileReport) -> Iterator[Eve
                 report.lost.append(Loss(source, f"line {start}", "event text block without Event ID or "
                                         "Description; not read", 1))
                 continue
+            if not any(_DESC_LINE.match(line) for line in lines[1:]) and not _is_inline(lines[0]):
+                report.lost.append(Loss(source, f"line {start}", "event text block cut short before its "
+                                        "Description: header read, message and event data missing", 0))
             yield event
     finally:
         text.detach()

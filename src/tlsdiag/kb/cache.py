@@ -8,7 +8,7 @@ loaded ``KnowledgeBase`` is pickled under a SHA-256 key over:
   (``kb/model.py``, ``kb/load.py``, ``kb/yamlsafe.py``, this file): in a checkout the version does
   not change when the loader or the model classes do, and a stale pickle must never load;
 * the signatures directory path (the entries carry their file paths);
-* every file in ``schema/``, ``events/`` and ``causes/``: relative name and bytes, so any edit,
+* every file in ``schema/``, ``events/``, ``causes/`` and ``checks/``: relative name and bytes, so any edit,
   added or removed file gives a new key.
 
 The validation also checks that the example sample folders named by causes exist; those lie
@@ -35,14 +35,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from tlsdiag import __version__
-from tlsdiag.kb.model import CatalogEvent, Cause, KnowledgeBase
+from tlsdiag.kb.model import CatalogEvent, Cause, KnowledgeBase, StoreCheck
 
 ENV = "TLSDIAG_CACHE_DIR"
 FORMAT = b"tlsdiag-kb-cache 1\n"  # file header; change it when the file layout changes
 KEEP = 4  # newest entries kept (a few checkouts or signature folders side by side)
 MAX_FILE = 4 * 1024 * 1024  # a signature file this large is refused by the loader; do not hash it
 _PREFIX, _SUFFIX = "kb-", ".pickle"
-_HASHED_FOLDERS = ("schema", "events", "causes")
+_HASHED_FOLDERS = ("schema", "events", "causes", "checks", "codes")
 _CODE = ("model.py", "load.py", "yamlsafe.py", "cache.py")
 _HERE = Path(__file__).resolve().parent
 
@@ -172,6 +172,8 @@ def _decode(blob: bytes, key: str, directory: Path) -> tuple[KnowledgeBase, tupl
             raise ValueError("bad mapping")
         if not all(type(v) is cls and v.id == k for k, v in mapping.items()):
             raise ValueError(f"bad {cls.__name__} entry")
+    if type(kb.checks) is not dict or not all(type(v) is StoreCheck and v.id == k for k, v in kb.checks.items()):
+        raise ValueError("bad StoreCheck entry")
     return kb, required
 
 

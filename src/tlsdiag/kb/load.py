@@ -20,13 +20,19 @@ from tlsdiag.kb.model import (
     Against,
     CatalogEvent,
     Cause,
+    CheckStep,
+    CodeCheck,
+    CodeEntry,
+    CodeMessage,
     Combination,
     Evidence,
     KbArticle,
     KnowledgeBase,
+    Peer,
     Signals,
     Source,
     Step,
+    StoreCheck,
     WindowsRange,
     Workaround,
     conditions_from,
@@ -40,7 +46,11 @@ if TYPE_CHECKING:
 # yaml, jsonschema and referencing are imported where validation runs: a scan with a warm
 # cache (kb/cache.py) never needs them, and importing them costs more than a small scan.
 
-KINDS = {"events": "event.schema.json", "causes": "cause.schema.json"}
+KINDS = {"events": "event.schema.json", "causes": "cause.schema.json", "checks": "check.schema.json",
+         "codes": "code.schema.json"}
+# a knowledge base without store checks is still one (the causes say which they need), and a signatures
+# folder from before the code knowledge base still loads
+OPTIONAL_KINDS = {"checks", "codes"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +79,8 @@ def _compiled(texts: tuple[tuple[str, str], ...]) -> dict[str, jsonschema.protoc
     )
     out = {}
     for kind, name in KINDS.items():
+        if name not in schemas and kind in OPTIONAL_KINDS:
+            continue
         cls = jsonschema.validators.validator_for(schemas[name])
         out[kind] = cls(schemas[name], registry=registry)
     return out
@@ -109,6 +121,9 @@ def _read(directory: Path) -> tuple[dict[str, dict[str, tuple[Path, dict]]], lis
             continue
         if not isinstance(data, dict):
             problems.append(Problem(path, 1, "the file must hold one mapping (an entry), not a list or a scalar"))
+            continue
+        if kind not in validators:
+            problems.append(Problem(path, 1, f"schema/{KINDS[kind]} is missing; {kind}/ cannot be checked"))
             continue
         errors = sorted(validators[kind].iter_errors(data), key=lambda e: list(e.absolute_path))
         for err in errors:
@@ -156,12 +171,32 @@ def _cross_check(directory: Path, found: dict[str, dict[str, tuple[Path, dict]]]
             if "event" in item and item["event"] not in events:
                 problems.append(Problem(path, yamlsafe.line_of(lines, ("against", i, "event")),
                                         f"against refers to unknown catalog event {item['event']!r}"))
+        for group in ("proves", "rules_out_when_clean"):
+            for i, check_id in enumerate(data.get("store_checks", {}).get(group, [])):
+                # a signatures folder without checks/ (a test or a partial rule set) uses the bundled checks
+                if (directory / "checks").is_dir() and check_id not in found["checks"]:
+                    problems.append(Problem(path, yamlsafe.line_of(lines, ("store_checks", group, i)),
+                                            f"store check {check_id!r} is not defined in checks/"))
+        for i, peer in enumerate(data.get("peers", [])):
+            if peer["cause"] not in found["causes"]:
+                problems.append(Problem(path, yamlsafe.line_of(lines, ("peers", i, "cause")),
+                                        f"peers names {peer['cause']!r}, which is not a cause"))
+        for i, other in enumerate(data.get("yields_to", [])):
+            if other not in found["causes"] or other == cause_id:
+                problems.append(Problem(path, yamlsafe.line_of(lines, ("yields_to", i)),
+                                        f"yields_to names {other!r}, which is not another cause"))
         for polarity in ("positive", "negative"):
             for i, example in enumerate(data["examples"][polarity]):
                 sample = example.get("sample")
                 if sample and not (repo / sample).is_dir():
                     problems.append(Problem(path, yamlsafe.line_of(lines, ("examples", polarity, i, "sample")),
                                             f"example sample folder {sample!r} does not exist"))
+    for check_id, (path, data) in found["checks"].items():
+        cause_id = data.get("cause")
+        if cause_id and cause_id not in found["causes"]:
+            problems.append(Problem(path, yamlsafe.line_of(data["__lines__"], ("cause",)),
+                                    f"check {check_id} names unknown cause {cause_id!r}"))
+    problems += _cross_check_codes(found)
     for event_id, (path, data) in events.items():
         lines = data["__lines__"]
         fields = data.get("fields", [])
@@ -175,6 +210,33 @@ def _cross_check(directory: Path, found: dict[str, dict[str, tuple[Path, dict]]]
     return problems
 
 
+def _cross_check_codes(found: dict[str, dict[str, tuple[Path, dict]]]) -> list[Problem]:
+    """Code entries name causes and events that exist, and no two entries claim the same code."""
+    from tlsdiag.kb import yamlsafe
+
+    problems: list[Problem] = []
+    claimed: dict[tuple[str, str], str] = {}
+    for code_id, (path, data) in found.get("codes", {}).items():
+        lines = data["__lines__"]
+        for i, step in enumerate(data["check"]):
+            if "cause" in step and step["cause"] not in found["causes"]:
+                problems.append(Problem(path, yamlsafe.line_of(lines, ("check", i, "cause")),
+                                        f"check names unknown cause {step['cause']!r}"))
+        for i, event in enumerate(data.get("related_events", [])):
+            if event not in found["events"]:
+                problems.append(Problem(path, yamlsafe.line_of(lines, ("related_events", i)),
+                                        f"related_events names unknown catalog event {event!r}"))
+        if "value" in data:
+            key = (data["kind"], str(data["value"]).casefold())
+            if key in claimed:
+                problems.append(Problem(path, yamlsafe.line_of(lines, ("value",)),
+                                        f"{data['kind']} {data['value']} is also entry {claimed[key]!r}"))
+            claimed[key] = code_id
+        if data["kind"] != "message" and "value" not in data:
+            problems.append(Problem(path, 1, f"a {data['kind']} entry needs a value"))
+    return problems
+
+
 def _placeholders(template: str) -> list[int]:
     import re
 
@@ -184,7 +246,7 @@ def _placeholders(template: str) -> list[int]:
 def _read_and_check(directory: Path) -> tuple[dict[str, dict[str, tuple[Path, dict]]], list[Problem]]:
     found, problems = _read(directory)
     for kind, entries in found.items():
-        if not entries and not any(p.path.parent.name == kind for p in problems):
+        if not entries and kind not in OPTIONAL_KINDS and not any(p.path.parent.name == kind for p in problems):
             problems.append(Problem(directory / kind, 0, f"no {kind} entries: an empty knowledge base proves nothing"))
     return found, problems + _cross_check(directory, found)
 
@@ -213,7 +275,9 @@ def load_kb(directory: Path | None = None) -> KnowledgeBase:
         raise KnowledgeBaseError(f"knowledge base has {len(problems)} problem(s): {shown}{more}")
     events = {i: _event(p, d) for i, (p, d) in found["events"].items()}
     causes = {i: _cause(p, d) for i, (p, d) in found["causes"].items()}
-    kb = KnowledgeBase(events=events, causes=causes, directory=directory)
+    checks = {i: _check(p, d) for i, (p, d) in found["checks"].items()}
+    codes = {i: _code(p, d) for i, (p, d) in found.get("codes", {}).items()}
+    kb = KnowledgeBase(events=events, causes=causes, directory=directory, checks=checks, codes=codes)
     # saved only if nothing changed while we read (same key after as before)
     if key is not None and cache.key_for(directory) == key:
         cache.save(key, kb, _sample_dirs(directory, found))
@@ -235,7 +299,8 @@ def _sources(items: list[dict[str, Any]]) -> tuple[Source, ...]:
 
 def _signals(spec: dict[str, Any] | None) -> Signals:
     spec = spec or {}
-    return Signals(tuple(spec.get("codes", [])), tuple(spec.get("phrases", [])))
+    return Signals(tuple(spec.get("codes", [])), tuple(spec.get("phrases", [])),
+                   tuple(spec.get("weak_phrases", [])))
 
 
 def _windows(spec: dict[str, Any] | None) -> WindowsRange | None:
@@ -256,9 +321,30 @@ def _event(path: Path, d: dict[str, Any]) -> CatalogEvent:
     )
 
 
+def _code(path: Path, d: dict[str, Any]) -> CodeEntry:
+    return CodeEntry(
+        id=d["id"], name=d["name"], kind=d["kind"], value=None if "value" not in d else str(d["value"]),
+        aliases=tuple(d.get("aliases", [])), meaning=d["meaning"].strip(), path=path,
+        messages=tuple(CodeMessage(m["lang"], m["text"], m.get("product", "")) for m in d.get("messages", [])),
+        related_events=tuple(d.get("related_events", [])),
+        check=tuple(CodeCheck(c["step"].strip(), c.get("cause"), c.get("command", "").strip(),
+                              c.get("shell", "powershell")) for c in d["check"]),
+        examples=tuple(d["examples"]), sources=_sources(d["sources"]),
+    )
+
+
 def _steps(items: list[dict[str, Any]]) -> tuple[Step, ...]:
     return tuple(Step(step=s["step"].strip(), command=s.get("command", "").strip(),
                       shell=s.get("shell", "powershell"), note=s.get("note", "")) for s in items)
+
+
+def _check(path: Path, d: dict[str, Any]) -> StoreCheck:
+    return StoreCheck(
+        id=d["id"], title=d["title"], severity=d["severity"], explanation=" ".join(d["explanation"].split()),
+        path=path, cause=d.get("cause"), kb=tuple(d.get("kb", [])),
+        fix=tuple(CheckStep(" ".join(s["step"].split()), s.get("command", "").strip(), s.get("shell", "powershell"),
+                            s.get("when", "")) for s in d["fix"]),
+        other_severities=tuple(d.get("other_severities", [])), sources=_sources(d["sources"]))
 
 
 def _cause(path: Path, d: dict[str, Any]) -> Cause:
@@ -279,5 +365,8 @@ def _cause(path: Path, d: dict[str, Any]) -> Cause:
         workarounds=tuple(Workaround(w["title"], w["caveat"], w.get("command", ""), w.get("shell", "powershell"))
                           for w in d.get("workarounds", [])),
         examples=d["examples"], sources=_sources(d["sources"]), store_related=d.get("store_related", False),
-        signals=_signals(d.get("signals")),
+        signals=_signals(d.get("signals")), tell_apart=" ".join(d.get("tell_apart", "").split()),
+        yields_to=tuple(d.get("yields_to", [])),
+        peers=tuple(Peer(p["cause"], float(p["weight"]), p["note"], bool(p.get("against", False)),
+                         p.get("scope", "named")) for p in d.get("peers", [])),
     )

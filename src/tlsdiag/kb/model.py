@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -61,6 +61,7 @@ class Signals:
 
     codes: tuple[str, ...] = ()
     phrases: tuple[str, ...] = ()
+    weak_phrases: tuple[str, ...] = ()  # fit the cause but do not point to it (generic evidence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +132,18 @@ class Against:
 
 
 @dataclass(frozen=True, slots=True)
+class Peer:
+    """Another computer of the collection that bears on this cause: the one the evidence names (an Edge in
+    a CMS replication event) or any other (a second front end of the pool)."""
+
+    cause: str  # diagnosed on that computer
+    weight: float
+    note: str
+    against: bool = False  # True: it argues against this cause here
+    scope: str = "named"  # named | collection
+
+
+@dataclass(frozen=True, slots=True)
 class Step:
     step: str
     command: str = ""
@@ -176,6 +189,76 @@ class Cause:
     sources: tuple[Source, ...]
     store_related: bool = False
     signals: Signals = field(default_factory=Signals)
+    tell_apart: str = ""  # what to check to confirm or exclude this cause when the evidence fits several
+    yields_to: tuple[str, ...] = ()  # causes that, when diagnosed on the same computer, rank above this one
+    peers: tuple[Peer, ...] = ()  # causes diagnosed on other computers of the collection that bear on this one
+
+
+@dataclass(frozen=True, slots=True)
+class CheckStep:
+    step: str
+    command: str = ""
+    shell: str = "powershell"
+    when: str = ""  # shown only for this variant of the finding ("" = always)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreCheck:
+    """Metadata of one certificate-store check (signatures/checks/); the check itself is code in
+    tlsdiag.stores.checks, which reads its title, severity, cause and static fix steps from here."""
+
+    id: str
+    title: str
+    severity: str  # error | warning | info: the usual problem
+    explanation: str
+    path: Path
+    cause: str | None = None
+    kb: tuple[int, ...] = ()
+    fix: tuple[CheckStep, ...] = ()
+    other_severities: tuple[str, ...] = ()
+    sources: tuple[Source, ...] = ()
+
+    def steps(self, variant: str = "") -> tuple[CheckStep, ...]:
+        """The fix steps for one variant of a finding (steps without ``when`` always apply)."""
+        return tuple(s for s in self.fix if not s.when or s.when == variant)
+
+
+CodeKind = Literal["hresult", "tls-alert", "http-status", "message"]
+
+
+@dataclass(frozen=True, slots=True)
+class CodeMessage:
+    lang: str
+    text: str
+    product: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CodeCheck:
+    """One thing to check for a code, in rank order; ``cause`` links it to a cause it can point to."""
+
+    step: str
+    cause: str | None = None
+    command: str = ""
+    shell: str = "powershell"
+
+
+@dataclass(frozen=True, slots=True)
+class CodeEntry:
+    """An error code, TLS alert, HTTP status or product message (signatures/codes/): meaning and what to check."""
+
+    id: str
+    name: str
+    kind: CodeKind
+    value: str | None
+    aliases: tuple[str, ...]
+    meaning: str
+    path: Path
+    messages: tuple[CodeMessage, ...]
+    related_events: tuple[str, ...]
+    check: tuple[CodeCheck, ...]
+    examples: tuple[str, ...]
+    sources: tuple[Source, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +266,8 @@ class KnowledgeBase:
     events: Mapping[str, CatalogEvent]
     causes: Mapping[str, Cause]
     directory: Path
+    checks: Mapping[str, StoreCheck] = field(default_factory=dict)
+    codes: Mapping[str, CodeEntry] = field(default_factory=dict)
 
     def provider_and_channel_names(self) -> list[str]:
         """Every provider and channel name the catalog cares about (for byte-level prefilters)."""

@@ -145,7 +145,8 @@ class CatalogIndex:
         if found is None:
             channel = event.channel.casefold()
             provider = event.provider.casefold()
-            found = [entry for entry, ch, providers in rows if ch == channel and provider in providers]
+            # an export without the log name (Get-WinEvent | Format-List) is matched by provider and id
+            found = [entry for entry, ch, providers in rows if (ch == channel or not channel) and provider in providers]
             if len(self._seen) > 65536:  # distinct (id, channel, provider) triples are few; bound it anyway
                 self._seen.clear()
             self._seen[key] = found

@@ -12,8 +12,8 @@ dropped with a note. Choices this module adds, each documented in the report:
   its weight and is marked "fields unknown". An ``against`` item that is unknown
   is not applied, and a note says so.
 - Confidence: high >= 0.7, medium >= 0.4, low >= 0.2. Below 0.2, or when every
-  piece of evidence is ``generic``, the diagnosis is **weak**: shown, but not
-  "made" (it does not change the exit status).
+  piece of evidence is ``generic`` and no combination of it fired, the diagnosis
+  is **weak**: shown, but not "made" (it does not change the exit status).
 - Store findings: a finding (error or warning, not an info note) from a check the cause ``proves`` marks it proven
   and raises it to at least 0.9; a cause with such a finding and no events is
   still diagnosed ("found in the stores"). Findings that only name the cause
@@ -21,10 +21,16 @@ dropped with a note. Choices this module adds, each documented in the report:
   ``rules_out_when_clean`` check that
   ran clean on that computer (and nothing proves it) marks it ruled out and
   multiplies the score by 0.2; a ruled-out cause is not "made".
+- ``yields_to``: a cause that names others ranks below them (0.9 of the best
+  one's score) when one of them is made on the same computer, and loses half
+  its score when the stores prove that one.
+- ``peers``: a cause diagnosed on another computer of the collection (the one
+  the evidence names, or any other) counts for or against a cause here.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,6 +48,7 @@ HIGH, MEDIUM, LOW = 0.7, 0.4, 0.2
 UNKNOWN_FACTOR = 0.5
 PROVEN_FLOOR = 0.9
 RULED_OUT_FACTOR = 0.2
+YIELD_PROVEN_FACTOR = 0.5  # a cause that yields to one the stores prove on the same computer
 
 
 def confidence_of(score: float, weak: bool) -> str:
@@ -470,12 +477,71 @@ class Correlator:
                 self.store_notes.setdefault(key, []).append(
                     f"Windows build {build} taken from the store collection (no EventLog 6009 in the logs)")
         keys = sorted(set(self._hits) | set(by_computer_store), key=lambda k: (self.names.get(k, k), k))
-        out: list[Diagnosis] = []
+        per_computer: list[list[Diagnosis]] = []
         for key in keys:
             diagnoses = self._diagnose_computer(key, facts.get(key), by_computer_store.get(key, []))
             for d in diagnoses:
                 d.notes.extend(self.store_notes.get(key, []))
+            per_computer.append(diagnoses)
+        self._apply_peers(per_computer)
+        out: list[Diagnosis] = []
+        for diagnoses in per_computer:
+            diagnoses.sort(key=Diagnosis.sort_key)
             out.extend(diagnoses)
+        return out
+
+    def _apply_peers(self, per_computer: list[list[Diagnosis]]) -> None:
+        """Causes whose ``peers`` look at other computers of the collection: the computer their evidence
+        names (the Edge a CMS replication event names) or any other one (a second front end).
+
+        A peer cause that is made there counts as evidence here (or against, with ``against``), with a
+        note naming the computer; the evidence is never invented for computers the collection lacks."""
+        made: dict[str, list[Diagnosis]] = {}
+        for diagnoses in per_computer:
+            for d in diagnoses:
+                if d.made:
+                    made.setdefault(computer_key(d.computer), []).append(d)
+        if len(made) < 1 or len({computer_key(ds[0].computer) for ds in per_computer if ds}) < 2:
+            return
+        for diagnoses in per_computer:
+            for d in diagnoses:
+                if not d.cause.peers or d.excluded:
+                    continue
+                me = computer_key(d.computer)
+                named = self._named_computers(d, me)
+                for peer in d.cause.peers:
+                    scope = named if peer.scope == "named" else {k for k in made if k != me}
+                    hits = [o for k in sorted(scope) for o in made.get(k, []) if o.cause.id == peer.cause]
+                    if not hits:
+                        continue
+                    other = hits[0]
+                    if peer.against:
+                        d.score *= 1.0 - peer.weight
+                    else:
+                        d.score = 1.0 - (1.0 - d.score) * (1.0 - peer.weight)
+                        d.weak = False if d.evidence else d.weak
+                    how = "proven by its store" if other.store == "proven" else other.confidence
+                    d.notes.append(f"{'against' if peer.against else 'for'} (other computer {other.computer}: "
+                                   f"{peer.cause}, {how}): {peer.note}")
+
+    def _named_computers(self, d: Diagnosis, me: str) -> set[str]:
+        """Keys of the other computers of the collection that this diagnosis's evidence events name."""
+        names = {k: v for k, v in self.names.items() if k and k != me}
+        if not names:
+            return set()
+        texts = []
+        for item in d.evidence:
+            for m in item.hit.matches:
+                texts.extend(str(v) for v in m.event.data.values())
+                if m.event.message:
+                    texts.append(m.event.message)
+        text = " ".join(texts).casefold()
+        out = set()
+        for key in names:
+            short = key.split(".")[0]
+            if re.search(r"(?<![\w.-])" + re.escape(key) + r"(?![\w-])", text) or (
+                    len(short) >= 3 and re.search(r"(?<![\w.-])" + re.escape(short) + r"(?:\.|(?![\w-]))", text)):
+                out.add(key)
         return out
 
     def _assign_stores(self, stores: list[StoreResult]) -> dict[str, list[StoreResult]]:
@@ -518,8 +584,29 @@ class Correlator:
             self._apply_store(d, cause, proofs, related, clean)
             self._apply_windows(d, cause, facts)
             results.append(d)
+        self._apply_yields(results)
         results.sort(key=Diagnosis.sort_key)
         return results
+
+    @staticmethod
+    def _apply_yields(results: list[Diagnosis]) -> None:
+        """A cause that ``yields_to`` others ranks below them when they are diagnosed on the same computer.
+
+        Quorum loss, for one, needs its own evidence: the events it shares with the root-store problem
+        (a front end waiting for routing groups) must not put it first when the stores explain them."""
+        for d in results:
+            leaders = [o for o in results if o.cause.id in d.cause.yields_to and o.made]
+            if not leaders or d.excluded:
+                continue
+            top = max(leaders, key=lambda o: (o.store == "proven", o.score))
+            before = d.score
+            if top.store == "proven":
+                d.score *= YIELD_PROVEN_FACTOR
+            d.score = min(d.score, top.score * 0.9)
+            if d.score < before:
+                d.notes.append(f"ranked below {top.cause.id}" + (" (proven by the stores)" if top.store == "proven"
+                                                                 else "") + ": that cause is diagnosed here too and "
+                               "explains the shared evidence; this one needs evidence of its own to lead")
 
     def _score(self, name: str, key: str, cause: Cause, cause_hits: dict[str, Hit]) -> Diagnosis:
         d = Diagnosis(computer=name, cause=cause)
@@ -549,7 +636,10 @@ class Correlator:
             elif ag.event and i in self._against_unknown.get(key, {}).get(cause.id, set()):
                 d.notes.append(f"not applied (fields unknown on this input): against '{ag.note}'")
         d.score = score
-        d.weak = bool(d.evidence) and all(i.evidence.role == "generic" for i in d.evidence)
+        # generic evidence alone is weak, unless a combination of it fired: co-occurrence is what the
+        # combinations encode as discriminating (the S40 picture of signature-algorithm-tls12)
+        d.weak = (bool(d.evidence) and all(i.evidence.role == "generic" for i in d.evidence)
+                  and not d.combinations)
         return d
 
     @staticmethod

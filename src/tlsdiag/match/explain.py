@@ -14,10 +14,19 @@ Two kinds of evidence, combined as a noisy-OR per entry:
   event id (which names one catalog entry), a KB number a cause lists, and the
   ``signals`` (error codes, verbatim phrases) the knowledge base files declare.
   All of that knowledge comes from ``signatures/``; nothing here knows a code.
+- **Error codes and messages** (``signatures/codes/``, ``match/codes.py``) are named with their meaning and
+  what to check; a match that rests only on such a generic code is capped (a code is not a cause).
 
 Causes score from their own signals and from the events they list as evidence
 (scaled by the evidence role). Below ``THRESHOLD`` nothing is returned and the
 result says so, rather than offering noise.
+
+Calibration: a cause whose only support is *generic* (an error code or phrase
+that several causes declare, a ``weak_phrases`` entry, an event matched only by
+a bare number or a code, or an event the cause counts as generic evidence) is
+capped at ``GENERIC_CAP``, below the "high" band, and the result lists the
+candidate causes with what to check to tell them apart (``tell_apart``). A bare
+CERT_E_UNTRUSTEDROOT is common far outside TLS, so it must never read as proof.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tlsdiag.kb.model import Cause, KnowledgeBase, Step
+from tlsdiag.match import codes as code_kb
 
 THRESHOLD = 0.45
 MAX_MATCHES = 10
@@ -39,6 +49,12 @@ W_BARE_ID = 0.5  # a bare number equal to a catalog event id
 W_KB = 0.8
 W_CODE = 0.75
 W_PHRASE = 0.75
+W_WEAK_PHRASE = 0.5  # fits the cause, does not point to it (signals.weak_phrases)
+W_KB_TITLE = 0.75  # a KB article's title quoted without its number
+MIN_TITLE_CHARS = 25  # shorter KB titles are not matched as text
+MIN_FRAGMENT_CHARS = 30  # a text shorter than a phrase or title matches it only from this length
+GENERIC_CAP = 0.6  # a cause resting on generic evidence only never scores higher (below the 0.7 "high" band)
+MAX_CANDIDATES = 4  # causes listed with what to check when the evidence is generic
 ROLE_FACTOR = {"specific": 1.0, "corroborating": 0.7, "generic": 0.4}
 
 _VAR = " # "
@@ -72,7 +88,7 @@ def normalise(text: str) -> str:
     return _REPEAT.sub("# ", value).strip()
 
 
-_ID_LABEL = re.compile(r"(?:event[\s-]*id|ereignis[\s-]*id|eventid|id\s+des\s+ereignisses)\s*[:=#]?\s*(\d{1,5})\b", re.I)
+_ID_LABEL = re.compile(r"(?:event[\s-]*id|ereignis[\s-]*id|eventid|id\s+des\s+ereignisses)\s*[:=#-]?\s*(\d{1,5})\b", re.I)
 _XML_ID = re.compile(r"<EventID\b[^>]*>\s*(\d{1,5})\s*</EventID>", re.I)  # "Event Xml:" part of a copied block
 _XML_PROVIDER = re.compile(r"<Provider\b[^>]*\bName\s*=\s*['\"]([^'\"]+)['\"]", re.I)
 _KB_LABEL = re.compile(r"\bKB\s*-?\s*(\d{6,7})\b", re.I)
@@ -103,10 +119,26 @@ class ExplainMatch:
     provider: str | None = None
     kb: list[int] = field(default_factory=list)
     why: list[str] = field(default_factory=list)
+    generic: bool = False  # only generic evidence (see the module docstring); a cause is then capped
+    store_related: bool | None = None  # causes: the fix is in the certificate stores / Schannel settings
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "id": self.id, "title": self.title, "event_id": self.event_id,
-                "provider": self.provider, "kb": self.kb, "score": round(self.score, 3), "why": self.why}
+                "provider": self.provider, "kb": self.kb, "score": round(self.score, 3), "why": self.why,
+                "generic": self.generic, "store_related": self.store_related}
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A cause that fits generic evidence, with what to check to confirm or exclude it."""
+
+    id: str
+    title: str
+    score: float
+    check: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cause": self.id, "title": self.title, "score": round(self.score, 3), "check": self.check}
 
 
 @dataclass(slots=True)
@@ -115,10 +147,17 @@ class ExplainResult:
     matches: list[ExplainMatch]
     best_cause: Cause | None
     note: str = ""
+    candidates: list[Candidate] = field(default_factory=list)  # set when the best cause rests on generic evidence
+    codes: list[code_kb.CodeHit] = field(default_factory=list)  # error codes and messages named (signatures/codes/)
+
+    @property
+    def generic(self) -> bool:
+        """True when no cause has more than generic evidence: the answer is a short list to check."""
+        return bool(self.candidates)
 
     @property
     def found(self) -> bool:
-        return bool(self.matches)
+        return bool(self.matches) or bool(self.codes)
 
     @property
     def fix(self) -> tuple[Step, ...]:
@@ -130,9 +169,13 @@ class ExplainResult:
             "found": self.found,
             "note": self.note or None,
             "matches": [m.to_dict() for m in self.matches],
+            "generic": self.generic,
+            "candidates": [c.to_dict() for c in self.candidates],
+            "codes": [c.to_dict() for c in self.codes],
             "fix": None if cause is None else {
                 "cause": cause.id,
                 "title": cause.title,
+                "store_related": cause.store_related,
                 "kb": [{"number": k.number, "title": k.title, "url": k.url} for k in cause.kb],
                 "steps": [{"step": s.step, "command": s.command or None, "shell": s.shell} for s in cause.fix],
                 "verify": [{"step": s.step, "command": s.command or None, "shell": s.shell} for s in cause.verify],
@@ -154,11 +197,22 @@ class _Index:
             self.templates[entry.id] = texts
         self.codes: dict[tuple[str, str], list[tuple[str, list[re.Pattern[str]]]]] = {}
         self.phrases: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        self.weak: dict[tuple[str, str], list[tuple[str, str]]] = {}
         for kind, items in (("event", kb.events.values()), ("cause", kb.causes.values())):
             for item in items:
                 codes = list({c.casefold(): c for c in item.signals.codes}.values())  # 0x8009030D = 0x8009030d
                 self.codes[(kind, item.id)] = [(c, _code_forms(c)) for c in codes]
                 self.phrases[(kind, item.id)] = [(p, _flat(p)) for p in item.signals.phrases if _flat(p)]
+                self.weak[(kind, item.id)] = [(p, _flat(p)) for p in item.signals.weak_phrases if _flat(p)]
+        # a code or phrase that more than one cause declares cannot tell them apart: generic
+        owners: dict[str, set[str]] = {}
+        for cause in kb.causes.values():
+            for signal in (*cause.signals.codes, *cause.signals.phrases, *cause.signals.weak_phrases):
+                owners.setdefault(signal.casefold(), set()).add(cause.id)
+        self.shared = {signal for signal, ids in owners.items() if len(ids) > 1}
+        self.kb_titles: dict[str, list[tuple[int, str]]] = {
+            cause.id: [(k.number, _flat(k.title)) for k in cause.kb if len(_flat(k.title)) >= MIN_TITLE_CHARS]
+            for cause in kb.causes.values()}
         self.ids = {e.event_id for e in kb.events.values()}
         self.kbs = {k.number for c in kb.causes.values() for k in c.kb}
 
@@ -231,12 +285,26 @@ def cause_for_event(kb: KnowledgeBase, event_entry_id: str) -> str | None:
     return ranked[0][2] if ranked else None
 
 
+def _phrase_found(phrase_flat: str, flat_raw: str) -> bool:
+    """A declared phrase (or KB title) occurs in the text, allowing about one typo per ten characters.
+
+    A text shorter than the phrase must be a real part of it (a quote cut short), at least
+    ``MIN_FRAGMENT_CHARS`` long: a word such as "primaries" is not the phrase "has no primaries"."""
+    from rapidfuzz import fuzz
+
+    need = min(0.9 * len(phrase_flat), MIN_FRAGMENT_CHARS)
+    return len(flat_raw) >= need and fuzz.partial_ratio(phrase_flat, flat_raw) >= PHRASE_RATIO
+
+
 def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
     """Ranked catalog events and causes for pasted text, and the best cause's fix."""
     idx = _index(kb)
     raw = text.strip()
     if not raw:
         return ExplainResult(text, [], None, "nothing to explain: the text is empty")
+    from tlsdiag.inputs.pasteread import details_text  # the brief lets explain read pasted exports
+
+    raw = details_text(raw) or raw  # Format-List, ConvertTo-Json, Export-Csv, NDJSON, XML view: as details text
     body = raw
     desc = _DESCRIPTION.search(raw)
     if desc:
@@ -248,30 +316,45 @@ def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
     bare = {int(m) for m in _NUMBER.findall(raw) if m.lstrip("-").isdigit()} & idx.ids
     kb_numbers = {int(m) for m in _KB_LABEL.findall(raw)} | ({abs(int(m)) for m in _NUMBER.findall(raw)} & idx.kbs)
     header = _header_entries(raw, kb, labelled)
-    from rapidfuzz import fuzz
+    code_hits = code_kb.lookup(raw, kb)
+    generic = code_kb.generic_codes(kb)
+    said = code_kb.messages_of(code_hits)
 
-    def signal_parts(kind: str, item_id: str, why: list[str]) -> list[float]:
+    def signal_parts(kind: str, item_id: str, why: list[str]) -> tuple[list[float], bool]:
+        """Weights of the declared signals found, and whether any of them is distinctive."""
         parts: list[float] = []
+        distinct = False
         for code, patterns in idx.codes[(kind, item_id)]:
             if any(p.search(raw) for p in patterns):
                 parts.append(W_CODE)
-                why.append(f"code {code}")
+                shared = code.casefold() in idx.shared
+                distinct |= kind == "cause" and not shared
+                why.append(f"code {code}" + (" (several causes)" if shared else ""))
         for phrase, phrase_flat in idx.phrases[(kind, item_id)]:
-            if fuzz.partial_ratio(phrase_flat, flat_raw) >= PHRASE_RATIO:
+            if _phrase_found(phrase_flat, flat_raw):
                 parts.append(W_PHRASE)
-                why.append(f"phrase '{phrase}'")
-        return parts
+                shared = phrase.casefold() in idx.shared
+                distinct |= not shared
+                why.append(f"phrase '{phrase}'" + (" (several causes)" if shared else ""))
+        for phrase, phrase_flat in idx.weak[(kind, item_id)]:
+            if _phrase_found(phrase_flat, flat_raw):
+                parts.append(W_WEAK_PHRASE)
+                why.append(f"phrase '{phrase}' (fits, not specific)")
+        return parts, distinct
 
     event_scores: dict[str, ExplainMatch] = {}
     for entry in kb.events.values():
         why: list[str] = []
         parts: list[float] = []
+        distinct = False  # header, labelled id, text or phrase; a bare number or a code alone is generic
         if entry.id in header:
             parts.append(W_HEADER)
             why.append(f"Event Viewer header: {entry.provider} event {entry.event_id}")
+            distinct = True
         elif entry.event_id in labelled:
             parts.append(W_EVENT_ID)
             why.append(f"event id {entry.event_id}")
+            distinct = True
         elif entry.event_id in bare:
             parts.append(W_BARE_ID)
             why.append(f"number {entry.event_id} is this event's id")
@@ -284,27 +367,45 @@ def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
             parts.append(best)
             why.append(f"text similar to the {best_lang} template" if best_lang != "title"
                        else "text similar to the title")
-        parts += signal_parts("event", entry.id, why)
+            distinct = True
+        signal, signal_distinct = signal_parts("event", entry.id, why)
+        parts += signal
+        distinct |= signal_distinct
         if not parts:
             continue
         score = _noisy_or(parts)
         if header and entry.id not in header and entry.event_id in labelled:
             score *= 0.8  # the header names another provider's event with this id
+        if not distinct and score > GENERIC_CAP:
+            score = GENERIC_CAP  # a bare number or error code is not this event: many events carry it
+        if code_kb.code_only(why, generic, messages=said):
+            score = min(score, code_kb.EVENT_CAP)  # only a generic code: the code answer says what it means
         event_scores[entry.id] = ExplainMatch("event", entry.id, entry.title, score, entry.event_id,
-                                              entry.provider, [], why)
+                                              entry.provider, [], why, generic=not distinct)
 
+    tempered = {m.id for m in event_scores.values() if code_kb.code_only(m.why, generic, messages=said)}
     cause_scores: list[ExplainMatch] = []
     for cause in kb.causes.values():
         why = []
         parts = []
+        distinct = False
         numbers = [k.number for k in cause.kb]
         for number in numbers:
             if number in kb_numbers:
                 parts.append(W_KB)
                 why.append(f"KB {number}")
-        parts += signal_parts("cause", cause.id, why)
+                distinct = True
+        for number, title_flat in idx.kb_titles[cause.id]:
+            if number not in kb_numbers and _phrase_found(title_flat, flat_raw):
+                parts.append(W_KB_TITLE)
+                why.append(f"title of KB {number}")
+                distinct = True
+        signal, signal_distinct = signal_parts("cause", cause.id, why)
+        parts += signal
+        distinct |= signal_distinct
         best_event = 0.0
         best_why = ""
+        best_distinct = False
         for ev in cause.evidence:
             m = event_scores.get(ev.event)
             if m is None:
@@ -312,28 +413,49 @@ def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
             value = m.score * ROLE_FACTOR.get(ev.role, 0.4) * (0.6 + 0.4 * ev.weight)
             if value > best_event:
                 best_event, best_why = value, f"event {m.id} ({ev.role} evidence)"
+                best_distinct = not m.generic and ev.role != "generic"
         if best_event:
             parts.append(best_event)
             why.append(best_why)
+            distinct |= best_distinct
         if not parts:
             continue
-        cause_scores.append(ExplainMatch("cause", cause.id, cause.title, _noisy_or(parts), None, None,
-                                         numbers, why))
+        score = _noisy_or(parts)
+        if code_kb.code_only(why, generic, tempered, said):
+            score = min(score, code_kb.CAUSE_CAP)  # a generic code alone never makes a confident cause
+        if not distinct and score > GENERIC_CAP:
+            score = GENERIC_CAP
+            why.append(f"generic evidence only: capped at {GENERIC_CAP}")
+        cause_scores.append(ExplainMatch("cause", cause.id, cause.title, score, None, None,
+                                         numbers, why, generic=not distinct, store_related=cause.store_related))
 
     ranked = sorted([*event_scores.values(), *cause_scores], key=lambda m: (-m.score, m.kind, m.id))
     good = [m for m in ranked if m.score >= THRESHOLD][:MAX_MATCHES]
-    best_cause = next((kb.causes[m.id] for m in good if m.kind == "cause"), None)
+    # a cause resting on a generic code alone is listed but never chosen for the fix (the code answer comes first)
+    best_cause = next((kb.causes[m.id] for m in good
+                       if m.kind == "cause" and not code_kb.code_only(m.why, generic, tempered, said)), None)
     note = ""
+    candidates: list[Candidate] = []
+    good_causes = [m for m in good if m.kind == "cause"]
+    if good_causes and all(m.generic for m in good_causes):
+        candidates = [Candidate(m.id, m.title, m.score, kb.causes[m.id].tell_apart
+                                or "see the cause's verify steps") for m in good_causes[:MAX_CANDIDATES]]
+        note = ("only generic evidence: the text fits several causes (or one cause and many unrelated "
+                "problems); check the candidates below before acting on any of them")
     if best_cause is None:
         # Only events matched well (e.g. a Windows Fabric line): offer the cause the best of them leads to.
-        led = next((c for m in good if m.kind == "event" and (c := cause_for_event(kb, m.id))), None)
+        floor = code_kb.LEAD_FLOOR if code_hits else 0.0  # beside a code, only a clear event match leads to a cause
+        led = next((c for m in good if m.kind == "event" and m.score >= floor and (c := cause_for_event(kb, m.id))),
+                   None)
         if led is not None:
             best_cause = kb.causes[led]
             note = (f"no cause matched the text itself; {led} is the cause that counts the matched event "
                     "as its strongest evidence")
-    if not good:
+    if best_cause is None and code_hits and any(m.kind == "cause" for m in good):
+        note = "the error code alone does not establish a cause; check the listed conditions in order"
+    if not good and not code_hits:
         near = ranked[0] if ranked else None
         note = "nothing in the knowledge base matches this text well"
         if near:
             note += f" (closest: {near.kind} {near.id}, score {near.score:.2f}, below {THRESHOLD})"
-    return ExplainResult(text, good, best_cause, note)
+    return ExplainResult(text, good, best_cause, note, candidates=candidates, codes=code_hits)

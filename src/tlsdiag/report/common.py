@@ -41,6 +41,8 @@ def finding_line(finding: Any) -> str:
             extra.append(str(cert["subject"]))
         if cert.get("thumbprint") and cert["thumbprint"] not in why:
             extra.append(f"thumbprint {cert['thumbprint']}")
+        if cert.get("note"):
+            extra.append(f"note: {cert['note']}")
     text = f"{check}: {why}" if why else str(check)
     return text + (f" ({'; '.join(extra)})" if extra else "")
 
@@ -74,3 +76,22 @@ def records_text(result: Any) -> str:
     if isinstance(parsed, int) and parsed > kept:
         parts.append(f"{parsed - kept} record(s) of other providers or event ids skipped")
     return f"{kept} record(s) of events the knowledge base uses (prefilter: {', '.join(parts)})"
+
+
+STORE_FORMS = ("reg", "hive", "storejson", "cert")
+
+
+def file_gave(result: Any, report: Any) -> str:
+    """What one input gave: event records, or for a store export the certificates read from it."""
+    if report.form in STORE_FORMS:
+        from tlsdiag.stores.load import certificates_from
+
+        return f"store export, {certificates_from((a.snapshot for a in result.stores), report.source)} certificate(s)"
+    return f"{report.records} record(s)"
+
+
+def lost_text(summary: Any) -> str:
+    """'N lost', saying how many of them are store items (certificates, stores, files) when there are any."""
+    store = sum(1 for f in summary.files if f.form in STORE_FORMS for _ in f.lost)
+    text = f"{summary.records_lost} lost"
+    return text + (f" ({store} of them in certificate-store exports)" if store else "")

@@ -11,6 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from tlsdiag import __version__
+from tlsdiag.match.render import render_message
+from tlsdiag.report.common import STORE_FORMS, when
+from tlsdiag.report.evidence import evidence_groups
+from tlsdiag.report.svg import timeline_svg
 from tlsdiag.textsafe import html_text as h
 
 _CSS = """
@@ -37,8 +41,31 @@ pre { background: var(--code); border: 1px solid var(--line); border-radius: 4px
       white-space: pre-wrap; word-break: break-all; margin: 4px 0 8px; font-size: 12.5px; }
 ol.steps > li { margin-bottom: 6px; }
 .caveat { border-left: 3px solid var(--medium); padding-left: 8px; }
-@media print { body { max-width: none; padding: 0; } a { color: inherit; text-decoration: none; }
-               .card { border-color: #999; } }
+pre.cmd { user-select: all; -webkit-user-select: all; border-left: 3px solid var(--low); cursor: text; }
+pre.msg { white-space: pre-wrap; word-break: break-word; }
+.group { border-top: 1px solid var(--line); padding: 6px 0; }
+.ghead .count { font-weight: 700; font-size: 15px; }
+.cert { border: 1px solid var(--line); border-radius: 4px; padding: 8px 10px; margin: 6px 0; }
+table.kv th { width: 110px; white-space: nowrap; } table.kv td { word-break: break-all; }
+details { margin: 4px 0; } summary { cursor: pointer; color: var(--low); }
+figure.timeline { margin: 10px 0 14px; } .tlwrap { overflow-x: auto; }
+svg.tl { width: 100%; min-width: 640px; height: auto; display: block; }
+svg.tl .plot { fill: #fbfcfd; stroke: var(--line); } svg.tl .row { stroke: var(--line); }
+svg.tl .bar { fill: var(--low); } svg.tl .win { fill: var(--high); fill-opacity: 0.10; stroke: var(--high);
+  stroke-opacity: 0.5; } svg.tl .fact { stroke: var(--ok); stroke-width: 2; stroke-dasharray: 5 3; }
+svg.tl text { font: 12px -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; fill: var(--fg); }
+svg.tl .winlabel { fill: var(--high); font-size: 11px; } svg.tl .axis { fill: var(--muted); }
+svg.tl .lab { font-size: 11px; } svg.tl .sub { font-size: 10px; fill: var(--muted); }
+.hint { font-size: 12px; color: var(--muted); }
+table.tlnarrow, figcaption .narrow { display: none; } td.spark { font-family: monospace; white-space: pre; letter-spacing: -1px;
+  color: var(--low); }
+@media (max-width: 640px) { body { padding: 10px; } .tlwrap, figcaption .wide { display: none; } table.tlnarrow { display: table; }
+  figcaption .narrow { display: inline; } th, td { padding: 3px 4px; }
+  table { display: block; overflow-x: auto; } h1 { font-size: 19px; } }
+@media print { body { max-width: none; padding: 0; font-size: 11px; } a { color: inherit; text-decoration: none; }
+               .card, .cert { border-color: #999; } .tlwrap { overflow: visible; } svg.tl { min-width: 0; }
+               details > summary { color: inherit; } ::details-content { content-visibility: visible;
+               display: block; } pre { break-inside: avoid; } }
 """
 
 _SYMBOL = {"high": "!!!", "medium": "!!", "low": "!", "weak": "?", "ruled out": "x", "excluded": "-"}
@@ -53,10 +80,14 @@ def _steps(title: str, steps: list[dict[str, Any]]) -> list[str]:
     if not steps:
         return []
     out = [f"<h4>{h(title)}</h4>", '<ol class="steps">']
+    if any(step.get("command") for step in steps):
+        out[0] += '<div class="hint">A click on a command selects all of it, ready to copy.</div>'
+
     for step in steps:
         item = f"<li>{h(step.get('step', ''))}"
         if step.get("command"):
-            item += f"<pre>{h(step['command'])}</pre>"
+            item += f'<pre class="cmd">{h(step["command"])}</pre>'
+
         if step.get("note"):
             item += f'<div class="muted small">{h(step["note"])}</div>'
         out.append(item + "</li>")
@@ -74,8 +105,8 @@ def _kb_links(kbs: list[dict[str, Any]]) -> str:
     return "<ul>" + "".join(links) + "</ul>" if links else ""
 
 
-def _finding(f: dict[str, Any]) -> list[str]:
-    out = ['<div class="card">',
+def _finding(f: dict[str, Any], d: Any, kb: Any) -> list[str]:
+    out = ['<section class="card">',
            f"<h3>{_badge(f['confidence'])}#{h(f['rank'])} {h(f['title'])}</h3>",
            f'<div class="muted small">cause <code>{h(f["cause"])}</code>, score {f["score"]:.2f}'
            f'{", seen " + h(f["first_seen"]) + " to " + h(f["last_seen"]) if f.get("first_seen") else ""}</div>',
@@ -88,30 +119,79 @@ def _finding(f: dict[str, Any]) -> list[str]:
         out.append(f"<p><strong>Does not apply:</strong> {h(f['excluded'])}</p>")
     if f.get("kb"):
         out += ["<h4>Microsoft KB articles</h4>", _kb_links(f["kb"])]
-    evidence = f.get("evidence", [])
-    if evidence:
-        out += ["<h4>Evidence</h4>", "<table><tr><th>Time (UTC)</th><th>Event</th><th>Source</th>"
-                "<th>Message</th></tr>"]
-        rows = sorted((ev for e in evidence for ev in e.get("events", [])), key=lambda ev: ev.get("timestamp") or "")
-        for ev in rows:
-            out.append(f"<tr><td>{h(ev.get('timestamp'))}</td><td>{h(ev.get('provider'))} {h(ev.get('event_id'))}</td>"
-                       f"<td class=\"small\">{h(ev.get('source'))}<br>{h(ev.get('locator'))}</td>"
-                       f"<td class=\"msg\">{h(ev.get('message') or '')}</td></tr>")
-        out.append("</table>")
-        counts = ", ".join(f"{h(e['event'])} x{h(e['count'])}" for e in evidence)
-        out.append(f'<div class="muted small">Counts: {counts}</div>')
-    for sf in f.get("store_findings", []):
-        out.append(f"<h4>Store finding: {h(sf.get('title') or sf.get('check', ''))}</h4><pre>{h(_store_line(sf))}</pre>")
-        out += _steps("Fix for this certificate", sf.get("fix", []))
+    if d is not None:
+        out += _evidence(evidence_groups(d, kb))
+    for c in f.get("combinations", []):
+        out.append(f'<div class="small">Together within {h(c["within_seconds"])} s: {h(", ".join(c["all"]))} '
+                   f'({h(c["from"])} to {h(c["to"])}, weight {h(c["weight"])})</div>')
+    if f.get("store_findings"):
+        out += _store_proof(f["store_findings"])
     out += _steps("Fix", f.get("fix", []))
     out += _steps("Verify", f.get("verify", []))
     for w in f.get("workarounds", []):
         out.append(f'<div class="caveat"><strong>Workaround: {h(w.get("title"))}</strong>'
-                   f'{"<pre>" + h(w["command"]) + "</pre>" if w.get("command") else ""}'
+                   f'{"<pre class=cmd>" + h(w["command"]) + "</pre>" if w.get("command") else ""}'
                    f"<div>{h(w.get('caveat'))}</div></div>")
     for note in f.get("notes", []):
         out.append(f'<div class="muted small">Note: {h(note)}</div>')
-    out.append("</div>")
+    out.append("</section>")
+    return out
+
+
+def _evidence(groups: list[Any]) -> list[str]:
+    """Per catalog entry: count, first and last, the first event rendered; the other kept events folded."""
+    if not groups:
+        return []
+    out = ["<h4>Evidence by catalog entry</h4>"]
+    for g in groups:
+        unknown = " (fields unknown: half weight)" if g.fields_unknown else ""
+        span = f"{h(when(g.first))} to {h(when(g.last))}" if g.count > 1 else h(when(g.first))
+        out.append(f'<div class="group"><div class="ghead"><span class="count">{h(g.count)}&times;</span> '
+                   f"<strong>{h(g.title)}</strong> <code>{h(g.label)}</code> "
+                   f'<span class="muted small">{h(g.role)}, weight {h(f"{g.weight:g}")}{h(unknown)}</span></div>'
+                   f'<div class="small">{span}</div>')
+        if g.note:
+            out.append(f'<div class="muted small">Why it counts: {h(g.note)}</div>')
+        if g.example is not None:
+            e = g.example.event
+            out.append(f'<div class="small">First event: {h(e.provider)} {h(e.event_id)} at {h(when(e.timestamp))}, '
+                       f"{h(e.source)} {h(e.locator)}</div>"
+                       f'<pre class="msg">{h(render_message(e, g.example.entry, "en", g.example.fields))}</pre>')
+        if g.others:
+            rest = f", and {g.not_kept} more counted" if g.not_kept else ""
+            out.append(f"<details><summary>{len(g.others)} more event(s) kept{h(rest)}</summary>"
+                       "<table><tr><th>Time (UTC)</th><th>Where</th><th>Message</th></tr>")
+            for m in g.others:
+                e = m.event
+                out.append(f"<tr><td>{h(when(e.timestamp))}</td><td class=\"small\">{h(e.source)}<br>{h(e.locator)}</td>"
+                           f"<td class=\"msg\">{h(render_message(e, m.entry, 'en', m.fields))}</td></tr>")
+            out.append("</table></details>")
+        elif g.not_kept:
+            out.append(f'<div class="muted small">{h(g.not_kept)} more counted (only their times are kept)</div>')
+        out.append("</div>")
+    return out
+
+
+def _store_proof(findings: list[dict[str, Any]]) -> list[str]:
+    """The certificate-store proof, one block per certificate, each with its own fix."""
+    out = ["<h4>Proof from the certificate stores</h4>"]
+    for sf in findings:
+        cert = sf.get("certificate") or {}
+        out.append(f'<div class="cert"><div><strong>{h(sf.get("title") or sf.get("check", ""))}</strong> '
+                   f'<code>{h(sf.get("check"))}</code></div><div class="small">{h(sf.get("why") or "")}</div>')
+        if cert:
+            rows = [("Subject", cert.get("subject")), ("Issuer", cert.get("issuer")),
+                    ("Thumbprint", cert.get("thumbprint")),
+                    ("Store", f"{cert.get('location', '')} {cert.get('store', '')}".strip()),
+                    ("Valid", f"{cert.get('not_before')} to {cert.get('not_after')}"),
+                    ("Private key", {True: "yes", False: "no"}.get(cert.get("has_private_key"), "unknown")),
+                    ("Key written", cert.get("key_written") and f"{cert['key_written']} (added to the store "
+                                                                    "or changed then)"),
+                    ("Read from", cert.get("source")), ("Note", cert.get("note"))]
+            out.append('<table class="kv">' + "".join(f"<tr><th>{h(k)}</th><td>{h(v)}</td></tr>" for k, v in rows
+                                                        if v) + "</table>")
+        out += _steps("Fix for this certificate", sf.get("fix", []))
+        out.append("</div>")
     return out
 
 
@@ -124,31 +204,41 @@ def _store_line(sf: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def render_document(doc: dict[str, Any]) -> str:
-    """The HTML page for a scan dictionary (as built by report.json.scan_dict)."""
+def render_document(doc: dict[str, Any], result: Any = None) -> str:
+    """The HTML page for a scan dictionary (as built by report.json.scan_dict); with the ``result`` it was
+    built from, also the timelines and the evidence grouped by catalog entry."""
     stats = doc.get("stats", {})
     made = [f for f in doc.get("findings", []) if f.get("made")]
+    lost = f"{h(stats.get('records_lost', 0))} lost"
+    store_losses = sum(len(i.get("lost", [])) for i in stats.get("inputs", []) if i.get("form") in STORE_FORMS)
+    if store_losses:
+        lost += f" ({store_losses} of them in certificate-store exports)"
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            "<title>tlsdiag report</title>", f"<style>{_CSS}</style></head><body>",
            "<h1>tlsdiag report</h1>",
            f'<div class="muted">tlsdiag {h(__version__)}; {len(made)} diagnosis(es) on '
            f"{len(doc.get('computers', []))} computer(s); {h(stats.get('records', 0))} records read, "
-           f"{h(stats.get('records_lost', 0))} lost</div>"]
+           f"{lost}</div>"]
     hosts = {c["computer"]: c for c in doc.get("computers", [])}
     by_computer: dict[str, list[dict[str, Any]]] = {}
     for f in doc.get("findings", []):
         by_computer.setdefault(f["computer"], []).append(f)
     if not by_computer:
         out.append("<h2>No diagnosis</h2><p>No known certificate-store or Schannel failure pattern was found.</p>")
+    kb = getattr(result, "kb", None)
     for computer, findings in by_computer.items():
         host = hosts.get(computer, {})
         out.append(f"<h2>{h(computer)}</h2>")
         if host.get("windows_name"):
             out.append(f'<div class="muted">{h(host["windows_name"])}</div>')
+        diagnoses = result.diagnoses_for(computer) if result is not None else []
+        if result is not None:
+            out += timeline_svg(result, computer, [d for d in diagnoses if d.made])
         for f in findings:
             if f.get("made"):
-                out += _finding(f)
+                d = diagnoses[f["rank"] - 1] if len(diagnoses) >= f["rank"] else None
+                out += _finding(f, d, kb)
         others = [f for f in findings if not f.get("made")]
         if others:
             out.append("<h4>Considered and not diagnosed</h4><ul>")
@@ -168,12 +258,13 @@ def render_document(doc: dict[str, Any]) -> str:
             out.append(f'<div class="small">Clean: {h(", ".join(store["clean_checks"]))}</div>')
     out.append("<h2>What was read</h2><table><tr><th>Input</th><th>Form</th><th>Records</th><th>Lost</th></tr>")
     for item in stats.get("inputs", []):
-        lost = "<br>".join(f"{h(x.get('where'))}: {h(x.get('reason'))}" + (f" ({h(x['records'])} records)"
-                           if x.get("records") is not None else "") for x in item.get("lost", []))
+        lost_cell = "<br>".join(f"{h(x.get('where'))}: {h(x.get('reason'))}" + (f" ({h(x['records'])} records)"
+                                if x.get("records") is not None else "") for x in item.get("lost", []))
         if item.get("error"):
-            lost = h(item["error"]) + ("<br>" + lost if lost else "")
+            lost_cell = "unusable: " + h(item["error"]) + ("<br>" + lost_cell if lost_cell else "")
+        records = "store export" if item.get("form") in STORE_FORMS else h(item.get("records"))
         out.append(f"<tr><td>{h(item.get('source'))}</td><td>{h(item.get('form'))}</td>"
-                   f"<td>{h(item.get('records'))}</td><td class=\"msg\">{lost}</td></tr>")
+                   f"<td>{records}</td><td class=\"msg\">{lost_cell}</td></tr>")
     out.append("</table>")
     span = f"{h(stats.get('first_event'))} to {h(stats.get('last_event'))}" if stats.get("first_event") else "none"
     out.append(f'<div class="muted small">Time span of events: {span}</div>')
@@ -186,4 +277,4 @@ def render_document(doc: dict[str, Any]) -> str:
 def render_scan(result: Any, *, stats: bool = False) -> str:
     from tlsdiag.report.json import scan_dict
 
-    return render_document(scan_dict(result, stats=stats))
+    return render_document(scan_dict(result, stats=stats), result)

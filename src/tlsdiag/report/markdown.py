@@ -13,7 +13,8 @@ from tlsdiag import textsafe
 from tlsdiag.match.diagnose import Diagnosis
 from tlsdiag.match.explain import ExplainResult
 from tlsdiag.match.render import render_message
-from tlsdiag.report.common import finding_line, finding_steps, records_text, size, when
+from tlsdiag.report.common import file_gave, finding_line, finding_steps, lost_text, records_text, size, when
+from tlsdiag.report.evidence import evidence_groups
 
 md = textsafe.markdown
 
@@ -51,19 +52,24 @@ def _diagnosis(d: Diagnosis, rank: int, lang: str) -> list[str]:
         for k in cause.kb:
             out.append(f"- KB{k.number}: {md(k.title)} ({md(k.url)})")
         out.append("")
-    if d.evidence:
-        out += ["**Evidence**", "", "| evidence | role | events | first seen | last seen |", "|---|---|---|---|---|"]
-        for item in d.evidence:
-            unknown = " (fields unknown)" if item.hit.unknown_only else ""
-            out.append(f"| {md(item.evidence.event)}{unknown} | {item.evidence.role} | {item.hit.count} | "
-                       f"{when(item.hit.first)} | {when(item.hit.last)} |")
+    groups = evidence_groups(d)
+    if groups:
+        out += ["**Evidence by catalog entry**", "", "| catalog entry | title | role | events | first seen | last seen |",
+                "|---|---|---|---|---|---|"]
+        for g in groups:
+            unknown = " (fields unknown)" if g.fields_unknown else ""
+            out.append(f"| {md(g.label)}{unknown} | {md(g.title)} | {g.role} | {g.count} | {when(g.first)} | "
+                       f"{when(g.last)} |")
         out.append("")
-        firsts = sorted((item.hit.matches[0] for item in d.evidence if item.hit.matches),
-                        key=lambda m: m.event.timestamp)
-        out += ["**First occurrence of each piece of evidence**", ""]
-        for m in firsts:
+        out += ["**One example of each** (the first; the others are counted above, and `--format json` lists "
+                "the first ten)", ""]
+        for g in groups:
+            m = g.example
+            if m is None:
+                continue
             e = m.event
-            out.append(f"- {when(e.timestamp)} {md(e.provider)} {e.event_id} ({md(e.source)}, {md(e.locator)})")
+            out.append(f"- {md(g.label)}: {when(e.timestamp)} {md(e.provider)} {e.event_id} ({md(e.source)}, "
+                       f"{md(e.locator)})" + (f", and {g.count - 1} more" if g.count > 1 else ""))
             out += ["", *("  " + line for line in _code(render_message(e, m.entry, lang, m.fields))), ""]
     for ag, hit in d.against:
         out.append(f"- Against: {md(ag.note)}" + (f" ({hit.count} event(s))" if hit else ""))
@@ -125,11 +131,12 @@ def render_scan(result: Any, *, stats: bool = False, lang: str = "en") -> str:
     first, last = summary.span
     out += ["## What was read", "",
             f"{len(summary.files)} file(s), {size(summary.bytes)}, {records_text(result)}, "
-            f"{summary.records_lost} lost; events from {when(first)} to {when(last)}.", "",
+            f"{lost_text(summary)}; events from {when(first)} to {when(last)}.", "",
             "| file | form | size | records | lost | error |", "|---|---|---|---|---|---|"]
     for f in summary.files:
         lost = "; ".join(f"{md(x.where)}: {md(x.reason)}" for x in f.lost[:5])
-        out.append(f"| {md(f.source)} | {f.form} | {size(f.size)} | {f.records} | {lost} | {md(f.error or '')} |")
+        out.append(f"| {md(f.source)} | {f.form} | {size(f.size)} | {md(file_gave(result, f))} | {lost} | "
+                   f"{md(f.error or '')} |")
     out.append("")
     for note in result.notes:
         out.append(f"> {md(note)}")
@@ -146,14 +153,24 @@ def render_explain(result: ExplainResult) -> str:
     out = ["# tlsdiag explain", ""]
     if not result.found:
         return "\n".join([*out, md(result.note or "nothing matches")]) + "\n"
-    out += ["| score | kind | id | title | KB |", "|---|---|---|---|---|"]
+    if result.matches:
+        out += ["| score | kind | id | title | KB |", "|---|---|---|---|---|"]
     for m in result.matches:
         kind = f"event {m.event_id}" if m.kind == "event" else "cause"
         out.append(f"| {m.score:.2f} | {kind} | {md(m.id)} | {md(m.title)} | "
                    f"{', '.join(f'KB{n}' for n in m.kb)} |")
+    for hit in result.codes:
+        e = hit.entry
+        out += ["", f"## {md(e.name)}" + (f" ({md(e.value)})" if e.value else ""), "", md(e.meaning), "",
+                "What to check, most likely first:", ""]
+        out += [f"{i}. {md(c.step)}" + (f" (cause: {md(c.cause)})" if c.cause else "") for i, c in enumerate(e.check, 1)]
     cause = result.best_cause
+    if result.candidates:
+        out += ["", "## Generic evidence only: check these before acting", ""]
+        out += [f"- **{md(c.id)}** {md(c.title)}: {md(c.check)}" for c in result.candidates]
     if cause is not None:
-        out += ["", f"## Most likely cause: {md(cause.title)}", "", md(cause.summary), ""]
+        heading = "First candidate" if result.candidates else "Most likely cause"
+        out += ["", f"## {heading}: {md(cause.title)}", "", md(cause.summary), ""]
         out += _steps("Fix", cause.fix)
         out += _steps("Verify", cause.verify)
     return "\n".join(out).rstrip("\n") + "\n"

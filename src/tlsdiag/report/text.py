@@ -17,7 +17,17 @@ from tlsdiag import textsafe
 from tlsdiag.match.diagnose import Diagnosis
 from tlsdiag.match.explain import ExplainResult
 from tlsdiag.match.render import render_message
-from tlsdiag.report.common import finding_line, finding_steps, records_text, size, when
+from tlsdiag.report.common import (
+    STORE_FORMS,
+    file_gave,
+    finding_line,
+    finding_steps,
+    lost_text,
+    records_text,
+    size,
+    when,
+)
+from tlsdiag.report.evidence import evidence_groups
 
 MESSAGE_LINES = 4  # rendered message lines shown per evidence item (all of them are in --format json)
 
@@ -82,26 +92,26 @@ def _diagnosis(d: Diagnosis, rank: int, style: _Style, lang: str) -> list[str]:
             if k.note:
                 out.append(f"         ({_t(k.note)})")
     rows: list[tuple[Any, list[str]]] = []
-    for item in d.evidence:
-        ev, hit = item.evidence, item.hit
-        first = hit.matches[0] if hit.matches else None
-        unknown = ", fields unknown: half weight" if hit.unknown_only else ""
-        until = f" until {short(hit.last)}" if hit.count > 1 else ""
-        head = (f"       {short(hit.first)}  {_t(ev.event)}: {hit.count} event(s){until}  "
-                + style.dim(f"({ev.role}, weight {ev.weight:g}{unknown})"))
+    for g in evidence_groups(d):
+        first = g.example
+        unknown = ", fields unknown: half weight" if g.fields_unknown else ""
+        until = f" until {short(g.last)}" if g.count > 1 else ""
+        head = (f"       {short(g.first)}  {_t(g.label)}: {g.count} event(s){until}  "
+                + style.dim(f"({g.role}, weight {g.weight:g}{unknown})"))
         lines = [head]
         if first is not None:
             lines += _block(render_message(first.event, first.entry, lang, first.fields), "           ")[:MESSAGE_LINES]
-        if ev.note:
-            lines.append(style.dim(f"           why it counts: {_t(ev.note)}"))
+        if g.note:
+            lines.append(style.dim(f"           why it counts: {_t(g.note)}"))
         if first is not None:
-            lines.append(style.dim(f"           first at: {_t(first.event.source)} {_t(first.event.locator)}"))
-        rows.append((hit.first, lines))
+            more = f" (+{g.count - 1} more; --format json lists the first {1 + len(g.others)})" if g.count > 1 else ""
+            lines.append(style.dim(f"           first at: {_t(first.event.source)} {_t(first.event.locator)}{more}"))
+        rows.append((g.first, lines))
     for combo, _start, b in d.combinations:
         rows.append((b, [f"       {short(b)}  + together within {_duration(combo.within)}: "
                          f"{', '.join(_t(x) for x in combo.all)} (weight {combo.weight:g})"]))
     if rows:
-        out.append("     Evidence timeline (first occurrence of each piece of evidence):")
+        out.append("     Evidence by catalog entry (count, first and last time, the first event as example):")
         for _, lines in sorted(rows, key=lambda r: (r[0] is None, r[0])):
             out += lines
     for ag, hit in d.against:
@@ -162,7 +172,7 @@ def render_scan(result: Any, *, color: bool = False, stats: bool = False, lang: 
     out.append(style.bold(head))
     summary = result.summary
     unusable = sum(1 for f in summary.files if f.error)
-    out.append(style.dim(f"read: {len(summary.files)} file(s), {records_text(result)}, {summary.records_lost} lost"
+    out.append(style.dim(f"read: {len(summary.files)} file(s), {records_text(result)}, {lost_text(summary)}"
                          + (f", {unusable} file(s) unusable" if unusable else "")))
     quiet: list[str] = []
     for computer in result.computers:
@@ -213,15 +223,18 @@ def _read_section(result: Any, style: _Style) -> list[str]:
     first, last = summary.span
     out = [style.bold("== What was read"),
            f"   {len(summary.files)} file(s), {size(summary.bytes)}, {records_text(result)}, "
-           f"{summary.records_lost} lost; events from {when(first)} to {when(last)}"]
+           f"{lost_text(summary)}; events from {when(first)} to {when(last)}"]
     for f in summary.files:
-        line = f"   - {_t(f.source)} ({f.form}, {size(f.size)}): {f.records} record(s)"
+        line = f"   - {_t(f.source)} ({f.form}, {size(f.size)}): {file_gave(result, f)}"
         if f.first:
             line += f", {when(f.first)} .. {when(f.last)}"
         if f.error:
             line += f"; UNUSABLE: {_t(f.error)}"
         out.append(line)
         for loss in f.lost[:10]:
+            if f.form in STORE_FORMS:  # the reason says what was lost (a certificate, a store, the file)
+                out.append(f"       at {_t(loss.where)}: {_t(loss.reason)}")
+                continue
             n = f"{loss.records} record(s)" if loss.records is not None else "records"
             out.append(f"       lost {n} at {_t(loss.where)}: {_t(loss.reason)}")
         if len(f.lost) > 10:
@@ -248,22 +261,52 @@ def _stats_section(result: Any) -> list[str]:
     return out
 
 
+def _codes(result: ExplainResult, style: _Style) -> list[str]:
+    """The error codes and messages recognised: what each means and what to check, most likely first."""
+    out: list[str] = []
+    for hit in result.codes:
+        e = hit.entry
+        value = f" ({e.value})" if e.value and e.value != e.name.removeprefix("HTTP ") else ""
+        label = {"tls-alert": "TLS alert", "http-status": "IIS status", "hresult": "code", "message": "message"}[e.kind]
+        out += ["", style.bold(f"{label.capitalize()}: {_t(e.name)}{_t(value)}") + style.dim(f"  ({_t(e.id)}; found: {_t(hit.found)})")]
+        out += _wrapped(e.meaning, "  ")
+        out.append("  What to check, most likely first:")
+        for i, c in enumerate(e.check, 1):
+            cause = f"  [cause: {c.cause}]" if c.cause else ""
+            out += textwrap.wrap(textsafe.one_line(f"{i}. {c.step}{cause}"), width=110, initial_indent="    ",
+                                 subsequent_indent="       ", break_on_hyphens=False)
+            if c.command:
+                out += [f"       {_t(line)}" for line in c.command.splitlines()]
+    if result.codes and result.note and result.best_cause is None:
+        out += ["", style.dim(_t(result.note))]
+    return out
+
+
 def render_explain(result: ExplainResult, *, color: bool = False) -> str:
     style = _Style(color)
     out: list[str] = []
     if not result.found:
         out.append(style.bold(_t(result.note or "nothing matches")))
         return "\n".join(out) + "\n"
-    out.append(style.bold("Best matches:"))
+    if result.matches:
+        out.append(style.bold("Best matches:"))
     for m in result.matches:
         label = f"event {m.event_id} ({m.provider})" if m.kind == "event" else "cause"
         kbs = ("  " + ", ".join(f"KB{n}" for n in m.kb)) if m.kb else ""
         out.append(f"  {m.score:.2f}  {label}: {_t(m.id)}  {_t(m.title)}{kbs}")
         out.append(style.dim(f"        because: {_t('; '.join(m.why))}"))
+    out += _codes(result, style)
     cause = result.best_cause
+    if result.candidates:
+        out.append("")
+        out.append(style.bold("Generic evidence only: several causes fit. Check these before acting:"))
+        for c in result.candidates:
+            out.append(f"  - {_t(c.id)}  {_t(c.title)}")
+            out += _wrapped(f"check: {c.check}", "      ")
     if cause is not None:
         out.append("")
-        out.append(style.bold(f"Most likely cause: {_t(cause.title)}") + style.dim(f"  ({_t(cause.id)})"))
+        heading = "First candidate" if result.candidates else "Most likely cause"
+        out.append(style.bold(f"{heading}: {_t(cause.title)}") + style.dim(f"  ({_t(cause.id)})"))
         out += _wrapped(cause.summary, "  ")
         for k in cause.kb:
             out.append(f"  KB{k.number}  {_t(k.title)}  {_t(k.url)}")

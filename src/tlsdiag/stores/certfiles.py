@@ -68,7 +68,7 @@ def read_certfile(data: bytes, display: str, store_folder: str, snapshot: StoreS
         try:
             cert = Cert(der)
         except (ValueError, UnsupportedAlgorithm) as exc:
-            snapshot.warnings.append(f"{where}: not a certificate: {exc}")
+            snapshot.lose(display, where[len(display):].strip(), f"not a certificate: {exc}")
             continue
         snapshot.add(StoreCert(cert=cert, location=MACHINE, store=store, has_private_key=None, source=where))
     if display not in snapshot.sources:

@@ -12,6 +12,9 @@ this build cannot verify.
 from __future__ import annotations
 
 import hashlib
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cached_property
@@ -21,6 +24,8 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from tlsdiag.stores.der import DerError, serial_problem, split, with_serial
 
 # Signature algorithm OIDs whose hash cryptography may not map (or refuses to map) in
 # ``signature_hash_algorithm``; verifying still works through the public key.
@@ -53,12 +58,38 @@ def thumbprint(der: bytes) -> str:
     return hashlib.sha1(der, usedforsecurity=False).hexdigest().upper()
 
 
-def signed_by(cert: x509.Certificate, issuer_key: object) -> bool | None:
+@contextmanager
+def quiet() -> Iterator[None]:
+    """Warnings from the X.509 parser become errors here, so none reaches a user's terminal: the
+    caller turns them into a note or a loss (``warnings.catch_warnings`` is process-wide; the store
+    readers run in one thread)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
+
+
+def _quietly(fn: Callable[[], object]) -> object | None:
+    """``fn()`` with warnings as errors; None when it raises one (or a ValueError)."""
+    try:
+        with quiet():
+            return fn()
+    except (ValueError, Warning):
+        return None
+
+
+def signed_by(cert: Cert, issuer_key: object) -> bool | None:
     """True if ``issuer_key`` verifies ``cert``'s signature, False if it does not,
-    None if the algorithm cannot be checked here (unknown OID, key type mismatch)."""
-    oid = cert.signature_algorithm_oid.dotted_string
+    None if the algorithm cannot be checked here (unknown OID, key type mismatch).
+
+    The signed bytes are the certificate's own (``Cert.tbs``), also when the tolerant reader
+    parsed a repaired copy of it."""
+    oid = cert.x509.signature_algorithm_oid.dotted_string
     sig = cert.signature
-    tbs = cert.tbs_certificate_bytes
+    tbs = cert.tbs
+    return _verify(cert.x509, oid, sig, tbs, issuer_key)
+
+
+def _verify(cert: x509.Certificate, oid: str, sig: bytes, tbs: bytes, issuer_key: object) -> bool | None:
     try:
         if isinstance(issuer_key, rsa.RSAPublicKey):
             if oid == _RSA_PSS:
@@ -103,22 +134,56 @@ class SelfSigned:
     how: str  # "signature", "names differ", "signature fails with own key", "key identifiers", "names only"
 
 
+def _load(der: bytes) -> x509.Certificate:
+    """Strict parse; every field the checks read is touched here, so damage fails now (ValueError)."""
+    try:
+        with quiet():
+            cert = x509.load_der_x509_certificate(der)
+            (cert.version, cert.serial_number, cert.not_valid_before_utc, cert.not_valid_after_utc,
+             cert.signature_algorithm_oid, cert.signature, cert.tbs_certificate_bytes, cert.subject.public_bytes(),
+             cert.issuer.public_bytes())
+    except x509.InvalidVersion as exc:
+        raise ValueError(f"invalid certificate version: {exc}") from None
+    except Warning as exc:  # the parser's deprecation warning, as an error
+        raise ValueError(str(exc)) from None
+    return cert
+
+
 class Cert:
-    """A parsed certificate with the derived facts the checks use (computed once)."""
+    """A parsed certificate with the derived facts the checks use (computed once).
+
+    A certificate the strict parser refuses for its serial number (negative or zero, as in real
+    root stores) is read from a copy with a positive serial; ``tbs``, ``signature``, ``serial`` and
+    the thumbprint stay those of the certificate as stored, and ``note`` says what was tolerated.
+    Anything else a strict parser refuses raises ValueError (the readers count it as lost)."""
 
     def __init__(self, der: bytes) -> None:
         self.der = der
-        self.x509 = x509.load_der_x509_certificate(der)
         self.thumbprint = thumbprint(der)
-        # cryptography parses fields lazily; touch every field the checks read so that a damaged
-        # certificate fails here (ValueError), where readers turn it into a warning.
+        self.note = ""  # set when the tolerant reading was needed
         try:
-            cert = self.x509
-            self._fields = (cert.version, cert.serial_number, cert.not_valid_before_utc, cert.not_valid_after_utc,
-                            cert.signature_algorithm_oid, cert.signature, cert.tbs_certificate_bytes,
-                            self.subject_der, self.issuer_der, self.subject, self.issuer)
-        except x509.InvalidVersion as exc:
-            raise ValueError(f"invalid certificate version: {exc}") from None
+            self.x509 = _load(der)
+        except ValueError as exc:
+            self.x509 = self._tolerant(exc)
+            self.tbs, self.signature = self._parts.tbs, self._parts.signature
+        else:
+            self.tbs, self.signature = self.x509.tbs_certificate_bytes, self.x509.signature
+            self._parts = None
+        self._fields = (self.subject_der, self.issuer_der, self.subject, self.issuer)
+
+    def _tolerant(self, refused: ValueError) -> x509.Certificate:
+        try:
+            parts = split(self.der)
+        except DerError:
+            raise refused from None
+        problem = serial_problem(parts.serial)
+        if problem is None:
+            raise refused
+        self._parts = parts
+        cert = _load(with_serial(self.der, b"\x01"))
+        self.note = (f"{problem} (0x{parts.serial.hex().upper()}), which RFC 5280 forbids; strict X.509 parsers "
+                     "refuse it, tlsdiag read it tolerantly (signature checked over the certificate as stored)")
+        return cert
 
     @cached_property
     def subject_der(self) -> bytes:
@@ -146,19 +211,22 @@ class Cert:
 
     @cached_property
     def serial(self) -> str:
+        if self._parts is not None:  # as stored (two's complement), as Windows shows it
+            return self._parts.serial.hex().upper()
         return format(self.x509.serial_number, "X")
 
     @cached_property
     def public_key(self) -> object | None:
         try:
-            return self.x509.public_key()
-        except (UnsupportedAlgorithm, ValueError):
+            return _quietly(self.x509.public_key)
+        except UnsupportedAlgorithm:
             return None
 
     def _ext(self, cls: type) -> object | None:
         try:
-            return self.x509.extensions.get_extension_for_class(cls).value
-        except (x509.ExtensionNotFound, ValueError):
+            with quiet():
+                return self.x509.extensions.get_extension_for_class(cls).value
+        except (x509.ExtensionNotFound, ValueError, Warning):
             return None
 
     @cached_property
@@ -216,7 +284,7 @@ class Cert:
         if self.subject_der != self.issuer_der:
             return SelfSigned(False, "names differ")
         key = self.public_key
-        verdict = signed_by(self.x509, key) if key is not None else None
+        verdict = signed_by(self, key) if key is not None else None
         if verdict is True:
             return SelfSigned(True, "signature")
         if verdict is False:
@@ -230,7 +298,7 @@ class Cert:
         if child.issuer_der != self.subject_der:
             return False
         key = self.public_key
-        verdict = signed_by(child.x509, key) if key is not None else None
+        verdict = signed_by(child, key) if key is not None else None
         if verdict is None and child.aki is not None and self.ski is not None:
             return child.aki == self.ski
         return verdict

@@ -1,6 +1,9 @@
 """The store checks: each finds one kind of certificate-store mistake and says how to fix it.
 
-Every check has a stable id (the knowledge base's ``store_checks`` refer to them).
+Every check has a stable id, defined once in ``signatures/checks/<id>.yaml`` with its title, usual
+severity, explanation, KB articles, the cause it supports and its static fix steps (the knowledge
+base's ``store_checks`` refer to those ids; the loader checks both ends). This module holds only the
+logic, and the certificate-specific commands (export, move, remove with the thumbprint).
 A check that ran and found nothing yields a ``clean`` finding, so that a scan can
 rule a cause out; a check whose stores were not collected yields nothing at all.
 
@@ -24,11 +27,12 @@ Facts behind the checks (sources in docs and ``/work/shared/research``):
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from tlsdiag.kb.model import StoreCheck
 from tlsdiag.model import iso_utc
 from tlsdiag.stores.certs import Cert
 from tlsdiag.stores.model import (
@@ -51,27 +55,42 @@ ROOT_COUNT_LIMIT = 100
 BACKUP = r"C:\tlsdiag-backup"
 SCHANNEL_HKLM = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL"
 
-# check id -> (title, knowledge-base cause id it supports or rules out)
-CHECKS: dict[str, tuple[str, str | None]] = {
-    "root-not-self-signed": ("Trusted Root holds certificates that are not self-signed", "root-store-non-self-signed"),
-    "root-has-private-key": ("Trusted Root holds certificates with a private key", None),
-    "root-end-entity": ("Trusted Root holds end-entity (non-CA) certificates", None),
-    "ca-self-signed": ("Intermediate CA store holds self-signed (root) certificates", None),
-    "ca-has-private-key": ("Intermediate CA store holds certificates with a private key", None),
-    "my-without-private-key": ("Personal store holds certificates without a private key", "private-key-not-accessible"),
-    "issuer-list-too-large": ("Trusted-issuer list larger than Schannel's 16 KB limit", "trusted-issuer-list-too-large"),
-    "root-count-high": ("More than 100 certificates in Trusted Root", "trusted-issuer-list-too-large"),
-    "root-duplicate-subject": ("Trusted Root holds different certificates with the same subject",
-                               "pin-signin-duplicate-root"),
-    "cert-expired": ("Expired certificates", None),
-    "cert-not-yet-valid": ("Certificates not yet valid", None),
-    "server-chain-incomplete": ("Personal certificates whose chain cannot be built from the stores",
-                                "frontend-certificate-invalid"),
-    "schannel-workaround-in-place": ("SCHANNEL workaround values in place", None),
-    "schannel-warnings-not-logged": ("Schannel warnings are not logged", "trusted-issuer-list-too-large"),
-    "session-ticket-enabled": ("TLS session tickets enabled (KB 2901554)", "ws2012r2-session-tickets"),
-}
 SEVERITIES = ("error", "warning", "info")
+
+
+def check_metadata() -> Mapping[str, StoreCheck]:
+    """The checks' metadata from the knowledge base (signatures/checks/), loaded once per process."""
+    global _METADATA
+    if _METADATA is None:
+        from tlsdiag.kb import load_kb
+
+        _METADATA = load_kb().checks
+    return _METADATA
+
+
+_METADATA: Mapping[str, StoreCheck] | None = None
+
+
+class _CheckTable(Mapping[str, tuple[str, "str | None"]]):
+    """check id -> (title, knowledge-base cause id it supports), read from signatures/checks/."""
+
+    def __getitem__(self, key: str) -> tuple[str, str | None]:
+        meta = check_metadata()[key]
+        return meta.title, meta.cause
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(check_metadata())
+
+    def __len__(self) -> int:
+        return len(check_metadata())
+
+
+CHECKS: Mapping[str, tuple[str, str | None]] = _CheckTable()
+
+
+def _steps(check: str, variant: str = "") -> list[FixStep]:
+    """The static fix steps of a check (or of one variant of its findings), from its YAML file."""
+    return [FixStep(s.step, s.command, s.shell) for s in check_metadata()[check].steps(variant)]
 
 
 @dataclass(frozen=True)
@@ -99,12 +118,14 @@ class CertRef:
     friendly_name: str
     has_private_key: bool | None
     source: str
+    note: str = ""  # how the certificate had to be read (a strict parser refuses it), when it had to
+    written: datetime | None = None  # its registry key's last write time (hives only): added or changed then
 
     @classmethod
     def of(cls, sc: StoreCert) -> CertRef:
         c = sc.cert
         return cls(c.subject, c.issuer, c.thumbprint, sc.location, sc.store, c.not_before, c.not_after, c.serial,
-                   sc.friendly_name, sc.has_private_key, sc.source)
+                   sc.friendly_name, sc.has_private_key, sc.source, c.note, sc.written)
 
     @property
     def where(self) -> str:
@@ -114,7 +135,8 @@ class CertRef:
         return {"subject": self.subject, "issuer": self.issuer, "thumbprint": self.thumbprint,
                 "location": self.location, "store": self.store, "not_before": iso_utc(self.not_before),
                 "not_after": iso_utc(self.not_after), "serial": self.serial, "friendly_name": self.friendly_name,
-                "has_private_key": self.has_private_key, "source": self.source}
+                "has_private_key": self.has_private_key, "source": self.source, "note": self.note or None,
+                "key_written": iso_utc(self.written) if self.written else None}
 
 
 @dataclass
@@ -139,6 +161,15 @@ class Finding:
         return CHECKS[self.check][0]
 
     @property
+    def explanation(self) -> str:
+        """What this kind of finding means (signatures/checks/<check>.yaml)."""
+        return check_metadata()[self.check].explanation
+
+    @property
+    def kb(self) -> tuple[int, ...]:
+        return check_metadata()[self.check].kb
+
+    @property
     def is_problem(self) -> bool:
         """Problems that make ``tlsdiag stores`` exit 1 (info notes do not)."""
         return self.kind == "problem" and self.severity in ("error", "warning")
@@ -157,15 +188,20 @@ def _ps_path(sc: StoreCert | CertRef, store: str | None = None) -> str:
     return rf"Cert:\LocalMachine\{PS_STORE.get(name, name)}\{sc.thumbprint}"
 
 
-def _export(sc: StoreCert, *, with_key: bool = False) -> list[FixStep]:
-    steps = [FixStep("Create the backup folder", rf"New-Item -ItemType Directory -Force -Path {BACKUP} | Out-Null")]
+def _export_lines(sc: StoreCert, *, with_key: bool = False) -> list[str]:
+    """PowerShell lines that create the backup folder and export the certificate, stopping on any error."""
+    lines = ["$ErrorActionPreference = 'Stop'", rf"New-Item -ItemType Directory -Force -Path {BACKUP} | Out-Null"]
     if with_key:
-        steps.append(FixStep("Export the certificate with its private key first (PFX, password-protected)",
-                             rf"Export-PfxCertificate -Cert {_ps_path(sc)} -FilePath {BACKUP}\{sc.thumbprint}.pfx "
-                             "-Password (Read-Host -AsSecureString -Prompt 'PFX password')"))
-    steps.append(FixStep("Export the certificate first",
-                         rf"Export-Certificate -Cert {_ps_path(sc)} -FilePath {BACKUP}\{sc.thumbprint}.cer"))
-    return steps
+        lines.append(rf"Export-PfxCertificate -Cert {_ps_path(sc)} -FilePath {BACKUP}\{sc.thumbprint}.pfx "
+                     "-Password (Read-Host -AsSecureString -Prompt 'PFX password') | Out-Null")
+    lines.append(rf"Export-Certificate -Cert {_ps_path(sc)} -FilePath {BACKUP}\{sc.thumbprint}.cer | Out-Null")
+    return lines
+
+
+def _export(sc: StoreCert, *, with_key: bool = False) -> list[FixStep]:
+    what = "with its private key (PFX, password-protected) and as .cer" if with_key else "as .cer"
+    return [FixStep(f"Export the certificate first, {what} (the block stops if the backup fails)",
+                    "\n".join(_export_lines(sc, with_key=with_key)))]
 
 
 _AD_CONTAINERS = {"ROOT": "Certification Authorities", "CA": "AIA"}  # enterprise store -> AD container
@@ -206,8 +242,10 @@ def _move(sc: StoreCert, dest: str, *, with_key: bool = False, why_dest: str = "
         label = {"CA": "Intermediate Certification Authorities", "MY": "Personal",
                  "ROOT": "Trusted Root Certification Authorities"}.get(dest, dest)
         return steps + _policy_steps(sc, f"remove it from this store and add it under {label}", dest)
-    steps.append(FixStep(f"Move it to {dest}{why_dest} (works in Windows Server 2012 PowerShell)",
-                         rf"Move-Item -Path {_ps_path(sc)} -Destination Cert:\LocalMachine\{PS_STORE.get(dest, dest)}"))
+    move = rf"Move-Item -Path {_ps_path(sc)} -Destination Cert:\LocalMachine\{PS_STORE.get(dest, dest)}"
+    steps = [FixStep(f"Export it, then move it to {dest}{why_dest}; the move runs only after the export succeeded "
+                     "(works in Windows Server 2012 PowerShell)",
+                     "\n".join([*_export_lines(sc, with_key=with_key), move]))]
     steps.append(FixStep("Verify", f"Test-Path {_ps_path(sc)}; Test-Path {_ps_path(sc, dest)}"))
     return steps
 
@@ -216,7 +254,8 @@ def _remove(sc: StoreCert, *, with_key: bool = False) -> list[FixStep]:
     steps = _export(sc, with_key=with_key)
     if sc.location != MACHINE:
         return steps + _policy_steps(sc, "remove it from this store")
-    steps.append(FixStep("Remove it", f"Remove-Item -Path {_ps_path(sc)}"))
+    steps = [FixStep("Export it, then remove it; the removal runs only after the export succeeded",
+                     "\n".join([*_export_lines(sc, with_key=with_key), f"Remove-Item -Path {_ps_path(sc)}"]))]
     steps.append(FixStep("Verify it is gone", f"Test-Path {_ps_path(sc)}"))
     return steps
 
@@ -384,6 +423,36 @@ def _root_not_self_signed(s: StoreSnapshot, at: datetime) -> list[Finding]:
     return out
 
 
+ADFS_TRUSTED_DEVICES = "AdfsTrustedDevices"
+
+
+def _adfs_trusted_devices(s: StoreSnapshot, at: datetime) -> list[Finding]:
+    """AD FS's HTTPS binding sends the CTL of this store (proxy trust, device certificates); it may hold only
+    self-signed certificates (Microsoft's AD FS troubleshooting, research notes S26)."""
+    if (MACHINE, ADFS_TRUSTED_DEVICES) not in s.covered:
+        return []
+    certs = s.physical(MACHINE, ADFS_TRUSTED_DEVICES)
+    out = []
+    for sc in certs:
+        if sc.cert.self_signed.value:
+            continue
+        why = (f"{sc.cert.subject} in {sc.where} is not self-signed; a CA-issued certificate in the AD FS "
+               "AdfsTrustedDevices store makes the CTL built from it contain only that certificate, and the Web "
+               "Application Proxies' client-certificate trust to AD FS fails.")
+        out.append(_problem("adfs-trusted-devices-not-self-signed", "error", why, sc, _remove(sc)))
+    if not out:
+        out.append(_clean("adfs-trusted-devices-not-self-signed", f"all {len(certs)} AdfsTrustedDevices "
+                                                                  "certificates are self-signed", checked=len(certs)))
+    return out
+
+
+def _unknown_keys(every: list[StoreCert], known: list[StoreCert]) -> str:
+    """The part of a clean line that says how many certificates it could not check (the export does not
+    record whether they have a key, as with certificate files), so the line claims no more than it counted."""
+    unknown = len(every) - len(known)
+    return f"; {unknown} more whose export does not say whether they have a key" if unknown else ""
+
+
 def _root_has_private_key(s: StoreSnapshot, at: datetime) -> list[Finding]:
     roots = s.logical(TRUSTED_ROOT)
     known = [sc for sc in roots if sc.has_private_key is not None]
@@ -400,7 +469,7 @@ def _root_has_private_key(s: StoreSnapshot, at: datetime) -> list[Finding]:
                                                                          "belong)")))
     if not out:
         out.append(_clean("root-has-private-key", f"no Trusted Root certificate has a private key ({len(known)} "
-                                                  "checked)", checked=len(known)))
+                                                  f"checked{_unknown_keys(roots, known)})", checked=len(known)))
     return out
 
 
@@ -432,12 +501,14 @@ def _ca_self_signed(s: StoreSnapshot, at: datetime) -> list[Finding]:
         if sc.cert.self_signed.value:
             why = (f"{sc.cert.subject} in {sc.where} is a self-signed root in the Intermediate store: it is not "
                    "trusted from there, and a chain that needs it as its root stays untrusted.")
-            fix = _export(sc)
+            fix = []
             if sc.location == MACHINE:
-                fix += [FixStep("If this root is one the server should trust, move it to Trusted Root",
-                                rf"Move-Item -Path {_ps_path(sc)} -Destination Cert:\LocalMachine\Root"),
-                        FixStep("Otherwise remove it", f"Remove-Item -Path {_ps_path(sc)}")]
+                export = "\n".join(_export_lines(sc))
+                fix += [FixStep("If this root is one the server should trust, export it and move it to Trusted Root",
+                                export + rf"\nMove-Item -Path {_ps_path(sc)} -Destination Cert:\LocalMachine\Root"),
+                        FixStep("Otherwise export it and remove it", export + f"\nRemove-Item -Path {_ps_path(sc)}")]
             else:
+                fix = _export(sc)
                 fix += _policy_steps(sc, "remove it from Intermediate Certification Authorities (and add it under "
                                          "Trusted Root Certification Authorities if it should be trusted)")
             out.append(_problem("ca-self-signed", "warning", why, sc, fix))
@@ -461,7 +532,7 @@ def _ca_has_private_key(s: StoreSnapshot, at: datetime) -> list[Finding]:
                                 _move(sc, "MY", with_key=True, why_dest=" (Personal)")))
     if not out:
         out.append(_clean("ca-has-private-key", f"no Intermediate certificate has a private key ({len(known)} "
-                                                "checked)", checked=len(known)))
+                                                f"checked{_unknown_keys(cas, known)})", checked=len(known)))
     return out
 
 
@@ -477,16 +548,18 @@ def _my_without_private_key(s: StoreSnapshot, at: datetime) -> list[Finding]:
         why = (f"{sc.cert.subject} in {sc.where} has no private key associated, so no service can use it as its "
                "certificate; if it is the one a service is configured with, TLS fails.")
         fix = [
-            *_export(sc),
-            FixStep("If the key still exists on this server, restore the association",
-                    f"certutil -repairstore my {sc.thumbprint}", "cmd"),
-            FixStep("Otherwise re-import the certificate with its key (PFX), or remove this copy if no service "
-                    "uses it", f"Remove-Item -Path {_ps_path(sc)}"),
+            FixStep("If the key still exists on this server, back up the Personal store and restore the "
+                    "association (the repair runs only if the backup was written)",
+                    rf"if not exist {BACKUP} mkdir {BACKUP}" + "\n"
+                    + rf"reg export HKLM\SOFTWARE\Microsoft\SystemCertificates\MY {BACKUP}\machine-my-store.reg /y"
+                    + f" && certutil -repairstore my {sc.thumbprint}", "cmd"),
+            FixStep("Otherwise re-import the certificate with its key (PFX), or export and remove this copy if no "
+                    "service uses it", "\n".join([*_export_lines(sc), f"Remove-Item -Path {_ps_path(sc)}"])),
         ]
         out.append(_problem("my-without-private-key", "warning", why, sc, fix))
     if not out:
         out.append(_clean("my-without-private-key", f"every Personal certificate has a private key ({len(known)} "
-                                                    "checked)", checked=len(known)))
+                                                    f"checked{_unknown_keys(mine, known)})", checked=len(known)))
     return out
 
 
@@ -503,23 +576,11 @@ def _issuer_list_too_large(s: StoreSnapshot, at: datetime) -> list[Finding]:
            f"over the {ISSUER_LIST_LIMIT}-byte limit; Schannel truncates it (event 36885, a warning that is not "
            "logged by default) and client-certificate authentication fails (KB 2801679, KB 2880390).")
     if lst.source == "ClientAuthIssuer":
-        fix = [FixStep("List the Client Authentication Issuers; keep only the CAs that issue your clients' "
-                       "certificates and remove the rest (export each first)",
-                       r"Get-ChildItem Cert:\LocalMachine\ClientAuthIssuer | Format-List Subject, Thumbprint")]
+        fix = _steps("issuer-list-too-large", "ClientAuthIssuer")
     else:
         auth = [sc for sc in lst.certs if sc.store == "AuthRoot"]
-        fix = [FixStep("Back up the third-party roots (AuthRoot)",
-                       rf'reg export "HKLM\SOFTWARE\Microsoft\SystemCertificates\AuthRoot" {BACKUP}\AuthRoot.reg /y',
-                       "cmd")]
-        if auth:
-            fix.append(FixStep(f"KB 2801679's method: delete the {len(auth)} third-party roots; automatic root "
-                               "update reinstalls the ones actually needed",
-                               r'reg delete "HKLM\SOFTWARE\Microsoft\SystemCertificates\AuthRoot\Certificates" /f',
-                               "cmd"))
-        fix.append(FixStep("Or (WS2012+) put only the CAs that issue your client certificates into Client "
-                           "Authentication Issuers; Schannel then sends that list instead of Trusted Root",
-                           r"Import-Certificate -FilePath <issuing-CA>.cer "
-                           r"-CertStoreLocation Cert:\LocalMachine\ClientAuthIssuer"))
+        fix = (_steps("issuer-list-too-large", "AuthRoot") if auth else []) + _steps("issuer-list-too-large",
+                                                                                     "Trusted Root")
     return [_problem("issuer-list-too-large", "error", why, None, fix, **details)]
 
 
@@ -535,9 +596,7 @@ def _root_count_high(s: StoreSnapshot, at: datetime) -> list[Finding]:
                                           f"{ROOT_COUNT_LIMIT})", count=len(roots), by_store=dict(by_store))]
     why = (f"Trusted Root holds {len(roots)} certificates, more than {ROOT_COUNT_LIMIT} (Microsoft's OnPremDiag "
            "threshold for Skype for Business servers); a long root list feeds an oversized trusted-issuer list.")
-    fix = [FixStep("Review the roots by store and remove the ones the server does not need (export first); for the "
-                   "third-party roots see the issuer-list finding (KB 2801679)",
-                   r"Get-ChildItem Cert:\LocalMachine\Root | Measure-Object")]
+    fix = _steps("root-count-high")
     return [_problem("root-count-high", "warning", why, None, fix, count=len(roots), by_store=dict(by_store))]
 
 
@@ -599,7 +658,10 @@ def _validity(s: StoreSnapshot, at: datetime) -> list[Finding]:
                        "fails TLS.")
                 out.append(_problem("cert-expired", "error", why, sc,
                                     [FixStep("Renew the certificate and assign the new one to the service; then "
-                                             "export and remove the expired one", f"Remove-Item -Path {_ps_path(sc)}")],
+                                             "export and remove the expired one (the removal runs only after the "
+                                             "export succeeded)",
+                                             "\n".join([*_export_lines(sc, with_key=bool(sc.has_private_key)),
+                                                        f"Remove-Item -Path {_ps_path(sc)}"]))],
                                     cause="frontend-certificate-invalid"))
             else:
                 why = (f"{c.subject} in {sc.where} expired on {iso_utc(c.not_after)}; it anchors or completes no new "
@@ -614,13 +676,16 @@ def _validity(s: StoreSnapshot, at: datetime) -> list[Finding]:
             else:
                 out.append(_note("cert-not-yet-valid", why, sc, fix))
     n = len(_unique(s.certs))
-    for check, text in (("cert-expired", "no expired certificate in Personal"),
-                        ("cert-not-yet-valid", "no Personal certificate that is not yet valid")):
+    personal = len(_unique([sc for sc in s.certs if sc.store == "MY"]))
+    for check, text, other in (("cert-expired", "no expired certificate in Personal", "expired"),
+                               ("cert-not-yet-valid", "no Personal certificate that is not yet valid",
+                                "not yet valid")):
         if not any(f.check == check and f.kind == "problem" for f in out):
             notes = sum(1 for f in out if f.check == check)
-            extra = f"; {notes} in other stores noted" if notes else ""
-            out.append(_clean(check, f"{text} ({n} certificates checked at {iso_utc(at)}{extra})",
-                              checked=n, reference_time=iso_utc(at)))
+            extra = f", {notes} {other} one(s) there noted" if notes else ""
+            out.append(_clean(check, f"{text} ({personal} Personal certificate(s) checked at {iso_utc(at)}; "
+                                     f"{n} in all stores{extra})",
+                              checked=personal, all_stores=n, reference_time=iso_utc(at)))
     return out
 
 
@@ -643,8 +708,9 @@ def _server_chain_incomplete(s: StoreSnapshot, at: datetime) -> list[Finding]:
                f"{chain.reason}. A server sends its intermediates in the handshake only when they are in the "
                "Intermediate store, and the root must be in Trusted Root.")
         if last.cert.self_signed.value:
-            fix = ([FixStep("Move the root to Trusted Root if it is one you trust",
-                            rf"Move-Item -Path {_ps_path(last)} -Destination Cert:\LocalMachine\Root")]
+            fix = ([FixStep("Move the root to Trusted Root if it is one you trust (exported first)",
+                            "\n".join([*_export_lines(last),
+                                       rf"Move-Item -Path {_ps_path(last)} -Destination Cert:\LocalMachine\Root"]))]
                    if last.location == MACHINE and last.store == "CA" else
                    [FixStep("Import the issuing root into Trusted Root",
                             r"Import-Certificate -FilePath <root>.cer -CertStoreLocation Cert:\LocalMachine\Root")])
@@ -662,6 +728,8 @@ def _server_chain_incomplete(s: StoreSnapshot, at: datetime) -> list[Finding]:
 
 
 def _schannel_workaround(s: StoreSnapshot, at: datetime) -> list[Finding]:
+    """ClientAuthTrustMode and SendTrustedIssuerList. Microsoft's OnPremDiag recommends ClientAuthTrustMode=2
+    and SendTrustedIssuerList=0 is the 2012 default, so those are facts (info), not problems."""
     if not s.schannel_collected:
         return []
     out = []
@@ -669,25 +737,28 @@ def _schannel_workaround(s: StoreSnapshot, at: datetime) -> list[Finding]:
     if trust is not None:
         meaning = {0: "Machine Trust (the default)", 1: "Exclusive Root Trust", 2: "Exclusive CA Trust"}.get(
             _int(trust), "an unknown mode")
-        why = (f"SCHANNEL ClientAuthTrustMode is set to {trust} ({meaning}): the published workaround for "
-               "non-self-signed certificates in Trusted Root; it hides the store problem instead of fixing it.")
-        out.append(_problem("schannel-workaround-in-place", "warning", why, None, [
-            FixStep("Fix the stores first (see the other findings), then remove the workaround and confirm "
-                    "client authentication still works",
-                    f"Remove-ItemProperty -Path HKLM:\\{SCHANNEL_HKLM[5:]} -Name ClientAuthTrustMode")],
-            cause="root-store-non-self-signed", value="ClientAuthTrustMode", setting=trust))
+        why = (f"SCHANNEL ClientAuthTrustMode is set to {trust} ({meaning}). Microsoft's OnPremDiag for Skype for "
+               "Business Server recommends 2; the seed write-up calls it a crutch that hides non-self-signed "
+               "certificates in Trusted Root. Either way the stores still need fixing, and the value must not be "
+               "removed without a test window.")
+        out.append(_problem("schannel-workaround-in-place", "info", why, None,
+                            _steps("schannel-workaround-in-place", "ClientAuthTrustMode"),
+                            cause="root-store-non-self-signed", value="ClientAuthTrustMode", setting=trust))
     send = s.schannel.get("SendTrustedIssuerList")
     if send is not None:
-        why = (f"SCHANNEL SendTrustedIssuerList is set to {send}: "
-               + ("the published workaround for an oversized trusted-issuer list (KB 2464556); it hides the "
-                  "list size instead of fixing it, and clients must then pick a certificate without a hint."
-                  if _int(send) == 0 else
-                  "the server sends its trusted-issuer list, which makes the list's size and content matter "
-                  "(IIS answers 403.7 when the list lacks the client's root, KB 2802568)."))
-        out.append(_problem("schannel-workaround-in-place", "warning", why, None, [
-            FixStep("After the stores are fixed, return to the Windows Server 2012 default (not sent)",
-                    f"Remove-ItemProperty -Path HKLM:\\{SCHANNEL_HKLM[5:]} -Name SendTrustedIssuerList")],
-            cause="trusted-issuer-list-too-large", value="SendTrustedIssuerList", setting=send))
+        if _int(send) == 0:
+            why = ("SCHANNEL SendTrustedIssuerList is set to 0: the trusted-issuer list is not sent, which is "
+                   "already the Windows Server 2012 default (and the KB 2464556 workaround for older Windows); "
+                   "clients must pick a certificate without a hint.")
+            out.append(_problem("schannel-workaround-in-place", "info", why, None, [],
+                                cause="trusted-issuer-list-too-large", value="SendTrustedIssuerList", setting=send))
+        else:
+            why = (f"SCHANNEL SendTrustedIssuerList is set to {send}: the server sends its trusted-issuer list, which "
+                   "makes the list's size and content matter (IIS answers 403.7 when the list lacks the client's "
+                   "root, KB 2802568).")
+            out.append(_problem("schannel-workaround-in-place", "warning", why, None,
+                                _steps("schannel-workaround-in-place", "SendTrustedIssuerList"),
+                                cause="trusted-issuer-list-too-large", value="SendTrustedIssuerList", setting=send))
     if not out:
         out.append(_clean("schannel-workaround-in-place", "neither ClientAuthTrustMode nor SendTrustedIssuerList "
                                                           "is set"))
@@ -705,9 +776,8 @@ def _schannel_logging(s: StoreSnapshot, at: datetime) -> list[Finding]:
     shown = "absent (default 1, errors only)" if raw is None else f"{raw}"
     why = (f"SCHANNEL EventLogging is {shown}: Schannel warnings such as 36885 (issuer list truncated) are not "
            "logged, so their absence from the System log proves nothing (KB 260729, KB 933430).")
-    return [_problem("schannel-warnings-not-logged", "info", why, None, [
-        FixStep("Log errors and warnings (takes effect after a restart)",
-                f"reg add {SCHANNEL_HKLM} /v EventLogging /t REG_DWORD /d 3 /f", "cmd")], value=raw)]
+    return [_problem("schannel-warnings-not-logged", "info", why, None, _steps("schannel-warnings-not-logged"),
+                     value=raw)]
 
 
 def _session_ticket(s: StoreSnapshot, at: datetime) -> list[Finding]:
@@ -724,13 +794,54 @@ def _session_ticket(s: StoreSnapshot, at: datetime) -> list[Finding]:
            + ("; this server is Windows Server 2012 R2 (build 9600)." if build == 9600 else
               "; the export does not say the Windows build, and this matters only on 2012 R2." if build is None
               else f"; this server is build {build}, not Windows Server 2012 R2, so it does not apply."))
-    fix = [FixStep("Disable session tickets", f"reg add {SCHANNEL_HKLM} /v EnableSessionTicket /t REG_DWORD /d 2 /f",
-                   "cmd"),
-           FixStep("Restart the Lync services", "Stop-CsWindowsService; Start-CsWindowsService")]
+    fix = _steps("session-ticket-enabled")
     if build is not None and build != 9600:
         return [_note("session-ticket-enabled", why, None, [], value=raw, os_build=build)]
     return [_problem("session-ticket-enabled", "warning" if build == 9600 else "info", why, None, fix, value=raw,
                      os_build=build)]
+
+
+MD5_RSA = "1.2.840.113549.1.1.4"
+SHA512_SIGNATURES = {"1.2.840.113549.1.1.13": "sha512RSA", "1.2.840.10045.4.3.4": "sha512ECDSA"}
+SHA512_AFFECTED_BUILDS = (7600, 7601, 9200, 9600)  # 2008 R2, 2012, 2012 R2 (Microsoft PFE article)
+
+
+def _chain_signature_algorithm(s: StoreSnapshot, at: datetime) -> list[Finding]:
+    """Personal server certificates whose chain is signed with MD5 (or SHA512 on 2008 R2 / 2012 / 2012 R2)."""
+    if not s.has_store(PERSONAL) or not s.has_store(TRUSTED_ROOT):
+        return []
+    pool = s.logical(PERSONAL + INTERMEDIATE + TRUSTED_ROOT)
+    trusted = {sc.thumbprint for sc in s.logical(TRUSTED_ROOT)}
+    build = s.os_build
+    sha512_matters = build is None or build in SHA512_AFFECTED_BUILDS
+    out = []
+    checked = 0
+    for leaf in _unique(s.logical(PERSONAL)):
+        if not leaf.cert.server_auth or leaf.cert.basic_ca:
+            continue
+        checked += 1
+        path = build_chain(leaf, pool, trusted, at).path
+        bad = []
+        for sc in path:
+            oid = sc.cert.x509.signature_algorithm_oid.dotted_string
+            if oid == MD5_RSA:
+                bad.append((sc, "md5RSA"))
+            elif oid in SHA512_SIGNATURES and sha512_matters:
+                bad.append((sc, SHA512_SIGNATURES[oid]))
+        if not bad:
+            continue
+        listed = "; ".join(f"{sc.cert.subject} ({sc.thumbprint}) is signed with {name}" for sc, name in bad)
+        where = ("" if build in SHA512_AFFECTED_BUILDS or all(n == "md5RSA" for _, n in bad) else
+                 " (the export does not say the Windows build; SHA512 matters on 2008 R2, 2012 and 2012 R2)")
+        why = (f"The chain of {leaf.cert.subject} ({leaf.where}): {listed}{where}. Schannel could not use such "
+               "chains under TLS 1.2 on the Lync / Skype for Business servers on record (36874, 36888 alert 40).")
+        out.append(_problem("chain-signature-algorithm", "warning", why, leaf, _steps("chain-signature-algorithm"),
+                            chain=[sc.thumbprint for sc in path], algorithms=sorted({n for _, n in bad})))
+    if not out:
+        out.append(_clean("chain-signature-algorithm", f"no MD5{' or SHA512' if sha512_matters else ''} signature in "
+                                                       f"the chains of the Personal server certificates ({checked} "
+                                                       "checked)", checked=checked))
+    return out
 
 
 def _int(value: object) -> int | None:
@@ -743,9 +854,9 @@ def _int(value: object) -> int | None:
 
 
 _CHECK_FUNCS: list[Callable[[StoreSnapshot, datetime], list[Finding]]] = [
-    _root_not_self_signed, _root_has_private_key, _root_end_entity, _ca_self_signed, _ca_has_private_key,
+    _root_not_self_signed, _adfs_trusted_devices, _root_has_private_key, _root_end_entity, _ca_self_signed, _ca_has_private_key,
     _my_without_private_key, _issuer_list_too_large, _root_count_high, _root_duplicate_subject, _validity,
-    _server_chain_incomplete, _schannel_workaround, _schannel_logging, _session_ticket,
+    _server_chain_incomplete, _chain_signature_algorithm, _schannel_workaround, _schannel_logging, _session_ticket,
 ]
 
 
@@ -753,4 +864,4 @@ def certificate_summary(sc: StoreCert) -> dict[str, Any]:
     c: Cert = sc.cert
     return {"subject": c.subject, "issuer": c.issuer, "thumbprint": c.thumbprint, "self_signed": c.self_signed.value,
             "has_private_key": sc.has_private_key, "not_before": iso_utc(c.not_before),
-            "not_after": iso_utc(c.not_after), "friendly_name": sc.friendly_name}
+            "not_after": iso_utc(c.not_after), "friendly_name": sc.friendly_name, "note": c.note or None}

@@ -12,6 +12,7 @@ import logging
 import os
 import struct
 import tempfile
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from tlsdiag.errors import InputError
@@ -114,6 +115,17 @@ def _values(key: object) -> dict[str, object]:
     return {v.name.lower(): v.value for v in key.iter_values(trim_values=False)}  # type: ignore[attr-defined]
 
 
+def _written(key: object) -> datetime | None:
+    """A key's last write time (FILETIME in its nk record), or None when it is zero or out of range."""
+    ticks = getattr(getattr(key, "header", None), "last_modified", 0) or 0
+    if not isinstance(ticks, int) or ticks <= 0:
+        return None
+    try:
+        return datetime(1601, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=ticks // 10)
+    except OverflowError:
+        return None
+
+
 def _subkeys(key: object) -> list:
     if not key.subkey_count:  # type: ignore[attr-defined]
         return []
@@ -140,7 +152,8 @@ def _read(hive: object, display: str, snapshot: StoreSnapshot) -> bool:
                 blob = _values(cert_key).get("blob")
                 role = KeyRole("cert", location, store, cert_key.name)
                 where = f"{display} key {tree_path}\\{store_key.name}\\Certificates\\{cert_key.name}"
-                add_cert_key(snapshot, role, blob if isinstance(blob, bytes) else None, where)
+                add_cert_key(snapshot, role, blob if isinstance(blob, bytes) else None, where, display,
+                             _written(cert_key))
     version = _key(hive, r"\Microsoft\Windows NT\CurrentVersion")
     if version is not None:
         values = _values(version)
@@ -166,4 +179,11 @@ def _read(hive: object, display: str, snapshot: StoreSnapshot) -> bool:
                 computer = _values(name_key).get("computername")
                 if isinstance(computer, str) and computer.strip():
                     snapshot.computer = computer.strip()
+                    snapshot.named = True
+            tcpip = _key(hive, control + r"\Services\Tcpip\Parameters")
+            if tcpip is not None:  # the DNS names that the event logs' Computer field is made of
+                values = _values(tcpip)
+                host, domain = values.get("hostname"), values.get("domain")
+                snapshot.dns_host = host.strip() if isinstance(host, str) else snapshot.dns_host
+                snapshot.dns_domain = domain.strip() if isinstance(domain, str) else snapshot.dns_domain
     return found

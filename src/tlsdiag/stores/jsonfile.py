@@ -108,6 +108,10 @@ def read_storejson(data: bytes, display: str, snapshot: StoreSnapshot) -> None:
         raise InputError(display, f"unsupported collection version {version!r} (this tlsdiag reads version 1)")
     if isinstance(doc.get("ComputerName"), str) and doc["ComputerName"].strip():
         snapshot.computer = doc["ComputerName"].strip()
+        snapshot.named = True
+    for field_name, attr in (("DnsHostName", "dns_host"), ("DnsDomain", "dns_domain")):
+        if isinstance(doc.get(field_name), str) and doc[field_name].strip():
+            setattr(snapshot, attr, doc[field_name].strip())
     if isinstance(doc.get("CollectedUtc"), str):
         snapshot.collected = parse_time(doc["CollectedUtc"]) or snapshot.collected
         if snapshot.collected is None:
@@ -117,7 +121,7 @@ def read_storejson(data: bytes, display: str, snapshot: StoreSnapshot) -> None:
         snapshot.os_build = int(build)
     for n, store in enumerate(_list(doc.get("Stores"))):
         if not isinstance(store, dict) or not isinstance(store.get("Name"), str):
-            snapshot.warnings.append(f"{display}: Stores[{n}] has no Name; skipped")
+            snapshot.lose(display, f"Stores[{n}]", "store has no Name; skipped", "store")
             continue
         name = canonical_store(store["Name"])
         loc_raw = str(store.get("Location") or MACHINE)
@@ -127,8 +131,7 @@ def read_storejson(data: bytes, display: str, snapshot: StoreSnapshot) -> None:
             location = MACHINE
         snapshot.covered.add((location, name))
         for m, item in enumerate(_list(store.get("Certificates"))):
-            where = f"{display} Stores[{n}].Certificates[{m}]"
-            _add(snapshot, item, location, name, where)
+            _add(snapshot, item, location, name, display, f"Stores[{n}].Certificates[{m}]")
     schannel = doc.get("Schannel")
     if isinstance(schannel, dict):
         snapshot.schannel_collected = True
@@ -142,33 +145,45 @@ def read_storejson(data: bytes, display: str, snapshot: StoreSnapshot) -> None:
         snapshot.sources.append(display)
 
 
-def _add(snapshot: StoreSnapshot, item: Any, location: str, store: str, where: str) -> None:
-    """One certificate: ``RawData`` (from the certificate provider) or, when the provider could not
-    open that store, ``Blob`` (the registry value, base64) which is parsed like a reg export's."""
+def _add(snapshot: StoreSnapshot, item: Any, location: str, store: str, display: str, place: str) -> None:
+    """One certificate: ``RawData`` (from the certificate provider) and/or ``Blob`` (the registry value of
+    this physical store, base64, parsed like a reg export's). The provider returns the first physical copy
+    of a thumbprint, so when the Blob is there its private-key flag and friendly name are this store's own
+    and win over ``HasPrivateKey``/``FriendlyName`` (review M1). A certificate neither gives is lost, at
+    ``place`` in ``display``."""
+    where = f"{display} {place}"
     if not isinstance(item, dict) or not isinstance(item.get("RawData") or item.get("Blob"), str):
-        snapshot.warnings.append(f"{where}: neither RawData nor Blob; skipped")
+        snapshot.lose(display, place, "neither RawData nor Blob")
         return
-    blob_key = None
+    element = None
     try:
+        if isinstance(item.get("Blob"), str) and item["Blob"]:
+            element = parse_blob(base64.b64decode(item["Blob"], validate=True))
+            if element.der is not None:
+                for problem in element.problems:
+                    snapshot.warnings.append(f"{where}: {problem}")
         if isinstance(item.get("RawData"), str) and item["RawData"]:
             der = base64.b64decode(item["RawData"], validate=True)
+            if element is not None and element.der is not None and element.der != der:
+                snapshot.warnings.append(f"{where}: Blob holds another certificate than RawData; RawData read")
+            elif element is not None and element.der is None:
+                snapshot.warnings.append(f"{where}: Blob unreadable ({'; '.join(element.problems)}); RawData read")
+        elif element is not None and element.der is not None:
+            der = element.der
         else:
-            element = parse_blob(base64.b64decode(item["Blob"], validate=True))
-            for problem in element.problems:
-                snapshot.warnings.append(f"{where}: {problem}")
-            if element.der is None:
-                return
-            der, blob_key = element.der, element.has_private_key
+            snapshot.lose(display, place, "; ".join(element.problems) if element is not None else "empty RawData")
+            return
         cert = Cert(der)
     except (binascii.Error, ValueError, UnsupportedAlgorithm) as exc:
-        snapshot.warnings.append(f"{where}: certificate does not decode: {exc}")
+        snapshot.lose(display, place, f"certificate does not decode: {exc}")
         return
     recorded = str(item.get("Thumbprint") or "").upper()
     if recorded and recorded != cert.thumbprint:
         snapshot.warnings.append(f"{where}: Thumbprint {recorded} is not the certificate's SHA-1 "
                                  f"{cert.thumbprint} (thumbprint mismatch)")
-    key = item.get("HasPrivateKey", blob_key)
+    key = element.has_private_key if element is not None and element.der is not None else item.get("HasPrivateKey")
+    friendly = (element.friendly_name if element is not None and element.der is not None
+                else str(item.get("FriendlyName") or ""))
     snapshot.add(StoreCert(cert=cert, location=location, store=store,
                            has_private_key=key if isinstance(key, bool) else None,
-                           friendly_name=str(item.get("FriendlyName") or ""), source=where,
-                           recorded_thumbprint=recorded))
+                           friendly_name=friendly, source=where, recorded_thumbprint=recorded))

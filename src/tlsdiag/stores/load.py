@@ -21,7 +21,8 @@ from tlsdiag.errors import InputError
 from tlsdiag.stores.certfiles import CERT_SUFFIXES, looks_like_cert, read_certfile
 from tlsdiag.stores.hive import looks_like_hive, read_hive
 from tlsdiag.stores.jsonfile import looks_like_storejson, read_storejson
-from tlsdiag.stores.model import StoreSnapshot, is_store_name
+from tlsdiag.stores.manifest import MANIFEST_NAME, read_manifest
+from tlsdiag.stores.model import StoreLoss, StoreSnapshot, is_store_name
 from tlsdiag.stores.regfile import looks_like_reg, read_reg
 from tlsdiag.stores.registry import NoStoreData
 
@@ -48,10 +49,18 @@ def _split(display: str) -> tuple[str, str]:
     return display[:cut], display[cut + 1:]
 
 
+def is_collection_file(display: str) -> bool:
+    """The collector's own notes (collection note, manifest): store inputs by name, whatever their kind,
+    so that they are read inside zips too, where no file beside a reg export can be looked up on disk."""
+    return _split(str(display))[1].lower() in (METADATA_NAME, MANIFEST_NAME)
+
+
 def sniff(head: bytes, name: str) -> str:
     """The store-input kind of a file from its first bytes (and, for certificates, its suffix)."""
     if name.lower() == METADATA_NAME:
         return "collection"
+    if name.lower() == MANIFEST_NAME:
+        return "manifest"
     if looks_like_hive(head):
         return "hive"
     if looks_like_reg(head):
@@ -76,6 +85,8 @@ def _from_inputfile(obj: Any, skipped: list[str], explicit: bool = False) -> lis
         return []
     if name.lower() == METADATA_NAME:
         kind = "collection"
+    elif name.lower() == MANIFEST_NAME:
+        kind = "manifest"
     elif kind == "unknown":
         try:
             with obj.open() as handle:
@@ -83,7 +94,7 @@ def _from_inputfile(obj: Any, skipped: list[str], explicit: bool = False) -> lis
         except OSError as exc:
             skipped.append(f"{display}: cannot read: {exc}")
             return []
-    if kind not in (*STORE_KINDS, "collection") or not (explicit or wanted_hive(kind, display)):
+    if kind not in (*STORE_KINDS, "collection", "manifest") or not (explicit or wanted_hive(kind, display)):
         return []
     members = getattr(obj, "members", ())
     path = getattr(obj, "path", None)
@@ -139,13 +150,19 @@ def _group(item: _Item) -> str:
 
 
 def _read_collection(data: bytes, display: str, snapshot: StoreSnapshot) -> None:
-    """``tlsdiag-collection.txt`` written by collect-tlsdiag.cmd: computer, time, OS version."""
+    """``tlsdiag-collection.txt`` written by collect-tlsdiag.cmd: computer (NetBIOS, DNS host, DNS domain),
+    time, OS version."""
     text = data.decode("utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else data.decode("utf-8", "replace")
     for line in text.splitlines():
         key, _, value = line.strip().partition("=")
         key, value = key.strip().lower(), value.strip()
         if key == "computername" and value:
             snapshot.computer = value
+            snapshot.named = True
+        elif key == "dnshostname" and value:
+            snapshot.dns_host = value
+        elif key == "dnsdomain" and value:
+            snapshot.dns_domain = value
         elif key == "localdatetime" and value:
             snapshot.collected = parse_wmi_time(value) or snapshot.collected
         elif key == "osversion":
@@ -164,9 +181,28 @@ def parse_wmi_time(text: str) -> datetime | None:
     return (local - offset).replace(tzinfo=timezone.utc)
 
 
+def _read_manifest(data: bytes, display: str, snapshot: StoreSnapshot) -> None:
+    """The collector's manifest: names when no store file gave them, and what was (not) collected.
+    A damaged manifest is a warning: it never costs the stores or the events beside it."""
+    try:
+        manifest = read_manifest(data, display)
+    except InputError as exc:
+        snapshot.warnings.append(str(exc))
+        return
+    snapshot.manifest = manifest
+    if manifest.computer and not snapshot.named:
+        snapshot.computer, snapshot.named = manifest.computer, True
+    snapshot.dns_host = snapshot.dns_host or manifest.dns_host
+    snapshot.dns_domain = snapshot.dns_domain or manifest.dns_domain
+    if display not in snapshot.sources:
+        snapshot.sources.append(display)
+
+
 def _read_item(item: _Item, data: bytes, snapshot: StoreSnapshot) -> None:
     if item.kind == "collection":
         _read_collection(data, item.display, snapshot)
+    elif item.kind == "manifest":
+        _read_manifest(data, item.display, snapshot)
     elif item.kind == "reg":
         read_reg(data, item.display, snapshot)
     elif item.kind == "hive":
@@ -176,17 +212,19 @@ def _read_item(item: _Item, data: bytes, snapshot: StoreSnapshot) -> None:
     elif item.kind == "cert":
         store_folder = _split(_split(item.display)[0])[1]
         if not is_store_name(store_folder):
-            snapshot.warnings.append(f"{item.display}: folder {store_folder!r} is not a store name "
-                                     "(Root, AuthRoot, CA, My, ...); file skipped")
+            snapshot.lose(item.display, "", f"folder {store_folder!r} is not a store name (Root, AuthRoot, CA, My, "
+                                            "...); file skipped", "file")
             return
         read_certfile(data, item.display, store_folder, snapshot)
 
 
-def load_stores(inputs: Iterable[Any]) -> list[StoreSnapshot]:
+def load_stores(inputs: Iterable[Any], *, failed: list[StoreLoss] | None = None) -> list[StoreSnapshot]:
     """One snapshot per computer from paths or ``InputFile`` objects.
 
     Raises :class:`InputError` for an explicitly named file that is no store export or
-    for a damaged export; a path that holds no store export at all yields no snapshot."""
+    for a damaged export; a path that holds no store export at all yields no snapshot.
+    With ``failed`` (a scan beside event logs), a damaged export is recorded there as a lost
+    file instead and the other inputs are still read."""
     items: list[_Item] = []
     skipped: list[str] = []
     for entry in inputs:
@@ -198,12 +236,15 @@ def load_stores(inputs: Iterable[Any]) -> list[StoreSnapshot]:
     for item in items:
         key = _group(item)
         snapshot = groups.setdefault(key, StoreSnapshot(computer=""))
-        data = _read_all(item)
         try:
-            _read_item(item, data, snapshot)
+            _read_item(item, _read_all(item), snapshot)
         except NoStoreData:
             if item.explicit:
                 raise
+        except InputError as exc:
+            if failed is None:
+                raise
+            failed.append(StoreLoss(item.display, "", exc.reason, "file"))
     # Paths given directly: a metadata file beside reg exports belongs to the collection too.
     for key, snapshot in groups.items():
         meta = Path(key) / METADATA_NAME if key else None
@@ -211,11 +252,14 @@ def load_stores(inputs: Iterable[Any]) -> list[StoreSnapshot]:
                 and not any(i.display == str(meta) for i in items):
             _read_collection(meta.read_bytes(), str(meta), snapshot)
     for note in skipped:
-        groups.setdefault(_split(note.split(": ", 1)[0])[0], StoreSnapshot(computer="")).warnings.append(note)
+        display, _, reason = note.partition(": ")
+        groups.setdefault(_split(display)[0], StoreSnapshot(computer="")).lose(display, "", reason, "file")
     merged: dict[str, StoreSnapshot] = {}
     for key, snapshot in groups.items():
         if not snapshot.sources:
-            continue  # only a metadata file
+            if failed is not None:
+                failed.extend(snapshot.lost)
+            continue  # only a metadata file, or files that could not be read
         if not snapshot.computer:
             snapshot.computer = _split(key)[1] or key or "(unknown computer)"
         ident = snapshot.computer.lower()
@@ -224,3 +268,31 @@ def load_stores(inputs: Iterable[Any]) -> list[StoreSnapshot]:
         else:
             merged[ident] = snapshot
     return list(merged.values())
+
+
+
+def certificates_from(snapshots: Iterable[StoreSnapshot], display: str) -> int:
+    """How many certificates the store file ``display`` gave (each ``StoreCert.source`` starts with its file)."""
+    return sum(1 for snap in snapshots for sc in snap.certs
+               if sc.source == display or sc.source.startswith(display + " "))
+
+
+def file_reports(inputs: Iterable[Any], snapshots: list[StoreSnapshot], failed: list[StoreLoss]) -> list[Any]:
+    """One ``FileReport`` per store input, so a scan's summary counts store losses as it counts event losses.
+
+    ``records`` stays 0 (event-record counts are not mixed with certificates: ``certificates_from`` says
+    what a file gave); every lost certificate, store or file is one ``Loss`` with where; a file that
+    could not be read at all also gets its ``error``."""
+    from tlsdiag.model import FileReport, Loss
+
+    losses = [loss for snap in snapshots for loss in snap.lost] + list(failed)
+    out = []
+    for obj in inputs:
+        display = str(getattr(obj, "display", obj))
+        mine = [x for x in losses if x.source == display]
+        unusable = next((x.reason for x in failed if x.source == display), None)
+        report = FileReport(display, str(getattr(obj, "kind", "store")), int(getattr(obj, "size", 0) or 0),
+                            error=unusable)
+        report.lost = [Loss(display, x.where or "whole file", f"{x.item} lost: {x.reason}") for x in mine]
+        out.append(report)
+    return out

@@ -12,8 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING, Literal
 
 from tlsdiag.stores.certs import Cert
+
+if TYPE_CHECKING:
+    from tlsdiag.stores.manifest import Manifest
 
 MACHINE = "machine"
 GROUP_POLICY = "group-policy"
@@ -71,6 +75,9 @@ class StoreCert:
     friendly_name: str = ""
     source: str = ""  # file and where in it ("line 120", "key ...", "Stores[2].Certificates[5]")
     recorded_thumbprint: str = ""  # the thumbprint the export named (registry key, JSON field), if any
+    # last write time of the certificate's registry key (offline hives record it, reg exports do not):
+    # when the certificate was added to this store, or last changed there
+    written: datetime | None = None
 
     @property
     def thumbprint(self) -> str:
@@ -81,12 +88,34 @@ class StoreCert:
         return f"{LOCATION_TEXT.get(self.location, self.location)} {self.store}"
 
 
+LostItem = Literal["certificate", "store", "file"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoreLoss:
+    """Something in a store export that could not be read, and where: counted as lost like event records."""
+
+    source: str  # the export file
+    where: str  # "line 120", "key ...\\Certificates\\<thumbprint>", "Stores[2].Certificates[5]", "" (whole file)
+    reason: str
+    item: LostItem  # what was lost: one certificate, a whole store, or the whole file
+
+    def text(self) -> str:
+        place = f"{self.source} {self.where}".strip()
+        return f"{place}: {self.item} lost: {self.reason}"
+
+
 @dataclass
 class StoreSnapshot:
     """All stores of one computer (or one collection folder), plus the SCHANNEL values."""
 
     computer: str
     sources: list[str] = field(default_factory=list)
+    # The name was read from the export's content (collector JSON, collection note, SYSTEM hive), never
+    # from its folder: only such a name can be joined to the computer names the event logs carry.
+    named: bool = False
+    dns_host: str = ""  # DNS host name the collector recorded beside the NetBIOS name (may exceed 15 characters)
+    dns_domain: str = ""  # primary DNS domain the collector recorded ("" in a workgroup or when not recorded)
     collected: datetime | None = None  # collection time, when the export records it
     os_build: int | None = None
     certs: list[StoreCert] = field(default_factory=list)
@@ -96,7 +125,9 @@ class StoreSnapshot:
     complete_locations: set[str] = field(default_factory=set)
     schannel: dict[str, int | str] = field(default_factory=dict)
     schannel_collected: bool = False
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # worth knowing; nothing was lost
+    lost: list[StoreLoss] = field(default_factory=list)
+    manifest: Manifest | None = None  # the collector's tlsdiag-manifest.json, when the collection has one
     _index: dict[tuple[str, str, str], StoreCert] = field(default_factory=dict, repr=False, compare=False)
 
     def add(self, item: StoreCert) -> None:
@@ -110,6 +141,9 @@ class StoreSnapshot:
         self._index[key] = item
         self.certs.append(item)
         self.covered.add((item.location, item.store))
+
+    def lose(self, source: str, where: str, reason: str, item: LostItem = "certificate") -> None:
+        self.lost.append(StoreLoss(source, where, reason, item))
 
     def physical(self, location: str, store: str) -> list[StoreCert]:
         return [c for c in self.certs if c.location == location and c.store == store]
@@ -145,8 +179,13 @@ class StoreSnapshot:
         self.collected = self.collected or other.collected
         self.os_build = self.os_build or other.os_build
         self.warnings.extend(other.warnings)
-        if not self.computer:
+        self.lost.extend(other.lost)
+        if not self.computer or (other.named and not self.named):
             self.computer = other.computer
+        self.named = self.named or other.named
+        self.manifest = self.manifest or other.manifest
+        self.dns_host = self.dns_host or other.dns_host
+        self.dns_domain = self.dns_domain or other.dns_domain
 
 
 def is_store_name(name: str) -> bool:

@@ -231,7 +231,7 @@ def read_reg(data: bytes, display: str, snapshot: StoreSnapshot) -> None:
             blob = key.values.get("blob")
             raw = blob.data if blob is not None and isinstance(blob.data, bytes) else None
             where = f"{display} line {blob.line if blob else key.line}"
-            add_cert_key(snapshot, role, raw, where)
+            add_cert_key(snapshot, role, raw, where, display)
         elif role.kind == "schannel":
             for value in key.values.values():
                 if value.kind in ("dword", "sz") or value.kind.startswith("hex"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from cryptography.exceptions import UnsupportedAlgorithm
 
@@ -78,24 +79,30 @@ def classify(path: str) -> KeyRole:
     return KeyRole("other")
 
 
-def add_cert_key(snapshot: StoreSnapshot, role: KeyRole, blob: bytes | None, where: str) -> None:
+def add_cert_key(snapshot: StoreSnapshot, role: KeyRole, blob: bytes | None, where: str, source: str = "",
+                 written: datetime | None = None) -> None:
     """Turn one ``...\\Certificates\\<thumbprint>`` key into a certificate of the snapshot.
 
-    Damage inside a blob, a DER that does not parse, or a key name that is not the
-    certificate's SHA-1 become warnings; the rest of the store is still read."""
+    A key without a readable certificate (no Blob, a blob without its DER, a DER no parser reads)
+    counts as a lost certificate; damage that leaves the certificate readable, or a key name that
+    is not the certificate's SHA-1, become warnings; the rest of the store is still read.
+    ``where`` names the file and the place in it; ``source`` is the file alone."""
     snapshot.covered.add((role.location, role.store))
+    source = source or where
+    place = where[len(source):].strip() if where.startswith(source) else where
     if blob is None:
-        snapshot.warnings.append(f"{where}: certificate key {role.name} has no Blob value")
+        snapshot.lose(source, place, f"certificate key {role.name} has no Blob value")
         return
     element = parse_blob(blob)
+    if element.der is None:
+        snapshot.lose(source, place, "; ".join(element.problems))
+        return
     for problem in element.problems:
         snapshot.warnings.append(f"{where}: {problem}")
-    if element.der is None:
-        return
     try:
         cert = Cert(element.der)
     except (ValueError, UnsupportedAlgorithm) as exc:
-        snapshot.warnings.append(f"{where}: certificate does not parse: {exc}")
+        snapshot.lose(source, place, f"certificate does not parse: {exc}")
         return
     if _THUMB.match(role.name) and role.name.upper() != cert.thumbprint:
         snapshot.warnings.append(f"{where}: key name {role.name.upper()} is not the certificate's SHA-1 "
@@ -104,7 +111,7 @@ def add_cert_key(snapshot: StoreSnapshot, role: KeyRole, blob: bytes | None, whe
         snapshot.warnings.append(f"{where}: key name {role.name!r} is not a SHA-1 thumbprint")
     snapshot.add(StoreCert(cert=cert, location=role.location, store=role.store,
                            has_private_key=element.has_private_key, friendly_name=element.friendly_name,
-                           source=where, recorded_thumbprint=role.name.upper()))
+                           source=where, recorded_thumbprint=role.name.upper(), written=written))
 
 
 def note_key(snapshot: StoreSnapshot, role: KeyRole) -> None:

@@ -182,6 +182,7 @@ class Entry:
     has_private_key: bool = False
     friendly_name: str = ""
     label: str = ""  # what the test planted ("misplaced-intermediate", ...)
+    written: datetime | None = None  # the certificate key's last write time, in hives (when it was added)
 
     @property
     def thumbprint(self) -> str:
@@ -460,10 +461,24 @@ REG_FILES = {
 }
 
 
-def collection_text(s: StoreSet) -> str:
-    """``tlsdiag-collection.txt`` as collect-tlsdiag.cmd writes it (WMI local time, here UTC+000)."""
+def netbios(computer: str) -> str:
+    """The NetBIOS name Windows keeps for a DNS host name: its first label, cut to 15 characters, upper case."""
+    return computer.split(".")[0][:15].upper()
+
+
+def dns_parts(computer: str) -> tuple[str, str]:
+    """(DNS host name, primary DNS domain) of a full computer name."""
+    host, _, domain = computer.partition(".")
+    return host, domain
+
+
+def collection_text(s: StoreSet, *, dns: bool = False) -> str:
+    """``tlsdiag-collection.txt`` as collect-tlsdiag.cmd writes it (WMI local time, here UTC+000);
+    ``dns``: with the DNS host name and domain lines the current collector adds."""
     stamp = s.collected.astimezone(UTC).strftime("%Y%m%d%H%M%S") + ".000000+000"
-    return (f"ComputerName={s.computer.split('.')[0].upper()}\r\nLocalDateTime={stamp}\r\n"
+    host, domain = dns_parts(s.computer)
+    extra = f"DnsHostName={host}\r\nDnsDomain={domain}\r\n" if dns else ""
+    return (f"ComputerName={netbios(s.computer)}\r\n{extra}LocalDateTime={stamp}\r\n"
             f"OSVersion={_version(s.os_build)}.{s.os_build}\r\n")
 
 
@@ -474,7 +489,7 @@ def _version(build: int) -> str:
     return {7600: "6.1", 7601: "6.1", 9200: "6.2", 9600: "6.3"}.get(build, "6.0")
 
 
-def write_reg_exports(s: StoreSet, folder: Path) -> list[Path]:
+def write_reg_exports(s: StoreSet, folder: Path, *, dns: bool = False) -> list[Path]:
     """The four exports collect-tlsdiag.cmd makes, plus its collection note."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -486,7 +501,7 @@ def write_reg_exports(s: StoreSet, folder: Path) -> list[Path]:
     path.write_bytes(encode_reg(reg_text(_schannel_sections(s))))
     written.append(path)
     note = folder / "tlsdiag-collection.txt"
-    note.write_bytes(collection_text(s).encode("ascii"))
+    note.write_bytes(collection_text(s, dns=dns).encode("ascii"))
     written.append(note)
     return written
 
@@ -494,8 +509,9 @@ def write_reg_exports(s: StoreSet, folder: Path) -> list[Path]:
 # ---------------------------------------------------------------- collector JSON
 
 
-def storejson(s: StoreSet) -> dict:
-    """The document Collect-TlsDiag.ps1 writes (schema: collector/README.md)."""
+def storejson(s: StoreSet, *, dns: bool = False) -> dict:
+    """The document Collect-TlsDiag.ps1 writes (schema: collector/README.md); ``dns`` adds
+    DnsHostName and DnsDomain, as the current collector records them."""
     stores: dict[tuple[str, str], list[dict]] = {}
     for e in s.entries:
         bucket = stores.setdefault((e.location, e.store), [])
@@ -505,10 +521,13 @@ def storejson(s: StoreSet) -> dict:
                        "FriendlyName": e.friendly_name, "RawData": base64.b64encode(e.der).decode("ascii")})
     for store in ("ROOT", "AuthRoot", "CA", "MY", "ClientAuthIssuer"):
         stores.setdefault((MACHINE, store), [])
+    host, domain = dns_parts(s.computer)
+    names = {"DnsHostName": host, "DnsDomain": domain} if dns else {}
     return {
         "Format": "tlsdiag-stores",
         "Version": 1,
-        "ComputerName": s.computer.split(".")[0].upper(),
+        "ComputerName": netbios(s.computer),
+        **names,
         "CollectedUtc": s.collected.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.0000000Z"),
         "OSBuild": str(s.os_build),
         "Stores": [{"Location": loc, "Name": name_, "Certificates": certs}
@@ -518,10 +537,10 @@ def storejson(s: StoreSet) -> dict:
     }
 
 
-def write_storejson(s: StoreSet, path: Path, *, bom: bool = True) -> Path:
+def write_storejson(s: StoreSet, path: Path, *, bom: bool = True, dns: bool = False) -> Path:
     """UTF-8 with a BOM, as PowerShell 3-5's ``Out-File -Encoding UTF8`` writes it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(storejson(s), indent=2)
+    text = json.dumps(storejson(s, dns=dns), indent=2)
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.replace("\n", "\r\n").encode("utf-8"))
     return path
 
@@ -559,6 +578,7 @@ class _Key:
     name: str
     values: list[tuple[str, int, bytes]] = field(default_factory=list)  # (name, type, data)
     children: dict[str, _Key] = field(default_factory=dict)
+    written: int = 0  # last write time of the key (FILETIME); 0 when the fixture does not care
 
     def child(self, part: str) -> _Key:
         key = self.children.get(part.lower())
@@ -568,6 +588,11 @@ class _Key:
 
 
 REG_SZ, REG_BINARY, REG_DWORD = 1, 3, 4
+
+
+def filetime(ts: datetime) -> int:
+    """A Windows FILETIME (100 ns ticks since 1601-01-01 UTC)."""
+    return int((ts - datetime(1601, 1, 1, tzinfo=UTC)).total_seconds() * 10_000_000)
 
 
 class HiveWriter:
@@ -604,7 +629,7 @@ class HiveWriter:
 
         def write(node: _Key, parent: int) -> int:
             raw_name = node.name.encode("ascii")
-            nk = bytearray(b"nk" + struct.pack("<H", 0x2C if parent < 0 else 0x20) + b"\0" * 8 + b"\0" * 4)
+            nk = bytearray(b"nk" + struct.pack("<HQ", 0x2C if parent < 0 else 0x20, node.written) + b"\0" * 4)
             nk += struct.pack("<IIIIIIIIIIIIII", max(parent, 0), len(node.children), 0, 0xFFFFFFFF, 0xFFFFFFFF,
                               len(node.values), 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0, 0, 0, 0, 0)
             nk += struct.pack("<HH", len(raw_name), 0) + raw_name
@@ -648,8 +673,9 @@ class HiveWriter:
         return bytes(header) + hbin
 
 
-def write_hives(s: StoreSet, folder: Path) -> list[Path]:
-    """``SOFTWARE`` (the three store trees, CurrentVersion) and ``SYSTEM`` (Select, ControlSet001)."""
+def write_hives(s: StoreSet, folder: Path, *, dns: bool = False) -> list[Path]:
+    """``SOFTWARE`` (the three store trees, CurrentVersion) and ``SYSTEM`` (Select, ControlSet001);
+    ``dns`` adds Tcpip\\Parameters Hostname and Domain."""
     folder.mkdir(parents=True, exist_ok=True)
     software = HiveWriter("CMI-CreateHive{199DAFC2-6F16-4946-BF90-5A3FC3A60902}")
     for location in (MACHINE, GROUP_POLICY, ENTERPRISE):
@@ -663,6 +689,8 @@ def write_hives(s: StoreSet, folder: Path) -> list[Path]:
             path = f"{rel}\\{e.store}\\Certificates\\{e.thumbprint}"
             if not software.key(path).values:
                 software.set(path, "Blob", REG_BINARY, blob)
+                if e.written is not None:
+                    software.key(path).written = filetime(e.written)
     software.set(r"Microsoft\Windows NT\CurrentVersion", "CurrentBuildNumber", REG_SZ,
                  f"{s.os_build}\0".encode("utf-16-le"))
     system = HiveWriter("CMI-CreateHive{2A7FB991-7BBE-4F9D-B91E-7CB51D4737F5}")
@@ -672,7 +700,11 @@ def write_hives(s: StoreSet, folder: Path) -> list[Path]:
     for k, v in sorted(s.schannel.items()):
         system.set(schannel, k, REG_DWORD, struct.pack("<I", v))
     system.set(r"ControlSet001\Control\ComputerName\ComputerName", "ComputerName", REG_SZ,
-               (s.computer.split(".")[0].upper() + "\0").encode("utf-16-le"))
+               (netbios(s.computer) + "\0").encode("utf-16-le"))
+    if dns:
+        host, domain = dns_parts(s.computer)
+        for value, text in (("Hostname", host), ("Domain", domain)):
+            system.set(r"ControlSet001\Services\Tcpip\Parameters", value, REG_SZ, (text + "\0").encode("utf-16-le"))
     paths = [folder / "SOFTWARE", folder / "SYSTEM"]
     paths[0].write_bytes(software.build("\\SystemRoot\\System32\\Config\\SOFTWARE"))
     paths[1].write_bytes(system.build("\\SystemRoot\\System32\\Config\\SYSTEM"))
@@ -708,3 +740,45 @@ def write_sample_stores(scenario: str, folder: Path, *, computer: str | None = N
     if "hive" in forms:
         written += write_hives(s, folder / "hives")
     return written
+
+
+# ---------------------------------------------------------------- collection manifest
+
+
+def manifest(s: StoreSet, *, collector: str = "Collect-TlsDiag.ps1", days: int = 30,
+             folder: str = r"C:\Users\admin\AppData\Local\Temp\tlsdiag-FE01-20261120-093000",
+             logs: list[dict] | None = None, keys: list[dict] | None = None) -> dict:
+    """``tlsdiag-manifest.json`` as the collectors write it (schema: collector/tlsdiag-manifest.schema.json)."""
+    host, domain = dns_parts(s.computer)
+    return {
+        "Format": "tlsdiag-manifest",
+        "Version": 1,
+        "Collector": collector,
+        "ComputerName": netbios(s.computer),
+        "DnsHostName": host,
+        "DnsDomain": domain,
+        "Started": s.collected.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.0000000Z"),
+        "OutputFolder": folder,
+        "Days": days,
+        "FreeBytes": 40 * 1024**3,
+        "NeededBytes": 90 * 1024**2,
+        "Logs": logs if logs is not None else [
+            {"Name": "System", "File": "System.evtx", "Status": "exported", "ExitCode": 0, "Enabled": True,
+             "SizeBytes": 20 * 1024**2, "Records": 41000, "OldestRecordUtc": "2026-11-02T07:12:00.0000000Z"},
+            {"Name": "Microsoft-Windows-CAPI2/Operational", "File": "CAPI2-Operational.evtx",
+             "Status": "exported", "ExitCode": 0, "Enabled": False, "SizeBytes": 69632, "Records": 0,
+             "Reason": "log disabled (its default): no records"},
+            {"Name": "Microsoft-Windows-WindowsFabric/Admin", "File": "", "Status": "not-present",
+             "ExitCode": 15007, "Reason": "no such log on this server"},
+        ],
+        "Keys": keys if keys is not None else [],
+        "Archives": [],
+        "Errors": [],
+    }
+
+
+def write_manifest(s: StoreSet, path: Path, **options: object) -> Path:
+    """The manifest as PowerShell 3-5 writes it: UTF-8 with a BOM, compressed JSON (``-Compress``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(manifest(s, **options), separators=(",", ":")).encode("utf-8"))  # type: ignore[arg-type]
+    return path

@@ -12,6 +12,7 @@ from typing import Any
 from rich.text import Text
 
 from tlsdiag.match import Diagnosis, render_message
+from tlsdiag.report.evidence import evidence_groups, sparkline, stores_for, timeline
 from tlsdiag.tui.render import (
     CLEAN,
     INFO,
@@ -31,7 +32,6 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("fix", "Fix"),
     ("verify", "Verify"),
 )
-TIMELINE_MAX = 40
 
 
 @dataclass
@@ -89,6 +89,12 @@ def finding_text(finding: Any, indent: str = "") -> Text:
         out.append_text(Text.assemble("issued by:   ", line(cert.issuer)))
         out.append("\n" + indent + "  ")
         out.append_text(Text.assemble("thumbprint:  ", line(cert.thumbprint), "  in ", line(cert.where)))
+        if getattr(cert, "written", None) is not None:
+            out.append("\n" + indent + "  ")
+            out.append_text(Text.assemble("key written: ", short_time(cert.written), " UTC (added or changed then)"))
+        if getattr(cert, "note", ""):
+            out.append("\n" + indent + "  ")
+            out.append_text(Text.assemble("note:        ", line(cert.note, "italic")))
     return out
 
 
@@ -118,7 +124,10 @@ def _command_block(command: str) -> Text:
     return safe(body + "\n", "bold")
 
 
-def happened(d: Diagnosis | None, cause: Any) -> StepContent:
+SPARK_BINS = 24
+
+
+def happened(d: Diagnosis | None, cause: Any, result: Any = None) -> StepContent:
     title = "What happened"
     if d is None:
         body = Text.assemble(heading(cause.title), "\n\n", safe(cause.summary), "\n\n",
@@ -127,33 +136,22 @@ def happened(d: Diagnosis | None, cause: Any) -> StepContent:
     body = Text.assemble(heading(cause.title), "\n", confidence_badge(d.confidence),
                          f" score {d.score:.2f} on ", line(d.computer or "(computer not named)", "bold"),
                          "\n\n", safe(cause.summary), "\n")
-    if d.evidence:
-        body.append("\nEvidence\n", "bold underline")
-        for item in d.evidence:
-            unknown = " (fields unknown)" if item.hit.unknown_only else ""
-            title = item.hit.matches[0].entry.title if item.hit.matches else item.evidence.event
-            body.append_text(Text.assemble(
-                f"  {item.hit.count:>5} × ", line(title, "bold"), f" [{item.evidence.role}]{unknown}\n",
-                f"          {short_time(item.hit.first)} … {short_time(item.hit.last)}\n"))
-        body.append("\nTimeline (UTC)\n", "bold underline")
-        timeline = sorted((m for item in d.evidence for m in item.hit.matches), key=lambda m: m.event.timestamp)
-        seen: set[int] = set()
-        shown = 0
-        for m in timeline:
-            if id(m.event) in seen:
+    groups = evidence_groups(d, getattr(result, "kb", None))
+    if groups:
+        body.append_text(_compact_timeline(d, groups, result))
+        body.append("\nFirst event of each (UTC)\n", "bold underline")
+        for g in groups:
+            m = g.example
+            if m is None:
                 continue
-            seen.add(id(m.event))
-            shown += 1
-            if shown > TIMELINE_MAX:
-                body.append(f"  … {len(timeline) - TIMELINE_MAX} more in the Events screen (e)\n", "italic")
-                break
             e = m.event
             body.append_text(Text.assemble(
                 (short_time(e.timestamp), "bold"), "  ", line(e.provider), f" {e.event_id}  ",
                 line(m.entry.title, "italic"), "\n"))
             message = render_message(e, m.entry, "en", m.fields)
             body.append_text(safe("    " + message.replace("\n", "\n    ") + "\n"))
-            body.append_text(Text.assemble("    ", line(f"{e.source}, {e.locator}", "dim"), "\n"))
+            more = f"  (+{g.count - 1} more: events screen, e)" if g.count > 1 else ""
+            body.append_text(Text.assemble("    ", line(f"{e.source}, {e.locator}", "dim"), (more, "dim"), "\n"))
     for note in d.notes:
         body.append("\n")
         body.append_text(safe(note, "italic"))
@@ -161,6 +159,30 @@ def happened(d: Diagnosis | None, cause: Any) -> StepContent:
         body.append("\n")
         body.append_text(safe(f"Does not apply: {d.excluded}", "bold"))
     return StepContent("happened", title, body)
+
+
+def _brief(ts: Any) -> str:
+    return ts.strftime("%m-%d %H:%M") if ts else "-"
+
+
+def _compact_timeline(d: Diagnosis, groups: list[Any], result: Any) -> Text:
+    """Per catalog entry: count, title and role, then a sparkline of its events over the evidence's span."""
+    tl = timeline(result, d.computer, [d], bins=SPARK_BINS) if result is not None else None
+    spark = {s.entry: sparkline(s.counts) for s in tl.series} if tl is not None else {}
+    out = Text()
+    out.append("\nEvidence by catalog entry", "bold underline")
+    if tl is not None:
+        out.append(f"\n          {tl.start:%m-%d %H:%M}  {tl.end:%m-%d %H:%M}  (UTC, {SPARK_BINS} bins)", "dim")
+    out.append("\n")
+    for g in groups:
+        unknown = " (fields unknown)" if g.fields_unknown else ""
+        out.append_text(Text.assemble(f"  {g.count:>5} × ", line(g.title, "bold"), f" [{g.role}]{unknown}\n"))
+        bars = spark.get(g.entry)
+        out.append_text(Text.assemble("          ", (bars, "cyan") if bars else "",
+                                      "  " if bars else "", f"{_brief(g.first)} … {_brief(g.last)}\n"))
+    if tl is not None and tl.partial:
+        out.append("  (bars from the first matches kept; counts are exact)\n", "italic")
+    return out
 
 
 def why(d: Diagnosis | None, cause: Any) -> StepContent:
@@ -180,9 +202,40 @@ def why(d: Diagnosis | None, cause: Any) -> StepContent:
     return StepContent("why", "Why", body)
 
 
-def proof(d: Diagnosis | None, cause: Any, store_loaded: bool) -> StepContent:
+def _stores_shown(analyses: list[Any], computer: str, result: Any) -> Text:
+    """What the loaded stores showed for this computer: problems (and the cause each proves), clean checks, losses."""
+    body = Text.assemble(("What the stores showed for ", "bold underline"), line(computer or "this computer",
+                                                                                  "bold underline"), "\n")
+    titles = {d.cause.id: d.cause.title for d in (result.diagnoses_for(computer) if result is not None else [])}
+    for a in analyses:
+        sources = ", ".join(str(src).replace("\\", "/").rsplit("/", 1)[-1] for src in a.snapshot.sources)
+        body.append_text(Text.assemble("  from ", line(sources, "dim"), "\n"))
+        for f in a.findings:
+            symbol, word, style = finding_mark(f)
+            cert = getattr(f, "cert", None)
+            about = Text.assemble(" ", line(cert.subject), " (", line(cert.where), ")") if cert is not None else Text()
+            body.append_text(Text.assemble("  ", (f"{symbol} {word}: ", style), line(getattr(f, "check", "?"), "bold"),
+                                           about, "\n"))
+            cause = getattr(f, "cause", None)
+            if cause:
+                verb = "proves" if getattr(f, "is_problem", False) and cause in titles else "relates to"
+                body.append_text(Text.assemble(f"      {verb}: ", line(titles.get(cause, cause), "italic"), "\n"))
+        if not a.findings:
+            body.append_text(Text.assemble("  ", (f"{CLEAN[0]} no problem found", CLEAN[1]), "\n"))
+        if a.clean_checks:
+            body.append_text(Text.assemble("  checked and clean: ", line(", ".join(sorted(a.clean_checks))), "\n"))
+        lost = getattr(a.snapshot, "lost", [])
+        if lost:
+            body.append_text(Text.assemble(("  ! lost: ", "bold"), f"{len(lost)} item(s) could not be read "
+                                           "(see the overview)\n"))
+    return body
+
+
+def proof(d: Diagnosis | None, cause: Any, store_loaded: bool, result: Any = None) -> StepContent:
     body = Text()
     related = list(d.store_findings) if d is not None else []
+    computer = d.computer if d is not None else ""
+    mine = stores_for(result, computer) if d is not None else []
     if d is not None and d.store == "proven":
         body.append_text(Text.assemble((f"{PROBLEM[0]} Proven by the certificate stores", PROBLEM[1]), "\n\n"))
     elif d is not None and d.store == "ruled_out":
@@ -196,8 +249,26 @@ def proof(d: Diagnosis | None, cause: Any, store_loaded: bool) -> StepContent:
         return StepContent("proof", "Proof", body)
     if d is not None and d.store == "ruled_out":
         return StepContent("proof", "Proof", body)
-    computer = d.computer if d is not None else "the server"
-    checks = ", ".join(cause.proves) or "(this cause has no store check)"
+    if not cause.proves:
+        body.append_text(Text.assemble(
+            (f"{INFO[0]} This cause has no certificate-store check", "bold"),
+            ": the stores can neither prove nor rule it out; the evidence is in the logs (step 1).\n\n"))
+        if mine:
+            body.append_text(_stores_shown(mine, computer, result))
+        elif store_loaded:
+            body.append_text(Text.assemble("The store export that was loaded does not cover ",
+                                           line(computer or "this computer", "bold"), ".\n"))
+        else:
+            body.append("No store export is needed for this cause.\n", "italic")
+        return StepContent("proof", "Proof", body)
+    checks = ", ".join(cause.proves)
+    if mine:
+        body.append_text(Text.assemble(
+            ("The stores of ", "bold"), line(computer, "bold"), (" were loaded", "bold"),
+            ": the checks for this cause (", line(checks), ") found nothing that proves it, and not enough "
+            "ran to rule it out.\n\n"))
+        body.append_text(_stores_shown(mine, computer, result))
+        return StepContent("proof", "Proof", body)
     body.append_text(Text.assemble(
         ("No certificate-store data", "bold"), " for ", line(computer or "the server", "bold"),
         " yet", " (a store export was loaded, but it did not cover this computer)" if store_loaded else "", ".\n\n",
@@ -260,6 +331,9 @@ def verify(d: Diagnosis | None, cause: Any) -> StepContent:
     return StepContent("verify", "Verify", body, commands)
 
 
-def build_steps(d: Diagnosis | None, cause: Any, *, store_loaded: bool = False) -> list[StepContent]:
-    """The five guided steps for a diagnosis (or for a cause alone, from a pasted error)."""
-    return [happened(d, cause), why(d, cause), proof(d, cause, store_loaded), fix(d, cause), verify(d, cause)]
+def build_steps(d: Diagnosis | None, cause: Any, *, store_loaded: bool = False,
+                result: Any = None) -> list[StepContent]:
+    """The five guided steps for a diagnosis (or for a cause alone, from a pasted error); ``result`` (the
+    scan) lets the proof step show what the loaded stores said about this computer."""
+    return [happened(d, cause, result), why(d, cause), proof(d, cause, store_loaded, result), fix(d, cause),
+            verify(d, cause)]

@@ -8,8 +8,12 @@ characters; styles are applied by span, never by markup.
 
 from __future__ import annotations
 
+import io
+import re
 from datetime import datetime
+from typing import Any
 
+from rich.console import Console
 from rich.text import Text
 
 from tlsdiag import textsafe
@@ -61,3 +65,38 @@ def heading(text: str) -> Text:
 
 def join_lines(parts: list[Text]) -> Text:
     return Text("\n").join(parts)
+
+
+# A line's indent: leading spaces plus a list marker ("1. ", "- ", "• ", a count "102 × ", a finding mark)
+# and the spaces after it, or a label column ("Source        ", "thumbprint:  ", "KB2795828  ").
+_LEAD = re.compile(r"^ *(?:(?:\d+\.|\d+ ×|[-•*×✗✓!·]) +|[A-Za-z][\w():]*(?: [\w():]+)* {2,})?")
+
+
+def hang(text: Text, width: int) -> Text:
+    """``text`` wrapped to ``width`` columns with hanging indents: a wrapped line continues under the
+    start of its own text (after its indent and list marker), not at column 0.
+
+    Textual wraps a Static at column 0; wrapping here first, at the width the widget shows, keeps
+    evidence, fix steps and commands apart at 80 columns. Styles (spans) are kept."""
+    if width < 20:
+        return text
+    console = Console(width=width, file=io.StringIO(), color_system=None, legacy_windows=False)
+    out: list[Text] = []
+    for row in text.split("\n", allow_blank=True):
+        if row.cell_len <= width:
+            out.append(row)
+            continue
+        indent = min(len(_LEAD.match(row.plain).group(0)), width // 2)  # type: ignore[union-attr]
+        head, body = row[:indent], row[indent:]
+        parts = body.wrap(console, width - indent, overflow="fold")
+        for n, part in enumerate(parts):
+            part.rstrip()
+            out.append(Text.assemble(head if n == 0 else " " * indent, part))
+    return Text("\n").join(out)
+
+
+def text_width(scroll: Any, fallback: int) -> int:
+    """Columns a Static inside the scroll container ``scroll`` gets: its width less padding and a vertical
+    scrollbar (always reserved, so a scrollbar that appears later does not make Textual wrap at column 0)."""
+    width = scroll.size.width or fallback
+    return width - scroll.styles.padding.width - scroll.styles.scrollbar_size_vertical

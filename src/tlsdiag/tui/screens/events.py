@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -16,7 +16,7 @@ from textual.worker import get_current_worker
 
 from tlsdiag.model import Event, iso_utc
 from tlsdiag.tui.filtering import EventFilter, FilterError, filter_rows, parse_filter
-from tlsdiag.tui.render import line, safe
+from tlsdiag.tui.render import hang, line, safe, text_width
 from tlsdiag.tui.widgets.event_table import EventTable
 
 DEBOUNCE = 0.25
@@ -172,8 +172,19 @@ class EventsScreen(Screen[None]):
             return
         app: Any = self.app
         match = app.match_for(message.event)
-        detail.update(detail_text(message.event, app.message_for(message.event),
-                                  match.entry.id if match is not None else None))
+        self._detail = detail_text(message.event, app.message_for(message.event),
+                                   match.entry.id if match is not None else None)
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        """The detail text wrapped for the pane, continuation lines under their label's value."""
+        source = getattr(self, "_detail", None)
+        if source is not None:
+            width = text_width(self.query_one("#detail-pane", VerticalScroll), self.app.size.width)
+            self.query_one("#detail", Static).update(hang(source, width))
+
+    def on_resize(self, _: events.Resize) -> None:
+        self.call_after_refresh(self._show_detail)
 
     @on(EventTable.Selected)
     def _selected(self, _: EventTable.Selected) -> None:

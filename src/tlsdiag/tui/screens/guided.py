@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -13,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from tlsdiag.tui.guide import STEPS, StepContent, build_steps
+from tlsdiag.tui.render import hang, text_width
 
 
 class GuidedScreen(Screen[None]):
@@ -62,7 +64,8 @@ class GuidedScreen(Screen[None]):
         if app.current != self._shown:  # another cause: start at the first step; same cause: stay in place
             self._shown = app.current
             self.step = 0
-        self.steps = build_steps(app.current_diagnosis(), cause, store_loaded=bool(app.store_paths))
+        self.steps = build_steps(app.current_diagnosis(), cause, store_loaded=bool(app.store_paths),
+                                 result=app.result)
         self._show()
 
     def watch_step(self, _: int) -> None:
@@ -83,7 +86,14 @@ class GuidedScreen(Screen[None]):
         if app.scanning:
             bar.append(" (re-evaluating…)", "italic")
         self.query_one("#steps-bar", Static).update(bar)
-        self.query_one("#step-body", Static).update(self.steps[self.step].body)
+        self.query_one("#step-body", Static).update(hang(self.steps[self.step].body, self._body_width()))
+
+    def _body_width(self) -> int:
+        """Columns the step text gets (see ``render.text_width``)."""
+        return text_width(self.query_one("#step-scroll", VerticalScroll), self.app.size.width)
+
+    def on_resize(self, _: events.Resize) -> None:
+        self.call_after_refresh(self._show)
 
     @property
     def current_step(self) -> StepContent | None:

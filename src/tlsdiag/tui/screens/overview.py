@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -13,8 +13,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
-from tlsdiag.report.common import size
-from tlsdiag.tui.render import confidence_badge, line, short_time
+from tlsdiag.report.common import STORE_FORMS, lost_text, size
+from tlsdiag.tui.render import confidence_badge, hang, line, short_time, text_width
 
 LOSSES_SHOWN = 8
 
@@ -25,7 +25,7 @@ def read_summary_text(summary: Any) -> Text:
     out = Text()
     out.append("What was read: ", "bold")
     out.append(f"{len(summary.files)} file(s), {size(summary.bytes)}, {summary.records} record(s), "
-               f"{summary.records_lost} lost\n")
+               f"{lost_text(summary)}\n")
     out.append("Time span: ", "bold")
     out.append(f"{short_time(first)} … {short_time(last)} UTC\n")
     losses = []
@@ -44,11 +44,18 @@ def read_summary_text(summary: Any) -> Text:
     return out
 
 
-def files_text(summary: Any) -> Text:
-    """One line per file (cut with … rather than wrapped, so the list stays readable at 80 columns)."""
+def files_text(summary: Any, stores: Any = ()) -> Text:
+    """One line per file (cut with … rather than wrapped, so the list stays readable at 80 columns); a
+    store export shows the certificates read from it (``stores``: the scan's store analyses)."""
     out = Text(no_wrap=True, overflow="ellipsis", style="dim")
     for f in summary.files:
-        out.append_text(Text.assemble(f"  {f.records:>7} rec {size(f.size):>9} {f.form:<5} ", line(f.source), "\n"))
+        if f.form in STORE_FORMS:
+            from tlsdiag.stores.load import certificates_from
+
+            count = f"{certificates_from((a.snapshot for a in stores), f.source):>7} crt"
+        else:
+            count = f"{f.records:>7} rec"
+        out.append_text(Text.assemble(f"  {count} {size(f.size):>9} {f.form:<5} ", line(f.source), "\n"))
     return out
 
 
@@ -73,13 +80,23 @@ class OverviewScreen(Screen[None]):
         self.watch(self.app, "tick", self.refresh_status, init=False)
         self.query_one("#diagnoses", OptionList).focus()
 
+    def on_resize(self, _: events.Resize) -> None:
+        app: Any = self.app
+        if app.result is not None:  # the read summary is wrapped for the width it has
+            self.call_after_refresh(self._show_summary)
+
+    def _show_summary(self) -> None:
+        app: Any = self.app
+        width = text_width(self.query_one("#read-pane", VerticalScroll), self.app.size.width)
+        self.query_one("#read-summary", Static).update(hang(read_summary_text(app.result.summary), width))
+
     def refresh_data(self, _: int = 0) -> None:
         app: Any = self.app
         self.refresh_status()
         self._fill_diagnoses(app)
         if app.result is not None:
-            self.query_one("#read-summary", Static).update(read_summary_text(app.result.summary))
-            self.query_one("#read-files", Static).update(files_text(app.result.summary))
+            self._show_summary()
+            self.query_one("#read-files", Static).update(files_text(app.result.summary, app.result.stores))
 
     def refresh_status(self, _: int = 0) -> None:
         """Progress line and bar only: cheap enough for every progress message."""

@@ -96,6 +96,9 @@ class PasteScreen(Screen[None]):
             direct = any(m.kind == "cause" and m.id == target for m in result.matches)
             how = "the best cause" if direct else "the cause this points to"
             note.update(Text.assemble(f"Enter opens {how}: ", (title, "bold")))
+        elif result.codes:  # only an error code or message: its meaning and the first thing to check
+            entry = result.codes[0].entry
+            note.update(Text.assemble((entry.name, "bold"), f": {entry.meaning}  First check: {entry.check[0].step}"))
         else:
             note.update(Text("Events match, but no cause in the knowledge base lists them.", style="italic"))
 
