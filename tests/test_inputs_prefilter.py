@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from test_inputs_evtx import T0, capi, lync, schannel
 from tlsdiag.evtxwrite import EventSpec, EvtxWriter
 from tlsdiag.inputs import ReadStats, chunk_prefilter, discover, read_events
+from tlsdiag.inputs.options import ReadOptions
 from tlsdiag.kb import load_kb
 from tlsdiag.match.hostfacts import HOST_FACT_PROVIDERS
 from tlsdiag.model import ReadSummary
@@ -232,34 +233,28 @@ def _mixed_log(path: Path, n: int, seed: int = 7) -> Path:
 
 
 @pytest.mark.parametrize("backend", ["rust"])
-def test_threaded_triage_equals_sequential_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                   backend: str) -> None:
-    from tlsdiag.inputs import evtxfile
-
+def test_threaded_triage_equals_sequential_reading(tmp_path: Path, backend: str) -> None:
     path = _mixed_log(tmp_path / "System.evtx", 12000)
-    monkeypatch.setattr(evtxfile, "BLOCK_CHUNKS", 7)  # several blocks, odd boundaries
     names = ["Schannel", "LS User Services"]
-    for prefilter in (None, chunk_prefilter(names)):
-        seq, seq_summary, seq_stats = _read([path], workers=1, prefilter=prefilter, backend=backend)
-        par, par_summary, par_stats = _read([path], workers=2, prefilter=prefilter, backend=backend)
+    for prefilter in (None, chunk_prefilter(names)):  # block_chunks: several blocks, odd boundaries
+        seq, seq_summary, seq_stats = _read([path], options=ReadOptions(workers=1, block_chunks=7),
+                                            prefilter=prefilter, backend=backend)
+        par, par_summary, par_stats = _read([path], options=ReadOptions(workers=2, block_chunks=7),
+                                            prefilter=prefilter, backend=backend)
         assert [e.to_dict() for e in par] == [e.to_dict() for e in seq]
         assert par_summary.losses == seq_summary.losses
-        # (how many chunks the template memo read depends on what it learned before, in this process too)
-        assert {**vars(par_stats), "chunks_templated": 0} == {**vars(seq_stats), "chunks_templated": 0}
+        assert vars(par_stats) == vars(seq_stats)
     assert seq_stats.chunks_skipped > 0 and len(seq) > 0
 
 
-def test_threaded_triage_of_a_damaged_file_reports_the_same_losses(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_threaded_triage_of_a_damaged_file_reports_the_same_losses(tmp_path: Path) -> None:
     from tlsdiag.evtxwrite import damage
-    from tlsdiag.inputs import evtxfile
 
     clean = _mixed_log(tmp_path / "clean.evtx", 6000).read_bytes()
     path = tmp_path / "System.evtx"
     path.write_bytes(damage(damage(clean, "bad_record_size", chunk=3), "zeroed_chunk", chunk=5))
-    monkeypatch.setattr(evtxfile, "BLOCK_CHUNKS", 4)
-    seq, seq_summary, _ = _read([path], workers=1)
-    par, par_summary, _ = _read([path], workers=2)
+    seq, seq_summary, _ = _read([path], options=ReadOptions(workers=1, block_chunks=4))
+    par, par_summary, _ = _read([path], options=ReadOptions(workers=2, block_chunks=4))
     assert [e.to_dict() for e in par] == [e.to_dict() for e in seq]
     assert par_summary.losses == seq_summary.losses and len(seq_summary.losses) >= 2
 
@@ -277,19 +272,20 @@ def test_block_triage_gives_what_chunk_by_chunk_gives(tmp_path: Path, monkeypatc
                                                       reading: str, damage_kind: str | None) -> None:
     """``scan_file`` (blocks, runs of skips, triage threads) against ``scan_chunks`` (one slot at a time).
 
-    One thread reads the stream; with two, the file is mapped, or read with preadv (``TLSDIAG_MMAP=0``).
+    One thread reads the stream; with two, the file is mapped, or read with preadv (mapping not offered).
     """
     from tlsdiag.evtxwrite import damage
     from tlsdiag.inputs import evtxfile
+    from tlsdiag.inputs.options import detect_platform
 
     threads = 1 if reading == "stream" else 2
-    monkeypatch.setenv("TLSDIAG_MMAP", "0" if reading == "preadv" else "1")
+    # many blocks, odd boundaries
+    options = ReadOptions(platform=replace(detect_platform(), mmap=reading != "preadv"), block_chunks=3,
+                          triage_ahead=2)
     used = []
     for name in ("_streamed_blocks", "_mapped_blocks"):
         real = getattr(evtxfile, name)
         monkeypatch.setattr(evtxfile, name, lambda *a, _real=real, _name=name: used.append(_name) or _real(*a))
-    monkeypatch.setattr(evtxfile, "BLOCK_CHUNKS", 3)  # many blocks, odd boundaries
-    monkeypatch.setattr(evtxfile, "TRIAGE_AHEAD", 2)
     raw = _mixed_log(tmp_path / "clean.evtx", 9000, seed=11).read_bytes()
     if damage_kind:
         raw = damage(raw, damage_kind, chunk=4)
@@ -313,7 +309,8 @@ def test_block_triage_gives_what_chunk_by_chunk_gives(tmp_path: Path, monkeypatc
         want = totals(evtxfile.scan_chunks(evtxfile.iter_chunks(fh), "f", header.chunk_count, "rust", prefilter))
     with path.open("rb") as fh:
         fh.seek(evtxfile.FILE_HEADER_SIZE)
-        got = totals(evtxfile.scan_file(fh, "f", header.chunk_count, "rust", prefilter, threads=threads))
+        got = totals(evtxfile.scan_file(fh, "f", header.chunk_count, "rust", prefilter, threads=threads,
+                                        options=options))
     assert got == want
     assert used == {"stream": ["_streamed_blocks"], "mapped": ["_mapped_blocks"], "preadv": []}[reading]
     assert want[2][1] > 0 and want[0]  # chunks were skipped, events were found
@@ -326,8 +323,8 @@ def test_a_mapped_file_cut_short_during_the_scan_is_read_as_far_as_it_goes(tmp_p
     """Pages past the new end of a mapped file must not be touched (that would end the process with SIGBUS)."""
     from tlsdiag.inputs import evtxfile
 
-    monkeypatch.setattr(evtxfile, "BLOCK_CHUNKS", 1)  # one chunk per block, none triaged ahead:
-    monkeypatch.setattr(evtxfile, "TRIAGE_AHEAD", 0)  # block 1 is looked at only after block 0 is handed out
+    # one chunk per block, none triaged ahead: block 1 is looked at only after block 0 is handed out
+    options = ReadOptions(block_chunks=1, triage_ahead=0)
     path = _mixed_log(tmp_path / "System.evtx", 9000, seed=5)
     raw = path.read_bytes()
     header = evtxfile.parse_file_header(raw[:evtxfile.FILE_HEADER_SIZE])
@@ -338,7 +335,8 @@ def test_a_mapped_file_cut_short_during_the_scan_is_read_as_far_as_it_goes(tmp_p
     monkeypatch.setattr(evtxfile, "_mapped_blocks", lambda *a: used.append(1) or real(*a))
     with path.open("rb") as fh:
         fh.seek(evtxfile.FILE_HEADER_SIZE)
-        outcomes = evtxfile.scan_file(fh, "f", header.chunk_count, "rust", chunk_prefilter(["Schannel"]), threads=2)
+        outcomes = evtxfile.scan_file(fh, "f", header.chunk_count, "rust", chunk_prefilter(["Schannel"]), threads=2,
+                                      options=options)
         results = [next(outcomes)[1]]  # the file is mapped whole by now
         with path.open("r+b") as cut:
             cut.truncate(keep)

@@ -21,7 +21,7 @@ import pytest
 
 from tlsdiag import scan as scan_module
 from tlsdiag.evtxwrite import EventSpec, UserData, damage, write_file
-from tlsdiag.inputs import read as read_module
+from tlsdiag.inputs.options import ReadOptions
 from tlsdiag.kb import load_kb
 from tlsdiag.report import render_scan
 from tlsdiag.scan import run_scan
@@ -55,16 +55,13 @@ def busy_log(path: Path, n: int, seed: int = 3) -> Path:
 
 
 @pytest.fixture()
-def small_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(read_module, "PARALLEL_MIN_BYTES", 1)
-    monkeypatch.setattr(read_module, "PROBE_CHUNKS", 2)
-    monkeypatch.setattr(read_module, "SEGMENT_CHUNKS", 3)
-    monkeypatch.setattr(read_module, "TASK_CHUNKS", 3)  # many ranges, odd boundaries
+def small_thresholds() -> dict[str, int]:
+    """Reading options that send even small files to workers, in many ranges with odd boundaries."""
+    return {"parallel_min_bytes": 1, "probe_chunks": 2, "segment_chunks": 3, "task_chunks": 3}
 
 
-def _reports(paths: list[Path], workers: int, monkeypatch: pytest.MonkeyPatch, kb) -> tuple[dict[str, str], object]:
-    monkeypatch.setenv("TLSDIAG_WORKERS", str(workers))
-    result = run_scan(paths, kb=kb)
+def _reports(paths: list[Path], workers: int, tuning: dict[str, int], kb) -> tuple[dict[str, str], object]:
+    result = run_scan(paths, kb=kb, options=ReadOptions(workers=workers, **tuning))
     return {fmt: render_scan(result, fmt) for fmt in FORMATS}, result
 
 
@@ -73,16 +70,40 @@ def kb():
     return load_kb()
 
 
+def test_read_events_yields_only_events_while_workers_analyse_ranges(tmp_path: Path, kb,
+                                                                      small_thresholds: dict[str, int]) -> None:
+    """Worker results go to the digest's absorb() inside the reader; the consumer sees Events only."""
+    from tlsdiag.inputs import ReadStats, read_events
+    from tlsdiag.model import Event, ReadSummary
+    from tlsdiag.scan import Analysis, RangeDigest
+
+    log = busy_log(tmp_path / "busy.evtx", 6000)
+    analysis = Analysis(kb, dedup=False)
+    absorbed = []
+
+    class Counting(RangeDigest):
+        def absorb(self, payload: dict) -> bool:
+            absorbed.append(payload["events"])
+            return super().absorb(payload)
+
+    stats = ReadStats()
+    items = list(read_events([log], summary=ReadSummary(), stats=stats, digest=Counting(kb, False, analysis),
+                             options=ReadOptions(workers=2, **small_thresholds)))
+    assert items and all(type(item) is Event for item in items)
+    assert stats.chunks_remote > 0 and sum(absorbed) > 0
+    assert len(items) + sum(absorbed) == 6000  # every record either came here or was analysed in a worker
+
+
 @pytest.mark.parametrize("damage_kind", [None, "bad_record_size", "zeroed_chunk", "bad_chunk_magic"])
 def test_workers_give_the_same_reports_as_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kb,
-                                                       small_thresholds: None, damage_kind: str | None) -> None:
+                                                       small_thresholds: dict[str, int], damage_kind: str | None) -> None:
     log = busy_log(tmp_path / "busy.evtx", 6000)
     if damage_kind:
         path = tmp_path / "System.evtx"
         path.write_bytes(damage(log.read_bytes(), damage_kind, chunk=9))
         log = path
-    one, single = _reports([log], 1, monkeypatch, kb)
-    many, parallel = _reports([log], 2, monkeypatch, kb)
+    one, single = _reports([log], 1, small_thresholds, kb)
+    many, parallel = _reports([log], 2, small_thresholds, kb)
     assert single.stats.reader["chunks_remote"] == 0
     assert parallel.stats.reader["chunks_remote"] > 10, "the worker path was not taken"
     for fmt in FORMATS:
@@ -95,28 +116,28 @@ def test_workers_give_the_same_reports_as_one_process(tmp_path: Path, monkeypatc
 
 
 def test_kept_matches_stop_at_the_limit_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kb,
-                                                 small_thresholds: None) -> None:
+                                                 small_thresholds: dict[str, int]) -> None:
     monkeypatch.setattr(scan_module, "MAX_KEPT_MATCHES", 700)
     log = busy_log(tmp_path / "System.evtx", 4000)
-    one, single = _reports([log], 1, monkeypatch, kb)
-    many, parallel = _reports([log], 2, monkeypatch, kb)
+    one, single = _reports([log], 1, small_thresholds, kb)
+    many, parallel = _reports([log], 2, small_thresholds, kb)
     assert len(parallel.matches) == len(single.matches) == 700
     assert [m.event.locator for m in parallel.matches] == [m.event.locator for m in single.matches]
     assert many["timeline"] == one["timeline"]
 
 
 def test_records_seen_in_another_input_are_counted_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kb,
-                                                        small_thresholds: None) -> None:
+                                                        small_thresholds: dict[str, int]) -> None:
     """The same log twice (a copy in another folder): the second copy's ranges collide and are replayed."""
     (tmp_path / "a").mkdir()
     log = busy_log(tmp_path / "a" / "System.evtx", 3000)
     copy = tmp_path / "b" / "System.evtx"
     copy.parent.mkdir()
     copy.write_bytes(log.read_bytes())
-    _alone, single_alone = _reports([log], 1, monkeypatch, kb)
-    one, single = _reports([log, copy], 1, monkeypatch, kb)
-    many, parallel = _reports([log, copy], 2, monkeypatch, kb)
-    _, parallel_alone = _reports([log], 2, monkeypatch, kb)
+    _alone, single_alone = _reports([log], 1, small_thresholds, kb)
+    one, single = _reports([log, copy], 1, small_thresholds, kb)
+    many, parallel = _reports([log, copy], 2, small_thresholds, kb)
+    _, parallel_alone = _reports([log], 2, small_thresholds, kb)
     # the copy's worker results could not be used (every record seen before): the copy was read here
     assert parallel.stats.reader["chunks_remote"] == parallel_alone.stats.reader["chunks_remote"] > 0
     for fmt in ("json", "text", "timeline"):
@@ -128,7 +149,9 @@ def test_records_seen_in_another_input_are_counted_once(tmp_path: Path, monkeypa
 
 _DYING_WORKER = """
 import json, os, sys
+from dataclasses import replace
 from tlsdiag.inputs import read as read_module
+from tlsdiag.inputs.options import ReadOptions
 from tlsdiag.report import render_scan
 from tlsdiag.scan import run_scan
 
@@ -142,13 +165,11 @@ def dying(path, source, start, *args):
 
 
 if __name__ == "__main__":
-    read_module.PARALLEL_MIN_BYTES = 1
-    read_module.PROBE_CHUNKS = 2
-    read_module.TASK_CHUNKS = 3
     read_module.digest_range = dying  # a forked worker runs this module's copy
-    result = run_scan([sys.argv[1]])
+    small = dict(parallel_min_bytes=1, probe_chunks=2, task_chunks=3)
+    result = run_scan([sys.argv[1]], options=replace(ReadOptions.from_environment(), **small))
     print(json.dumps({"report": render_scan(result, "json"), "remote": result.stats.reader["chunks_remote"],
-                      "lost": result.summary.records_lost}))
+                      "lost": result.summary.records_lost, "failures": result.stats.reader["fast_path_failures"]}))
 """
 
 
@@ -170,11 +191,13 @@ def test_a_worker_that_dies_costs_nothing(tmp_path: Path, monkeypatch: pytest.Mo
     got = _scan_in_a_script(tmp_path, _DYING_WORKER, log)
     assert got["report"] == want and got["lost"] == 0
     assert got["remote"] <= 6  # at most the ranges before chunk 8 were analysed by workers; the rest here
+    assert got["failures"] >= 1  # and the failure was counted (and logged), not swallowed
 
 
 _NO_STDERR_FD = """
 import io, json, sys
-from tlsdiag.inputs import read as read_module
+from dataclasses import replace
+from tlsdiag.inputs.options import ReadOptions
 from tlsdiag.scan import run_scan
 from tlsdiag.report import render_scan
 
@@ -183,15 +206,14 @@ class NoFd(io.StringIO):  # what Textual puts in sys.stderr: fileno() is -1
         return -1
 
 if __name__ == "__main__":
-    read_module.PARALLEL_MIN_BYTES = 1
-    read_module.PROBE_CHUNKS = 2
+    small = dict(parallel_min_bytes=1, probe_chunks=2)
     real = sys.stderr
     if sys.argv[2] == "no-fd":
         sys.stderr = NoFd()
     import threading
     stop = threading.Event()
     threading.Thread(target=stop.wait, daemon=True).start()  # another thread runs: no fork, a fork server
-    result = run_scan([sys.argv[1]])
+    result = run_scan([sys.argv[1]], options=replace(ReadOptions.from_environment(), **small))
     stop.set()
     sys.stderr = real
     print(json.dumps({"report": render_scan(result, "json"), "remote": result.stats.reader["chunks_remote"],

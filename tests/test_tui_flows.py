@@ -385,7 +385,9 @@ def test_large_file_read_by_worker_processes_inside_the_app(kb, tmp_path: Path) 
 
     from tlsdiag.evtxwrite import EvtxWriter
     from tlsdiag.evtxwrite.writer import EventSpec, UserData
-    from tlsdiag.inputs.read import PARALLEL_MIN_BYTES
+    from tlsdiag.inputs.options import ReadOptions
+
+    PARALLEL_MIN_BYTES = ReadOptions.parallel_min_bytes
 
     path = tmp_path / "System.evtx"
     t = datetime(2026, 3, 1, tzinfo=timezone.utc)

@@ -36,7 +36,7 @@ from tlsdiag.match import (
 from tlsdiag.match.conditions import lookup
 from tlsdiag.match.diagnose import KEEP_EVENTS, StoreResult
 from tlsdiag.match.hostfacts import computer_key
-from tlsdiag.model import Event, ReadSummary
+from tlsdiag.model import Event, ReadSummary, event_kind
 
 EVENT_KINDS = ("evtx", "xml", "text", "export")
 STORE_KINDS = ("reg", "hive", "storejson", "cert")
@@ -117,12 +117,16 @@ def _discover(paths: Sequence[str | os.PathLike[str]]) -> list[Any]:
 
 
 def _read_events(inputs: list[Any], summary: ReadSummary, backend: str, progress: Progress | None,
-                 kb: KnowledgeBase | None, reader_stats: Any, digest: Any = None) -> Iterable[Any]:
+                 kb: KnowledgeBase | None, reader_stats: Any, digest: Any = None,
+                 options: Any = None) -> Iterable[Event]:
     from tlsdiag.inputs import chunk_prefilter, read_events
+    from tlsdiag.inputs.options import ReadOptions
 
-    prefilter = chunk_prefilter(prefilter_names(kb), prefilter_event_ids(kb)) if kb is not None else None
+    options = options or ReadOptions.from_environment()
+    prefilter = (chunk_prefilter(prefilter_names(kb), prefilter_event_ids(kb), engine=options.prefilter_engine)
+                 if kb is not None else None)
     return read_events(inputs, summary=summary, backend=backend, progress=progress, stats=reader_stats,
-                       prefilter=prefilter, digest=digest)
+                       prefilter=prefilter, digest=digest, options=options)
 
 
 def _analyse_stores(inputs: list[Any], summary: ReadSummary | None = None) -> list[StoreAnalysis]:
@@ -212,8 +216,11 @@ def prefilter_event_ids(kb: KnowledgeBase) -> dict[str, frozenset[int]]:
 
 def run_scan(paths: Sequence[str | os.PathLike[str]], *, backend: str = "rust", progress: Progress | None = None,
              kb: KnowledgeBase | None = None, on_match: Callable[[Match], None] | None = None,
-             prefilter: bool = True) -> ScanResult:
-    """Scan event logs and store exports under ``paths``; raises InputError when nothing is usable."""
+             prefilter: bool = True, options: Any = None) -> ScanResult:
+    """Scan event logs and store exports under ``paths``; raises InputError when nothing is usable.
+
+    ``options`` (``inputs.options.ReadOptions``) says how to read; by default the platform's offer and the
+    environment's settings, decided once at the start."""
     started = time.perf_counter()
     kb = kb or load_kb()
     paths = [str(p) for p in paths]
@@ -242,7 +249,7 @@ def run_scan(paths: Sequence[str | os.PathLike[str]], *, backend: str = "rust", 
     events: Iterable[Any] = ()
     if event_inputs:
         events = _read_events(event_inputs, summary, backend, progress, kb if prefilter else None, reader_stats,
-                              digest)
+                              digest, options)
     result = analyse(events, kb, summary=summary, store_inputs=store_inputs, on_match=on_match, paths=paths,
                      backend=backend, dedup=dedup, analysis=analysis)
     if not result.stores:
@@ -299,8 +306,8 @@ def _match(event: Event, item: list) -> Match:
 
 
 def _shape_fields(event: Event) -> tuple:
-    """channel, provider, event id, level, computer, message and form (slices of the tuple: made per event)."""
-    return event[4:9] + event[15:]
+    """channel, provider, event id, level, computer, message and form (``model.event_kind``)."""
+    return event_kind(event)
 
 
 class Analysis:
@@ -572,6 +579,10 @@ class RangeDigest:
     def __getstate__(self) -> dict[str, Any]:
         return {"kb": self.kb, "dedup": self.dedup, "_analysis": None}
 
+    def absorb(self, payload: dict[str, Any]) -> bool:
+        """Take a worker's result into the receiving side's Analysis (False: read the range here instead)."""
+        return self._analysis is not None and self._analysis.absorb(payload)
+
     def budget(self) -> int:
         """How many matches a worker should send back in full (the rest are only counted)."""
         return max(0, self._analysis.keep - len(self._analysis.matches)) if self._analysis is not None else 0
@@ -592,18 +603,14 @@ def analyse(events: Iterable[Any], kb: KnowledgeBase, *, summary: ReadSummary | 
 
     ``dedup`` counts a record that arrives twice (same computer, log, provider, id, record and time) once;
     ``run_scan`` turns it off when there is only one event input, where duplicates cannot occur. The
-    stream may hold a reader's ``Digested`` items (a worker's Analysis of a range) in place of events.
+    ``analysis`` may already hold what worker processes analysed (``RangeDigest.absorb``).
     """
     started = time.perf_counter()
     summary = summary if summary is not None else ReadSummary()
     state = analysis or Analysis(kb, dedup=dedup, on_match=on_match)
     feed = state.feed
-    for item in events:
-        if type(item) is Event:
-            feed(item)
-        elif not state.absorb(item.payload):
-            for event in item.replay():
-                feed(event)
+    for event in events:
+        feed(event)
     state.flush()
     stats = state.stats
     matches = state.matches

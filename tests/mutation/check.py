@@ -53,10 +53,10 @@ def by_chunk(events: list[Event]) -> dict[int, list[str]]:
     return dict(out)
 
 
-def read(path: Path, backend: str, prefilter: object = None) -> tuple[list[Event], ReadSummary]:
+def read(path: Path, backend: str, prefilter: object = None, options: object = None) -> tuple[list[Event], ReadSummary]:
     """All events of one file; with ``prefilter`` as ``tlsdiag scan`` reads (original and variant alike)."""
     summary = ReadSummary()
-    events = list(read_events([path], summary=summary, backend=backend, prefilter=prefilter))
+    events = list(read_events([path], summary=summary, backend=backend, prefilter=prefilter, options=options))
     return events, summary
 
 

@@ -49,16 +49,19 @@ def main(argv: list[str] | None = None) -> int:
         from tlsdiag.scan import prefilter_names
 
         prefilter = chunk_prefilter(prefilter_names(load_kb()))
-    if args.parallel_min is not None:
-        import tlsdiag.inputs.read as read_module
+    from dataclasses import replace
 
-        read_module.PARALLEL_MIN_BYTES = args.parallel_min
+    from tlsdiag.inputs.options import ReadOptions
+
+    options = ReadOptions.from_environment()
+    if args.parallel_min is not None:
+        options = replace(options, parallel_min_bytes=args.parallel_min)
     data = args.sample.read_bytes()
     out = sys.stdout
     with tempfile.TemporaryDirectory(prefix="tlsdiag-mut-") as tmp:
         orig_path = Path(tmp) / "original.evtx"
         orig_path.write_bytes(data)
-        events, summary = read(orig_path, args.backend, prefilter)
+        events, summary = read(orig_path, args.backend, prefilter, options)
         original = by_chunk(events)
         os.unlink(orig_path)
         out.write(json.dumps({"original": len(events), "losses": len(summary.losses)}) + "\n")
@@ -72,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             path.write_bytes(variant.data)
             t0 = time.perf_counter()
             try:
-                got, summ = read(path, args.backend, prefilter)
+                got, summ = read(path, args.backend, prefilter, options)
                 found = problems(original, variant.slot_of, got, summ, variant.data)
                 n, lost = len(got), summ.records_lost
             except BaseException as exc:  # the point of the suite: nothing may escape

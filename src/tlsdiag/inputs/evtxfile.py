@@ -13,6 +13,7 @@ header that counts one chunk, followed by the chunk.
 from __future__ import annotations
 
 import io
+import logging
 import mmap
 import os
 import struct
@@ -25,6 +26,7 @@ from functools import cached_property
 from itertools import islice
 from typing import Any, BinaryIO
 
+from tlsdiag.inputs.options import Platform, ReadOptions
 from tlsdiag.model import Event, Loss
 
 try:  # the same CRC-32 as zlib's, about three times faster where the isal wheel exists
@@ -39,6 +41,7 @@ CHUNK_MAGIC = b"ElfChnk\x00"
 FILE_MAGIC = b"ElfFile\x00"
 MAX_RECORDS_PER_CHUNK = (CHUNK_SIZE - CHUNK_HEADER_SIZE) // 28 + 1
 MAX_ERRORS_PER_CHUNK = 64
+_LOG = logging.getLogger(__name__)
 _NONE64 = 0xFFFFFFFFFFFFFFFF
 
 
@@ -187,7 +190,6 @@ class ChunkResult:
     losses: list[Loss] = field(default_factory=list)
     parsed: int = 0  # records the parser yielded (normalised or not)
     skipped: int = 0  # records of providers the prefilter does not want (read, not lost)
-    templated: bool = False  # read from its template instances, without pyevtx-rs (see inputs/templates.py)
 
 
 def chunk_slot_loss(chunk: Chunk, source: str, header_count: int) -> Loss | None:
@@ -287,19 +289,6 @@ def parse_chunk_rust(chunk: Chunk, source: str, wanted: Any = None) -> ChunkResu
     memo = _memo()
     result = ChunkResult(chunk.index)
     where = f"chunk {chunk.index}"
-    known = None
-    templates = _templates()
-    if templates is not None and chunk.state == "ok" and chunk.header_ok and chunk.data_ok:
-        try:
-            fast = templates.chunk_events(chunk.data, chunk.first_id, chunk.declared, source, where, wanted)
-            if fast is not None:  # every record of a shape seen before: no pyevtx-rs (see inputs/templates.py)
-                result.events, result.skipped = fast
-                result.parsed = len(result.events) + result.skipped
-                result.templated = True
-                return result
-            known = templates.reader(chunk.data, chunk.first_id, chunk.declared) or None
-        except Exception:  # bytes the memo cannot read (crafted, damaged): pyevtx-rs reads them
-            known = None
     stream = io.BytesIO(synthetic_header(1) + _padded(chunk))
     errors: list[str] = []
     seen: list[int] = []
@@ -337,15 +326,10 @@ def parse_chunk_rust(chunk: Chunk, source: str, wanted: Any = None) -> ChunkResu
             result.losses.append(Loss(source, f"chunk {chunk.index} record {rid}",
                                       f"cannot normalise record: {_short(exc)}", 1))
             continue
-        if known is not None and rid in known:
-            try:
-                templates.learn(known[rid], event, rec["data"], wanted)
-            except Exception:  # then this shape is not learned; the event stands as read
-                known = None
         if event is None:  # a provider (or event id) the prefilter does not want
             skipped += 1
             continue
-        keep(event if templates is None else templates.shared(event))
+        keep(event)
     result.parsed += parsed
     result.skipped += skipped
     _account(result, chunk, source, seen, errors)
@@ -363,19 +347,6 @@ def _memo() -> Any:
 
         memo = _LOCAL.memo = RecordMemo()
     return memo
-
-
-def _templates() -> Any:
-    """This thread's TemplateMemo (None with ``TLSDIAG_TEMPLATES=0``: every chunk through pyevtx-rs)."""
-    memo = getattr(_LOCAL, "templates", _UNSET)
-    if memo is _UNSET:
-        from tlsdiag.inputs.templates import TemplateMemo
-
-        memo = _LOCAL.templates = TemplateMemo() if os.environ.get("TLSDIAG_TEMPLATES", "1") != "0" else None
-    return memo
-
-
-_UNSET: Any = object()
 
 
 def parse_chunk_python(chunk: Chunk, source: str, wanted: Any = None) -> ChunkResult:
@@ -493,7 +464,8 @@ class RangeResult:
     chunks_damaged: int = 0
     records_parsed: int = 0
     records_skipped: int = 0
-    chunks_templated: int = 0
+    chunks_skipped_by_records: int = 0  # of chunks_skipped: held a wanted name, but no wanted record (BinXML)
+    fast_path_failures: int = 0  # a shortcut failed (logged); the plain path was taken
 
 
 @dataclass(frozen=True)
@@ -541,6 +513,9 @@ def handle_chunk(chunk: Chunk, source: str, header_count: int, parse: Any, wante
         # a damaged chunk is always parsed: damage can hide the very name the prefilter looks for,
         # and parsing is what names the chunk as damaged
         damaged = chunk.state == "truncated" or not chunk.data_ok
+        if passes and not damaged and wanted is not None and chunk.header_ok:
+            passes = _records_may_match(wanted, chunk, source, out)
+            out.chunks_skipped_by_records = int(not passes)
         if passes is False and not damaged:
             out.chunks_skipped = 1
         else:
@@ -548,7 +523,6 @@ def handle_chunk(chunk: Chunk, source: str, header_count: int, parse: Any, wante
             out.chunks_parsed = 1
             out.records_parsed = result.parsed
             out.records_skipped = result.skipped
-            out.chunks_templated = int(result.templated)
             out.events = result.events
             if result.losses:
                 out.chunks_damaged = 1
@@ -562,10 +536,26 @@ def handle_chunk(chunk: Chunk, source: str, header_count: int, parse: Any, wante
     return meta, out
 
 
+def _records_may_match(wanted: Any, chunk: Chunk, source: str, out: RangeResult) -> bool:
+    """The prefilter's record-level answer for a chunk that passed its byte test (see ``recordkeys``).
+
+    A failure in this shortcut is a bug, never a reason to lose an event: the chunk is parsed, the
+    failure logged and counted (``fast_path_failures`` in ``--stats``).
+    """
+    check = getattr(wanted, "records_may_match", None)
+    if check is None:
+        return True
+    try:
+        return bool(check(chunk.data))
+    except Exception as exc:
+        out.fast_path_failures += 1
+        _LOG.warning("record-level prefilter failed on %s chunk %d (chunk parsed instead): %s",
+                     source, chunk.index, _short(exc))
+        return True
+
+
 # ---------------------------------------------------------------- the fast path: blocks of chunks
 
-BLOCK_CHUNKS = 64  # chunk slots read and triaged at a time (4 MiB)
-TRIAGE_AHEAD = 3  # blocks triaged ahead of the one being parsed (bounds memory: 4 blocks of 4 MiB)
 
 
 @dataclass
@@ -612,7 +602,8 @@ def triage_block(first: int, data: bytes | memoryview, prefilter: Any) -> Block:
 
 
 def scan_file(stream: BinaryIO, source: str, header_count: int, backend: str, prefilter: Any,
-              start: int = 0, stop: int | None = None, threads: int = 1) -> Iterator[tuple[ChunkMeta, RangeResult]]:
+              start: int = 0, stop: int | None = None, threads: int = 1,
+              options: ReadOptions | None = None) -> Iterator[tuple[ChunkMeta, RangeResult]]:
     """Chunk slots ``[start, stop)`` of an EVTX stream: ``scan_chunks`` results, faster on big files.
 
     Slots are read a block at a time into reused buffers and triaged
@@ -621,10 +612,12 @@ def scan_file(stream: BinaryIO, source: str, header_count: int, backend: str, pr
     ``scan_chunks`` would. With ``threads`` > 1 and a real file (``fileno``),
     blocks are read with ``os.preadv`` and triaged ahead in a thread pool;
     results stay in order. Otherwise the stream must stand at slot ``start``.
+    ``options`` gives the block sizes and says which of mapping, ``preadv`` and ``madvise`` may be
+    used (default: ``ReadOptions()``, all this process has; see ``inputs/options.py``).
     """
     parse = PARSERS[backend]
     wanted = prefilter if hasattr(prefilter, "record_wanted") else None
-    for block in _blocks(stream, prefilter, start, stop, threads):
+    for block in _blocks(stream, prefilter, start, stop, threads, options or ReadOptions()):
         data = block.data
         careful = block.careful
         nslots = -(-len(data) // CHUNK_SIZE)
@@ -650,13 +643,13 @@ class _BufferPool:
         self._free: list[bytearray] = []
         self._keep = keep
 
-    def get(self) -> bytearray:
+    def get(self, size: int) -> bytearray:
         with self._lock:
             if self._free:
                 buf = self._free.pop()
-                if len(buf) == BLOCK_CHUNKS * CHUNK_SIZE:
+                if len(buf) == size:
                     return buf
-        return bytearray(BLOCK_CHUNKS * CHUNK_SIZE)
+        return bytearray(size)
 
     def put(self, buf: bytearray) -> None:
         with self._lock:
@@ -664,7 +657,7 @@ class _BufferPool:
                 self._free.append(buf)
 
 
-_BUFFERS = _BufferPool(TRIAGE_AHEAD + 1)
+_BUFFERS = _BufferPool(ReadOptions.triage_ahead + 1)
 
 
 def _fill(stream: BinaryIO, buf: bytearray | memoryview) -> int:
@@ -679,13 +672,14 @@ def _fill(stream: BinaryIO, buf: bytearray | memoryview) -> int:
     return got
 
 
-def _streamed_blocks(stream: BinaryIO, prefilter: Any, start: int, stop: int | None) -> Iterator[Block]:
+def _streamed_blocks(stream: BinaryIO, prefilter: Any, start: int, stop: int | None,
+                     block_chunks: int) -> Iterator[Block]:
     """Blocks read one after the other from where the stream stands (no threads, any stream)."""
-    buf = _BUFFERS.get()  # one buffer, refilled: no fresh pages per block
+    buf = _BUFFERS.get(block_chunks * CHUNK_SIZE)  # one buffer, refilled: no fresh pages per block
     try:
         index = start
         while stop is None or index < stop:
-            count = BLOCK_CHUNKS if stop is None else min(BLOCK_CHUNKS, stop - index)
+            count = block_chunks if stop is None else min(block_chunks, stop - index)
             target = memoryview(buf)[:count * CHUNK_SIZE]
             n = _fill(stream, target)
             if not n:
@@ -696,7 +690,8 @@ def _streamed_blocks(stream: BinaryIO, prefilter: Any, start: int, stop: int | N
         _BUFFERS.put(buf)
 
 
-def _blocks(stream: BinaryIO, prefilter: Any, start: int, stop: int | None, threads: int) -> Iterator[Block]:
+def _blocks(stream: BinaryIO, prefilter: Any, start: int, stop: int | None, threads: int,
+            options: ReadOptions) -> Iterator[Block]:
     """Triaged blocks in order, each valid until the caller asks for the next one.
 
     With threads and a real file: the file mapped (``_mapped``), else read with ``os.preadv`` into
@@ -706,23 +701,26 @@ def _blocks(stream: BinaryIO, prefilter: Any, start: int, stop: int | None, thre
         fd = stream.fileno()
     except (AttributeError, OSError, ValueError):
         fd = None
+    block_chunks, platform = options.block_chunks, options.platform
     if prefilter is None or fd is None or threads < 2:
-        yield from _streamed_blocks(stream, prefilter, start, stop)
+        yield from _streamed_blocks(stream, prefilter, start, stop, block_chunks)
         return
     size = os.fstat(fd).st_size
     end = -(-(max(size - FILE_HEADER_SIZE, 0)) // CHUNK_SIZE)
     end = end if stop is None else min(stop, end)
-    mapped = _mapped(fd, size)
+    mapped = _mapped(fd, size, platform)
     if mapped is not None:
-        yield from _mapped_blocks(mapped, fd, prefilter, start, end, threads)
+        yield from _mapped_blocks(mapped, fd, prefilter, start, end, threads, options)
         return
-    if not hasattr(os, "preadv"):
-        yield from _streamed_blocks(stream, prefilter, start, stop)
+    if not platform.preadv:
+        stream.seek(FILE_HEADER_SIZE + start * CHUNK_SIZE)
+        yield from _streamed_blocks(stream, prefilter, start, stop, block_chunks)
         return
-    free = [_BUFFERS.get() for _ in range(min(TRIAGE_AHEAD + 1, -(-(end - start) // BLOCK_CHUNKS)))]
+    free = [_BUFFERS.get(block_chunks * CHUNK_SIZE)
+            for _ in range(min(options.triage_ahead + 1, -(-(end - start) // block_chunks)))]
 
     def job(first: int, buf: bytearray) -> Block:
-        view = memoryview(buf)[:min(BLOCK_CHUNKS, end - first) * CHUNK_SIZE]
+        view = memoryview(buf)[:min(block_chunks, end - first) * CHUNK_SIZE]
         n = os.preadv(fd, [view], FILE_HEADER_SIZE + first * CHUNK_SIZE)
         return triage_block(first, view[:n], prefilter)
 
@@ -730,13 +728,14 @@ def _blocks(stream: BinaryIO, prefilter: Any, start: int, stop: int | None, thre
         free.append(block.data.obj)  # in use by the caller until it asks for the next block
 
     try:
-        yield from _triaged_ahead(range(start, end, BLOCK_CHUNKS), threads, job, claim=free.pop, taken=taken)
+        yield from _triaged_ahead(range(start, end, block_chunks), threads, options.triage_ahead, job,
+                                  claim=free.pop, taken=taken)
     finally:  # the pool has shut down, so no job writes any more: the buffers can serve the next file
         for buf in free:
             _BUFFERS.put(buf)
 
 
-def _triaged_ahead(firsts: Iterable[int], threads: int, job: Callable[..., Block],
+def _triaged_ahead(firsts: Iterable[int], threads: int, ahead: int, job: Callable[..., Block],
                    claim: Callable[[], Any] | None = None, taken: Callable[[Block], None] | None = None,
                    done: Callable[[Block], None] | None = None) -> Iterator[Block]:
     """``job(first)`` for each block, run ahead in a thread pool, the blocks yielded in order.
@@ -753,7 +752,7 @@ def _triaged_ahead(firsts: Iterable[int], threads: int, job: Callable[..., Block
 
     firsts = iter(firsts)
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tlsdiag-triage") as pool:
-        pending = deque(submit(first) for first in islice(firsts, TRIAGE_AHEAD + 1))
+        pending = deque(submit(first) for first in islice(firsts, ahead + 1))
         try:
             while pending:
                 block = pending.popleft().result()
@@ -772,8 +771,8 @@ def _triaged_ahead(firsts: Iterable[int], threads: int, job: Callable[..., Block
                 future.cancel()
 
 
-def _mapped(fd: int, size: int) -> memoryview | None:
-    """The whole file mapped read-only, or None where that is not possible or ``TLSDIAG_MMAP=0``.
+def _mapped(fd: int, size: int, platform: Platform) -> memoryview | None:
+    """The whole file mapped read-only, or None where that is not possible or not wanted (``TLSDIAG_MMAP=0``).
 
     Triage then scans the page cache in place: copying each block into a buffer first cost as
     much as the name search itself. (A file that becomes unreadable, or is cut short in the instant
@@ -781,19 +780,19 @@ def _mapped(fd: int, size: int) -> memoryview | None:
     error; the evidence a scan reads is not expected to change under it, and ``TLSDIAG_MMAP=0``
     reads with ``preadv`` instead.)
     """
-    if os.environ.get("TLSDIAG_MMAP", "") == "0" or size <= FILE_HEADER_SIZE:
+    if not platform.mmap or size <= FILE_HEADER_SIZE:
         return None
     try:
         mapping = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
     except (OSError, ValueError):  # not a regular file, or mapping refused
         return None
-    if hasattr(mapping, "madvise") and hasattr(mmap, "MADV_SEQUENTIAL"):
+    if platform.madvise:
         mapping.madvise(mmap.MADV_SEQUENTIAL)
     return memoryview(mapping)  # the mapping is unmapped when the last view of it is gone
 
 
 def _mapped_blocks(view: memoryview, fd: int, prefilter: Any, start: int, end: int,
-                   threads: int) -> Iterator[Block]:
+                   threads: int, options: ReadOptions) -> Iterator[Block]:
     """``_blocks`` over a mapped file: blocks triaged ahead in threads, each a view of the mapping."""
     limit = min(len(view), FILE_HEADER_SIZE + end * CHUNK_SIZE)
 
@@ -801,7 +800,7 @@ def _mapped_blocks(view: memoryview, fd: int, prefilter: Any, start: int, end: i
         at = FILE_HEADER_SIZE + first * CHUNK_SIZE
         # a file cut short since it was mapped: touching pages past its end would stop the process (SIGBUS),
         # so each block looks at the size first and reads what is still there, like a short read
-        stop = min(at + BLOCK_CHUNKS * CHUNK_SIZE, limit, os.fstat(fd).st_size)
+        stop = min(at + options.block_chunks * CHUNK_SIZE, limit, os.fstat(fd).st_size)
         block = triage_block(first, view[at:max(at, stop)], prefilter)
         block.copies = {k: block.slot(k) for k in block.careful}  # parsed later: copied while they are there
         return block
@@ -815,5 +814,6 @@ def _mapped_blocks(view: memoryview, fd: int, prefilter: Any, start: int, end: i
             drop(dontneed, at, len(block.data))
 
     dontneed = getattr(mmap, "MADV_DONTNEED", None)
-    drop = getattr(view.obj, "madvise", None) if dontneed is not None else None
-    yield from _triaged_ahead(range(start, end, BLOCK_CHUNKS), threads, job, done=done)
+    drop = getattr(view.obj, "madvise", None) if options.platform.madvise else None
+    yield from _triaged_ahead(range(start, end, options.block_chunks), threads, options.triage_ahead, job,
+                              done=done)

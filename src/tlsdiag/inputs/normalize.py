@@ -28,7 +28,7 @@ from types import MappingProxyType
 from typing import Any
 
 from tlsdiag.inputs.prefilter import same_record_answers
-from tlsdiag.model import EPOCH, Event
+from tlsdiag.model import EPOCH, Event, event_at, event_rest
 
 _TS = re.compile(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d+))?\s*(Z|[+-]\d\d:?\d\d)?$")
 _SKIP_ATTRS = ("xmlns",)
@@ -577,7 +577,6 @@ _INSTANCE = re.compile(
     r'"TimeCreated":\{"#attributes":\{"SystemTime":"(?P<t>[^"\\]*)"\}\},"EventRecordID":(?P<r>\d{1,19}),'
     r'(?P<x>"Correlation":(?:null|\{"#attributes":\{(?:[^{}"\\]|"[^"\\]*")*\}\}),'
     r'"Execution":(?:null|\{"#attributes":\{(?:[^{}"\\]|"[^"\\]*")*\}\}),)?')
-_new = tuple.__new__  # an Event from a tuple of its fields (a named tuple's own __new__ takes them one by one)
 MAX_REPEATS = 4096  # distinct record shapes remembered per parser (cleared when full)
 COLD_RECORDS = 4096  # records decoded without the memo after a window in which it rarely hit
 
@@ -697,7 +696,7 @@ class RecordMemo:
                 self.hits += 1
                 if shape is _NOT_WANTED:
                     return None
-                return _new(Event, (source, f"{where} record {record_id}", number, ts, *shape))
+                return event_at(source, f"{where} record {record_id}", number, ts, shape)
             if len(self._seen) >= MAX_REPEATS:
                 self._seen.clear()
         # the System memo: a record whose System element was seen before has only its data parts decoded
@@ -715,8 +714,7 @@ class RecordMemo:
                 event = None
             elif system[1] is not None and (data := self._data(after[at + 1:-1])) is not None:
                 self.system_hits += 1
-                event = _new(Event, (source, f"{where} record {record_id}", number, ts, *system[1], data,
-                                     None, "evtx"))
+                event = event_at(source, f"{where} record {record_id}", number, ts, (*system[1], data, None, "evtx"))
             else:
                 event = self._decode(text, source, where, record_id, fallback_time)
         if split is None:  # no data part, or not the usual layout: decoded as it is
@@ -772,7 +770,7 @@ class RecordMemo:
 
 def _shape_of(event: Event) -> tuple:
     """The fields of an Event after source, locator, record id and time (channel ... form)."""
-    return event[4:]
+    return event_rest(event)
 
 
 _ASK = ("ask the filter",)  # a System whose filter answer depends on more than its own text

@@ -33,7 +33,7 @@ is implied, and which makes the search several times slower) and as single-byte
 text, over many chunks at once and without holding the GIL: about 1.5 GB/s per
 core here against 0.4 GB/s for the fold below. Both are sound; they differ only
 in false positives (the fold also passes names interrupted by NUL bytes). The
-fold is used when hyperscan is missing or ``TLSDIAG_PREFILTER=fold`` is set.
+fold is used when hyperscan is missing or ``TLSDIAG_PREFILTER=fold`` is set (``inputs/options.py``).
 
 Records get the same treatment one level down: in a parsed chunk, a record
 whose provider (and, when event ids are given, whose provider and event id) the
@@ -43,11 +43,12 @@ scan does not want is skipped before its JSON is decoded.
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from tlsdiag.inputs.options import ReadOptions, detect_platform
 
 _LOWER_ASCII = bytes.maketrans(bytes(range(0x41, 0x5B)), bytes(range(0x61, 0x7B)))
 _PROVIDER_KEY = '"Provider":{"#attributes":{"Name":"'
@@ -62,13 +63,11 @@ _DATABASES: dict[tuple, Any] = {}
 
 
 def _engine() -> Any:
-    """The hyperscan module, or None (not installed, or the fold engine asked for)."""
-    if os.environ.get("TLSDIAG_PREFILTER", "").lower() == "fold":
+    """The hyperscan module, or None where it is not installed."""
+    if not detect_platform().hyperscan:
         return None
-    try:
-        import hyperscan
-    except ImportError:
-        return None
+    import hyperscan
+
     return hyperscan
 
 
@@ -155,16 +154,20 @@ class ChunkPrefilter:
         patterns.discard(b"")
         self._patterns: tuple[bytes, ...] = tuple(sorted(patterns))
         self._everything = not self.needles or any(not n for n in self.needles)
-        self.engine = engine or ("hyperscan" if _engine() is not None else "fold")
+        self.engine = engine or ReadOptions.from_environment().prefilter_engine
         if self.engine not in ("hyperscan", "fold"):
             raise ValueError(f"unknown prefilter engine {self.engine!r}")
         self._db: Any = None
         self._local = threading.local()
+        self._keys: Any = None  # the record-level reader, made on first use (holds this filter)
+        self._wide: Any = None  # the fold engine's pattern for name_ends, compiled on first use
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_db"] = None
         state["_local"] = None
+        state["_keys"] = None
+        state["_wide"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -298,6 +301,35 @@ class ChunkPrefilter:
             return True, end + 1
         event_id = _event_id(text, end)
         return event_id is None or event_id in ids, len(text)  # where the id was found is not tracked
+
+    def records_may_match(self, raw: bytes) -> bool:
+        """Whether a whole, checksum-valid chunk that passed the byte test holds a record of a wanted
+        provider and event id, read from the records' BinXML (``recordkeys``); True when in doubt."""
+        keys = self._keys
+        if keys is None:
+            from tlsdiag.inputs.recordkeys import RecordKeys
+
+            keys = self._keys = RecordKeys(self._lower_names, self._plain_ids, self.name_ends)
+        return keys.may_match(raw)
+
+    def name_ends(self, raw: bytes) -> list[int]:
+        """Sorted offsets in ``raw`` at or just before which a wanted name stored as UTF-16LE text ends
+        (every such name is found; an offset may also stand for a near miss)."""
+        if self.engine == "hyperscan":
+            _hs, db, scratch = self._hyperscan()
+            ends: list[int] = []
+            add = ends.append
+
+            def on_match(_id: int, _start: int, end: int, _flags: int, _ctx: Any) -> None:
+                add(end)
+
+            db.scan(raw, match_event_handler=on_match, scratch=scratch)
+            ends.sort()
+            return ends
+        if self._wide is None:  # every start of a name, overlapping ones too (a lookahead matches at each)
+            alternatives = b"|".join(re.escape(n.encode("utf-16-le")) for n in self.names if n)
+            self._wide = re.compile(b"(?=(" + alternatives + b"))", re.IGNORECASE)
+        return sorted(m.start() + len(m.group(1)) for m in self._wide.finditer(raw))
 
     def provider_wanted(self, provider: str, event_id: int | None = None) -> bool:
         name = provider.lower()

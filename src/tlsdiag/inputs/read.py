@@ -9,13 +9,14 @@ the summary shows them, and left to the ``stores`` package.
 
 from __future__ import annotations
 
+import logging
 import operator
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from tlsdiag.errors import InputError
 from tlsdiag.inputs.discover import InputFile, discover
@@ -30,16 +31,13 @@ from tlsdiag.inputs.evtxfile import (
     parse_file_header,
     scan_file,
 )
+from tlsdiag.inputs.options import ReadOptions
 from tlsdiag.inputs.prefilter import ChunkPrefilter
 from tlsdiag.model import Event, FileReport, Loss, ReadSummary
 
 EVENT_KINDS = ("evtx", "xml", "text", "export")
-PARALLEL_MIN_BYTES = 16 * 1024 * 1024  # smaller files are read in-process (no worker start-up cost)
-TASK_CHUNKS = 16  # chunk slots per worker task (1 MiB): small enough to keep memory flat when all is relevant
-PROBE_CHUNKS = 8  # slots read in-process before deciding whether the rest is worth worker processes ...
-SEGMENT_CHUNKS = 256  # ... and, while the file stays sparse, read here between two such decisions
-DENSE_RECORDS_PER_CHUNK = 20  # from this many records parsed per chunk on, the rest goes to workers
 BACKENDS = tuple(PARSERS)
+_LOG = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 ChunkFilter = Callable[[bytes], bool]
@@ -57,7 +55,8 @@ class ReadStats:
     records_parsed: int = 0
     records_skipped: int = 0  # in parsed chunks, records of providers (or ids) the prefilter does not want
     chunks_remote: int = 0  # chunk slots read and analysed by worker processes
-    chunks_templated: int = 0  # parsed chunks read from their template instances, without pyevtx-rs
+    chunks_skipped_by_records: int = 0  # of chunks_skipped: a wanted name in the bytes, no wanted record in BinXML
+    fast_path_failures: int = 0  # shortcuts that failed (logged) and were replaced by the plain path
     files: int = 0
     per_file: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -66,9 +65,24 @@ class ReadStats:
                 f"{self.chunks_parsed} parsed, {self.chunks_skipped} skipped by prefilter, "
                 f"{self.chunks_damaged} damaged; {self.records_parsed} record(s) parsed, "
                 f"{self.records_skipped} of them skipped by prefilter"
-                + (f"; {self.chunks_remote} chunk(s) analysed in worker processes" if self.chunks_remote else "")
-                + (f"; {self.chunks_templated} parsed chunk(s) read from their templates without pyevtx-rs"
-                   if self.chunks_templated else ""))
+                + (f"; {self.chunks_skipped_by_records} of the skipped chunk(s) held a wanted provider name but no "
+                   "wanted record" if self.chunks_skipped_by_records else "")
+                + (f"; {self.fast_path_failures} shortcut failure(s), logged" if self.fast_path_failures else "")
+                + (f"; {self.chunks_remote} chunk(s) analysed in worker processes" if self.chunks_remote else ""))
+
+
+class RangeDigest(Protocol):
+    """What worker processes do with the events of a chunk range, and how the result comes back.
+
+    ``digest(events, keep) -> payload`` runs in a worker and reads ``events`` to its end (the digest is
+    pickled to get there); ``absorb(payload)`` runs in the reading process, in stream order, and returns
+    False when the payload cannot be used (the range is then read again here). ``budget()``, when
+    defined, says how many matches the next range should send back in full.
+    """
+
+    def __call__(self, events: Iterator[Event], keep: Any) -> Any: ...
+
+    def absorb(self, payload: Any) -> bool: ...
 
 
 @dataclass
@@ -132,8 +146,9 @@ def read_events(
     prefilter: ChunkFilter | None = None,
     stats: ReadStats | None = None,
     workers: int | None = None,
-    digest: Any = None,
-) -> Iterator[Event | Digested]:
+    digest: RangeDigest | None = None,
+    options: ReadOptions | None = None,
+) -> Iterator[Event]:
     """Events of all inputs in input order (EVTX: chunk and record order).
 
     ``progress(done_bytes, total_bytes)`` is called as input is consumed.
@@ -141,16 +156,19 @@ def read_events(
     event of interest; skipped chunks are counted in ``stats``, not as losses.
     A ``ChunkPrefilter`` (``chunk_prefilter(names)``) also skips, inside parsed
     chunks, records of other providers or event ids (``stats.records_skipped``).
-    ``workers`` (default: CPU count) also sets the threads that triage EVTX
-    blocks ahead of the parser.
+    ``options`` (default: ``ReadOptions.from_environment()``, decided here once
+    per call) says what the platform offers and how many workers to use;
+    ``workers``, when given, overrides its count. The workers count also sets
+    the threads that triage EVTX blocks ahead of the parser.
 
-    ``digest`` (picklable; ``digest(events, keep) -> payload``, reading the
-    iterator ``events`` to its end) lets worker processes take over large
+    ``digest`` (a ``RangeDigest``) lets worker processes take over large
     on-disk EVTX files whose chunks mostly have to be parsed: once a stretch
     read here proves dense, the rest of the file is read in chunk ranges by
     ``workers`` processes, each range's events are given to the digest there,
-    and a ``Digested`` item stands in the stream for them (in order). Without
-    a digest every event is yielded from here.
+    and its result is handed to ``digest.absorb`` here, in stream order (all
+    events before it have been yielded). When ``absorb`` declines, the range
+    is read again here and its events are yielded. Either way only Events
+    come out of this iterator.
     """
     if backend not in PARSERS:
         raise ValueError(f"unknown backend {backend!r} (choose from {', '.join(BACKENDS)})")
@@ -158,19 +176,15 @@ def read_events(
     stats = stats if stats is not None else ReadStats()
     total = sum(i.size for i in inputs if i.kind in EVENT_KINDS and not i.problem)
     meter = _Progress(progress, total, stats)
-    pool = _Pool(default_workers() if workers is None else workers, digest)
+    options = options or ReadOptions.from_environment()
+    if workers is not None:
+        options = replace(options, workers=workers)
+    pool = _Pool(options, digest)
     try:
         yield from _read_all(inputs, summary, backend, meter, prefilter, stats, pool)
     finally:
         pool.close()
-
-
-def default_workers() -> int:
-    """Worker processes for large files: the CPU count (TLSDIAG_WORKERS overrides), at most 8."""
-    env = os.environ.get("TLSDIAG_WORKERS", "")
-    if env.isdigit():
-        return max(1, int(env))
-    return max(1, min(os.cpu_count() or 1, 8))
+        stats.fast_path_failures += pool.failures
 
 
 def _read_all(inputs: list[InputFile], summary: ReadSummary, backend: str, meter: _Progress,
@@ -213,9 +227,11 @@ def _read_all(inputs: list[InputFile], summary: ReadSummary, backend: str, meter
                     if event.first is not None:
                         report.saw(event.first)
                         report.saw(event.last)
-                else:
-                    report.records += 1
-                    report.saw(event.timestamp)
+                    if pool.digest is None or not pool.digest.absorb(event.payload):
+                        yield from event.replay()  # already counted in the report
+                    continue
+                report.records += 1
+                report.saw(event.timestamp)
                 yield event
         except Exception as exc:
             # zip CRC errors, I/O errors, decoder failures: the file stops here, the run goes on
@@ -262,7 +278,8 @@ def _read_evtx(inp: InputFile, report: FileReport, backend: str, meter: _Progres
             outcomes = pool.outcomes(inp, header.chunk_count, backend, prefilter)
         else:
             threads = pool.workers if pool is not None else 1
-            outcomes = scan_file(fh, source, header.chunk_count, backend, prefilter, threads=threads)
+            outcomes = scan_file(fh, source, header.chunk_count, backend, prefilter, threads=threads,
+                                 options=pool.options if pool is not None else None)
         per_file = stats.per_file.setdefault(source, {"chunks": 0, "skipped": 0, "parsed": 0, "records": 0})
         for meta, out in outcomes:
             if meta is None:  # a worker's digest of the range whose slots were just accounted
@@ -287,14 +304,15 @@ def _read_evtx(inp: InputFile, report: FileReport, backend: str, meter: _Progres
                 report.lost.append(Loss(source, f"chunk {index}", "chunk is zero-filled between chunks that hold "
                                         "records (overwritten or never written)", None))
             zeroed.clear()
+            stats.fast_path_failures += out.fast_path_failures
             if out.chunks_skipped:
                 stats.chunks_skipped += out.chunks_skipped
+                stats.chunks_skipped_by_records += out.chunks_skipped_by_records
                 per_file["skipped"] += out.chunks_skipped
                 continue
             stats.chunks_parsed += 1
             stats.records_parsed += out.records_parsed
             stats.records_skipped += out.records_skipped
-            stats.chunks_templated += out.chunks_templated
             per_file["parsed"] += 1
             per_file["records"] += out.records_parsed
             if out.losses:
@@ -331,7 +349,7 @@ def _init_worker(digest: Any) -> None:
 
 
 def digest_range(path: str, source: str, start: int, stop: int, header_count: int, backend: str,
-                 prefilter: Any, keep: Any) -> tuple[list[tuple[ChunkMeta, RangeResult]], Digested]:
+                 prefilter: Any, keep: Any, options: ReadOptions) -> tuple[list[tuple[ChunkMeta, RangeResult]], Digested]:
     """Worker-process entry: read slots [start, stop), give their events to the digest, return the accounting.
 
     Each chunk's events go to the digest as soon as the chunk is parsed, while they are still in the
@@ -343,7 +361,8 @@ def digest_range(path: str, source: str, start: int, stop: int, header_count: in
     def events() -> Iterator[Event]:
         with open(path, "rb") as fh:
             fh.seek(FILE_HEADER_SIZE + start * CHUNK_SIZE)
-            for meta, result in scan_file(fh, source, header_count, backend, prefilter, start, stop):
+            for meta, result in scan_file(fh, source, header_count, backend, prefilter, start, stop,
+                                          options=options):
                 items.append((meta, result))
                 batch, result.events = result.events, []
                 if batch:
@@ -359,7 +378,7 @@ def digest_range(path: str, source: str, start: int, stop: int, header_count: in
     return items, digested
 
 
-_RECORD_ID, _TIME = operator.itemgetter(2), operator.itemgetter(3)  # Event.record_id, Event.timestamp
+_RECORD_ID, _TIME = operator.attrgetter("record_id"), operator.attrgetter("timestamp")
 
 
 class _Seen:
@@ -393,15 +412,17 @@ class _Pool:
     already use the other cores.
     """
 
-    def __init__(self, workers: int, digest: Any = None) -> None:
-        self.workers = workers
+    def __init__(self, options: ReadOptions, digest: RangeDigest | None = None) -> None:
+        self.options = options
+        self.workers = options.workers
         self.digest = digest
         self._executor: Any = None
         self._broken = False
         self._replayed: set[str] = set()  # files whose worker results the consumer had to read again
+        self.failures = 0  # worker failures taken over by this process (logged)
 
     def eligible(self, inp: InputFile, prefilter: ChunkFilter | None) -> bool:
-        if self.digest is None or self.workers < 2 or inp.is_archive_member or inp.size < PARALLEL_MIN_BYTES:
+        if self.digest is None or self.workers < 2 or inp.is_archive_member or inp.size < self.options.parallel_min_bytes:
             return False
         return prefilter is None or isinstance(prefilter, ChunkPrefilter)
 
@@ -411,14 +432,7 @@ class _Pool:
             import threading
             from concurrent.futures import ProcessPoolExecutor
 
-            methods = multiprocessing.get_all_start_methods()
-            # fork starts a worker in milliseconds with everything loaded, but is safe only while this
-            # process runs no other thread (the CLI between files; never the TUI, which scans in a thread)
-            if "fork" in methods and threading.active_count() == 1:
-                method = "fork"
-            else:
-                method = "forkserver" if "forkserver" in methods else "spawn"
-            ctx = multiprocessing.get_context(method)
+            ctx = multiprocessing.get_context(self.options.start_method(threading.active_count() > 1))
             self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
                                                  initializer=_init_worker, initargs=(self.digest,))
         return self._executor
@@ -428,32 +442,40 @@ class _Pool:
         """Slots read here until a stretch of them is dense; from there on, ranges go to workers."""
         path, source = str(inp.path), inp.display
         slots = -(-(max(inp.size - FILE_HEADER_SIZE, 0)) // CHUNK_SIZE)
-        window_start = next_slot = parsed = 0
-        stretch = PROBE_CHUNKS
+        window_start = next_slot = parsed = parsed_chunks = 0
+        options = self.options
+        stretch = options.probe_chunks
         dense = False
         with open(path, "rb") as fh:
-            outcomes = scan_file(fh, source, header_count, backend, prefilter, threads=self.workers)
+            fh.seek(FILE_HEADER_SIZE)  # slot 0: where a streamed read (no mapping, no preadv) starts
+            outcomes = scan_file(fh, source, header_count, backend, prefilter, threads=self.workers,
+                                 options=options)
             for meta, out in outcomes:
                 yield meta, out
                 next_slot = meta.index + out.chunks_total
                 parsed += out.records_parsed  # parsing is the work (records skipped after parsing cost it too)
+                parsed_chunks += out.chunks_parsed
                 if next_slot - window_start >= stretch:
-                    if parsed >= DENSE_RECORDS_PER_CHUNK * (next_slot - window_start) and not self._broken:
+                    slots_here = next_slot - window_start
+                    if (parsed >= options.dense_records_per_chunk * slots_here
+                            and parsed_chunks >= options.dense_chunk_share * slots_here and not self._broken):
                         dense = True
                         break
-                    window_start, parsed, stretch = next_slot, 0, SEGMENT_CHUNKS
+                    window_start, parsed, parsed_chunks, stretch = next_slot, 0, 0, options.segment_chunks
             outcomes.close()  # stops the triage threads of the part not read here
         if dense and next_slot < slots:
             yield from self._remote(path, source, next_slot, slots, header_count, backend, prefilter)
 
     def _remote(self, path: str, source: str, start: int, slots: int, header_count: int, backend: str,
                 prefilter: ChunkFilter | None) -> Iterator[tuple[ChunkMeta | None, Any]]:
-        ranges = deque((a, min(a + TASK_CHUNKS, slots)) for a in range(start, slots, TASK_CHUNKS))
+        task = self.options.task_chunks
+        ranges = deque((a, min(a + task, slots)) for a in range(start, slots, task))
         pending: deque[tuple[tuple[int, int], Any]] = deque()
         budget = getattr(self.digest, "budget", None)
         try:
             executor = self._pool()
-        except Exception:  # worker processes cannot start here: read the file in this process
+        except Exception as exc:  # worker processes cannot start here: read the file in this process
+            self._failed("worker processes cannot start", exc)
             executor = None
         while ranges or pending:
             while (ranges and len(pending) < 2 * self.workers and executor is not None and not self._broken
@@ -461,8 +483,9 @@ class _Pool:
                 a, b = ranges[0]
                 try:
                     future = executor.submit(digest_range, path, source, a, b, header_count, backend, prefilter,
-                                             budget() if budget else None)
-                except Exception:  # the pool broke (e.g. a worker could not start): the rest is read here
+                                             budget() if budget else None, self.options)
+                except Exception as exc:  # the pool broke (e.g. a worker could not start): the rest is read here
+                    self._failed("the worker pool broke", exc)
                     self._broken = True
                     break
                 ranges.popleft()
@@ -472,7 +495,8 @@ class _Pool:
             (a, b), future = pending.popleft()
             try:
                 items, digested = future.result()
-            except Exception:  # a worker died (killed, out of memory): read that range here instead
+            except Exception as exc:  # a worker died (killed, out of memory): read that range here instead
+                self._failed(f"a worker failed on {source} chunks {a}-{b - 1}", exc)
                 yield from self._local(path, source, a, b, header_count, backend, prefilter)
                 continue
             digested.replay = self._replayer(digested, path, header_count, backend, prefilter)
@@ -498,7 +522,13 @@ class _Pool:
                prefilter: ChunkFilter | None) -> Iterator[tuple[ChunkMeta, RangeResult]]:
         with open(path, "rb") as fh:
             fh.seek(FILE_HEADER_SIZE + start * CHUNK_SIZE)
-            yield from scan_file(fh, source, header_count, backend, prefilter, start, stop, threads=self.workers)
+            yield from scan_file(fh, source, header_count, backend, prefilter, start, stop, threads=self.workers,
+                                 options=self.options)
+
+    def _failed(self, what: str, exc: BaseException) -> None:
+        """A worker-side failure: logged and counted (``fast_path_failures``); the work is done here instead."""
+        self.failures += 1
+        _LOG.warning("%s (read in this process instead): %s: %s", what, type(exc).__name__, exc)
 
     def close(self) -> None:
         if self._executor is not None:

@@ -21,10 +21,9 @@ from types import MappingProxyType
 
 from tlsdiag.kb.model import CatalogEvent, KnowledgeBase
 from tlsdiag.match.conditions import compile_all
-from tlsdiag.model import Event
+from tlsdiag.model import Event, event_at
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
-_new = tuple.__new__  # an Event from a tuple of its fields, without the named tuple's own __new__ (one per match)
 
 
 @dataclass(slots=True)  # not frozen: built once per matched event on the hot path; treat as read-only
@@ -89,7 +88,7 @@ def unpack_matches(packed: tuple[list[tuple], list[tuple]], kb: KnowledgeBase, l
                                  frozen if fields is None else MappingProxyType(fields), complete, uncertain,
                                  recovered)
         source, rest, entry, fields, complete, uncertain, recovered = shape
-        out.append(Match(_new(Event, (source, locator, record_id, timestamp, *rest)), entry, fields, complete,
+        out.append(Match(event_at(source, locator, record_id, timestamp, rest), entry, fields, complete,
                          uncertain, recovered))
     return out
 
