@@ -54,7 +54,7 @@ def test_scan_real_system_logs_reads_windows_builds(corpus_dir: Path, kb) -> Non
 
 
 def test_on_match_sees_every_match_incrementally(corpus_dir: Path, kb, kbdir: Path, tmp_path: Path) -> None:
-    # EventLog 6009 is not in the small catalog, so add a catalog entry for it and count the callbacks
+    # EventLog 6009 is not in the catalog, so add a catalog entry for it and count the callbacks
     root = tmp_path / "signatures"
     shutil.copytree(kbdir, root)
     (root / "events" / "eventlog-6009.yaml").write_text(
@@ -62,6 +62,12 @@ def test_on_match_sees_every_match_incrementally(corpus_dir: Path, kb, kbdir: Pa
         "level: information\nmeaning: Windows logs its version and build at every start.\n"
         'fields: ["1", "2", "3", "4", "5"]\ntemplates:\n  en: "Microsoft (R) Windows (R) %1 %2 %3 %4."\n'
         "sources: [{key: S0, title: corpus, supports: layout, quality: inferred}]\n")
+    # a scan matches only the entries some cause reads, so let one cause count it (as weak evidence)
+    cause = root / "causes" / "cipher-mismatch.yaml"
+    text = cause.read_text()
+    assert "\nevidence:\n  - " in text
+    cause.write_text(text.replace("\nevidence:\n", "\nevidence:\n  - {id: boot-version, event: eventlog-6009, "
+                                  "weight: 0.05, role: generic}\n", 1))
     kb6009 = load_kb(root)
     seen = []
     result = run_scan([corpus_dir / OMER_SYSTEM], kb=kb6009, on_match=seen.append)
@@ -169,3 +175,16 @@ def test_progress_reports_bytes_up_to_the_total(corpus_dir: Path, kb) -> None:
     dones = [d for d, _ in calls]
     assert dones == sorted(dones)
     assert calls[-1][0] == calls[-1][1] == result.summary.bytes
+
+
+def test_scan_matches_only_what_a_cause_reads() -> None:
+    """Catalog entries no cause reads (Service Control Manager's) serve explain, not the scan: matching them
+    would make the prefilter open every System chunk, since real System logs are full of that provider."""
+    from tlsdiag.scan import scanned_entries
+
+    kb = load_kb()
+    scanned = {e.id for e in scanned_entries(kb)}
+    read = {e.event for c in kb.causes.values() for e in c.evidence}
+    assert read <= scanned and scanned < set(kb.events)
+    assert "scm-7024" in kb.events and "scm-7024" not in scanned
+    assert "Service Control Manager" not in prefilter_names(kb)

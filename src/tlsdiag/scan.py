@@ -23,6 +23,7 @@ from typing import Any
 
 from tlsdiag.errors import InputError
 from tlsdiag.kb import KnowledgeBase, load_kb
+from tlsdiag.kb.model import CatalogEvent
 from tlsdiag.match import (
     HOST_FACT_EVENT_IDS,
     HOST_FACT_PROVIDERS,
@@ -188,13 +189,25 @@ def _store_results(analyses: list[StoreAnalysis], seen: Iterable[str], notes: li
     return out
 
 
+def scanned_entries(kb: KnowledgeBase) -> list[CatalogEvent]:
+    """The catalog entries a scan matches: those some cause counts as evidence or against it.
+
+    An entry no cause reads (the Service Control Manager events, for one) serves ``explain`` and the
+    ``events`` views, but can change no diagnosis; matching it in a scan would only cost reading time
+    (real System logs are full of that provider's records, which the prefilter would then have to open).
+    """
+    used = {e.event for c in kb.causes.values() for e in c.evidence}
+    used.update(a.event for c in kb.causes.values() for a in c.against if a.event)
+    return [entry for entry in kb.events.values() if entry.id in used]
+
+
 def prefilter_names(kb: KnowledgeBase) -> list[str]:
     """Provider names whose events the scan needs: the catalog's (with aliases) and the host-fact sources.
 
     Only providers: every catalog match needs its provider, and a channel name such as ``System`` would let
     every chunk of that log through the readers' byte-level prefilter.
     """
-    names = {name for entry in kb.events.values() for name in (entry.provider, *entry.provider_aliases)}
+    names = {name for entry in scanned_entries(kb) for name in (entry.provider, *entry.provider_aliases)}
     names.update(HOST_FACT_PROVIDERS)
     return sorted(names, key=str.lower)
 
@@ -206,7 +219,7 @@ def prefilter_event_ids(kb: KnowledgeBase) -> dict[str, frozenset[int]]:
     nothing, so the reader may skip it before decoding it (it is counted as skipped, not read).
     """
     ids: dict[str, set[int]] = {}
-    for entry in kb.events.values():
+    for entry in scanned_entries(kb):
         for name in (entry.provider, *entry.provider_aliases):
             ids.setdefault(name, set()).add(entry.event_id)
     for name, wanted in HOST_FACT_EVENT_IDS.items():
@@ -324,7 +337,7 @@ class Analysis:
                  keep: int | None = None, shortcuts: bool = True) -> None:
         """``shortcuts=False`` takes every event the plain way: the reference the shortcuts are tested against."""
         self.kb = kb
-        self.index = CatalogIndex(kb)
+        self.index = CatalogIndex(kb, {entry.id for entry in scanned_entries(kb)})
         self.facts = HostFactsCollector()
         self.correlator = Correlator(kb)
         self.stats = ScanStats()

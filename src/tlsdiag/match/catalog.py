@@ -15,7 +15,7 @@ kept but flagged ``uncertain``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -124,11 +124,14 @@ def _template_regex(template: str, names: tuple[str, ...]) -> re.Pattern[str] | 
 class CatalogIndex:
     """The catalog indexed by event id; build once per knowledge base."""
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: KnowledgeBase, only: Collection[str] | None = None) -> None:
+        """``only``: the catalog ids to match (a scan matches only what a diagnosis can use); None: all."""
         self.kb = kb
         self._by_id: dict[int, list[tuple[CatalogEvent, str, frozenset[str]]]] = {}
         self._tests = {}
         for entry in sorted(kb.events.values(), key=lambda e: e.id):
+            if only is not None and entry.id not in only:
+                continue
             self._by_id.setdefault(entry.event_id, []).append(
                 (entry, entry.channel.casefold(), frozenset(p.casefold() for p in entry.providers)))
             self._tests[entry.id] = compile_all(entry.match)
