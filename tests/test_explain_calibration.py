@@ -240,3 +240,18 @@ def test_a_code_hit_is_still_named_when_the_event_leads_nowhere(kb) -> None:
     assert result.best_cause is None
     assert all(m.score >= THRESHOLD for m in result.matches)
     assert code_kb.CAUSE_CAP < 0.5
+
+
+def test_a_number_in_a_declared_phrase_is_data_not_a_typo(kb) -> None:
+    """Phrases are matched with about one typo in ten characters, but a number is the event's data: the older
+    36887 wording with alert 40 is not the phrase 'The following fatal alert was received: 47'."""
+    phrases = [(cause.id, p) for cause in kb.causes.values() for p in cause.signals.phrases
+               if re.search(r"\d", p) and len(p) >= 30]
+    assert phrases, "expected declared cause phrases with a number in them"
+    for cause_id, phrase in phrases:
+        assert cause_id in _causes(explain(phrase, kb)), phrase
+        other = re.sub(r"\d+", lambda m: str(int(m.group(0)) + 1), phrase)
+        result = explain(other, kb)
+        assert all(f"phrase '{phrase}'" not in why for m in result.matches for why in m.why), (other, result.matches)
+    result = explain("The following fatal alert was received: 40.", kb)
+    assert "trusted-issuer-list-too-large" not in _causes(result) and result.best_cause is None

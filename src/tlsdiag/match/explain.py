@@ -93,6 +93,7 @@ _NORMALISERS: list[tuple[re.Pattern[str], str]] = [
 ]
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"[^\W\d_]{3,}")
+_DIGITS = re.compile(r"\d+")
 _REPEAT = re.compile(r"(?:#\s*){2,}")
 
 
@@ -365,11 +366,14 @@ def _phrase_found(phrase_flat: str, flat_raw: str) -> bool:
     """A declared phrase (or KB title) occurs in the text, allowing about one typo per ten characters.
 
     A text shorter than the phrase must be a real part of it (a quote cut short), at least
-    ``MIN_FRAGMENT_CHARS`` long: a word such as "primaries" is not the phrase "has no primaries"."""
+    ``MIN_FRAGMENT_CHARS`` long: a word such as "primaries" is not the phrase "has no primaries".
+    A number in the phrase is data, not spelling: "alert was received: 40" is not the phrase "... 47"."""
     from rapidfuzz import fuzz
 
     need = min(0.9 * len(phrase_flat), MIN_FRAGMENT_CHARS)
-    return len(flat_raw) >= need and fuzz.partial_ratio(phrase_flat, flat_raw) >= PHRASE_RATIO
+    if len(flat_raw) < need or fuzz.partial_ratio(phrase_flat, flat_raw) < PHRASE_RATIO:
+        return False
+    return all(re.search(r"(?<!\d)" + n + r"(?!\d)", flat_raw) for n in _DIGITS.findall(phrase_flat))
 
 
 def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
