@@ -166,7 +166,7 @@ class ExplainResult:
     matches: list[ExplainMatch]
     best_cause: Cause | None
     note: str = ""
-    candidates: list[Candidate] = field(default_factory=list)  # set when the best cause rests on generic evidence
+    candidates: list[Candidate] = field(default_factory=list)  # generic evidence, or event data the text lacks
     codes: list[code_kb.CodeHit] = field(default_factory=list)  # error codes and messages named (signatures/codes/)
 
     @property
