@@ -31,7 +31,9 @@ CERT_E_UNTRUSTEDROOT is common far outside TLS, so it must never read as proof.
 What makes an event's match its own (distinctive) evidence: the Event Viewer header, a labelled event
 id, a declared phrase, or a text similarity that is strong by itself (``THRESHOLD``) and shares at least
 ``MIN_SHARED_WORDS`` words with the template that few catalog texts use. "Certificate error" is a
-little like many titles; a likeness built only of such common words is not counted at all.
+little like many titles; a likeness built only of such common words is not counted at all, nor is one
+far weaker (``OWN_SHARE``) than another event's likeness to the same text: Schannel's messages share
+whole sentences, and 36882's text is not 36881's evidence.
 
 A cause counts an event only as far as the text shows the evidence's field conditions (``where``) met
 (``stated`` reads the values the paste gives: the message through the templates, ``Name: value``
@@ -71,6 +73,7 @@ MAX_CANDIDATES = 4  # causes listed with what to check when the evidence is gene
 ROLE_FACTOR = {"specific": 1.0, "corroborating": 0.7, "generic": 0.4}
 MIN_SHARED_WORDS = 2  # a text match is distinctive only with this many of the template's uncommon words
 COMMON_SHARE = 0.1  # a word in the texts of more than this share of catalog events is common ("certificate")
+OWN_SHARE = 0.85  # a likeness below this share of the best one in the text is the better event's wording
 UNSTATED_FACTOR = 0.5  # evidence whose field conditions the text does not state counts half, as in a scan
 
 _VAR = " # "
@@ -423,6 +426,17 @@ def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
                 why.append(f"phrase '{phrase}' (fits, not specific)")
         return parts, distinct
 
+    likeness: dict[str, tuple[float, str]] = {}  # entry -> its best text similarity with enough uncommon words
+    for entry in kb.events.values():
+        best, best_lang = 0.0, ""
+        for lang, template_norm in idx.templates[entry.id]:
+            score = max(_fuzzy(body_norm, template_norm), _fuzzy(flat_norm, template_norm) * 0.95)
+            if score > best:
+                best, best_lang = score, lang
+        if best > 0 and len(paste_words & idx.words[(entry.id, best_lang)]) >= MIN_SHARED_WORDS:
+            likeness[entry.id] = (best, best_lang)
+    top_likeness = max((b for b, _ in likeness.values()), default=0.0)
+
     event_scores: dict[str, ExplainMatch] = {}
     for entry in kb.events.values():
         why: list[str] = []
@@ -439,15 +453,12 @@ def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
         elif entry.event_id in bare:
             parts.append(W_BARE_ID)
             why.append(f"number {entry.event_id} is this event's id")
-        best, best_lang = 0.0, ""
-        for lang, template_norm in idx.templates[entry.id]:
-            score = max(_fuzzy(body_norm, template_norm), _fuzzy(flat_norm, template_norm) * 0.95)
-            if score > best:
-                best, best_lang = score, lang
+        best, best_lang = likeness.get(entry.id, (0.0, ""))
         # a similarity says something about this event only when it rests on words few catalog texts use
-        # ("certificate error" is a little like many titles and names none of them), and it is the event's
-        # own evidence only when it is also strong enough by itself to show the event
-        if best > 0 and len(paste_words & idx.words[(entry.id, best_lang)]) >= MIN_SHARED_WORDS:
+        # ("certificate error" is a little like many titles and names none of them) and no other event's
+        # text explains the paste much better (Schannel's messages share whole sentences); it is the
+        # event's own evidence only when it is also strong enough by itself to show the event
+        if best > 0 and best >= OWN_SHARE * top_likeness:
             parts.append(best)
             what = f"the {best_lang} template" if best_lang != "title" else "the title"
             if best >= THRESHOLD:
