@@ -281,3 +281,51 @@ def test_a_number_in_a_declared_phrase_is_data_not_a_typo(kb) -> None:
         assert all(f"phrase '{phrase}'" not in why for m in result.matches for why in m.why), (other, result.matches)
     result = explain("The following fatal alert was received: 40.", kb)
     assert "trusted-issuer-list-too-large" not in _causes(result) and result.best_cause is None
+
+
+def test_cause_for_event_never_goes_through_generic_evidence(kb) -> None:
+    """The TUI's paste screen opens the cause an event leads to; generic evidence leads nowhere."""
+    from tlsdiag.match.explain import cause_for_event
+
+    for entry in kb.events.values():
+        led = cause_for_event(kb, entry.id)
+        roles = {ev.role for cause in kb.causes.values() for ev in cause.evidence if ev.event == entry.id}
+        if roles and roles <= {"generic"}:
+            assert led is None, (entry.id, led)
+        elif roles:
+            assert led is not None and any(ev.event == entry.id and ev.role != "generic"
+                                           for ev in kb.causes[led].evidence), (entry.id, led)
+
+
+def test_tui_paste_of_a_bare_36871_header_opens_no_cause(kb) -> None:
+    """The real Textual pilot: the paste screen does not point Enter at the private-key fix for a 36871 whose
+    description did not render (generic evidence), while 36870's header still leads to it."""
+    import asyncio
+
+    from textual import events
+    from textual.widgets import Static
+
+    from tlsdiag.tui.app import TlsdiagApp
+
+    bare = _header("Schannel", 36871, "Unable to resolve description, see XML for more details.")
+    key = _header("Schannel", 36870)
+
+    async def scenario() -> None:
+        app = TlsdiagApp([], kb=kb)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("escape", "p")
+            await pilot.pause()
+            for text, expected in ((bare, None), (key, "private-key-not-accessible")):
+                app.screen.query_one("PasteArea").text = ""
+                app.post_message(events.Paste(text))
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + 60.0
+                while app.last_explain is None or app.last_explain.text != text:
+                    assert loop.time() < deadline, "timed out waiting for explain"
+                    await pilot.pause(0.05)
+                await pilot.pause()
+                assert app.screen.best_target() == expected, (text[:60], app.screen.best_target())
+                note = str(app.screen.query_one("#paste-note", Static).render())
+                assert ("Private key" in note) == (expected is not None), note
+
+    asyncio.run(scenario())

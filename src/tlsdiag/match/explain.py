@@ -313,9 +313,13 @@ _ROLE_RANK = {"specific": 2, "corroborating": 1, "generic": 0}
 
 
 def cause_for_event(kb: KnowledgeBase, event_entry_id: str) -> str | None:
-    """The cause a catalog event leads to: the one that counts it as its strongest kind of evidence."""
+    """The cause a catalog event leads to: the one that counts it as its strongest kind of evidence.
+
+    Generic evidence leads nowhere: an event that fits many problems (a bare 36871) is no way into one
+    cause's fix. (Without the event's data; ``explain`` also tests the evidence's conditions on the text.)"""
     ranked = sorted(((_ROLE_RANK.get(e.role, 0), e.weight, cause.id)
-                     for cause in kb.causes.values() for e in cause.evidence if e.event == event_entry_id),
+                     for cause in kb.causes.values() for e in cause.evidence
+                     if e.event == event_entry_id and e.role != "generic"),
                     key=lambda t: (-t[0], -t[1], t[2]))
     return ranked[0][2] if ranked else None
 
