@@ -27,6 +27,20 @@ a bare number or a code, or an event the cause counts as generic evidence) is
 capped at ``GENERIC_CAP``, below the "high" band, and the result lists the
 candidate causes with what to check to tell them apart (``tell_apart``). A bare
 CERT_E_UNTRUSTEDROOT is common far outside TLS, so it must never read as proof.
+
+What makes an event's match its own (distinctive) evidence: the Event Viewer header, a labelled event
+id, a declared phrase, or a text similarity that is strong by itself (``THRESHOLD``) and shares at least
+``MIN_SHARED_WORDS`` words with the template that few catalog texts use. "Certificate error" is a
+little like many titles; a likeness built only of such common words is not counted at all, nor is one
+far weaker (``OWN_SHARE``) than another event's likeness to the same text: Schannel's messages share
+whole sentences, and 36882's text is not 36881's evidence.
+
+A cause counts an event only as far as the text shows the evidence's field conditions (``where``) met
+(``stated`` reads the values the paste gives: the message through the templates, ``Name: value``
+lines, XML data): alert 40 is not the alert 47 a cause needs; a condition the text does not state
+counts half and is never distinctive. When no cause matches the text itself, the best event that
+causes count leads to a fix only through non-generic evidence whose conditions the text shows met;
+otherwise the causes it could mean are listed as candidates and no fix is chosen.
 """
 
 from __future__ import annotations
@@ -35,8 +49,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from tlsdiag.kb.model import Cause, KnowledgeBase, Step
+from tlsdiag.kb.model import Cause, Evidence, KnowledgeBase, Step
 from tlsdiag.match import codes as code_kb
+from tlsdiag.match import stated
 
 THRESHOLD = 0.45
 MAX_MATCHES = 10
@@ -56,6 +71,10 @@ MIN_FRAGMENT_CHARS = 30  # a text shorter than a phrase or title matches it only
 GENERIC_CAP = 0.6  # a cause resting on generic evidence only never scores higher (below the 0.7 "high" band)
 MAX_CANDIDATES = 4  # causes listed with what to check when the evidence is generic
 ROLE_FACTOR = {"specific": 1.0, "corroborating": 0.7, "generic": 0.4}
+MIN_SHARED_WORDS = 2  # a text match is distinctive only with this many of the template's uncommon words
+COMMON_SHARE = 0.1  # a word in the texts of more than this share of catalog events is common ("certificate")
+OWN_SHARE = 0.85  # a likeness below this share of the best one in the text is the better event's wording
+UNSTATED_FACTOR = 0.5  # evidence whose field conditions the text does not state counts half, as in a scan
 
 _VAR = " # "
 _NORMALISERS: list[tuple[re.Pattern[str], str]] = [
@@ -76,6 +95,8 @@ _NORMALISERS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"<[^<>\n]*$"), _VAR),  # a value cut off at the end of a short quote
 ]
 _SPACE = re.compile(r"\s+")
+_WORD = re.compile(r"[^\W\d_]{3,}")
+_DIGITS = re.compile(r"\d+")
 _REPEAT = re.compile(r"(?:#\s*){2,}")
 
 
@@ -148,7 +169,7 @@ class ExplainResult:
     matches: list[ExplainMatch]
     best_cause: Cause | None
     note: str = ""
-    candidates: list[Candidate] = field(default_factory=list)  # set when the best cause rests on generic evidence
+    candidates: list[Candidate] = field(default_factory=list)  # generic evidence, or event data the text lacks
     codes: list[code_kb.CodeHit] = field(default_factory=list)  # error codes and messages named (signatures/codes/)
 
     @property
@@ -192,10 +213,18 @@ class _Index:
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
         self.templates: dict[str, list[tuple[str, str]]] = {}
+        self.words: dict[tuple[str, str], frozenset[str]] = {}  # (entry, lang) -> the text's uncommon words
+        seen: dict[str, int] = {}  # word -> number of catalog events whose texts use it
         for entry in kb.events.values():
             texts = [(lang, normalise(t)) for lang, t in entry.templates.items() if t.strip()]
             texts.append(("title", normalise(entry.title)))
             self.templates[entry.id] = texts
+            for word in set().union(*(_words(t) for _, t in texts)):
+                seen[word] = seen.get(word, 0) + 1
+        common = {w for w, n in seen.items() if n > max(1.0, COMMON_SHARE * len(kb.events))}
+        for entry_id, texts in self.templates.items():
+            for lang, t in texts:
+                self.words[(entry_id, lang)] = frozenset(_words(t) - common)
         self.codes: dict[tuple[str, str], list[tuple[str, list[re.Pattern[str]]]]] = {}
         self.phrases: dict[tuple[str, str], list[tuple[str, str]]] = {}
         self.weak: dict[tuple[str, str], list[tuple[str, str]]] = {}
@@ -233,6 +262,11 @@ def _index(kb: KnowledgeBase) -> _Index:
 def _flat(text: str) -> str:
     """Casefolded, whitespace collapsed: phrases are verbatim, so their variable-looking parts stay."""
     return _SPACE.sub(" ", text).casefold().strip()
+
+
+def _words(normalised: str) -> set[str]:
+    """The words of a normalised text (letters only, three or more): what a template and a paste share."""
+    return set(_WORD.findall(normalised))
 
 
 def _noisy_or(parts: list[float]) -> float:
@@ -279,22 +313,74 @@ _ROLE_RANK = {"specific": 2, "corroborating": 1, "generic": 0}
 
 
 def cause_for_event(kb: KnowledgeBase, event_entry_id: str) -> str | None:
-    """The cause a catalog event leads to: the one that counts it as its strongest kind of evidence."""
+    """The cause a catalog event leads to: the one that counts it as its strongest kind of evidence.
+
+    Generic evidence leads nowhere: an event that fits many problems (a bare 36871) is no way into one
+    cause's fix. (Without the event's data; ``explain`` also tests the evidence's conditions on the text.)"""
     ranked = sorted(((_ROLE_RANK.get(e.role, 0), e.weight, cause.id)
-                     for cause in kb.causes.values() for e in cause.evidence if e.event == event_entry_id),
+                     for cause in kb.causes.values() for e in cause.evidence
+                     if e.event == event_entry_id and e.role != "generic"),
                     key=lambda t: (-t[0], -t[1], t[2]))
     return ranked[0][2] if ranked else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Lead:
+    """A cause that counts a matched event as evidence, and whether the text meets the evidence's conditions."""
+
+    cause: str
+    role: str
+    weight: float
+    met: stated.Verdict
+
+
+class _Conditions:
+    """Whether the pasted text meets an evidence's field conditions (see ``stated``); each event read once."""
+
+    def __init__(self, text: str, kb: KnowledgeBase) -> None:
+        self.text = text
+        self.kb = kb
+        self._fields: dict[str, list[dict[str, str]]] = {}
+
+    def verdict(self, ev: Evidence) -> stated.Verdict:
+        if not ev.where:
+            return True
+        entry = self.kb.events.get(ev.event)
+        if entry is None:
+            return None
+        if ev.event not in self._fields:
+            self._fields[ev.event] = stated.stated_fields(self.text, entry)
+        return stated.verdict(ev.where, self.text, entry, self._fields[ev.event])
+
+    def leads(self, event_entry_id: str) -> list[_Lead]:
+        """The causes a matched event can lead to: not as generic evidence (one generic event never leads to a
+        fix) and not where the text states data that fails the evidence's conditions; strongest role first."""
+        out = [_Lead(cause.id, e.role, e.weight, met)
+               for cause in self.kb.causes.values() for e in cause.evidence
+               if e.event == event_entry_id and e.role != "generic" and (met := self.verdict(e)) is not False]
+        best: dict[str, _Lead] = {}
+        for lead in sorted(out, key=lambda t: (-_ROLE_RANK.get(t.role, 0), -t.weight, t.cause)):
+            best.setdefault(lead.cause, lead)
+        return list(best.values())
+
+
+def _unstated(ev: Evidence) -> str:
+    """'AlertDesc not stated in the text': why an evidence counted half."""
+    return f"{', '.join(sorted({c.field for c in ev.where}))} not stated in the text"
 
 
 def _phrase_found(phrase_flat: str, flat_raw: str) -> bool:
     """A declared phrase (or KB title) occurs in the text, allowing about one typo per ten characters.
 
     A text shorter than the phrase must be a real part of it (a quote cut short), at least
-    ``MIN_FRAGMENT_CHARS`` long: a word such as "primaries" is not the phrase "has no primaries"."""
+    ``MIN_FRAGMENT_CHARS`` long: a word such as "primaries" is not the phrase "has no primaries".
+    A number in the phrase is data, not spelling: "alert was received: 40" is not the phrase "... 47"."""
     from rapidfuzz import fuzz
 
     need = min(0.9 * len(phrase_flat), MIN_FRAGMENT_CHARS)
-    return len(flat_raw) >= need and fuzz.partial_ratio(phrase_flat, flat_raw) >= PHRASE_RATIO
+    if len(flat_raw) < need or fuzz.partial_ratio(phrase_flat, flat_raw) < PHRASE_RATIO:
+        return False
+    return all(re.search(r"(?<!\d)" + n + r"(?!\d)", flat_raw) for n in _DIGITS.findall(phrase_flat))
 
 
 def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
@@ -313,6 +399,7 @@ def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
     body_norm = normalise(body)
     flat_norm = normalise(raw)
     flat_raw = _flat(raw)
+    paste_words = _words(flat_norm)
     labelled = {int(m) for m in (*_ID_LABEL.findall(raw), *_XML_ID.findall(raw))} & idx.ids
     bare = {int(m) for m in _NUMBER.findall(raw) if m.lstrip("-").isdigit()} & idx.ids
     kb_numbers = {int(m) for m in _KB_LABEL.findall(raw)} | ({abs(int(m)) for m in _NUMBER.findall(raw)} & idx.kbs)
@@ -343,6 +430,17 @@ def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
                 why.append(f"phrase '{phrase}' (fits, not specific)")
         return parts, distinct
 
+    likeness: dict[str, tuple[float, str]] = {}  # entry -> its best text similarity with enough uncommon words
+    for entry in kb.events.values():
+        best, best_lang = 0.0, ""
+        for lang, template_norm in idx.templates[entry.id]:
+            score = max(_fuzzy(body_norm, template_norm), _fuzzy(flat_norm, template_norm) * 0.95)
+            if score > best:
+                best, best_lang = score, lang
+        if best > 0 and len(paste_words & idx.words[(entry.id, best_lang)]) >= MIN_SHARED_WORDS:
+            likeness[entry.id] = (best, best_lang)
+    top_likeness = max((b for b, _ in likeness.values()), default=0.0)
+
     event_scores: dict[str, ExplainMatch] = {}
     for entry in kb.events.values():
         why: list[str] = []
@@ -359,16 +457,19 @@ def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
         elif entry.event_id in bare:
             parts.append(W_BARE_ID)
             why.append(f"number {entry.event_id} is this event's id")
-        best, best_lang = 0.0, ""
-        for lang, template_norm in idx.templates[entry.id]:
-            score = max(_fuzzy(body_norm, template_norm), _fuzzy(flat_norm, template_norm) * 0.95)
-            if score > best:
-                best, best_lang = score, lang
-        if best > 0:
+        best, best_lang = likeness.get(entry.id, (0.0, ""))
+        # a similarity says something about this event only when it rests on words few catalog texts use
+        # ("certificate error" is a little like many titles and names none of them) and no other event's
+        # text explains the paste much better (Schannel's messages share whole sentences); it is the
+        # event's own evidence only when it is also strong enough by itself to show the event
+        if best > 0 and best >= OWN_SHARE * top_likeness:
             parts.append(best)
-            why.append(f"text similar to the {best_lang} template" if best_lang != "title"
-                       else "text similar to the title")
-            distinct = True
+            what = f"the {best_lang} template" if best_lang != "title" else "the title"
+            if best >= THRESHOLD:
+                why.append(f"text similar to {what}")
+                distinct = True
+            else:
+                why.append(f"text a little like {what}")
         signal, signal_distinct = signal_parts("event", entry.id, why)
         parts += signal
         distinct |= signal_distinct
@@ -386,6 +487,7 @@ def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
                                               meaning=" ".join(entry.meaning.split()))
 
     tempered = {m.id for m in event_scores.values() if code_kb.code_only(m.why, generic, messages=said)}
+    held = _Conditions(raw, kb)
     cause_scores: list[ExplainMatch] = []
     for cause in kb.causes.values():
         why = []
@@ -412,10 +514,16 @@ def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
             m = event_scores.get(ev.event)
             if m is None:
                 continue
+            met = held.verdict(ev)
+            if met is False:
+                continue  # the text states the event's data and it is not what this cause needs (alert 40, not 47)
             value = m.score * ROLE_FACTOR.get(ev.role, 0.4) * (0.6 + 0.4 * ev.weight)
+            if met is None:
+                value *= UNSTATED_FACTOR
             if value > best_event:
-                best_event, best_why = value, f"event {m.id} ({ev.role} evidence)"
-                best_distinct = not m.generic and ev.role != "generic"
+                best_event = value
+                best_why = f"event {m.id} ({ev.role} evidence" + (f"; {_unstated(ev)})" if met is None else ")")
+                best_distinct = not m.generic and ev.role != "generic" and met is True
         if best_event:
             parts.append(best_event)
             why.append(best_why)
@@ -445,14 +553,33 @@ def explain(text: str, kb: KnowledgeBase) -> ExplainResult:
         note = ("only generic evidence: the text fits several causes (or one cause and many unrelated "
                 "problems); check the candidates below before acting on any of them")
     if best_cause is None:
-        # Only events matched well (e.g. a Windows Fabric line): offer the cause the best of them leads to.
+        # Only events matched well (e.g. a Windows Fabric line): offer the cause the best of them leads to, when
+        # the event is its own evidence and the text shows the evidence's conditions met; else list the causes.
         floor = code_kb.LEAD_FLOOR if code_hits else 0.0  # beside a code, only a clear event match leads to a cause
-        led = next((c for m in good if m.kind == "event" and m.score >= floor and (c := cause_for_event(kb, m.id))),
-                   None)
-        if led is not None:
-            best_cause = kb.causes[led]
-            note = (f"no cause matched the text itself; {led} is the cause that counts the matched event "
-                    "as its strongest evidence")
+        counted = {e.event for cause in kb.causes.values() for e in cause.evidence}
+        for m in good:
+            if m.kind != "event" or m.score < floor or m.id not in counted:
+                continue  # an event no cause counts (a service that stopped) says nothing about causes
+            leads = held.leads(m.id)  # the best event some cause counts decides: a weaker match never does
+            if not leads:
+                note = (f"no cause matched the text itself; event {m.id} on its own is generic evidence (or its "
+                        "data rules the causes out), so no cause is chosen: see what the event means")
+                break
+            top = leads[0]
+            if top.met is True and not m.generic:
+                best_cause = kb.causes[top.cause]
+                note = (f"no cause matched the text itself; {top.cause} is the cause that counts the matched event "
+                        "as its strongest evidence")
+            elif not candidates:
+                candidates = [Candidate(lead.cause, kb.causes[lead.cause].title,
+                                        m.score * ROLE_FACTOR.get(lead.role, 0.4) * (0.6 + 0.4 * lead.weight)
+                                        * (1.0 if lead.met else UNSTATED_FACTOR),
+                                        kb.causes[lead.cause].tell_apart or "see the cause's verify steps")
+                              for lead in leads[:MAX_CANDIDATES]]
+                note = (f"no cause matched the text itself; event {m.id} counts for these causes only with event "
+                        "data the text does not show (or it matched only by a bare number or code): check them "
+                        "before acting")
+            break
     if best_cause is None and code_hits and any(m.kind == "cause" for m in good):
         note = "the error code alone does not establish a cause; check the listed conditions in order"
     if not good and not code_hits:
