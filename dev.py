@@ -79,7 +79,8 @@ def test(args: list[str]) -> int:
     ensure_system_tools()
     _run(PY, "-m", "ruff", "check", "src", "tests", "tools", "benchmarks", "dev.py")
     workers = os.environ.get("TLSDIAG_TEST_WORKERS", "2")
-    return _run(PY, "-m", "pytest", "-n", workers, "-q", *args, check=False)
+    # the slowest tests are printed so that CI shows where the suite's time goes
+    return _run(PY, "-m", "pytest", "-n", workers, "-q", "--durations=15", *args, check=False)
 
 
 def bench(args: list[str]) -> int:
