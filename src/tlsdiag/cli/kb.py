@@ -11,7 +11,7 @@ from tlsdiag.resources import signatures_dir
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("kb", help="check, list or export (Sigma) the knowledge base (signatures/)",
+    parser = sub.add_parser("kb", help="check, test, list or export (Sigma) the knowledge base (signatures/)",
                             description="Work with the knowledge base: the event catalog and the root causes.")
     parser.add_argument("--signatures", type=Path, default=None, metavar="DIR",
                         help=f"signatures directory (default: {signatures_dir()})")
