@@ -152,6 +152,20 @@ def _analyse_stores(inputs: list[Any], summary: ReadSummary | None = None) -> li
     return out
 
 
+# The collector's notes (``stores.load.is_collection_file``) are .txt and .json files: only such a name is
+# asked, because importing the store package loads the certificate library (about 70 ms of a scan's start,
+# measured with -X importtime), which a scan of event logs alone never uses.
+COLLECTION_NOTE_SUFFIXES = (".txt", ".json")
+
+
+def _collection_file(display: str) -> bool:
+    if not display.lower().endswith(COLLECTION_NOTE_SUFFIXES):
+        return False
+    from tlsdiag.stores.load import is_collection_file
+
+    return is_collection_file(display)
+
+
 def _named(snapshot: Any) -> bool:
     """Whether the snapshot's computer name was read from the export's content, never from its folder."""
     return bool(getattr(snapshot, "named", False))
@@ -163,6 +177,8 @@ def _store_results(analyses: list[StoreAnalysis], seen: Iterable[str], notes: li
     The collectors record the NetBIOS name and the DNS names; the logs carry the DNS name. A named export
     that fits no computer of the logs keeps its own fullest name; one that fits several is not guessed.
     """
+    if not analyses:  # no store export: the store package is not even imported
+        return []
     from tlsdiag.stores.naming import RecordedName, join_computer
 
     seen = list(seen)
@@ -242,9 +258,7 @@ def run_scan(paths: Sequence[str | os.PathLike[str]], *, backend: str = "rust", 
 
     # refused archive members and damaged/empty logs too, so the summary names them
     event_inputs = [i for i in inputs if is_event_input(i)]
-    from tlsdiag.stores.load import is_collection_file
-
-    store_inputs = [i for i in inputs if i.kind in STORE_KINDS or (is_collection_file(i.display) and not i.problem)]
+    store_inputs = [i for i in inputs if i.kind in STORE_KINDS or (_collection_file(i.display) and not i.problem)]
     if not event_inputs and not store_inputs:
         where = paths[0] if len(paths) == 1 else ", ".join(paths)
         kinds = sorted({i.kind for i in inputs})
