@@ -1,4 +1,4 @@
-"""A scan of event logs alone does not load the store package (and with it the certificate library).
+"""A scan of event logs alone does not load the store package, and its collector thresholds are put back.
 
 Importing ``tlsdiag.stores`` costs about 70 ms of every scan's start, measured with ``python -X
 importtime``: on a 42 MB log where every record is relevant that is several percent of the plain
@@ -46,3 +46,20 @@ def test_scanning_an_event_log_imports_no_store_module() -> None:
     events, loaded = json.loads(out.stdout.strip().splitlines()[-1])
     assert events > 0  # the log was read and matched
     assert loaded == []
+
+
+def test_fewer_collections_puts_the_thresholds_back() -> None:
+    import gc
+
+    from tlsdiag.scan import fewer_collections
+
+    before = gc.get_threshold()
+    with fewer_collections():
+        assert gc.get_threshold()[0] > before[0]
+    assert gc.get_threshold() == before
+    try:
+        with fewer_collections():
+            raise KeyError("a reader failed")
+    except KeyError:
+        pass
+    assert gc.get_threshold() == before
