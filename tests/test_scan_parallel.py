@@ -190,7 +190,10 @@ def test_a_worker_that_dies_costs_nothing(tmp_path: Path, monkeypatch: pytest.Mo
     want = render_scan(run_scan([log], kb=kb), "json")
     got = _scan_in_a_script(tmp_path, _DYING_WORKER, log)
     assert got["report"] == want and got["lost"] == 0
-    assert got["remote"] <= 6  # at most the ranges before chunk 8 were analysed by workers; the rest here
+    # Workers analysed the ranges before chunk 8 (6 chunks) and at most the ranges already in flight beside the
+    # dying one (2 x 2 workers in flight, 3 chunks each: up to 3 more ranges finish before the broken pool is
+    # noticed on a busy machine); every range after those is read here.
+    assert got["remote"] <= 6 + 3 * 3
     assert got["failures"] >= 1  # and the failure was counted (and logged), not swallowed
 
 
