@@ -16,7 +16,7 @@ import io
 import os
 import struct
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -492,9 +492,9 @@ class EvtxWriter:
         self.records += 1
         return record_id
 
-    def add_all(self, specs: Sequence[EventSpec] | object) -> int:
+    def add_all(self, specs: Iterable[EventSpec]) -> int:
         n = 0
-        for spec in specs:  # type: ignore[attr-defined]
+        for spec in specs:
             self.add(spec)
             n += 1
         return n
@@ -538,20 +538,20 @@ class EvtxWriter:
         return self._chunks_written + (0 if self._chunk.empty else 1)
 
 
-def write_evtx(target: str | os.PathLike[str] | BinaryIO, specs: Sequence[EventSpec] | object,
+def write_evtx(target: str | os.PathLike[str] | BinaryIO, specs: Iterable[EventSpec],
                **options: object) -> int:
     """Write all ``specs`` to ``target``; returns the number of records."""
     with EvtxWriter(target, **options) as w:  # type: ignore[arg-type]
         return w.add_all(specs)
 
 
-def evtx_bytes(specs: Sequence[EventSpec] | object, **options: object) -> bytes:
+def evtx_bytes(specs: Iterable[EventSpec], **options: object) -> bytes:
     stream = io.BytesIO()
     write_evtx(stream, specs, **options)
     return stream.getvalue()
 
 
-def write_file(path: str | os.PathLike[str], specs: Sequence[EventSpec] | object, **options: object) -> Path:
+def write_file(path: str | os.PathLike[str], specs: Iterable[EventSpec], **options: object) -> Path:
     """Write to ``path`` (parents created) and return it."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
