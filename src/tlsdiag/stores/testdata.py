@@ -446,7 +446,7 @@ def _store_sections(s: StoreSet, location: str) -> list[tuple[str, list[tuple[st
 
 def _schannel_sections(s: StoreSet) -> list[tuple[str, list[tuple[str, str, object]]]]:
     base = "HKEY_LOCAL_MACHINE\\" + SCHANNEL_KEY
-    values = [(k, "dword", v) for k, v in sorted(s.schannel.items())]
+    values: list[tuple[str, str, object]] = [(k, "dword", v) for k, v in sorted(s.schannel.items())]
     return [(base, values), (base + "\\Ciphers", []), (base + "\\CipherSuites", []), (base + "\\Hashes", []),
             (base + "\\KeyExchangeAlgorithms", []), (base + "\\Protocols", []),
             (base + "\\Protocols\\SSL 2.0", []),
