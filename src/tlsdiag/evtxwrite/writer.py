@@ -340,11 +340,11 @@ def encode_record_body(spec: EventSpec, record_id: int, base: int, ctx: bx.Chunk
     if form == "mixed":
         tree = _inline_tree(spec, record_id)
         inline_payload = tree.children[1] if len(tree.children) > 1 else None
-        if inline_payload is None:
+        if not isinstance(inline_payload, El):  # _inline_tree's children are elements: None or El here
             bare = SYSTEM_CLASSIC_BARE if spec.classic else SYSTEM_MANIFEST_BARE
             bx.encode_instance(out, base, bare, values, ctx)
             return out
-        payload_el: El = inline_payload  # type: ignore[assignment]
+        payload_el = inline_payload
 
         def build_inline(pos: int) -> tuple[int, bytes]:
             nested = bytearray(bx.FRAGMENT_HEADER)
