@@ -2,7 +2,7 @@
 """Project tasks that work on a machine with nothing but python3.
 
     python3 dev.py demo    set up .venv, then scan the bundled samples
-    python3 dev.py test    set up .venv, then lint and run the whole test suite
+    python3 dev.py test    set up .venv, then lint, type-check src/ and run the whole test suite
     python3 dev.py bench   set up .venv, then run the performance benchmark
 
 The virtual environment is created on first use and reinstalled only when
@@ -78,6 +78,8 @@ def test(args: list[str]) -> int:
     ensure_tmux()
     ensure_system_tools()
     _run(PY, "-m", "ruff", "check", "src", "tests", "tools", "benchmarks", "dev.py")
+    # type check of src/ (settings in pyproject's [tool.mypy]; .mypy_cache keeps reruns to about a second)
+    _run(PY, "-m", "mypy")
     workers = os.environ.get("TLSDIAG_TEST_WORKERS", "2")
     # the slowest tests are printed so that CI shows where the suite's time goes
     return _run(PY, "-m", "pytest", "-n", workers, "-q", "--durations=15", *args, check=False)

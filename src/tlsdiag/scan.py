@@ -254,15 +254,15 @@ def run_scan(paths: Sequence[str | os.PathLike[str]], *, backend: str = "rust", 
     environment's settings, decided once at the start."""
     started = time.perf_counter()
     kb = kb or load_kb()
-    paths = [str(p) for p in paths]
-    inputs = _discover(paths)
+    names = [str(p) for p in paths]
+    inputs = _discover(names)
     from tlsdiag.inputs.read import is_event_input
 
     # refused archive members and damaged/empty logs too, so the summary names them
     event_inputs = [i for i in inputs if is_event_input(i)]
     store_inputs = [i for i in inputs if i.kind in STORE_KINDS or (_collection_file(i.display) and not i.problem)]
     if not event_inputs and not store_inputs:
-        where = paths[0] if len(paths) == 1 else ", ".join(paths)
+        where = names[0] if len(names) == 1 else ", ".join(names)
         kinds = sorted({i.kind for i in inputs})
         detail = f" (found only: {', '.join(kinds)})" if kinds else ""
         raise InputError(where, f"no event logs or certificate-store exports found{detail}")
@@ -279,7 +279,7 @@ def run_scan(paths: Sequence[str | os.PathLike[str]], *, backend: str = "rust", 
     if event_inputs:
         events = _read_events(event_inputs, summary, backend, progress, kb if prefilter else None, reader_stats,
                               digest, options)
-    result = analyse(events, kb, summary=summary, store_inputs=store_inputs, on_match=on_match, paths=paths,
+    result = analyse(events, kb, summary=summary, store_inputs=store_inputs, on_match=on_match, paths=names,
                      backend=backend, dedup=dedup, analysis=analysis)
     if not result.stores:
         require_usable(summary)  # every event file (and store export) unusable: exit 2 with the first reason
@@ -540,10 +540,9 @@ class Analysis:
         with the same result as one by one; Match objects are made only for the events that some
         list of kept matches still has room for.
         """
-        run = self._run
-        if not run:
+        run, shape = self._run, self._run_shape
+        if not run or shape is None:  # a run always has its shape
             return
-        shape = self._run_shape
         found = shape.found
         self._run, self._run_shape = [], None
         if len(run) == 1:

@@ -19,8 +19,10 @@ from __future__ import annotations
 import hashlib
 import struct
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Literal
 
 # Token types (libyal "Token types").
 EOF = 0x00
@@ -119,6 +121,11 @@ def guid_bucket(guid_le: bytes) -> int:
     return h % 32
 
 
+# undo journal entries of ChunkContext: (kind, key added, hash bucket, the bucket's previous head)
+_NameAdded = tuple[Literal["n"], str, int, int]
+_TemplateAdded = tuple[Literal["t"], bytes, int, int]
+
+
 class ChunkContext:
     """Names and templates already stored in one chunk, with an undo journal.
 
@@ -131,18 +138,20 @@ class ChunkContext:
         self.templates: dict[bytes, int] = {}
         self.string_buckets = [0] * 64
         self.template_buckets = [0] * 32
-        self._journal: list[tuple[str, object, int, int]] = []
+        self._journal: list[_NameAdded | _TemplateAdded] = []
 
     def begin(self) -> None:
         self._journal.clear()
 
     def rollback(self) -> None:
-        for kind, key, bucket, previous in reversed(self._journal):
-            if kind == "n":
-                del self.names[key]  # type: ignore[arg-type]
+        for entry in reversed(self._journal):
+            if entry[0] == "n":
+                _, name, bucket, previous = entry
+                del self.names[name]
                 self.string_buckets[bucket] = previous
             else:
-                del self.templates[key]  # type: ignore[arg-type]
+                _, guid, bucket, previous = entry
+                del self.templates[guid]
                 self.template_buckets[bucket] = previous
         self._journal.clear()
 
@@ -254,7 +263,7 @@ def encode_instance(
     values: list[tuple[int, bytes]],
     ctx: ChunkContext,
     tail: tuple[int, bytes] | None = None,
-    tail_builder: object = None,
+    tail_builder: Callable[[int], tuple[int, bytes]] | None = None,
 ) -> None:
     """Append a template instance (token, definition or reference, values).
 
@@ -286,7 +295,7 @@ def encode_instance(
     sizes = list(map(len, datas))
     if tail_builder is not None:
         pos = base + len(out) + 8 + 4 * len(values) + sum(sizes)
-        tail = tail_builder(pos)  # type: ignore[operator]
+        tail = tail_builder(pos)
     if tail is not None:
         types.append(tail[0])
         datas.append(tail[1])

@@ -16,7 +16,7 @@ import io
 import os
 import struct
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -340,11 +340,11 @@ def encode_record_body(spec: EventSpec, record_id: int, base: int, ctx: bx.Chunk
     if form == "mixed":
         tree = _inline_tree(spec, record_id)
         inline_payload = tree.children[1] if len(tree.children) > 1 else None
-        if inline_payload is None:
+        if not isinstance(inline_payload, El):  # _inline_tree's children are elements: None or El here
             bare = SYSTEM_CLASSIC_BARE if spec.classic else SYSTEM_MANIFEST_BARE
             bx.encode_instance(out, base, bare, values, ctx)
             return out
-        payload_el: El = inline_payload  # type: ignore[assignment]
+        payload_el = inline_payload
 
         def build_inline(pos: int) -> tuple[int, bytes]:
             nested = bytearray(bx.FRAGMENT_HEADER)
@@ -492,9 +492,9 @@ class EvtxWriter:
         self.records += 1
         return record_id
 
-    def add_all(self, specs: Sequence[EventSpec] | object) -> int:
+    def add_all(self, specs: Iterable[EventSpec]) -> int:
         n = 0
-        for spec in specs:  # type: ignore[attr-defined]
+        for spec in specs:
             self.add(spec)
             n += 1
         return n
@@ -538,20 +538,20 @@ class EvtxWriter:
         return self._chunks_written + (0 if self._chunk.empty else 1)
 
 
-def write_evtx(target: str | os.PathLike[str] | BinaryIO, specs: Sequence[EventSpec] | object,
+def write_evtx(target: str | os.PathLike[str] | BinaryIO, specs: Iterable[EventSpec],
                **options: object) -> int:
     """Write all ``specs`` to ``target``; returns the number of records."""
     with EvtxWriter(target, **options) as w:  # type: ignore[arg-type]
         return w.add_all(specs)
 
 
-def evtx_bytes(specs: Sequence[EventSpec] | object, **options: object) -> bytes:
+def evtx_bytes(specs: Iterable[EventSpec], **options: object) -> bytes:
     stream = io.BytesIO()
     write_evtx(stream, specs, **options)
     return stream.getvalue()
 
 
-def write_file(path: str | os.PathLike[str], specs: Sequence[EventSpec] | object, **options: object) -> Path:
+def write_file(path: str | os.PathLike[str], specs: Iterable[EventSpec], **options: object) -> Path:
     """Write to ``path`` (parents created) and return it."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)

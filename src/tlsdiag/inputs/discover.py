@@ -17,7 +17,7 @@ import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import IO
 
 from tlsdiag.errors import InputError
 from tlsdiag.inputs.sniff import sniff
@@ -48,7 +48,7 @@ class InputFile:
     members: tuple[str, ...] = ()  # member names from the outer archive inwards
     problem: str | None = None
 
-    def open(self) -> BinaryIO:
+    def open(self) -> IO[bytes]:
         """A read-only binary stream of the content (seekable)."""
         if self.problem:
             raise InputError(self.display, self.problem)
@@ -61,10 +61,10 @@ class InputFile:
         return bool(self.members)
 
 
-def _open_member(path: Path, members: tuple[str, ...]) -> BinaryIO:
+def _open_member(path: Path, members: tuple[str, ...]) -> IO[bytes]:
     outer = zipfile.ZipFile(path, "r")
     try:
-        stream: BinaryIO = outer.open(members[0], "r")
+        stream = outer.open(members[0], "r")
         for name in members[1:]:
             inner = zipfile.ZipFile(stream, "r")
             stream = inner.open(name, "r")

@@ -20,11 +20,11 @@ import struct
 import threading
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import islice
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO, cast
 
 from tlsdiag.inputs.options import Platform, ReadOptions
 from tlsdiag.model import Event, Loss
@@ -165,7 +165,8 @@ def iter_chunks(stream: BinaryIO, start: int | None = None, stop: int | None = N
 def _ranges(ids: list[int]) -> str:
     """'5-9, 12' from sorted ids, shortened when long."""
     parts: list[str] = []
-    start = prev = None
+    start: int | None = None
+    prev = 0
     for i in ids:
         if start is None:
             start = prev = i
@@ -294,7 +295,8 @@ def parse_chunk_rust(chunk: Chunk, source: str, wanted: Any = None) -> ChunkResu
     seen: list[int] = []
     try:
         parser = PyEvtxParser(stream, number_of_threads=1, validate_checksums=False)
-        records = parser.records_json()
+        # the stub's __next__ says Optional, but PyO3 ends the iteration where Rust returns None
+        records = cast("Iterator[dict[str, Any]]", parser.records_json())
     except Exception as exc:  # the parser refuses the chunk as a whole
         errors.append(f"parser refused chunk: {exc}")
         _account(result, chunk, source, seen, errors)
@@ -627,9 +629,9 @@ def triage_block(first: int, data: bytes | memoryview, prefilter: Any) -> Block:
     return Block(first, data, careful, selected)
 
 
-def scan_file(stream: BinaryIO, source: str, header_count: int, backend: str, prefilter: Any,
+def scan_file(stream: IO[bytes], source: str, header_count: int, backend: str, prefilter: Any,
               start: int = 0, stop: int | None = None, threads: int = 1,
-              options: ReadOptions | None = None) -> Iterator[tuple[ChunkMeta, RangeResult]]:
+              options: ReadOptions | None = None) -> Generator[tuple[ChunkMeta, RangeResult], None, None]:
     """Chunk slots ``[start, stop)`` of an EVTX stream: ``scan_chunks`` results, faster on big files.
 
     Slots are read a block at a time into reused buffers and triaged
@@ -687,19 +689,19 @@ class _BufferPool:
 _BUFFERS = _BufferPool(ReadOptions.triage_ahead + 1)
 
 
-def _fill(stream: BinaryIO, buf: bytearray | memoryview) -> int:
+def _fill(stream: IO[bytes], buf: bytearray | memoryview) -> int:
     """Read into ``buf`` until it is full or the stream ends; the number of bytes read."""
     view = memoryview(buf)
     got = 0
     while got < len(buf):
-        n = stream.readinto(view[got:])
+        n = cast(io.BufferedIOBase, stream).readinto(view[got:])  # typing.IO declares no readinto
         if not n:
             break
         got += n
     return got
 
 
-def _streamed_blocks(stream: BinaryIO, prefilter: Any, start: int, stop: int | None,
+def _streamed_blocks(stream: IO[bytes], prefilter: Any, start: int, stop: int | None,
                      block_chunks: int) -> Iterator[Block]:
     """Blocks read one after the other from where the stream stands (no threads, any stream)."""
     buf = _BUFFERS.get(block_chunks * CHUNK_SIZE)  # one buffer, refilled: no fresh pages per block
@@ -717,7 +719,7 @@ def _streamed_blocks(stream: BinaryIO, prefilter: Any, start: int, stop: int | N
         _BUFFERS.put(buf)
 
 
-def _blocks(stream: BinaryIO, prefilter: Any, start: int, stop: int | None, threads: int,
+def _blocks(stream: IO[bytes], prefilter: Any, start: int, stop: int | None, threads: int,
             options: ReadOptions) -> Iterator[Block]:
     """Triaged blocks in order, each valid until the caller asks for the next one.
 
@@ -752,7 +754,9 @@ def _blocks(stream: BinaryIO, prefilter: Any, start: int, stop: int | None, thre
         return triage_block(first, view[:n], prefilter)
 
     def taken(block: Block) -> None:
-        free.append(block.data.obj)  # in use by the caller until it asks for the next block
+        data = block.data  # a view of the buffer job() was given, in use by the caller until the next block
+        if isinstance(data, memoryview) and isinstance(data.obj, bytearray):
+            free.append(data.obj)
 
     try:
         yield from _triaged_ahead(range(start, end, block_chunks), threads, options.triage_ahead, job,

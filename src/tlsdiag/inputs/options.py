@@ -56,7 +56,7 @@ def detect_platform() -> Platform:
     available = multiprocessing.get_all_start_methods()
     # macOS offers fork, but Python's documentation calls it unsafe there (crashes of the child, bpo-33725;
     # the multiprocessing docs, "Changed in version 3.8"), and spawn is its default: use spawn
-    order = ("spawn",) if sys.platform == "darwin" else ("fork", "forkserver", "spawn")
+    order: tuple[StartMethod, ...] = ("spawn",) if sys.platform == "darwin" else ("fork", "forkserver", "spawn")
     methods = tuple(m for m in order if m in available)
     return Platform(preadv=hasattr(os, "preadv"), mmap=hasattr(mmap, "mmap"),
                     madvise=hasattr(mmap.mmap, "madvise") and hasattr(mmap, "MADV_DONTNEED"),

@@ -43,11 +43,11 @@ class Doubt(Exception):
 
 
 class Source(NamedTuple):
-    """Where a template takes a value from: literal text, or substitution ``index`` (of value type ``vtype``)."""
+    """Where a template takes a value from: literal text, or substitution ``sub`` (of value type ``vtype``)."""
 
     kind: Literal["text", "sub"]
     text: str = ""
-    index: int = -1
+    sub: int = -1  # substitution index; a field named "index" would hide tuple.index
     vtype: int = 0
 
 
@@ -92,7 +92,7 @@ class _Tree:
             return Source("text", text=text)
         if token in (0x0D, 0x0E):
             index = self._u16()
-            return Source("sub", index=index, vtype=self._u8())
+            return Source("sub", sub=index, vtype=self._u8())
         raise Doubt(f"token 0x{token:02x}")
 
     def element(self, path: tuple[str, ...]) -> None:
@@ -243,7 +243,7 @@ class RecordKeys:
         if provider.kind == "text":
             name = provider.text
         else:
-            at, vsize, vtype = value(provider.index)
+            at, vsize, vtype = value(provider.sub)
             if vtype != _STRING or vsize == 0:
                 return True
             name = data[at:at + vsize].decode("utf-16-le", "replace").rstrip("\x00")
@@ -259,7 +259,7 @@ class RecordKeys:
             except ValueError:
                 return True
         else:
-            at, vsize, vtype = value(event_id.index)
+            at, vsize, vtype = value(event_id.sub)
             layout = _INTS.get(vtype)
             if layout is None or vsize != struct.calcsize(layout):
                 return True

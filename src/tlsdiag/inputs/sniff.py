@@ -11,7 +11,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from typing import BinaryIO
+from typing import IO
 
 EVTX_MAGIC = b"ElfFile\x00"
 HIVE_MAGIC = b"regf"
@@ -60,7 +60,7 @@ def _is_der_certificate(head: bytes, size: int) -> bool:
     return header + length == size and head[header] == 0x30
 
 
-def _is_storejson(stream: BinaryIO, size: int) -> bool:
+def _is_storejson(stream: IO[bytes], size: int) -> bool:
     if size > STOREJSON_MAX:
         return False
     stream.seek(0)
@@ -74,7 +74,7 @@ def _is_storejson(stream: BinaryIO, size: int) -> bool:
     return isinstance(doc, dict) and any(isinstance(k, str) and k.lower() == "stores" for k in doc)
 
 
-def sniff(stream: BinaryIO, size: int, name: str = "") -> str:
+def sniff(stream: IO[bytes], size: int, name: str = "") -> str:
     """Return the kind of a seekable binary stream.
 
     One of evtx, xml, text, export, reg, hive, storejson, cert, zip, unknown.

@@ -192,10 +192,10 @@ def _cross_check(directory: Path, found: dict[str, dict[str, tuple[Path, dict]]]
                     problems.append(Problem(path, yamlsafe.line_of(lines, ("examples", polarity, i, "sample")),
                                             f"example sample folder {sample!r} does not exist"))
     for check_id, (path, data) in found["checks"].items():
-        cause_id = data.get("cause")
-        if cause_id and cause_id not in found["causes"]:
+        check_cause = data.get("cause")
+        if check_cause and check_cause not in found["causes"]:
             problems.append(Problem(path, yamlsafe.line_of(data["__lines__"], ("cause",)),
-                                    f"check {check_id} names unknown cause {cause_id!r}"))
+                                    f"check {check_id} names unknown cause {check_cause!r}"))
     problems += _cross_check_codes(found)
     for event_id, (path, data) in events.items():
         lines = data["__lines__"]

@@ -76,6 +76,7 @@ def _condition_items(conditions: tuple[Condition, ...]) -> tuple[dict[str, Any],
     filters: list[dict[str, Any]] = []
     for cond in conditions:
         field = sigma_field(cond.field)
+        value: str | int | bool | list[str | int]
         if cond.op == "equals":
             key, value = field, _value(cond.value)
         elif cond.op == "in":

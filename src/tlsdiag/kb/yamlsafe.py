@@ -59,7 +59,7 @@ def _load_text(text: str, loader: Any) -> tuple[Any, dict[Location, int]]:
     depth = 0
     try:
         for event in yaml.parse(text, Loader=loader):
-            line = event.start_mark.line + 1
+            line = event.start_mark.line + 1 if event.start_mark else 1  # the parser always sets marks
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 depth += 1
                 if depth > MAX_DEPTH:  # composing is recursive: deep nesting would overflow the stack

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -147,9 +148,9 @@ def lookup(text: str, kb: KnowledgeBase) -> list[CodeHit]:
         if m:
             add(m.start(), CodeHit(entry, m.group(0), how))
     for m in _ALERT_NUMBER.finditer(text):
-        entry = idx.alerts.get(int(m.group(1)))
-        if entry is not None:
-            add(m.start(1), CodeHit(entry, m.group(0).strip(), "value"))
+        alert = idx.alerts.get(int(m.group(1)))
+        if alert is not None:
+            add(m.start(1), CodeHit(alert, m.group(0).strip(), "value"))
     flat = _flat(text)
     if idx.messages:
         from rapidfuzz import fuzz
@@ -190,7 +191,7 @@ def generic_codes(kb: KnowledgeBase) -> set[str]:
     return _index(kb).generic if kb.codes else set()
 
 
-def code_only(why: Iterable[str], generic: set[str], tempered_events: set[str] = frozenset(),
+def code_only(why: Iterable[str], generic: set[str], tempered_events: AbstractSet[str] = frozenset(),
               messages: Iterable[str] = ()) -> bool:
     """True when every reason of an explain match is a generic code, an event matched only by one, or a
     phrase that is part of a found code's own message (the message says no more than its code)."""

@@ -147,7 +147,11 @@ def compile_all(conds: Iterable[Condition]) -> Callable[[Event, Mapping[str, str
     """``evaluate_all`` for a fixed tuple of conditions, prepared once."""
     tests = [compile_condition(c) for c in conds]
     if not tests:
-        return lambda event, fields=None, complete=True: True
+
+        def always(event: Event, fields: Mapping[str, str] | None = None, complete: bool = True) -> bool | None:
+            return True
+
+        return always
 
     def run(event: Event, fields: Mapping[str, str] | None = None, complete: bool = True) -> bool | None:
         unknown = False

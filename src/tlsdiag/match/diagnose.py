@@ -80,23 +80,23 @@ class Hit:
         self.count += 1
         if known:
             self.known += 1
-        first = self.first
-        if first is None:
+        first, last = self.first, self.last
+        if first is None or last is None:  # both are None until the first event
             self.first = self.last = ts
         elif ts < first:
             self.first = ts
-        elif ts > self.last:  # first <= last always, so a new first is never a new last
+        elif ts > last:  # first <= last always, so a new first is never a new last
             self.last = ts
         if len(self.matches) < KEEP_EVENTS:
             self.matches.append(match)
         if self.spans is not None:
-            self._span(ts)
+            self._span(self.spans, ts)
 
-    def _span(self, ts: datetime) -> None:
+    def _span(self, spans: dict[int, list[datetime]], ts: datetime) -> None:
         bucket = int(ts.timestamp()) // self.bucket_seconds
-        span = self.spans.get(bucket)
+        span = spans.get(bucket)
         if span is None:
-            self.spans[bucket] = [ts, ts]
+            spans[bucket] = [ts, ts]
         elif ts < span[0]:
             span[0] = ts
         elif ts > span[1]:
@@ -118,7 +118,7 @@ class Hit:
             self.matches.extend(matches[:room])
         if self.spans is not None:
             for ts in times:
-                self._span(ts)
+                self._span(self.spans, ts)
 
     def export(self) -> tuple:
         """This hit for another process (matches packed; see ``absorb``)."""
@@ -529,7 +529,7 @@ class Correlator:
         names = {k: v for k, v in self.names.items() if k and k != me}
         if not names:
             return set()
-        texts = []
+        texts: list[str] = []
         for item in d.evidence:
             for m in item.hit.matches:
                 texts.extend(str(v) for v in m.event.data.values())

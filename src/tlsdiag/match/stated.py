@@ -75,9 +75,9 @@ def stated_fields(text: str, entry: CatalogEvent) -> list[dict[str, str]]:
         listed[name] = [v for v in line.findall(text)]
     wanted = {name.casefold(): name for name in entry.fields}
     for key, value in _XML_DATA.findall(text):
-        name = wanted.get(key.casefold())
-        if name is not None and value.strip():
-            listed[name].append(value.strip())
+        named = wanted.get(key.casefold())
+        if named is not None and value.strip():
+            listed[named].append(value.strip())
     depth = max((len(v) for v in listed.values()), default=0)
     instances += [{name: vals[i] for name, vals in listed.items() if i < len(vals)} for i in range(depth)]
     return instances

@@ -68,6 +68,7 @@ table.tlnarrow, figcaption .narrow { display: none; } td.spark { font-family: mo
                display: block; } pre { break-inside: avoid; } }
 """
 
+_YES_NO: dict[bool | None, str] = {True: "yes", False: "no"}  # a certificate's has_private_key (None: unknown)
 _SYMBOL = {"high": "!!!", "medium": "!!", "low": "!", "weak": "?", "ruled out": "x", "excluded": "-"}
 
 
@@ -184,7 +185,7 @@ def _store_proof(findings: list[dict[str, Any]]) -> list[str]:
                     ("Thumbprint", cert.get("thumbprint")),
                     ("Store", f"{cert.get('location', '')} {cert.get('store', '')}".strip()),
                     ("Valid", f"{cert.get('not_before')} to {cert.get('not_after')}"),
-                    ("Private key", {True: "yes", False: "no"}.get(cert.get("has_private_key"), "unknown")),
+                    ("Private key", _YES_NO.get(cert.get("has_private_key"), "unknown")),
                     ("Key written", cert.get("key_written") and f"{cert['key_written']} (added to the store "
                                                                     "or changed then)"),
                     ("Read from", cert.get("source")), ("Note", cert.get("note"))]

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from tlsdiag.stores.der import DerError, serial_problem, split, with_serial
+from tlsdiag.stores.der import CertParts, DerError, serial_problem, split, with_serial
 
 # Signature algorithm OIDs whose hash cryptography may not map (or refuses to map) in
 # ``signature_hash_algorithm``; verifying still works through the public key.
@@ -161,17 +161,18 @@ class Cert:
         self.der = der
         self.thumbprint = thumbprint(der)
         self.note = ""  # set when the tolerant reading was needed
+        self._parts: CertParts | None = None  # the stored certificate's parts when read tolerantly
         try:
             self.x509 = _load(der)
         except ValueError as exc:
-            self.x509 = self._tolerant(exc)
-            self.tbs, self.signature = self._parts.tbs, self._parts.signature
+            self.x509, parts = self._tolerant(exc)
+            self._parts = parts
+            self.tbs, self.signature = parts.tbs, parts.signature
         else:
             self.tbs, self.signature = self.x509.tbs_certificate_bytes, self.x509.signature
-            self._parts = None
         self._fields = (self.subject_der, self.issuer_der, self.subject, self.issuer)
 
-    def _tolerant(self, refused: ValueError) -> x509.Certificate:
+    def _tolerant(self, refused: ValueError) -> tuple[x509.Certificate, CertParts]:
         try:
             parts = split(self.der)
         except DerError:
@@ -179,11 +180,10 @@ class Cert:
         problem = serial_problem(parts.serial)
         if problem is None:
             raise refused
-        self._parts = parts
         cert = _load(with_serial(self.der, b"\x01"))
         self.note = (f"{problem} (0x{parts.serial.hex().upper()}), which RFC 5280 forbids; strict X.509 parsers "
                      "refuse it, tlsdiag read it tolerantly (signature checked over the certificate as stored)")
-        return cert
+        return cert, parts
 
     @cached_property
     def subject_der(self) -> bytes:

@@ -676,16 +676,16 @@ def _validity(s: StoreSnapshot, at: datetime) -> list[Finding]:
             else:
                 out.append(_note("cert-not-yet-valid", why, sc, fix))
     n = len(_unique(s.certs))
-    personal = len(_unique([sc for sc in s.certs if sc.store == "MY"]))
+    in_personal = len(_unique([sc for sc in s.certs if sc.store == "MY"]))
     for check, text, other in (("cert-expired", "no expired certificate in Personal", "expired"),
                                ("cert-not-yet-valid", "no Personal certificate that is not yet valid",
                                 "not yet valid")):
         if not any(f.check == check and f.kind == "problem" for f in out):
             notes = sum(1 for f in out if f.check == check)
             extra = f", {notes} {other} one(s) there noted" if notes else ""
-            out.append(_clean(check, f"{text} ({personal} Personal certificate(s) checked at {iso_utc(at)}; "
+            out.append(_clean(check, f"{text} ({in_personal} Personal certificate(s) checked at {iso_utc(at)}; "
                                      f"{n} in all stores{extra})",
-                              checked=personal, all_stores=n, reference_time=iso_utc(at)))
+                              checked=in_personal, all_stores=n, reference_time=iso_utc(at)))
     return out
 
 
@@ -735,8 +735,9 @@ def _schannel_workaround(s: StoreSnapshot, at: datetime) -> list[Finding]:
     out = []
     trust = s.schannel.get("ClientAuthTrustMode")
     if trust is not None:
-        meaning = {0: "Machine Trust (the default)", 1: "Exclusive Root Trust", 2: "Exclusive CA Trust"}.get(
-            _int(trust), "an unknown mode")
+        modes: dict[int | None, str] = {0: "Machine Trust (the default)", 1: "Exclusive Root Trust",
+                                        2: "Exclusive CA Trust"}
+        meaning = modes.get(_int(trust), "an unknown mode")
         why = (f"SCHANNEL ClientAuthTrustMode is set to {trust} ({meaning}). Microsoft's OnPremDiag for Skype for "
                "Business Server recommends 2; the seed write-up calls it a crutch that hides non-self-signed "
                "certificates in Trusted Root. Either way the stores still need fixing, and the value must not be "

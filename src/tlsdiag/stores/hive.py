@@ -14,10 +14,14 @@ import struct
 import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tlsdiag.errors import InputError
 from tlsdiag.stores.model import StoreSnapshot
 from tlsdiag.stores.registry import KeyRole, NoStoreData, add_cert_key, add_schannel_value, note_key
+
+if TYPE_CHECKING:  # regipy is imported where a hive is read; its classes are named here for the types
+    from regipy.registry import NKRecord, RegistryHive
 
 REGF_HEADER = 4096
 _TREES = {
@@ -100,19 +104,19 @@ def _position(hive: object) -> int | None:
         return None
 
 
-def _key(hive: object, path: str) -> object | None:
+def _key(hive: RegistryHive, path: str) -> NKRecord | None:
     from regipy.exceptions import NoRegistrySubkeysException, RegistryKeyNotFoundException
 
     try:
-        return hive.get_key(path)  # type: ignore[attr-defined]
+        return hive.get_key(path)
     except (RegistryKeyNotFoundException, NoRegistrySubkeysException):
         return None
 
 
-def _values(key: object) -> dict[str, object]:
-    if not key.values_count:  # type: ignore[attr-defined]
+def _values(key: NKRecord) -> dict[str, object]:
+    if not key.values_count:
         return {}
-    return {v.name.lower(): v.value for v in key.iter_values(trim_values=False)}  # type: ignore[attr-defined]
+    return {v.name.lower(): v.value for v in key.iter_values(trim_values=False)}
 
 
 def _written(key: object) -> datetime | None:
@@ -126,13 +130,13 @@ def _written(key: object) -> datetime | None:
         return None
 
 
-def _subkeys(key: object) -> list:
-    if not key.subkey_count:  # type: ignore[attr-defined]
+def _subkeys(key: NKRecord) -> list[NKRecord]:
+    if not key.subkey_count:
         return []
-    return list(key.iter_subkeys())  # type: ignore[attr-defined]
+    return list(key.iter_subkeys())
 
 
-def _read(hive: object, display: str, snapshot: StoreSnapshot) -> bool:
+def _read(hive: RegistryHive, display: str, snapshot: StoreSnapshot) -> bool:
     found = False
     for location, tree_path in _TREES.items():
         tree = _key(hive, tree_path)

@@ -21,6 +21,7 @@ FORMAT = "tlsdiag-manifest"
 
 Status = Literal["exported", "not-present", "failed", "skipped"]
 STATUSES: tuple[str, ...] = get_args(Status)
+_STATUS_OF: dict[str, Status] = {name: name for name in get_args(Status)}  # a manifest's text -> the typed status
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +103,9 @@ def _time(value: Any, where: str, warnings: list[str]) -> datetime | None:
 
 
 def _status(value: Any, where: str, warnings: list[str]) -> Status:
-    if isinstance(value, str) and value.strip().lower() in STATUSES:
-        return value.strip().lower()  # type: ignore[return-value]
+    status = _STATUS_OF.get(value.strip().lower()) if isinstance(value, str) else None
+    if status is not None:
+        return status
     warnings.append(f"{where}: status {value!r} unknown; read as failed")
     return "failed"
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tlsdiag.stores.blob import build_blob
@@ -133,14 +134,15 @@ _SHA256_RSA = bytes.fromhex("300d06092a864886f70d01010b0500")
 _SHA1_RSA = bytes.fromhex("300d06092a864886f70d0101050500")
 
 
-def make_cert(subject: x509.Name, key: object, *, issuer: x509.Name | None = None, issuer_key: object = None,
+def make_cert(subject: x509.Name, key: CertificateIssuerPrivateKeyTypes, *, issuer: x509.Name | None = None,
+              issuer_key: CertificateIssuerPrivateKeyTypes | None = None,
               serial: int, not_before: datetime, not_after: datetime, ca: bool | None = True,
               eku: tuple[x509.ObjectIdentifier, ...] = (), sha1: bool = False, key_ids: bool = True) -> bytes:
     """A DER certificate; ``sha1`` re-signs an RSA certificate with SHA-1 (old roots)."""
     issuer = issuer or subject
     issuer_key = issuer_key or key
-    pub = key.public_key()  # type: ignore[attr-defined]
-    ipub = issuer_key.public_key()  # type: ignore[attr-defined]
+    pub = key.public_key()
+    ipub = issuer_key.public_key()
     b = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(pub)
          .serial_number(serial).not_valid_before(not_before).not_valid_after(not_after))
     if ca is not None:
@@ -157,7 +159,7 @@ def make_cert(subject: x509.Name, key: object, *, issuer: x509.Name | None = Non
     if isinstance(issuer_key, ec.EllipticCurvePrivateKey):
         cert = b.sign(issuer_key, hashes.SHA256(), ecdsa_deterministic=True)
     else:
-        cert = b.sign(issuer_key, hashes.SHA256())  # type: ignore[arg-type]
+        cert = b.sign(issuer_key, hashes.SHA256())
     der = cert.public_bytes(serialization.Encoding.DER)
     if not sha1:
         return der
@@ -446,7 +448,7 @@ def _store_sections(s: StoreSet, location: str) -> list[tuple[str, list[tuple[st
 
 def _schannel_sections(s: StoreSet) -> list[tuple[str, list[tuple[str, str, object]]]]:
     base = "HKEY_LOCAL_MACHINE\\" + SCHANNEL_KEY
-    values = [(k, "dword", v) for k, v in sorted(s.schannel.items())]
+    values: list[tuple[str, str, object]] = [(k, "dword", v) for k, v in sorted(s.schannel.items())]
     return [(base, values), (base + "\\Ciphers", []), (base + "\\CipherSuites", []), (base + "\\Hashes", []),
             (base + "\\KeyExchangeAlgorithms", []), (base + "\\Protocols", []),
             (base + "\\Protocols\\SSL 2.0", []),

@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -126,7 +126,7 @@ class TlsdiagApp(App[int]):
 
     TITLE = "tlsdiag"
     SUB_TITLE = "TLS certificate-store diagnosis"
-    CSS_PATH: ClassVar[list[str | Path]] = [Path(__file__).parent / "styles" / "app.tcss"]
+    CSS_PATH: ClassVar[list[str | PurePath]] = [Path(__file__).parent / "styles" / "app.tcss"]
     ENABLE_COMMAND_PALETTE = True
     COMMANDS = App.COMMANDS | {CauseCommands}
     MODES: ClassVar[dict[str, Any]] = {

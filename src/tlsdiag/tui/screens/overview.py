@@ -127,7 +127,7 @@ class OverviewScreen(Screen[None]):
         for computer in app.computers():
             facts = app.result.host(computer) if app.result is not None else None
             head = Text.assemble(("▸ ", "bold"), line(computer or "(computer not named in the logs)", "bold"))
-            if facts is not None and getattr(facts, "windows_name", ""):
+            if facts is not None and facts.windows_name:
                 head.append_text(Text.assemble("  ", line(facts.windows_name, "dim")))
             options.append(Option(head, disabled=True))
             ranked = app.diagnoses_for(computer)
