@@ -115,9 +115,9 @@ def test_cli_stores_shows_the_note_and_no_warning(tmp_path: Path) -> None:
     assert "note:        serial number is negative (0xFE01)" in run.stdout
 
 
-@pytest.mark.skipif(not REALWORLD_REG.is_dir(), reason="../shared/realworld/reg not present")
 def test_real_reg_exports_load_without_warnings_or_losses() -> None:
     """Real ``reg export`` files (../shared/realworld/reg): one holds a zero-serial Starfield root."""
+    assert REALWORLD_REG.is_dir(), f"{REALWORLD_REG} missing: the real-world material must sit beside the repository"
     snaps = [snap for path in sorted(REALWORLD_REG.glob("*.reg")) for snap in load_stores([path])]
     tolerant = [sc for snap in snaps for sc in snap.certs if sc.cert.note]
     assert len(snaps) == 3 and sum(len(snap.certs) for snap in snaps) == 83
@@ -131,7 +131,8 @@ def test_real_reg_exports_load_without_warnings_or_losses() -> None:
 def test_mozilla_roots_in_certifi_all_read() -> None:
     """Every root of Mozilla's list (as the ``certifi`` package installed here ships it) is read, the
     zero-serial ones tolerantly, each verified as self-signed by its own signature."""
-    certifi = pytest.importorskip("certifi")
+    import certifi  # a dev dependency (pyproject.toml): Mozilla's roots as real-world certificates
+
     from tlsdiag.stores.certs import Cert
 
     pem = Path(certifi.where()).read_bytes()
@@ -247,7 +248,7 @@ def test_no_warning_filter_needed(tmp_path: Path) -> None:
 def test_certifi_bundle_as_a_root_folder_prints_no_warning(tmp_path: Path) -> None:
     """Mozilla's roots as a certificate folder: every one read (none lost), the zero-serial ones
     listed as read tolerantly, and nothing on stderr although Python shows warnings (-W default)."""
-    certifi = pytest.importorskip("certifi")
+    import certifi  # a dev dependency (pyproject.toml): Mozilla's roots as real-world certificates
     (tmp_path / "Root").mkdir()
     shutil.copy(certifi.where(), tmp_path / "Root" / "cacert.pem")
     count = Path(certifi.where()).read_bytes().count(b"-----BEGIN CERTIFICATE-----")
