@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from tlsdiag.kb.model import CodeEntry, KnowledgeBase
+from tlsdiag.match.perkb import PerKb
 
 MESSAGE_RATIO = 90  # a message matches with about one typo per ten characters, like explain's phrases
 MIN_MESSAGE_CHARS = 12  # shorter message texts ("Access denied") match too much unrelated text
@@ -112,16 +113,7 @@ class _Index:
             self.generic.update(a.casefold() for a in entry.aliases)
 
 
-_CACHE: dict[int, _Index] = {}
-
-
-def _index(kb: KnowledgeBase) -> _Index:
-    idx = _CACHE.get(id(kb))
-    if idx is None or idx.kb is not kb:
-        if len(_CACHE) > 4:
-            _CACHE.clear()
-        idx = _CACHE[id(kb)] = _Index(kb)
-    return idx
+_index = PerKb(_Index)
 
 
 def _flat(text: str) -> str:

@@ -52,6 +52,7 @@ from typing import Any
 from tlsdiag.kb.model import Cause, Evidence, KnowledgeBase, Step
 from tlsdiag.match import codes as code_kb
 from tlsdiag.match import stated
+from tlsdiag.match.perkb import PerKb
 
 THRESHOLD = 0.45
 MAX_MATCHES = 10
@@ -247,16 +248,7 @@ class _Index:
         self.kbs = {k.number for c in kb.causes.values() for k in c.kb}
 
 
-_CACHE: dict[int, _Index] = {}
-
-
-def _index(kb: KnowledgeBase) -> _Index:
-    idx = _CACHE.get(id(kb))
-    if idx is None or idx.kb is not kb:
-        if len(_CACHE) > 4:
-            _CACHE.clear()
-        idx = _CACHE[id(kb)] = _Index(kb)
-    return idx
+_index = PerKb(_Index)
 
 
 def _flat(text: str) -> str:
