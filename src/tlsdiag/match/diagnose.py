@@ -34,11 +34,11 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from tlsdiag.kb.model import Against, Cause, Combination, Evidence, KnowledgeBase
-from tlsdiag.match.catalog import Match, pack_matches, unpack_matches
-from tlsdiag.match.conditions import compile_all
+from tlsdiag.kb.model import Against, Cause, Combination, Condition, Evidence, KnowledgeBase
+from tlsdiag.match.catalog import Match, PackedMatches, pack_matches, unpack_matches
+from tlsdiag.match.conditions import ConditionsTest, compile_all
 from tlsdiag.match.hostfacts import HostFacts, HostFactsCollector, computer_key
 from tlsdiag.match.render import render_message
 from tlsdiag.model import iso_utc
@@ -57,6 +57,19 @@ def confidence_of(score: float, weak: bool) -> str:
     if score >= HIGH:
         return "high"
     return "medium" if score >= MEDIUM else "low"
+
+
+@dataclass(slots=True)
+class HitState:
+    """A ``Hit`` as it travels from a worker process (``Hit.export``, ``Hit.absorb``)."""
+
+    count: int
+    known: int
+    first: datetime | None
+    last: datetime | None
+    matches: PackedMatches
+    bucket_seconds: int
+    spans: dict[int, list[datetime]] | None
 
 
 @dataclass(slots=True)
@@ -120,23 +133,23 @@ class Hit:
             for ts in times:
                 self._span(self.spans, ts)
 
-    def export(self) -> tuple:
+    def export(self) -> HitState:
         """This hit for another process (matches packed; see ``absorb``)."""
-        return (self.count, self.known, self.first, self.last, pack_matches(self.matches), self.bucket_seconds,
-                self.spans)
+        return HitState(self.count, self.known, self.first, self.last, pack_matches(self.matches),
+                        self.bucket_seconds, self.spans)
 
-    def absorb(self, state: tuple, kb: KnowledgeBase) -> None:
+    def absorb(self, state: HitState, kb: KnowledgeBase) -> None:
         """Add the hits of later events (a range read after this one), exactly as if added one by one."""
-        count, known, first, last, matches, _bucket, spans = state
-        self.count += count
-        self.known += known
+        self.count += state.count
+        self.known += state.known
+        first, last = state.first, state.last
         if first is not None and (self.first is None or first < self.first):
             self.first = first
         if last is not None and (self.last is None or last > self.last):
             self.last = last
-        self.matches.extend(unpack_matches(matches, kb, max(0, KEEP_EVENTS - len(self.matches))))
-        if self.spans is not None and spans:
-            for bucket, (low, high) in spans.items():
+        self.matches.extend(unpack_matches(state.matches, kb, max(0, KEEP_EVENTS - len(self.matches))))
+        if self.spans is not None and state.spans:
+            for bucket, (low, high) in state.spans.items():
                 span = self.spans.get(bucket)
                 if span is None:
                     self.spans[bucket] = [low, high]
@@ -254,7 +267,7 @@ class Diagnosis:
         times = [i.hit.last for i in self.evidence if i.hit.last]
         return max(times) if times else None
 
-    def sort_key(self) -> tuple:
+    def sort_key(self) -> tuple[bool, bool, bool, float, int, str]:
         return (not self.made, self.excluded is not None, self.store != "proven", -round(self.score, 6),
                 -sum(1 for i in self.evidence if i.evidence.role == "specific"), self.cause.id)
 
@@ -284,6 +297,44 @@ def _min_window(lists: list[list[datetime]]) -> tuple[datetime, datetime] | None
     return best
 
 
+class _PlanStep(NamedTuple):
+    """One distinct condition test of a catalog entry's plan, with the items its verdict decides."""
+
+    test: ConditionsTest
+    evidence: list[tuple[Cause, Evidence]]
+    against: list[tuple[Cause, int]]  # (cause, index into cause.against)
+
+
+class _Action(NamedTuple):
+    """What a match adds for one evidence item (``evidence``) or one against item (``against``, its index)."""
+
+    cause: Cause
+    evidence: Evidence | None
+    against: int | None
+    known: bool  # the conditions were definitely true (not unknown)
+
+
+class _Verdicts(NamedTuple):
+    """A memo entry of ``Correlator.targets``: what the conditions saw, and the actions they gave."""
+
+    fields: Mapping[str, str]
+    computer: str
+    level: int | None
+    message: str | None
+    actions: list[_Action]
+
+
+@dataclass(slots=True)
+class CorrelatorState:
+    """Everything a Correlator accumulated, as it travels from a worker process (``export``/``absorb``)."""
+
+    matches: int
+    names: dict[str, str]
+    hits: dict[str, dict[str, dict[str, HitState]]]  # computer key -> cause id -> evidence id -> hit
+    against_hits: dict[str, dict[str, dict[int, HitState]]]  # computer key -> cause id -> against index -> hit
+    against_unknown: dict[str, dict[str, set[int]]]
+
+
 class Correlator:
     """Accumulates matches (one at a time, so a TUI can ask for results mid-scan) and diagnoses."""
 
@@ -293,10 +344,10 @@ class Correlator:
         self._against: dict[str, list[tuple[Cause, int, Against, int]]] = {}
         self._timed: dict[tuple[str, str], int] = {}  # (cause, evidence) in a combination -> bucket seconds
         # each distinct condition set is compiled once and evaluated once per match (causes share them)
-        self._tests: list[Any] = []
-        keys: dict[Any, int] = {}
+        self._tests: list[ConditionsTest] = []
+        keys: dict[str, int] = {}
 
-        def test_id(where: tuple) -> int:
+        def test_id(where: tuple[Condition, ...]) -> int:
             key = repr(where)
             if key not in keys:
                 keys[key] = len(self._tests)
@@ -321,12 +372,12 @@ class Correlator:
         self.names: dict[str, str] = {}
         self.store_notes: dict[str, list[str]] = {}
         self.matches = 0
-        self._plans: dict[str, list[tuple[Any, list[tuple[Cause, Evidence]], list[tuple[Cause, int]]]]] = {}
+        self._plans: dict[str, list[_PlanStep]] = {}
         self._last_computer: str | None = None
         self._last_key = ""
-        self._verdicts: dict[tuple, tuple] = {}
+        self._verdicts: dict[tuple[str, int, bool, bool], _Verdicts] = {}
 
-    def _plan(self, entry_id: str) -> list[tuple[Any, list[tuple[Cause, Evidence]], list[tuple[Cause, int]]]]:
+    def _plan(self, entry_id: str) -> list[_PlanStep]:
         """Per catalog entry: each distinct condition test once, with the evidence/against items it decides."""
         plan = self._plans.get(entry_id)
         if plan is None:
@@ -335,20 +386,20 @@ class Correlator:
                 by_test.setdefault(tid, ([], []))[0].append((cause, ev))
             for cause, i, _ag, tid in self._against.get(entry_id, ()):
                 by_test.setdefault(tid, ([], []))[1].append((cause, i))
-            plan = self._plans[entry_id] = [(self._tests[tid], evs, ags) for tid, (evs, ags) in by_test.items()]
+            plan = self._plans[entry_id] = [_PlanStep(self._tests[tid], evs, ags) for tid, (evs, ags) in by_test.items()]
         return plan
 
-    def _actions(self, match: Match) -> list[tuple[bool, Cause, Any, bool]]:
-        """What one match adds: (is evidence, cause, evidence item or against index, known/definite)."""
-        out: list[tuple[bool, Cause, Any, bool]] = []
+    def _actions(self, match: Match) -> list[_Action]:
+        """What one match adds: per evidence or against item it satisfies, whether definitely."""
+        out: list[_Action] = []
         event = match.event
         for test, evidence, against in self._plan(match.entry.id):
             verdict = test(event, match.fields, match.complete)
             if verdict is False:
                 continue
             known = verdict is True and not match.uncertain
-            out.extend((True, cause, ev, known) for cause, ev in evidence)
-            out.extend((False, cause, i, verdict is True) for cause, i in against)
+            out.extend(_Action(cause, ev, None, known) for cause, ev in evidence)
+            out.extend(_Action(cause, None, i, verdict is True) for cause, i in against)
         return out
 
     def fields_read(self, entry_id: str) -> set[str]:
@@ -383,82 +434,86 @@ class Correlator:
             self._last_computer, self._last_key = event.computer, key
         # Conditions see only the fields, computer, level and message: a repeated event (the reader shares
         # one data mapping between repetitions) reuses the verdicts of the first instead of testing again.
+        # The key holds id(fields), which is safe: the memo entry keeps the fields mapping itself alive (so
+        # its id cannot pass to another object while the entry exists), and a hit is checked with ``is``.
         fields = match.fields
         memo_key = (match.entry.id, id(fields), match.complete, match.uncertain)
         cached = self._verdicts.get(memo_key)
-        if (cached is not None and cached[0] is fields and cached[1] == event.computer and cached[2] == event.level
-                and cached[3] == event.message):
-            actions = cached[4]
+        if (cached is not None and cached.fields is fields and cached.computer == event.computer
+                and cached.level == event.level and cached.message == event.message):
+            actions = cached.actions
         else:
             actions = self._actions(match)
             if len(self._verdicts) >= 4096:
                 self._verdicts.clear()
-            self._verdicts[memo_key] = (fields, event.computer, event.level, event.message, actions)
+            self._verdicts[memo_key] = _Verdicts(fields, event.computer, event.level, event.message, actions)
         out: list[tuple[Hit, bool]] = []
         hits = self._hits.setdefault(key, {})
-        for is_evidence, cause, item, known in actions:
-            if is_evidence:
+        for cause, evidence, against, known in actions:
+            if evidence is not None:
                 per_cause = hits.get(cause.id)
                 if per_cause is None:
                     per_cause = hits[cause.id] = {}
-                hit = per_cause.get(item.id)
+                hit = per_cause.get(evidence.id)
                 if hit is None:
-                    bucket = self._timed.get((cause.id, item.id))
-                    hit = per_cause[item.id] = Hit(bucket_seconds=bucket, spans={}) if bucket else Hit()
+                    bucket = self._timed.get((cause.id, evidence.id))
+                    hit = per_cause[evidence.id] = Hit(bucket_seconds=bucket, spans={}) if bucket else Hit()
                 out.append((hit, known))
+            elif against is None:
+                continue  # an action names evidence or an against item, never neither
             elif known:
                 per = self._against_hits.setdefault(key, {}).setdefault(cause.id, {})
-                hit = per.get(item)
+                hit = per.get(against)
                 if hit is None:
-                    hit = per[item] = Hit()
+                    hit = per[against] = Hit()
                 out.append((hit, True))
             else:
-                self._against_unknown.setdefault(key, {}).setdefault(cause.id, set()).add(item)
+                self._against_unknown.setdefault(key, {}).setdefault(cause.id, set()).add(against)
         return out
 
     def computers(self) -> list[str]:
         return list(self._hits)
 
-    def export(self) -> dict[str, Any]:
+    def export(self) -> CorrelatorState:
         """Everything ``add`` accumulated, for another process (a worker that analysed a range of a log)."""
-        return {
-            "matches": self.matches,
-            "names": dict(self.names),
-            "hits": {key: {cid: {eid: hit.export() for eid, hit in per.items()} for cid, per in causes.items()}
-                     for key, causes in self._hits.items()},
-            "against_hits": {key: {cid: {i: hit.export() for i, hit in per.items()} for cid, per in causes.items()}
-                             for key, causes in self._against_hits.items()},
-            "against_unknown": {key: {cid: set(found) for cid, found in causes.items()}
-                                for key, causes in self._against_unknown.items()},
-        }
+        return CorrelatorState(
+            matches=self.matches,
+            names=dict(self.names),
+            hits={key: {cid: {eid: hit.export() for eid, hit in per.items()} for cid, per in causes.items()}
+                  for key, causes in self._hits.items()},
+            against_hits={key: {cid: {i: hit.export() for i, hit in per.items()} for cid, per in causes.items()}
+                          for key, causes in self._against_hits.items()},
+            against_unknown={key: {cid: set(found) for cid, found in causes.items()}
+                             for key, causes in self._against_unknown.items()},
+        )
 
-    def absorb(self, state: dict[str, Any]) -> None:
+    def absorb(self, state: CorrelatorState) -> None:
         """Add an exported state of matches that came after everything added so far (in input order).
 
         The result equals adding those matches one by one: counts add up, first/last and the per-bucket
         spans take the extremes, the kept example events are the first ones, names keep the first spelling.
         """
-        self.matches += state["matches"]
-        for key, name in state["names"].items():
+        self.matches += state.matches
+        for key, name in state.names.items():
             self.names.setdefault(key, name)
-        for key, causes in state["hits"].items():
+        for key, causes in state.hits.items():
             mine = self._hits.setdefault(key, {})
             for cid, per in causes.items():
                 target = mine.setdefault(cid, {})
                 for eid, hit_state in per.items():
                     hit = target.get(eid)
                     if hit is None:
-                        bucket = hit_state[5]
+                        bucket = hit_state.bucket_seconds
                         hit = target[eid] = Hit(bucket_seconds=bucket, spans={}) if bucket else Hit()
                     hit.absorb(hit_state, self.kb)
-        for key, causes in state["against_hits"].items():
+        for key, against_causes in state.against_hits.items():
             mine_against = self._against_hits.setdefault(key, {})
-            for cid, per in causes.items():
+            for cid, against_per in against_causes.items():
                 target_against = mine_against.setdefault(cid, {})
-                for i, hit_state in per.items():
-                    target_against.setdefault(i, Hit()).absorb(hit_state, self.kb)
-        for key, causes in state["against_unknown"].items():
-            for cid, found in causes.items():
+                for i, against_state in against_per.items():
+                    target_against.setdefault(i, Hit()).absorb(against_state, self.kb)
+        for key, unknown in state.against_unknown.items():
+            for cid, found in unknown.items():
                 self._against_unknown.setdefault(key, {}).setdefault(cid, set()).update(found)
 
     def diagnose(self, host_facts: HostFactsCollector | Mapping[str, HostFacts] | None = None,

@@ -108,7 +108,8 @@ def _key(hive: RegistryHive, path: str) -> NKRecord | None:
     from regipy.exceptions import NoRegistrySubkeysException, RegistryKeyNotFoundException
 
     try:
-        return hive.get_key(path)
+        key: NKRecord = hive.get_key(path)  # regipy's methods carry no annotations
+        return key
     except (RegistryKeyNotFoundException, NoRegistrySubkeysException):
         return None
 

@@ -75,7 +75,7 @@ def parse_time(text: str) -> datetime | None:
     return base.replace(microsecond=micro, tzinfo=tz).astimezone(timezone.utc)
 
 
-class _Keys(dict):
+class _Keys(dict[str, Any]):
     """A JSON object whose keys match case-insensitively (hand-edited or other tools' JSON)."""
 
     def __init__(self, pairs: list[tuple[str, Any]]) -> None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -511,10 +512,10 @@ def write_reg_exports(s: StoreSet, folder: Path, *, dns: bool = False) -> list[P
 # ---------------------------------------------------------------- collector JSON
 
 
-def storejson(s: StoreSet, *, dns: bool = False) -> dict:
+def storejson(s: StoreSet, *, dns: bool = False) -> dict[str, Any]:
     """The document Collect-TlsDiag.ps1 writes (schema: collector/README.md); ``dns`` adds
     DnsHostName and DnsDomain, as the current collector records them."""
-    stores: dict[tuple[str, str], list[dict]] = {}
+    stores: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for e in s.entries:
         bucket = stores.setdefault((e.location, e.store), [])
         if any(c["Thumbprint"] == e.thumbprint for c in bucket):
@@ -724,7 +725,7 @@ def write_sample_stores(scenario: str, folder: Path, *, computer: str | None = N
     ``forms``: any of "reg" (the .cmd collector's files), "json" (the .ps1 collector's file),
     "certs" (a certificate folder), "hive" (offline SOFTWARE/SYSTEM)."""
     make = SCENARIOS[scenario]
-    kwargs: dict = {}
+    kwargs: dict[str, Any] = {}
     if computer:
         kwargs["computer"] = computer
     if collected:
@@ -749,7 +750,7 @@ def write_sample_stores(scenario: str, folder: Path, *, computer: str | None = N
 
 def manifest(s: StoreSet, *, collector: str = "Collect-TlsDiag.ps1", days: int = 30,
              folder: str = r"C:\Users\admin\AppData\Local\Temp\tlsdiag-FE01-20261120-093000",
-             logs: list[dict] | None = None, keys: list[dict] | None = None) -> dict:
+             logs: list[dict[str, Any]] | None = None, keys: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """``tlsdiag-manifest.json`` as the collectors write it (schema: collector/tlsdiag-manifest.schema.json)."""
     host, domain = dns_parts(s.computer)
     return {
