@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 import textwrap
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from tlsdiag.match import (
 )
 from tlsdiag.match.conditions import evaluate
 from tlsdiag.model import Event, freeze_data
+from tlsdiag.stores.checks import Finding
 
 REPO = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 1, 5, 10, 0, tzinfo=timezone.utc)
@@ -383,15 +383,14 @@ def test_ranking_is_by_score_and_deterministic(kb) -> None:
 
 # ---------------------------------------------------------------- store findings
 
-@dataclass
-class FakeFinding:  # the attributes diagnose() reads from tlsdiag.stores findings
-    check: str
-    cause: str | None
+def store_problem(check: str, cause: str) -> Finding:
+    """A real store finding of ``check``, as the store checks report it."""
+    return Finding(check, "problem", "error", "found by the test", computer="FE01", cause=cause)
 
 
 def test_store_proof_raises_and_store_only_cause_is_diagnosed(kb) -> None:
     events = [boot("9200"), ev(36888, data={"AlertDesc": "48"})]
-    store = StoreResult("FE01", "reg", (FakeFinding("root-not-self-signed", "root-store"),), frozenset())
+    store = StoreResult("FE01", "reg", (store_problem("root-not-self-signed", "root-store"),), frozenset())
     d = by_cause(run(kb, events, [store]))["root-store"]
     assert d.store == "proven" and d.score >= 0.9 and d.made and not d.weak
     only = by_cause(run(kb, [boot("9200")], [store]))["root-store"]

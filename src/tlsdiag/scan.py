@@ -21,7 +21,7 @@ from datetime import datetime
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tlsdiag.errors import InputError
 from tlsdiag.kb import KnowledgeBase, load_kb
@@ -37,9 +37,12 @@ from tlsdiag.match import (
     Match,
 )
 from tlsdiag.match.conditions import lookup
-from tlsdiag.match.diagnose import KEEP_EVENTS, StoreResult
+from tlsdiag.match.diagnose import KEEP_EVENTS, StoreFinding, StoreResult
 from tlsdiag.match.hostfacts import computer_key
 from tlsdiag.model import Event, ReadSummary, event_kind
+
+if TYPE_CHECKING:  # the store package is imported only when a scan has store exports (start-up cost)
+    from tlsdiag.stores.model import StoreSnapshot
 
 EVENT_KINDS = ("evtx", "xml", "text", "export")
 STORE_KINDS = ("reg", "hive", "storejson", "cert")
@@ -67,8 +70,10 @@ class ScanStats:
 
 @dataclass(slots=True)
 class StoreAnalysis:
-    snapshot: Any  # tlsdiag.stores StoreSnapshot
-    findings: list[Any]
+    """One store export's snapshot, its problem findings, and the checks that ran on it and found nothing."""
+
+    snapshot: StoreSnapshot
+    findings: list[StoreFinding]
     clean_checks: frozenset[str]
 
 
@@ -148,8 +153,8 @@ def _analyse_stores(inputs: list[Any], summary: ReadSummary | None = None) -> li
         summary.files.extend(file_reports(inputs, snapshots, failed))
     for snapshot in snapshots:
         findings = list(stores.run_checks(snapshot))
-        problems = [f for f in findings if getattr(f, "kind", "problem") == "problem"]
-        clean = {f.check for f in findings if getattr(f, "kind", "") == "clean"} - {f.check for f in problems}
+        problems: list[StoreFinding] = [f for f in findings if f.kind == "problem"]
+        clean = {f.check for f in findings if f.kind == "clean"} - {f.check for f in problems}
         out.append(StoreAnalysis(snapshot, problems, frozenset(clean)))
     return out
 
@@ -168,11 +173,6 @@ def _collection_file(display: str) -> bool:
     return is_collection_file(display)
 
 
-def _named(snapshot: Any) -> bool:
-    """Whether the snapshot's computer name was read from the export's content, never from its folder."""
-    return bool(getattr(snapshot, "named", False))
-
-
 def _store_results(analyses: list[StoreAnalysis], seen: Iterable[str], notes: list[str]) -> list[StoreResult]:
     """One StoreResult per export, named as the event logs name its computer (the pool join).
 
@@ -187,19 +187,19 @@ def _store_results(analyses: list[StoreAnalysis], seen: Iterable[str], notes: li
     out = []
     for a in analyses:
         snap = a.snapshot
-        computer, named = getattr(snap, "computer", "") or "", _named(snap)
-        source = ", ".join(getattr(snap, "sources", []))
+        # named: the computer name was read from the export's content, never from its folder
+        computer, named = snap.computer or "", snap.named
+        source = ", ".join(snap.sources)
         if named:
-            recorded = RecordedName(computer, getattr(snap, "dns_host", ""), getattr(snap, "dns_domain", ""))
+            recorded = RecordedName(computer, snap.dns_host, snap.dns_domain)
             joined = join_computer(recorded, seen)
             computer = joined.computer or recorded.fqdn
             if joined.rule == "ambiguous":
                 notes.append(f"The store collection {source} names {recorded.fqdn}, which fits several computers "
                              f"in the logs ({', '.join(joined.candidates)}); its findings are shown under "
                              f"{recorded.fqdn} alone.")
-        out.append(StoreResult(computer, source, tuple(a.findings), a.clean_checks, named,
-                               getattr(snap, "os_build", None)))
-        if getattr(snap, "manifest", None) is not None:
+        out.append(StoreResult(computer, source, tuple(a.findings), a.clean_checks, named, snap.os_build))
+        if snap.manifest is not None:
             from tlsdiag.stores.manifest import describe
 
             head, *rest = describe(snap.manifest)

@@ -21,6 +21,7 @@ SourceQuality: TypeAlias = Literal["verbatim", "paraphrase", "inferred"]
 Shell: TypeAlias = Literal["powershell", "cmd"]
 PeerScope: TypeAlias = Literal["named", "collection"]
 Severity: TypeAlias = Literal["error", "warning", "info"]
+FindingKind: TypeAlias = Literal["problem", "note", "clean"]  # of a store check's result (stores/checks.py)
 CatalogLevel: TypeAlias = Literal["critical", "error", "warning", "information", "verbose"]
 CodeKind: TypeAlias = Literal["hresult", "tls-alert", "http-status", "message"]
 

@@ -31,12 +31,21 @@ dropped with a note. Choices this module adds, each documented in the report:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, Protocol, TypeAlias
 
-from tlsdiag.kb.model import Against, Cause, Combination, Condition, Evidence, KnowledgeBase
+from tlsdiag.kb.model import (
+    Against,
+    Cause,
+    Combination,
+    Condition,
+    Evidence,
+    FindingKind,
+    KnowledgeBase,
+    Severity,
+)
 from tlsdiag.match.catalog import Match, PackedMatches, pack_matches, unpack_matches
 from tlsdiag.match.conditions import ConditionsTest, compile_all
 from tlsdiag.match.hostfacts import HostFacts, HostFactsCollector, computer_key
@@ -51,7 +60,7 @@ RULED_OUT_FACTOR = 0.2
 YIELD_PROVEN_FACTOR = 0.5  # a cause that yields to one the stores prove on the same computer
 
 
-def confidence_of(score: float, weak: bool) -> str:
+def confidence_of(score: float, weak: bool) -> Confidence:
     if weak or score < LOW:
         return "weak"
     if score >= HIGH:
@@ -169,24 +178,75 @@ class Hit:
         return self.known == 0
 
 
+Confidence: TypeAlias = Literal["high", "medium", "low", "weak", "ruled out", "excluded"]
+StoreVerdict: TypeAlias = Literal["proven", "ruled_out"]
+
+
+class StoreFixStep(Protocol):
+    """One step of a store finding's fix (``tlsdiag.stores.checks.FixStep``)."""
+
+    @property
+    def step(self) -> str: ...
+    @property
+    def command(self) -> str: ...
+    @property
+    def shell(self) -> str: ...
+
+
+class StoreCertRef(Protocol):
+    """The certificate a store finding is about (``tlsdiag.stores.checks.CertRef``)."""
+
+    @property
+    def subject(self) -> str: ...
+    @property
+    def issuer(self) -> str: ...
+    @property
+    def thumbprint(self) -> str: ...
+    @property
+    def where(self) -> str: ...
+    @property
+    def note(self) -> str: ...
+    @property
+    def written(self) -> datetime | None: ...
+
+
+class StoreFinding(Protocol):
+    """What the correlator, the pipeline and the views read of a certificate-store finding.
+
+    ``tlsdiag.stores.checks.Finding`` is the implementation; this room names only what it reads, so
+    matching never imports the store package (which loads the certificate library)."""
+
+    @property
+    def check(self) -> str: ...
+    @property
+    def kind(self) -> FindingKind: ...
+    @property
+    def severity(self) -> Severity: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def why(self) -> str: ...
+    @property
+    def cause(self) -> str | None: ...
+    @property
+    def cert(self) -> StoreCertRef | None: ...
+    @property
+    def fix(self) -> Sequence[StoreFixStep]: ...
+    @property
+    def is_problem(self) -> bool: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class StoreResult:
     """What the store analysis found for one computer's export (built by scan.py from tlsdiag.stores)."""
 
     computer: str  # "" when the export does not say
     source: str
-    findings: tuple[Any, ...] = ()  # tlsdiag.stores Finding objects (problems only)
+    findings: tuple[StoreFinding, ...] = ()  # problems only
     clean_checks: frozenset[str] = frozenset()  # checks that ran on this export and found nothing
     named: bool = True  # False when the computer name is only the collection folder's name
     os_build: int | None = None  # Windows build recorded by the collector, if any
-
-
-def finding_check(finding: Any) -> str:
-    return str(getattr(finding, "check", None) or getattr(finding, "check_id", ""))
-
-
-def finding_cause(finding: Any) -> str | None:
-    return getattr(finding, "cause", None) or getattr(finding, "cause_id", None)
 
 
 @dataclass(slots=True)
@@ -240,12 +300,12 @@ class Diagnosis:
     combinations: list[tuple[Combination, datetime, datetime]] = field(default_factory=list)
     against: list[tuple[Against, Hit | None]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    store: str | None = None  # "proven" | "ruled_out" | None
-    store_findings: list[Any] = field(default_factory=list)
+    store: StoreVerdict | None = None
+    store_findings: list[StoreFinding] = field(default_factory=list)
     excluded: str | None = None  # why the cause does not apply to this computer
 
     @property
-    def confidence(self) -> str:
+    def confidence(self) -> Confidence:
         if self.excluded:
             return "excluded"
         if self.store == "ruled_out":
@@ -629,9 +689,8 @@ class Correlator:
         for cause in sorted(self.kb.causes.values(), key=lambda c: c.id):
             cause_hits = hits.get(cause.id, {})
             # an info-level note (e.g. a default setting that is a precondition) does not prove a cause
-            proofs = [f for f in findings if finding_check(f) in cause.proves and getattr(f, "is_problem", True)]
-            related = [f for f in findings if f not in proofs
-                       and (finding_cause(f) == cause.id or finding_check(f) in cause.proves)]
+            proofs = [f for f in findings if f.check in cause.proves and f.is_problem]
+            related = [f for f in findings if f not in proofs and (f.cause == cause.id or f.check in cause.proves)]
             if not cause_hits and not proofs:
                 continue  # findings that merely name a cause (e.g. a setting) do not diagnose it
             d = self._score(name, key, cause, cause_hits)
@@ -698,19 +757,20 @@ class Correlator:
         return d
 
     @staticmethod
-    def _apply_store(d: Diagnosis, cause: Cause, proofs: list[Any], related: list[Any], clean: set[str]) -> None:
+    def _apply_store(d: Diagnosis, cause: Cause, proofs: list[StoreFinding], related: list[StoreFinding],
+                     clean: set[str]) -> None:
         if proofs:
             found_only = not d.evidence
             d.score = max(PROVEN_FLOOR, 1.0 - (1.0 - d.score) * (1.0 - PROVEN_FLOOR))
             d.weak = False
             d.store = "proven"
-            checks = ", ".join(sorted({finding_check(f) for f in proofs}))
+            checks = ", ".join(sorted({f.check for f in proofs}))
             d.notes.insert(0, ("found in the stores (no matching events): " if found_only else
                                "proven by store: ") + f"check(s) {checks} found the problem")
             return
         if related:
             d.notes.append("related store findings (shown, not scored): "
-                           + ", ".join(sorted({finding_check(f) for f in related})))
+                           + ", ".join(sorted({f.check for f in related})))
         ran_clean = sorted(set(cause.rules_out_when_clean) & clean)
         if ran_clean:
             d.score *= RULED_OUT_FACTOR
