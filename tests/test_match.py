@@ -20,12 +20,11 @@ from tlsdiag.match import (
     CatalogIndex,
     HostFactsCollector,
     StoreResult,
-    diagnose,
-    match_events,
     render_message,
 )
 from tlsdiag.match.conditions import evaluate
 from tlsdiag.model import Event, freeze_data
+from tlsdiag.scan import diagnose_events
 from tlsdiag.stores.checks import Finding
 
 REPO = Path(__file__).resolve().parent.parent
@@ -186,10 +185,7 @@ def boot(build: str, version: str = "6.03.", computer: str = "FE01") -> Event:
 
 
 def run(kb, events, stores=()):
-    facts = HostFactsCollector()
-    for e in events:
-        facts.observe(e)
-    return diagnose(match_events(events, kb), kb, facts, stores)
+    return diagnose_events(events, kb, stores)
 
 
 def by_cause(diagnoses, computer="FE01"):

@@ -363,15 +363,17 @@ class Analysis:
         self.seen: set[int] = set()
         self.keys: list[int] | None = None  # a worker's analysis lists its dedup keys in order, for export
         self.on_match = on_match
-        # by the identity of the data mapping (the reader shares one between repetitions of a record)
+        # by the identity of the data mapping (the reader shares one between repetitions of a record); each
+        # entry keeps the mapping itself, so its id is not reused while the entry lives (and a hit is checked
+        # with ``is``)
         self._shapes: dict[int, tuple[Any, tuple, _Shape]] = {}
         self._by_content: dict[tuple, _Shape] = {}  # by what matching reads (see _content)
         self._reads: dict[tuple[int, str, str], tuple[str, ...]] = {}
         self._run: list[Event] = []  # consecutive matched events of one shape, not counted yet (see flush)
         self._run_shape: _Shape | None = None
         self._waiting: set[_Shape] = set()  # shapes whose pending times are not counted yet
-        if not shortcuts:
-            self.feed = self._feed_plain  # type: ignore[method-assign]
+        # one event in: by its shape (what a scan runs), or on its own (the reference the shapes are tested against)
+        self.feed: Callable[[Event], None] = self._feed_shapes if shortcuts else self._feed_plain
 
     def _content(self, event: Event, fields: tuple) -> tuple | None:
         """The shape key of an event: its matching-relevant ``fields`` and the values of the data fields that
@@ -420,7 +422,8 @@ class Analysis:
         self._shapes[id(event.data)] = (event.data, fields, shape)
         return shape
 
-    def feed(self, event: Event) -> None:
+    def _feed_shapes(self, event: Event) -> None:
+        """One event, matched and correlated by its shape (what a scan runs; see the class docstring)."""
         stats = self.stats
         stats.events += 1
         data = event.data
@@ -563,6 +566,11 @@ class Analysis:
         self._count(found, [event.timestamp for event in run], made)
         self._saturate(shape)
 
+    def diagnose(self, stores: Iterable[StoreResult] = ()) -> list[Diagnosis]:
+        """Every computer's ranked diagnoses from the events fed so far and the stores' results."""
+        self.flush()
+        return self.correlator.diagnose(self.facts, stores)
+
     def export(self) -> dict[str, Any]:
         from tlsdiag.match.catalog import pack_matches
 
@@ -669,11 +677,22 @@ def analyse(events: Iterable[Any], kb: KnowledgeBase, *, summary: ReadSummary | 
     join_notes: list[str] = []
     seen = [h.computer for h in state.facts.hosts.values()] + list(state.correlator.names.values())
     results = _store_results(analyses, seen, join_notes)
-    diagnoses = state.correlator.diagnose(state.facts, results)
+    diagnoses = state.diagnose(results)
     stats.seconds = time.perf_counter() - started
     return ScanResult(paths=list(paths), kb=kb, summary=summary, hosts=dict(state.facts.hosts), diagnoses=diagnoses,
                       matches=matches, stores=analyses, stats=stats, backend=backend,
                       notes=_notes(matches, stats.duplicates, stats.dedup_full) + join_notes)
+
+
+def diagnose_events(events: Iterable[Event], kb: KnowledgeBase, stores: Iterable[StoreResult] = (), *,
+                    dedup: bool = False, shortcuts: bool = True) -> list[Diagnosis]:
+    """Diagnoses of events already in memory (knowledge-base examples, tests) by the scan's own path.
+
+    ``stores`` are store results made elsewhere. Without ``dedup``, as for one input, every event counts."""
+    analysis = Analysis(kb, dedup=dedup, shortcuts=shortcuts)
+    for event in events:
+        analysis.feed(event)
+    return analysis.diagnose(stores)
 
 
 def _notes(matches: list[Match], duplicates: int = 0, dedup_full: bool = False) -> list[str]:

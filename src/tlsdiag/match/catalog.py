@@ -15,7 +15,7 @@ kept but flagged ``uncertain``.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -249,9 +249,3 @@ class CatalogIndex:
             out.append(Match(event, entry, fields, complete, verdict is None, recovered))
         return out
 
-
-def match_events(events: Iterable[Event], kb: KnowledgeBase | CatalogIndex) -> Iterator[Match]:
-    """Matches for a stream of events, lazily; events that match nothing are dropped."""
-    index = kb if isinstance(kb, CatalogIndex) else CatalogIndex(kb)
-    for event in events:
-        yield from index.match(event)

@@ -804,12 +804,3 @@ def _range_text(lo: int | None, hi: int | None) -> str:
         return f">= {lo}"
     return f"<= {hi}" if hi is not None else "any"
 
-
-def diagnose(matches: Iterable[Match], kb: KnowledgeBase,
-             host_facts: HostFactsCollector | Mapping[str, HostFacts] | None = None,
-             store_findings: Iterable[StoreResult] = ()) -> list[Diagnosis]:
-    """Ranked diagnoses per computer for a batch of matches (see module docstring for the rules)."""
-    correlator = Correlator(kb)
-    for match in matches:
-        correlator.add(match)
-    return correlator.diagnose(host_facts, store_findings)
