@@ -14,7 +14,8 @@ import gc
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,9 +38,9 @@ from tlsdiag.match import (
     Match,
 )
 from tlsdiag.match.conditions import lookup
-from tlsdiag.match.diagnose import KEEP_EVENTS, StoreFinding, StoreResult
+from tlsdiag.match.diagnose import KEEP_EVENTS, Hit, StoreFinding, StoreResult
 from tlsdiag.match.hostfacts import computer_key
-from tlsdiag.model import Event, ReadSummary, event_kind
+from tlsdiag.model import Event, EventKind, ReadSummary, event_kind
 
 if TYPE_CHECKING:  # the store package is imported only when a scan has store exports (start-up cost)
     from tlsdiag.stores.model import StoreSnapshot
@@ -309,6 +310,23 @@ def _record_key(kind: int, record_id: int | None, timestamp: datetime) -> int:
     return hash((kind, -1 if record_id is None else record_id, timestamp.timestamp()))
 
 
+@dataclass(slots=True)
+class _ShapeMatch:
+    """One catalog entry that every event of a shape matches, as ``CatalogIndex.match`` found it for the first."""
+
+    entry: CatalogEvent
+    fields: Mapping[str, str] | None  # the fields the match is tested on; None: each event's own data
+    complete: bool
+    uncertain: bool
+    recovered: bool
+    targets: list[tuple[Hit, bool]] | None = None  # the correlator's, resolved with the first event that needs them
+
+    def counted(self) -> list[tuple[Hit, bool]]:
+        """The targets, which ``Analysis._add`` and ``_flush_run`` resolve before any event of the shape is counted."""
+        assert self.targets is not None, "a shape's events are counted only after their first was added"
+        return self.targets
+
+
 class _Shape:
     """What every event equal to the first one in what matching reads gives (see ``Analysis.feed``).
 
@@ -320,21 +338,22 @@ class _Shape:
 
     __slots__ = ("counter", "found", "kind", "pending")
 
-    def __init__(self, counter: Any, kind: int, found: list[list]) -> None:
+    def __init__(self, counter: Counter[str] | None, kind: int, found: list[_ShapeMatch]) -> None:
         self.counter = counter  # the host's per-channel counter, or None when every event must be observed
         self.kind = kind  # _kind_key of the event
-        self.found = found  # [entry, fields, complete, uncertain, recovered, correlator targets or None]
+        self.found = found
         # None until every list of kept matches this shape adds to is full; from then on what its events add
         # (counts, first and last, time buckets) does not depend on their order, so their times wait here
         self.pending: list[datetime] | None = None
 
 
-def _match(event: Event, item: list) -> Match:
+def _match(event: Event, item: _ShapeMatch) -> Match:
     """The match of ``event`` as one entry of its shape's ``found``."""
-    return Match(event, item[0], event.data if item[1] is None else item[1], item[2], item[3], item[4])
+    return Match(event, item.entry, event.data if item.fields is None else item.fields, item.complete,
+                 item.uncertain, item.recovered)
 
 
-def _shape_fields(event: Event) -> tuple:
+def _shape_fields(event: Event) -> EventKind:
     """channel, provider, event id, level, computer, message and form (``model.event_kind``)."""
     return event_kind(event)
 
@@ -366,8 +385,8 @@ class Analysis:
         # by the identity of the data mapping (the reader shares one between repetitions of a record); each
         # entry keeps the mapping itself, so its id is not reused while the entry lives (and a hit is checked
         # with ``is``)
-        self._shapes: dict[int, tuple[Any, tuple, _Shape]] = {}
-        self._by_content: dict[tuple, _Shape] = {}  # by what matching reads (see _content)
+        self._shapes: dict[int, tuple[Mapping[str, str], EventKind, _Shape]] = {}
+        self._by_content: dict[tuple[object, ...], _Shape] = {}  # by what matching reads (see _content)
         self._reads: dict[tuple[int, str, str], tuple[str, ...]] = {}
         self._run: list[Event] = []  # consecutive matched events of one shape, not counted yet (see flush)
         self._run_shape: _Shape | None = None
@@ -375,7 +394,7 @@ class Analysis:
         # one event in: by its shape (what a scan runs), or on its own (the reference the shapes are tested against)
         self.feed: Callable[[Event], None] = self._feed_shapes if shortcuts else self._feed_plain
 
-    def _content(self, event: Event, fields: tuple) -> tuple | None:
+    def _content(self, event: Event, fields: EventKind) -> tuple[object, ...] | None:
         """The shape key of an event: its matching-relevant ``fields`` and the values of the data fields that
         any condition on its candidate entries reads, looked up as the conditions look them up."""
         if event.form == "text":  # fields may be recovered from the message: no shortcut
@@ -410,8 +429,8 @@ class Analysis:
             counter = None
             if self.facts.repeat_safe(event):
                 counter = self.facts.facts(event.computer).channels
-            found = [[m.entry, None if m.fields is event.data else m.fields, m.complete, m.uncertain, m.recovered,
-                      None] for m in self.index.match(event)]
+            found = [_ShapeMatch(m.entry, None if m.fields is event.data else m.fields, m.complete, m.uncertain,
+                                 m.recovered) for m in self.index.match(event)]
             shape = _Shape(counter, _kind_key(event.computer, event.channel, event.provider, event.event_id), found)
             if key is not None:
                 if len(self._by_content) >= 4096:
@@ -493,7 +512,7 @@ class Analysis:
             if self.on_match is not None:
                 self.on_match(match)
 
-    def _add(self, event: Event, found: list[list]) -> list[Match]:
+    def _add(self, event: Event, found: list[_ShapeMatch]) -> list[Match]:
         """Count one event's matches (``found`` of its shape) in the correlator and the kept matches."""
         out = []
         for item in found:
@@ -505,11 +524,11 @@ class Analysis:
             out.append(match)
         return out
 
-    def _targets(self, item: list, event: Event) -> list:
+    def _targets(self, item: _ShapeMatch, event: Event) -> list[tuple[Hit, bool]]:
         """The correlator targets of a shape's entry, resolved with the first event that needs them."""
-        targets = item[5]
+        targets = item.targets
         if targets is None:
-            targets = item[5] = self.correlator.targets(_match(event, item))
+            targets = item.targets = self.correlator.targets(_match(event, item))
         return targets
 
     def flush(self) -> None:
@@ -521,11 +540,11 @@ class Analysis:
                 shape.pending = []
         self._waiting.clear()
 
-    def _count(self, found: list[list], times: list[datetime], made: Sequence[list[Match]] = ()) -> None:
+    def _count(self, found: list[_ShapeMatch], times: list[datetime], made: Sequence[list[Match]] = ()) -> None:
         """Count a run of events of one shape at ``times``, ``made`` the Match rows of its first events."""
         for i, item in enumerate(found):
             column = [row[i] for row in made]
-            for hit, known in item[5]:
+            for hit, known in item.counted():
                 hit.add_many(times, column, known)
         self.correlator.matches += len(times) * len(found)
         self.stats.matches += len(times) * len(found)
@@ -533,7 +552,7 @@ class Analysis:
     def _saturate(self, shape: _Shape) -> None:
         """Let a shape's later events wait (``_Shape.pending``) once no list of kept matches has room for them."""
         if len(self.matches) >= self.keep and all(len(hit.matches) >= KEEP_EVENTS
-                                                  for item in shape.found for hit, _known in item[5]):
+                                                  for item in shape.found for hit, _known in item.counted()):
             shape.pending = []
 
     def _flush_run(self) -> None:
