@@ -37,8 +37,9 @@ from tlsdiag.match import (
     HostFactsCollector,
     Match,
 )
+from tlsdiag.match.catalog import PackedMatches
 from tlsdiag.match.conditions import lookup
-from tlsdiag.match.diagnose import KEEP_EVENTS, Hit, StoreFinding, StoreResult
+from tlsdiag.match.diagnose import KEEP_EVENTS, CorrelatorState, Hit, StoreFinding, StoreResult
 from tlsdiag.match.hostfacts import computer_key
 from tlsdiag.model import Event, EventKind, ReadSummary, event_kind
 
@@ -358,6 +359,20 @@ def _shape_fields(event: Event) -> EventKind:
     return event_kind(event)
 
 
+@dataclass(slots=True)
+class AnalysisPart:
+    """What a worker's Analysis of one chunk range sends back (``Analysis.export``, ``Analysis.absorb``)."""
+
+    events: int
+    matches: int
+    duplicates: int
+    dedup_full: bool
+    keys: list[int]  # dedup keys of its matched records, in order
+    kept: PackedMatches  # its first matches, for ScanResult.matches
+    correlator: CorrelatorState
+    hosts: dict[str, HostFacts]
+
+
 class Analysis:
     """The per-event half of a scan, fed in input order: events one at a time, or a worker's range at once.
 
@@ -590,34 +605,33 @@ class Analysis:
         self.flush()
         return self.correlator.diagnose(self.facts, stores)
 
-    def export(self) -> dict[str, Any]:
+    def export(self) -> AnalysisPart:
         from tlsdiag.match.catalog import pack_matches
 
         self.flush()
-        return {"events": self.stats.events, "matches": self.stats.matches, "duplicates": self.stats.duplicates,
-                "dedup_full": self.stats.dedup_full, "keys": self.keys or [], "kept": pack_matches(self.matches),
-                "correlator": self.correlator.export(), "hosts": self.facts.hosts}
+        return AnalysisPart(self.stats.events, self.stats.matches, self.stats.duplicates, self.stats.dedup_full,
+                            self.keys or [], pack_matches(self.matches), self.correlator.export(), self.facts.hosts)
 
-    def absorb(self, part: dict[str, Any]) -> bool:
+    def absorb(self, part: AnalysisPart) -> bool:
         """Add a worker's export; False (nothing changed) when one of its records was seen before."""
         from tlsdiag.match.catalog import unpack_matches
 
         self.flush()
-        if self.dedup and any(key in self.seen for key in part["keys"]):
+        if self.dedup and any(key in self.seen for key in part.keys):
             return False
-        for key in part["keys"]:
+        for key in part.keys:
             if len(self.seen) < MAX_DEDUP:
                 self.seen.add(key)
             else:
                 self.stats.dedup_full = True
         stats = self.stats
-        stats.events += part["events"]
-        stats.matches += part["matches"]
-        stats.duplicates += part["duplicates"]
-        stats.dedup_full = stats.dedup_full or part["dedup_full"]
-        self.matches.extend(unpack_matches(part["kept"], self.kb, max(0, self.keep - len(self.matches))))
-        self.correlator.absorb(part["correlator"])
-        self.facts.absorb(part["hosts"])
+        stats.events += part.events
+        stats.matches += part.matches
+        stats.duplicates += part.duplicates
+        stats.dedup_full = stats.dedup_full or part.dedup_full
+        self.matches.extend(unpack_matches(part.kept, self.kb, max(0, self.keep - len(self.matches))))
+        self.correlator.absorb(part.correlator)
+        self.facts.absorb(part.hosts)
         self._shapes.clear()  # absorb may have added hosts; shapes are cheap to make again
         self._by_content.clear()
         return True
@@ -634,7 +648,7 @@ class RangeDigest:
     def __getstate__(self) -> dict[str, Any]:
         return {"kb": self.kb, "dedup": self.dedup, "_analysis": None}
 
-    def absorb(self, payload: dict[str, Any]) -> bool:
+    def absorb(self, payload: AnalysisPart) -> bool:
         """Take a worker's result into the receiving side's Analysis (False: read the range here instead)."""
         return self._analysis is not None and self._analysis.absorb(payload)
 
@@ -642,7 +656,7 @@ class RangeDigest:
         """How many matches a worker should send back in full (the rest are only counted)."""
         return max(0, self._analysis.keep - len(self._analysis.matches)) if self._analysis is not None else 0
 
-    def __call__(self, events: Iterable[Event], keep: int | None) -> dict[str, Any]:
+    def __call__(self, events: Iterable[Event], keep: int | None) -> AnalysisPart:
         analysis = Analysis(self.kb, dedup=self.dedup, keep=keep)
         analysis.keys = []
         for event in events:
