@@ -32,7 +32,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tlsdiag.stores.blob import build_blob
 from tlsdiag.stores.certs import thumbprint
-from tlsdiag.stores.model import ENTERPRISE, GROUP_POLICY, LOCATION_KEYS, MACHINE, SCHANNEL_KEY
+from tlsdiag.stores.model import ENTERPRISE, GROUP_POLICY, LOCATION_KEYS, MACHINE, SCHANNEL_KEY, StoreLocation
 
 UTC = timezone.utc
 DEFAULT_COLLECTED = datetime(2026, 11, 20, 9, 30, 0, tzinfo=UTC)
@@ -179,7 +179,7 @@ def make_cert(subject: x509.Name, key: CertificateIssuerPrivateKeyTypes, *, issu
 
 @dataclass
 class Entry:
-    location: str
+    location: StoreLocation
     store: str
     der: bytes
     has_private_key: bool = False
@@ -202,7 +202,7 @@ class StoreSet:
     schannel: dict[str, int] = field(default_factory=dict)
     os_build: int = 9200
 
-    def add(self, location: str, store: str, der: bytes, *, key: bool = False, friendly: str = "",
+    def add(self, location: StoreLocation, store: str, der: bytes, *, key: bool = False, friendly: str = "",
             label: str = "") -> Entry:
         entry = Entry(location, store, der, key, friendly, label)
         self.entries.append(entry)
@@ -425,7 +425,7 @@ def encode_reg(text: str) -> bytes:
     return b"\xff\xfe" + text.encode("utf-16-le")
 
 
-def _store_sections(s: StoreSet, location: str) -> list[tuple[str, list[tuple[str, str, object]]]]:
+def _store_sections(s: StoreSet, location: StoreLocation) -> list[tuple[str, list[tuple[str, str, object]]]]:
     base = "HKEY_LOCAL_MACHINE\\" + LOCATION_KEYS[location]
     entries = [e for e in s.entries if e.location == location]
     stores = sorted({e.store for e in entries} | ({"ROOT", "CA", "MY", "AuthRoot", "Disallowed", "TrustedPublisher"}
