@@ -288,6 +288,21 @@ def event_dict(match: Match, lang: str = "en") -> dict[str, Any]:
     }
 
 
+class FiredCombination(NamedTuple):
+    """A combination whose events all fell within its window on the computer: the smallest such window."""
+
+    combination: Combination
+    start: datetime
+    end: datetime
+
+
+class AppliedAgainst(NamedTuple):
+    """An ``against`` item that lowered the score: by its events (``hit``) or by the Windows build (None)."""
+
+    against: Against
+    hit: Hit | None
+
+
 @dataclass(slots=True)
 class Diagnosis:
     """One cause on one computer, with the score, how it was reached and what to do."""
@@ -297,8 +312,8 @@ class Diagnosis:
     score: float = 0.0
     weak: bool = False
     evidence: list[EvidenceItem] = field(default_factory=list)
-    combinations: list[tuple[Combination, datetime, datetime]] = field(default_factory=list)
-    against: list[tuple[Against, Hit | None]] = field(default_factory=list)
+    combinations: list[FiredCombination] = field(default_factory=list)
+    against: list[AppliedAgainst] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     store: StoreVerdict | None = None
     store_findings: list[StoreFinding] = field(default_factory=list)
@@ -740,13 +755,13 @@ class Correlator:
             window = _min_window(lists)
             if window and window[1] - window[0] <= combo.within:
                 keep *= 1.0 - combo.weight
-                d.combinations.append((combo, window[0], window[1]))
+                d.combinations.append(FiredCombination(combo, window[0], window[1]))
         score = 1.0 - keep if d.evidence else 0.0
         ag_hits = self._against_hits.get(key, {}).get(cause.id, {})
         for i, ag in enumerate(cause.against):
             if ag.event and i in ag_hits:
                 score *= 1.0 - ag.weight
-                d.against.append((ag, ag_hits[i]))
+                d.against.append(AppliedAgainst(ag, ag_hits[i]))
             elif ag.event and i in self._against_unknown.get(key, {}).get(cause.id, set()):
                 d.notes.append(f"not applied (fields unknown on this input): against '{ag.note}'")
         d.score = score
@@ -794,7 +809,7 @@ class Correlator:
         for ag in cause.against:
             if ag.windows and ag.windows.contains(build):
                 d.score *= 1.0 - ag.weight
-                d.against.append((ag, None))
+                d.against.append(AppliedAgainst(ag, None))
 
 
 def _range_text(lo: int | None, hi: int | None) -> str:
