@@ -20,7 +20,6 @@ from tlsdiag.kb.model import Condition
 from tlsdiag.model import Event
 
 UNKNOWN = None  # the third truth value
-ATTRIBUTES = ("computer", "level", "message")
 
 
 @lru_cache(maxsize=1024)

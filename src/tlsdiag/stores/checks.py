@@ -55,9 +55,6 @@ ROOT_COUNT_LIMIT = 100
 BACKUP = r"C:\tlsdiag-backup"
 SCHANNEL_HKLM = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL"
 
-SEVERITIES = ("error", "warning", "info")
-
-
 def check_metadata() -> Mapping[str, StoreCheck]:
     """The checks' metadata from the knowledge base (signatures/checks/), loaded once per process."""
     global _METADATA

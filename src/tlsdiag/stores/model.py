@@ -9,7 +9,7 @@ So every certificate here keeps its physical location and store name.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Final, Literal, TypeAlias
@@ -165,9 +165,6 @@ class StoreSnapshot:
     def physical_stores(self) -> list[tuple[str, str, list[StoreCert]]]:
         keys = sorted(self.covered, key=lambda k: (LOCATIONS.index(k[0]) if k[0] in LOCATIONS else 9, k[1].lower()))
         return [(loc, name, self.physical(loc, name)) for loc, name in keys]
-
-    def iter_certs(self) -> Iterator[StoreCert]:
-        yield from self.certs
 
     def merge(self, other: StoreSnapshot) -> None:
         for item in other.certs:
