@@ -227,4 +227,3 @@ def write_rules(kb: KnowledgeBase, out_dir: Path) -> tuple[list[ExportedRule], l
     lines += [f"- `{s.source_id}`: {s.reason}" for s in skipped] or ["- nothing"]
     (out_dir / "NOT-EXPORTED.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return rules, skipped
-
