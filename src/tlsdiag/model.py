@@ -28,6 +28,13 @@ EventForm: TypeAlias = Literal["evtx", "xml", "text"]
 """How an event reached us: an EVTX record, an XML export (or pasted XML/JSON/CSV with fields), or a
 rendered text export whose fields may have to be read back from the message."""
 
+InputKind: TypeAlias = Literal["evtx", "xml", "text", "export", "zip", "reg", "hive", "storejson", "cert",
+                              "unknown"]
+"""What an input file holds, decided by its content (``inputs.sniff``); ``export`` is one of the forms
+admins paste or export (``inputs/pasteread.py``)."""
+FileForm: TypeAlias = InputKind | Literal["store"]
+"""A FileReport's form: the input's kind, or ``store`` for a store export named by path (``stores.load``)."""
+
 EventRest: TypeAlias = tuple[str, str, int, int | None, str, str | None, int | None, int | None, str, str,
                              Mapping[str, str], str | None, EventForm]
 """Every Event field after source, locator, record id and timestamp (channel ... form), in field order."""
@@ -165,7 +172,7 @@ class FileReport:
     """What one input file gave: its form, size, how many records came out and what was lost."""
 
     source: str
-    form: str  # evtx | xml | text | zip | reg | hive | storejson | cert | unknown
+    form: FileForm
     size: int = 0
     records: int = 0
     lost: list[Loss] = field(default_factory=list)

@@ -27,7 +27,7 @@ from tlsdiag.stores.regfile import looks_like_reg, read_reg
 from tlsdiag.stores.registry import NoStoreData
 
 if TYPE_CHECKING:
-    from tlsdiag.model import FileReport
+    from tlsdiag.model import FileForm, FileReport, InputKind
 
 STORE_KINDS = ("reg", "hive", "storejson", "cert")
 METADATA_NAME = "tlsdiag-collection.txt"
@@ -40,7 +40,7 @@ class StoreInput(Protocol):
     @property
     def display(self) -> str: ...
     @property
-    def kind(self) -> str: ...
+    def kind(self) -> InputKind: ...
     @property
     def size(self) -> int: ...
     @property
@@ -98,7 +98,7 @@ def _from_inputfile(obj: StoreInput, skipped: list[str], explicit: bool = False)
     sniffed again with this package's own content tests (collector JSON, metadata)."""
     display = str(obj.display)
     name = _split(display)[1]
-    kind = obj.kind
+    kind: str = obj.kind  # and this package's own kinds: collection, manifest
     problem = obj.problem
     if problem:
         if kind in STORE_KINDS or name.lower().endswith((".reg", ".json", *CERT_SUFFIXES)):
@@ -307,6 +307,7 @@ def file_reports(inputs: Iterable[str | os.PathLike[str] | StoreInput], snapshot
     losses = [loss for snap in snapshots for loss in snap.lost] + list(failed)
     out = []
     for obj in inputs:
+        kind: FileForm
         if isinstance(obj, (str, os.PathLike)):  # a path given as it is (load_stores takes those too)
             display, kind, size = str(obj), "store", 0
         else:
