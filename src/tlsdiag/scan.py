@@ -44,7 +44,10 @@ from tlsdiag.match.hostfacts import computer_key
 from tlsdiag.model import Event, EventKind, ReadSummary, event_kind
 
 if TYPE_CHECKING:  # the store package is imported only when a scan has store exports (start-up cost)
-    from tlsdiag.stores.model import StoreSnapshot
+    from tlsdiag.stores.load import StoreInput
+    from tlsdiag.stores.model import StoreLoss, StoreSnapshot
+
+    StoreSource = str | os.PathLike[str] | StoreInput  # what analyse() takes as a store export
 
 EVENT_KINDS = ("evtx", "xml", "text", "export")
 STORE_KINDS = ("reg", "hive", "storejson", "cert")
@@ -139,7 +142,7 @@ def _read_events(inputs: list[Any], summary: ReadSummary, backend: str, progress
                        prefilter=prefilter, digest=digest, options=options)
 
 
-def _analyse_stores(inputs: list[Any], summary: ReadSummary | None = None) -> list[StoreAnalysis]:
+def _analyse_stores(inputs: list[StoreSource], summary: ReadSummary | None = None) -> list[StoreAnalysis]:
     """Store snapshots and their findings; ``clean_checks`` are the checks that ran and found nothing.
 
     Each store file is added to ``summary`` with what was lost in it (a damaged export is a lost file)."""
@@ -149,7 +152,7 @@ def _analyse_stores(inputs: list[Any], summary: ReadSummary | None = None) -> li
     from tlsdiag.stores.load import file_reports
 
     out: list[StoreAnalysis] = []
-    failed: list[Any] = []
+    failed: list[StoreLoss] = []
     snapshots = stores.load_stores(inputs, failed=failed)
     if summary is not None:
         summary.files.extend(file_reports(inputs, snapshots, failed))
@@ -683,7 +686,7 @@ def fewer_collections() -> Iterator[None]:
 
 
 def analyse(events: Iterable[Any], kb: KnowledgeBase, *, summary: ReadSummary | None = None,
-            store_inputs: Sequence[Any] = (), on_match: Callable[[Match], None] | None = None,
+            store_inputs: Sequence[StoreSource] = (), on_match: Callable[[Match], None] | None = None,
             paths: Sequence[str] = (), backend: str = "rust", dedup: bool = True,
             analysis: Analysis | None = None) -> ScanResult:
     """Events (already read) and store inputs -> ScanResult. ``run_scan`` is this plus reading.
