@@ -24,7 +24,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import islice
-from typing import IO, Any, BinaryIO, cast
+from typing import IO, Any, BinaryIO, Literal, TypeAlias, cast
 
 from tlsdiag.inputs.options import Platform, ReadOptions
 from tlsdiag.model import Event, Loss
@@ -77,6 +77,10 @@ def synthetic_header(chunks: int = 1) -> bytes:
     return bytes(head)
 
 
+ChunkState: TypeAlias = Literal["ok", "zero", "bad-magic", "truncated"]
+"""A chunk slot by its header: starts with the magic, all zero bytes, something else, or cut short."""
+
+
 @dataclass
 class Chunk:
     """One 64 KiB slot of an EVTX file and what its header says."""
@@ -84,7 +88,7 @@ class Chunk:
     index: int
     offset: int
     data: bytes
-    state: str  # ok | zero | bad-magic | truncated
+    state: ChunkState
     first_id: int = 0
     last_id: int = 0
     first_num: int = 0
@@ -132,6 +136,7 @@ def records_crc_ok(data: bytes | memoryview, at: int = 0) -> bool:
 
 
 def describe_chunk(index: int, offset: int, data: bytes) -> Chunk:
+    state: ChunkState
     if len(data) < CHUNK_SIZE:
         state = "truncated"
     elif data.startswith(CHUNK_MAGIC):
@@ -475,7 +480,7 @@ class ChunkMeta:
     """The little a reader needs to know about a chunk slot after it was handled (picklable)."""
 
     index: int
-    state: str
+    state: ChunkState
     parseable: bool
     header_ok: bool
     declared: int | None
