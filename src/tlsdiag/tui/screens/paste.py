@@ -112,11 +112,14 @@ class PasteScreen(Screen[None]):
         return cause_for_event(self.app.kb, match.id)  # type: ignore[attr-defined]
 
     def best_target(self) -> str | None:
-        """What Enter opens: explain's best cause, else the cause the best-scoring match leads to."""
+        """What Enter opens: explain's best cause, else the cause the best-scoring match leads to; nothing when
+        explain listed candidates instead of a fix (the text fits several causes: the user picks one)."""
         if self.result is None or not self.result.found:
             return None
         if self.result.best_cause is not None:
             return self.result.best_cause.id
+        if self.result.candidates:
+            return None
         for i, _ in enumerate(self.result.matches):
             target = self._targets.get(f"m{i}")
             if target:
