@@ -97,3 +97,35 @@ def test_36882_beside_32042_still_makes_the_front_end_cause(kb) -> None:
          "time": "2026-01-05T08:05:00Z", "data": {}}], "windows_build": 9200}
     ok, why = run_cause_example(kb, "frontend-certificate-invalid", "positive", example)
     assert ok, why
+
+
+# --------------------------------------------------------------------------- Windows Server 2008 R2 wording
+
+R2_EXPORT = ("Log Name:      System\r\nSource:        Schannel\r\nDate:          8/5/2013 5:16:37 AM\r\n"
+             "Event ID:      36888\r\nTask Category: None\r\nLevel:         Error\r\nKeywords:      \r\n"
+             "User:          SYSTEM\r\nComputer:      lync2010.contoso.local\r\nDescription:\r\n"
+             "The following fatal alert was generated: 40. The internal error state is 1205.\r\n")
+
+
+def test_a_2008_r2_text_export_of_36888_gives_its_alert_and_state(kb, tmp_path) -> None:
+    """Event Viewer text carries no data fields; on 2008 R2 they are read back through the 6.1 wording."""
+    from tlsdiag.inputs import read_events
+    from tlsdiag.match.catalog import CatalogIndex
+    from tlsdiag.model import ReadSummary
+
+    path = tmp_path / "system.txt"
+    path.write_bytes(R2_EXPORT.encode("utf-8"))
+    events = list(read_events([path], summary=ReadSummary()))
+    assert [e.event_id for e in events] == [36888]
+    fields = CatalogIndex(kb).recover_fields(events[0], kb.events["schannel-36888"])
+    assert fields is not None and dict(fields) == {"AlertDesc": "40", "ErrorState": "1205"}
+
+
+@pytest.mark.parametrize(("alert", "offered"), [("47", True), ("40", False)])
+def test_the_2008_r2_wording_of_36887_states_its_alert(kb, alert: str, offered: bool) -> None:
+    """The issuer-list cause counts 36887 only with alert 47, in the 6.1 wording as in the 2012 one (the alert
+    number after "alert" was read before the 6.1 template existed; this guards it with the template in place)."""
+    result = explain(f"Source: Schannel\nEvent ID: 36887\nDescription:\nThe following fatal alert was received: {alert}.",
+                     kb)
+    assert result.matches[0].id == "schannel-36887"
+    assert ("trusted-issuer-list-too-large" in {m.id for m in result.matches if m.kind == "cause"}) == offered
