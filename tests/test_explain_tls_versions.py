@@ -59,9 +59,9 @@ def test_the_rendered_message_states_the_error_state_too(kb) -> None:
     assert CAUSE in {m.id for m in result.matches if m.kind == "cause"}
 
 
-@pytest.mark.parametrize("state", ["10001", "10010"])
-def test_another_error_state_does_not_make_it(kb, state: str) -> None:
-    result = explain(_xml_36871(state), kb)
+@pytest.mark.parametrize(("state", "kind"), [("10001", "client"), ("10010", "client"), ("10013", "server")])
+def test_another_error_state_or_the_server_credential_does_not_make_it(kb, state: str, kind: str) -> None:
+    result = explain(_xml_36871(state, kind), kb)
     assert CAUSE not in {m.id for m in result.matches if m.kind == "cause"}
     assert result.best_cause is None or result.best_cause.id != CAUSE
 
