@@ -129,3 +129,34 @@ def test_the_2008_r2_wording_of_36887_states_its_alert(kb, alert: str, offered: 
                      kb)
     assert result.matches[0].id == "schannel-36887"
     assert ("trusted-issuer-list-too-large" in {m.id for m in result.matches if m.kind == "cause"}) == offered
+
+
+def test_tui_paste_of_a_header_only_36871_names_the_candidate_and_opens_nothing(kb) -> None:
+    """The real Textual pilot: explain lists the client-protocol cause as a candidate (the header states no error
+    state), so Enter opens no cause and the note says which cause fits and what to check."""
+    import asyncio
+
+    from textual import events
+    from textual.widgets import Static
+
+    from tlsdiag.tui.app import TlsdiagApp
+
+    text = _header("Schannel", 36871)
+
+    async def scenario() -> None:
+        app = TlsdiagApp([], kb=kb)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("escape", "p")
+            await pilot.pause()
+            app.post_message(events.Paste(text))
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 60.0
+            while app.last_explain is None or app.last_explain.text != text:
+                assert loop.time() < deadline, "timed out waiting for explain"
+                await pilot.pause(0.05)
+            await pilot.pause()
+            assert app.screen.best_target() is None
+            note = str(app.screen.query_one("#paste-note", Static).render())
+            assert "No cause chosen" in note and kb.causes[CAUSE].title in note, note
+
+    asyncio.run(scenario())
