@@ -34,14 +34,27 @@ def test_labelled_top3_floor(measured: dict) -> None:
     assert measured["top3"] >= 14, [c.id for c in measured["cases"] if c.labelled and not c.top3]
 
 
+def test_labelled_top1_floor(measured: dict) -> None:
+    """issue-17c measured 13/16 at top 1 (misses rw011 at rank 2, rw033 and rw059 not reached)."""
+    assert measured["top1"] >= 13, [c.id for c in measured["cases"] if c.labelled and not c.top1]
+
+
 def test_no_store_cause_for_expect_none(measured: dict) -> None:
     offenders = [(c.id, c.store_cause_offered) for c in measured["cases"] if c.store_cause_offered]
     assert not offenders
 
 
+def test_no_store_fix_for_expect_none(measured: dict) -> None:
+    """Nor a store cause chosen for the fix without being listed (6/6 since issue-16c)."""
+    offenders = [(c.id, c.store_fix) for c in measured["cases"] if c.store_fix]
+    assert not offenders
+
+
 def test_tls_texts_answered(measured: dict) -> None:
+    """The target is 90%; issue-17c measured all 26, and the floor is what was measured."""
     assert measured["tls_answered"] >= 0.9 * measured["tls_texts"], \
         [c.id for c in measured["cases"] if not c.noise and not c.answered]
+    assert measured["tls_answered"] >= 26, [c.id for c in measured["cases"] if not c.noise and not c.answered]
 
 
 def test_every_event_paste_and_export_read(measured: dict) -> None:
