@@ -30,14 +30,18 @@ def _run(*cmd: str | os.PathLike[str], check: bool = True) -> int:
 
 
 def ensure_venv() -> None:
-    """Create .venv and install the project with its dev extras when needed."""
-    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    """Create .venv and install the project with its dev extras and the devkit (tools/) when needed."""
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
+    digest.update((ROOT / "tools" / "pyproject.toml").read_bytes())
+    want = digest.hexdigest()
     if STAMP.exists() and STAMP.read_text().strip() == want and PY.exists():
         return
     if not PY.exists():
         _run(sys.executable, "-m", "venv", VENV)
     _run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
     _run(PY, "-m", "pip", "install", "--quiet", "-e", ".[dev]")
+    # the test-data writers live outside the wheel; hatchling came with the dev extras, so no build isolation
+    _run(PY, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "-e", "tools")
     STAMP.write_text(want)
 
 

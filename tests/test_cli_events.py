@@ -12,7 +12,7 @@ import pytest
 
 from test_inputs_evtx import T0, capi, lync, schannel
 from tlsdiag.cli import main
-from tlsdiag.evtxwrite import EventSpec, damage, evtx_bytes
+from tlsdiag_devkit.evtxwrite import EventSpec, damage, evtx_bytes
 
 
 @pytest.fixture

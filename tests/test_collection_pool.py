@@ -5,26 +5,23 @@ two front ends and an Edge server whose DNS host label is longer than a NetBIOS 
 name computers by DNS name, the collections by NetBIOS name (plus, from the current collectors, the
 DNS host name and domain). The scan must put each server's store proof beside its own events and must
 not claim that an export "does not name its computer" because its folder carries the same name.
-Everything is written with the project's own writers (evtxwrite, stores.testdata).
+Everything is written with the project's own writers (tlsdiag_devkit: evtxwrite, storegen).
 """
 
 from __future__ import annotations
 
-import sys
 import zipfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO
-from tlsdiag.evtxwrite import evtx_bytes
 from tlsdiag.scan import run_scan
-from tlsdiag.stores import load_stores, testdata
+from tlsdiag.stores import load_stores
 from tlsdiag.stores.naming import RecordedName, join_computer
-
-sys.path.insert(0, str(REPO / "tools"))
-from samplegen import facts as F  # the sample generator's event factories (sourced there)
+from tlsdiag_devkit import storegen as testdata
+from tlsdiag_devkit.evtxwrite import evtx_bytes
+from tlsdiag_devkit.samplegen import facts as F  # the sample generator's event factories (sourced there)
 
 FE01 = "LyncFE01.contoso.local"
 FE02 = "LyncFE02.contoso.local"

@@ -1,7 +1,7 @@
 """The Windows collectors: what can be checked without Windows.
 
 No Windows host and no PowerShell run here (see collector/README.md). What is checked: the JSON the
-collectors write (fixtures from stores.testdata, written to the documented formats) against the JSON
+collectors write (fixtures from tlsdiag_devkit.storegen, written to the documented formats) against the JSON
 Schemas shipped beside the scripts; the reader on those fixtures; the .ps1 parses (tree-sitter's
 PowerShell grammar); line endings; `tlsdiag collector --write`; and that the review's fixes are in the
 scripts (text checks: they guard against a fix being dropped, they do not prove the script works).
@@ -24,10 +24,11 @@ import tree_sitter_powershell
 from conftest import REPO
 from tlsdiag.cli import main
 from tlsdiag.cli.collector import FILES
-from tlsdiag.stores import StoreSnapshot, testdata
+from tlsdiag.stores import StoreSnapshot
 from tlsdiag.stores.blob import build_blob
 from tlsdiag.stores.jsonfile import read_storejson
 from tlsdiag.stores.manifest import read_manifest
+from tlsdiag_devkit import storegen as testdata
 
 COLLECTOR = REPO / "collector"
 PS1 = COLLECTOR / "Collect-TlsDiag.ps1"

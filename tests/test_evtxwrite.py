@@ -26,7 +26,7 @@ import pyevtx
 import pytest
 from lxml import etree
 
-from tlsdiag.evtxwrite import (
+from tlsdiag_devkit.evtxwrite import (
     CHUNK_SIZE,
     DAMAGE_KINDS,
     FILE_HEADER_SIZE,
@@ -36,7 +36,7 @@ from tlsdiag.evtxwrite import (
     damage,
     evtx_bytes,
 )
-from tlsdiag.evtxwrite.damage import chunk_record_ids
+from tlsdiag_devkit.evtxwrite.damage import chunk_record_ids
 
 NS = "{http://schemas.microsoft.com/win/2004/08/events/event}"
 SCHANNEL = "{1F678132-5938-4686-9FDC-C8FF68F15C85}"

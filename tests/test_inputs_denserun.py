@@ -10,9 +10,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from test_inputs_evtx import T0, schannel
-from tlsdiag.evtxwrite import EvtxWriter
 from tlsdiag.inputs import chunk_prefilter, evtxfile
 from tlsdiag.inputs.options import ReadOptions
+from tlsdiag_devkit.evtxwrite import EvtxWriter
 
 
 def _log(path: Path) -> Path:

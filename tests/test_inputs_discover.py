@@ -19,10 +19,10 @@ from cryptography.x509.oid import NameOID
 
 from test_inputs_evtx import capi, lync, schannel
 from tlsdiag.errors import InputError
-from tlsdiag.evtxwrite import evtx_bytes
 from tlsdiag.inputs import discover, read_events
 from tlsdiag.inputs.discover import unsafe_name
 from tlsdiag.model import ReadSummary
+from tlsdiag_devkit.evtxwrite import evtx_bytes
 
 EVENT_NS = "http://schemas.microsoft.com/win/2004/08/events/event"
 

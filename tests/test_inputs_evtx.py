@@ -1,6 +1,6 @@
 """EVTX reading: event shapes, both backends, dirty files and every damage kind.
 
-Fixtures are written with the project's EVTX writer (tlsdiag.evtxwrite) and
+Fixtures are written with the project's EVTX writer (tlsdiag_devkit.evtxwrite) and
 read back through the real parsers; nothing is mocked.
 """
 
@@ -14,12 +14,12 @@ from pathlib import Path
 import evtx
 import pytest
 
-from tlsdiag.evtxwrite import EventSpec, UserData, damage, evtx_bytes
-from tlsdiag.evtxwrite.damage import chunk_record_ids
 from tlsdiag.inputs import ReadStats, read_events
 from tlsdiag.inputs.evtxfile import CHUNK_SIZE, FILE_HEADER_SIZE
 from tlsdiag.inputs.normalize import event_from_json
 from tlsdiag.model import ReadSummary
+from tlsdiag_devkit.evtxwrite import EventSpec, UserData, damage, evtx_bytes
+from tlsdiag_devkit.evtxwrite.damage import chunk_record_ids
 
 T0 = datetime(2026, 11, 27, 8, 0, 0, 123456, tzinfo=timezone.utc)
 SCHANNEL_GUID = "{1F678132-5938-4686-9FDC-C8FF68F15C85}"
@@ -122,7 +122,7 @@ def test_json_shapes_named_data_called_data_and_complexdata() -> None:
 
 @pytest.mark.parametrize("backend", ["rust", "python"])
 def test_dirty_file_is_read_past_the_header_chunk_count(tmp_path: Path, backend: str) -> None:
-    from tlsdiag.evtxwrite import EvtxWriter
+    from tlsdiag_devkit.evtxwrite import EvtxWriter
 
     path = tmp_path / "Lync Server.evtx"
     with EvtxWriter(path, dirty=True) as w:

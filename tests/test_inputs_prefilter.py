@@ -11,13 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from test_inputs_evtx import T0, capi, lync, schannel
-from tlsdiag.evtxwrite import EventSpec, EvtxWriter
 from tlsdiag.inputs import ReadStats, chunk_prefilter, discover, read_events
 from tlsdiag.inputs.options import ReadOptions
 from tlsdiag.kb import load_kb
 from tlsdiag.match.hostfacts import HOST_FACT_PROVIDERS
 from tlsdiag.model import ReadSummary
 from tlsdiag.scan import prefilter_event_ids, prefilter_names
+from tlsdiag_devkit.evtxwrite import EventSpec, EvtxWriter
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
@@ -248,7 +248,7 @@ def test_threaded_triage_equals_sequential_reading(tmp_path: Path, backend: str)
 
 
 def test_threaded_triage_of_a_damaged_file_reports_the_same_losses(tmp_path: Path) -> None:
-    from tlsdiag.evtxwrite import damage
+    from tlsdiag_devkit.evtxwrite import damage
 
     clean = _mixed_log(tmp_path / "clean.evtx", 6000).read_bytes()
     path = tmp_path / "System.evtx"
@@ -274,9 +274,9 @@ def test_block_triage_gives_what_chunk_by_chunk_gives(tmp_path: Path, monkeypatc
 
     One thread reads the stream; with two, the file is mapped, or read with preadv (mapping not offered).
     """
-    from tlsdiag.evtxwrite import damage
     from tlsdiag.inputs import evtxfile
     from tlsdiag.inputs.options import detect_platform
+    from tlsdiag_devkit.evtxwrite import damage
 
     threads = 1 if reading == "stream" else 2
     # many blocks, odd boundaries

@@ -9,9 +9,9 @@ from pathlib import Path
 import evtx
 
 from test_inputs_evtx import lync, schannel
-from tlsdiag.evtxwrite import evtx_bytes
 from tlsdiag.inputs import discover, read_events
 from tlsdiag.model import ReadSummary
+from tlsdiag_devkit.evtxwrite import evtx_bytes
 
 ENGLISH = """Log Name:      System
 Source:        Schannel

@@ -9,9 +9,9 @@ from pathlib import Path
 import evtx
 
 from test_inputs_evtx import capi, lync, schannel
-from tlsdiag.evtxwrite import evtx_bytes
 from tlsdiag.inputs import discover, read_events
 from tlsdiag.model import ReadSummary
+from tlsdiag_devkit.evtxwrite import evtx_bytes
 
 EVENT_NS = "http://schemas.microsoft.com/win/2004/08/events/event"
 SPECS = [schannel(0), lync(1), capi(2), schannel(3), lync(4)]

@@ -1,4 +1,4 @@
-"""A plain (non-editable) install must carry the knowledge base and the samples."""
+"""A plain (non-editable) install must carry the knowledge base and the samples, and nothing of the devkit."""
 
 from __future__ import annotations
 
@@ -21,6 +21,15 @@ def test_wheel_ships_signatures_and_samples(tmp_path: Path) -> None:
     wheel = next(wheel_dir.glob("tlsdiag-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "tlsdiag/_data/signatures/schema/cause.schema.json" in names
+    # what users run, and only that: the test-data writers stay in tools/tlsdiag_devkit (issue 19)
+    modules = [n for n in names if n.endswith(".py")]
+    assert "tlsdiag/cli/__init__.py" in modules and "tlsdiag/scan.py" in modules
+    assert not [n for n in names if "evtxwrite" in n or "testdata" in n or "storegen" in n
+                or "samplegen" in n or "devkit" in n], "a test-data writer is in the wheel"
+    tops = {n.split("/", 1)[0] for n in names}
+    assert tops - {"tlsdiag"} == {next(t for t in tops if t.endswith(".dist-info"))}, sorted(tops)
+    styles = sorted(str(p.relative_to(REPO / "src")) for p in (REPO / "src" / "tlsdiag").rglob("*.tcss"))
+    assert styles and styles == sorted(n for n in names if n.endswith(".tcss"))
     for folder in ("events", "causes"):
         committed = sorted(p.name for p in (REPO / "signatures" / folder).glob("*.yaml"))
         shipped = sorted(Path(n).name for n in names if n.startswith(f"tlsdiag/_data/signatures/{folder}/"))
@@ -60,6 +69,20 @@ def test_wheel_ships_signatures_and_samples(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stdout + run.stderr
     cmd = (tmp_path / "collectors" / "collect-tlsdiag.cmd").read_bytes()
     assert cmd.startswith(b"@echo off\r\n") and cmd.count(b"\n") == cmd.count(b"\r\n")
+
+    # the installed console script: its help, and a scan of the bundled samples (no path = samples/)
+    script = target / "bin" / "tlsdiag"
+    env = {"PYTHONPATH": str(target), "TLSDIAG_CACHE_DIR": "off"}
+    run = subprocess.run([str(script), "--help"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert run.returncode == 0 and "scan" in run.stdout, run.stdout + run.stderr
+    run = subprocess.run([str(script), "scan", "--quiet"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert run.returncode == 1, run.stdout + run.stderr  # 1: a diagnosis was made
+    shipped = str(target / "tlsdiag" / "_data" / "samples" / "lync2013-fe-root-store")
+    assert shipped in run.stdout and str(REPO / "samples") not in run.stdout, run.stdout[-2000:]
+    # the devkit is not reachable from the installed copy
+    run = subprocess.run([sys.executable, "-c", "import tlsdiag.evtxwrite"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True)
+    assert run.returncode != 0 and "No module named 'tlsdiag.evtxwrite'" in run.stderr
 
 
 def test_sdist_ships_the_collectors(tmp_path: Path) -> None:

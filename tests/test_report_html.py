@@ -225,7 +225,7 @@ def test_timeline_marks_when_a_certificate_key_was_written_in_a_hive(tmp_path: P
     """An offline SOFTWARE hive records each certificate key's last write time: the timeline marks it for
     the certificates that prove the diagnosis (a reg export, as in the sample, does not record it)."""
     from tlsdiag.scan import run_scan
-    from tlsdiag.stores import testdata as td
+    from tlsdiag_devkit import storegen as td
 
     folder = tmp_path / "FE"
     folder.mkdir()

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tlsdiag.evtxwrite import EventSpec, UserData, evtx_bytes
 from tlsdiag.inputs import read_events
 from tlsdiag.model import ReadSummary
+from tlsdiag_devkit.evtxwrite import EventSpec, UserData, evtx_bytes
 
 discover_mod = importlib.import_module("tlsdiag.inputs.discover")  # the package re-exports discover()
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tlsdiag.evtxwrite import EventSpec, UserData, damage, evtx_bytes
+from tlsdiag_devkit.evtxwrite import EventSpec, UserData, damage, evtx_bytes
 
 NOBODY = 65534
 

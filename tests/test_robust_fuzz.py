@@ -20,7 +20,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tlsdiag.errors import InputError
-from tlsdiag.evtxwrite import EventSpec, UserData, evtx_bytes
 from tlsdiag.inputs.evtxfile import (
     CHUNK_SIZE,
     FILE_HEADER_SIZE,
@@ -36,6 +35,7 @@ from tlsdiag.inputs.xmlread import read_xml
 from tlsdiag.model import FileReport
 from tlsdiag.stores.blob import build_blob, parse_blob
 from tlsdiag.stores.regfile import parse_reg
+from tlsdiag_devkit.evtxwrite import EventSpec, UserData, evtx_bytes
 
 EXAMPLES = int(os.environ.get("TLSDIAG_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=not os.environ.get("TLSDIAG_FUZZ_RANDOM"),

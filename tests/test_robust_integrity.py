@@ -33,8 +33,8 @@ from pathlib import Path
 
 import pytest
 
-from tlsdiag.evtxwrite import EventSpec, UserData, write_file
 from tlsdiag.resources import signatures_dir
+from tlsdiag_devkit.evtxwrite import EventSpec, UserData, write_file
 
 NOBODY = 65534
 SCHANNEL = "{1F678132-5938-4686-9FDC-C8FF68F15C85}"
@@ -106,7 +106,7 @@ def _specs() -> list[EventSpec]:
 
 @pytest.fixture(scope="module")
 def evidence() -> Iterator[Path]:
-    from tlsdiag.stores import testdata
+    from tlsdiag_devkit import storegen as testdata
 
     root = Path(tempfile.mkdtemp(prefix="tlsdiag-evidence-", dir="/tmp")) / "case-4711"
     root.mkdir()

@@ -21,8 +21,8 @@ import check
 import driver
 import mutate
 
-from tlsdiag.evtxwrite import damage
 from tlsdiag.model import Loss
+from tlsdiag_devkit.evtxwrite import damage
 
 # Real files: a truncated copy whose header counts 96 chunks, and a CAPI2 log (the channel we read most).
 CORPUS_PICKS = ("log2timeline+plaso/test_data/evtx/System2.evtx",

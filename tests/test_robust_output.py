@@ -2,7 +2,7 @@
 
 Anyone who can make a server log something controls event data, and certificate
 subjects are chosen by whoever issued the certificate. The evidence here is a
-real .evtx written with tlsdiag.evtxwrite (a cause's own positive example, with
+real .evtx written with tlsdiag_devkit.evtxwrite (a cause's own positive example, with
 terminal escapes, C1 controls, bidi overrides, Rich markup, HTML and spreadsheet
 formulas in computer name, provider, channel and data), a collector JSON whose
 computer name, friendly name and certificate CN carry the same, and a file name
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tlsdiag.evtxwrite import EventSpec, UserData, write_file
+from tlsdiag_devkit.evtxwrite import EventSpec, UserData, write_file
 
 HOSTILE = ("\x1b[31mRED\x1b]0;pwned\x07\x9b2J\u202eEVIL\u2066[bold]b[/bold][link=https://e.x]l[/link]"
            "<script>alert(1)</script><img src=x onerror=alert(2)>\x08\x7f\x85")
@@ -52,7 +52,7 @@ def _events() -> list[EventSpec]:
 
 @pytest.fixture(scope="module")
 def evidence(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tlsdiag.stores import testdata
+    from tlsdiag_devkit import storegen as testdata
 
     root = tmp_path_factory.mktemp("hostile")
     write_file(root / "System.evtx", _events())

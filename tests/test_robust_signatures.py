@@ -56,7 +56,7 @@ def kb_copy(tmp_path: Path) -> Path:
 def evidence(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from datetime import datetime, timezone
 
-    from tlsdiag.evtxwrite import EventSpec, UserData, write_file
+    from tlsdiag_devkit.evtxwrite import EventSpec, UserData, write_file
 
     path = tmp_path_factory.mktemp("ev") / "System.evtx"
     write_file(path, [EventSpec(channel="System", provider="Schannel", event_id=36888, level=2,

@@ -127,7 +127,7 @@ def test_cli_explain_reads_argument_and_stdin(kbdir: Path, capsys: pytest.Captur
 
 def test_store_export_proves_or_rules_out_through_the_real_store_code(corpus_dir: Path, kbdir: Path,
                                                                        tmp_path: Path) -> None:
-    from tlsdiag.stores import testdata
+    from tlsdiag_devkit import storegen as testdata
 
     # the small KB's root-store cause proves/rules out with root-not-self-signed; the stores name FE01
     kb = load_kb(kbdir)
@@ -155,7 +155,7 @@ def test_store_export_proves_or_rules_out_through_the_real_store_code(corpus_dir
 def test_clean_store_rules_out_a_cause_seen_in_events(kb, tmp_path: Path) -> None:
     from test_match import boot, ev
     from tlsdiag.scan import analyse
-    from tlsdiag.stores import testdata
+    from tlsdiag_devkit import storegen as testdata
 
     clean = tmp_path / "clean"
     testdata.write_reg_exports(testdata.clean("FE01"), clean)

@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 
 from tlsdiag import scan as scan_module
-from tlsdiag.evtxwrite import EventSpec, UserData, damage, write_file
 from tlsdiag.inputs.options import ReadOptions
 from tlsdiag.kb import load_kb
 from tlsdiag.report import render_scan
 from tlsdiag.scan import run_scan
+from tlsdiag_devkit.evtxwrite import EventSpec, UserData, damage, write_file
 
 T0 = datetime(2026, 2, 2, 6, 0, tzinfo=timezone.utc)
 SCHANNEL_GUID = "{1F678132-5938-4686-9FDC-C8FF68F15C85}"

@@ -23,13 +23,13 @@ import pytest
 
 from test_scan_parallel import FORMATS, SCHANNEL_GUID, T0, busy_log
 from tlsdiag import scan
-from tlsdiag.evtxwrite import EventSpec, UserData, write_file
 from tlsdiag.inputs import read_events
 from tlsdiag.kb import load_kb
 from tlsdiag.match.catalog import unpack_matches
 from tlsdiag.model import Event, ReadSummary
 from tlsdiag.report import render_scan
 from tlsdiag.scan import Analysis, analyse, dedup_key
+from tlsdiag_devkit.evtxwrite import EventSpec, UserData, write_file
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,10 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from tlsdiag.kb import load_kb
 from tlsdiag.stores import load_stores, run_checks
-from tlsdiag.stores import testdata as td
 from tlsdiag.stores.certs import Cert
 from tlsdiag.stores.checks import CHECKS, check_metadata
 from tlsdiag.stores.model import MACHINE, StoreCert, StoreSnapshot
+from tlsdiag_devkit import storegen as td
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCE = (REPO / "src/tlsdiag/stores/checks.py").read_text(encoding="utf-8")

@@ -13,8 +13,8 @@ import pytest
 from tlsdiag.cli import main
 from tlsdiag.errors import InputError
 from tlsdiag.stores import Finding, issuer_list, load_stores, run_checks
-from tlsdiag.stores import testdata as td
 from tlsdiag.stores.model import CLIENT_AUTH_ISSUER, MACHINE
+from tlsdiag_devkit import storegen as td
 
 FORMS = ("reg", "json", "certs", "hive")
 AT = datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)

@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from tlsdiag.stores import load_stores, run_checks
-from tlsdiag.stores import testdata as td
 from tlsdiag.stores.model import MACHINE
+from tlsdiag_devkit import storegen as td
 
 pytestmark = pytest.mark.filterwarnings("error")
 

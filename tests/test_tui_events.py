@@ -189,9 +189,9 @@ def test_hostile_text_from_a_scanned_log_stays_literal_in_overview_and_guided_vi
     """The same hostile text, written into a real .evtx and read by the real pipeline, in the other screens."""
     from textual.widgets import OptionList
 
-    from tlsdiag.evtxwrite import write_file
-    from tlsdiag.evtxwrite.writer import EventSpec
     from tlsdiag.tui.screens.guided import GuidedScreen
+    from tlsdiag_devkit.evtxwrite import write_file
+    from tlsdiag_devkit.evtxwrite.writer import EventSpec
 
     computer = "FE01[b]\x1b[2J"
     specs = [EventSpec(channel="Microsoft-Windows-WindowsFabric/Admin", provider="Microsoft-Windows-WindowsFabric",

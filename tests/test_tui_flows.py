@@ -383,9 +383,9 @@ def test_large_file_read_by_worker_processes_inside_the_app(kb, tmp_path: Path) 
     app (stderr captured, fileno -1) starting them once failed and the whole file was reported lost."""
     from datetime import datetime, timedelta, timezone
 
-    from tlsdiag.evtxwrite import EvtxWriter
-    from tlsdiag.evtxwrite.writer import EventSpec, UserData
     from tlsdiag.inputs.options import ReadOptions
+    from tlsdiag_devkit.evtxwrite import EvtxWriter
+    from tlsdiag_devkit.evtxwrite.writer import EventSpec, UserData
 
     PARALLEL_MIN_BYTES = ReadOptions.parallel_min_bytes
 
@@ -449,8 +449,8 @@ def test_quit_while_scanning_cancels_the_scan(kb, tmp_path: Path) -> None:
     """q during a scan ends the app at once: the worker's callbacks stop run_scan (no thread left reading)."""
     from datetime import datetime, timedelta, timezone
 
-    from tlsdiag.evtxwrite import write_file
-    from tlsdiag.evtxwrite.writer import EventSpec, UserData
+    from tlsdiag_devkit.evtxwrite import write_file
+    from tlsdiag_devkit.evtxwrite.writer import EventSpec, UserData
 
     t = datetime(2026, 3, 1, tzinfo=timezone.utc)
     specs = [EventSpec(channel="System", provider="Schannel", provider_guid="{1F678132-5938-4686-9FDC-C8FF68F15C85}",
@@ -481,9 +481,9 @@ def test_quit_while_scanning_cancels_the_scan(kb, tmp_path: Path) -> None:
 def test_overview_lists_what_was_read_and_each_loss_with_where(kb, tmp_path: Path) -> None:
     from datetime import datetime, timedelta, timezone
 
-    from tlsdiag.evtxwrite import write_file
-    from tlsdiag.evtxwrite.damage import damage_file
-    from tlsdiag.evtxwrite.writer import EventSpec
+    from tlsdiag_devkit.evtxwrite import write_file
+    from tlsdiag_devkit.evtxwrite.damage import damage_file
+    from tlsdiag_devkit.evtxwrite.writer import EventSpec
 
     t = datetime(2026, 3, 1, tzinfo=timezone.utc)
     specs = [EventSpec(channel="Microsoft-Windows-WindowsFabric/Admin", provider="Microsoft-Windows-WindowsFabric",

@@ -163,7 +163,7 @@ def mixed_sample(directory: Path) -> Path:
     """Whole chunks of providers the knowledge base does not want around chunks it does: the prefilter skips some."""
     from datetime import datetime, timedelta, timezone
 
-    from tlsdiag.evtxwrite import EventSpec, UserData, write_file
+    from tlsdiag_devkit.evtxwrite import EventSpec, UserData, write_file
 
     t0 = datetime(2026, 11, 27, 11, 0, tzinfo=timezone.utc)
 
@@ -188,7 +188,7 @@ def large_sample(directory: Path, megabytes: int = 17) -> Path:
     """A file above the reader's parallel threshold (16 MiB), so chunk ranges go to worker processes."""
     from datetime import datetime, timedelta, timezone
 
-    from tlsdiag.evtxwrite import EventSpec, UserData, write_file
+    from tlsdiag_devkit.evtxwrite import EventSpec, UserData, write_file
 
     t0 = datetime(2026, 11, 27, 10, 0, tzinfo=timezone.utc)
     per_event = 290  # bytes of file per record of this shape, measured
@@ -206,7 +206,7 @@ def python_sample(directory: Path) -> Path:
     """A one-chunk, template-form file for the slow python-evtx backend."""
     from datetime import datetime, timedelta, timezone
 
-    from tlsdiag.evtxwrite import EventSpec, UserData, write_file
+    from tlsdiag_devkit.evtxwrite import EventSpec, UserData, write_file
 
     t0 = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
     specs = [EventSpec(channel="System", provider="Schannel", event_id=36887, level=2, time=t0 + timedelta(seconds=i),
@@ -229,10 +229,10 @@ def describe(result: RunResult) -> str:
 
 
 def write_samples(directory: Path) -> list[Path]:
-    """EVTX files written with tlsdiag.evtxwrite: every BinXML form, several chunks, a dirty file."""
+    """EVTX files written with tlsdiag_devkit.evtxwrite: every BinXML form, several chunks, a dirty file."""
     from datetime import datetime, timedelta, timezone
 
-    from tlsdiag.evtxwrite import EventSpec, EvtxWriter, UserData, write_file
+    from tlsdiag_devkit.evtxwrite import EventSpec, EvtxWriter, UserData, write_file
 
     t0 = datetime(2026, 11, 27, 8, 0, 0, 123456, tzinfo=timezone.utc)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tlsdiag.evtxwrite import EventSpec, UserData
+from tlsdiag_devkit.evtxwrite import EventSpec, UserData
 
 # ---- providers ------------------------------------------------------------------------------
 # Schannel: name, GUID, System log, manifest, UserData/EventXML xmlns='LSA_NS',

@@ -5,7 +5,7 @@ Modules: ``facts`` (the events of interest, each with its source key from
 shaped after real logs in the corpus), ``forms`` (XML exports, Event Viewer
 text, zip), ``scenarios`` (one function per scenario).
 
-Hook for other generators: if a module ``samplegen.extra`` exists and defines
+Hook for other generators: if a module ``tlsdiag_devkit.samplegen.extra`` exists and defines
 ``extra_files(scenario: str, scenario_dir: pathlib.Path) -> None``, it is called
 after each scenario has been written, e.g. to add certificate-store exports.
 Whatever it writes must be deterministic too (tests/test_samples.py compares

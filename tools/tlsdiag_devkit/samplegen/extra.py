@@ -13,9 +13,9 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from tlsdiag.stores.testdata import write_sample_stores
+from tlsdiag_devkit.storegen import write_sample_stores
 
-# sample scenario -> store scenario in tlsdiag.stores.testdata
+# sample scenario -> store scenario in tlsdiag_devkit.storegen
 STORE_SCENARIOS = {
     "lync2013-fe-root-store": "lync2013-fe-root-store",  # three misplaced certificates in Root (the seed's case)
     "trusted-issuer-list-16kb": "trusted-issuer-list-16kb",  # 340 third-party roots in AuthRoot

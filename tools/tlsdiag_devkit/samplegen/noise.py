@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from tlsdiag.evtxwrite import EventSpec, EvtxWriter
+from tlsdiag_devkit.evtxwrite import EventSpec, EvtxWriter
 
 SCM_GUID = "{555908d1-a6d7-4695-8e1e-26931d2012f4}"
 KERNEL_GENERAL_GUID = "{a68ca8b7-004f-d7b6-a698-07e2de0f1f5d}"

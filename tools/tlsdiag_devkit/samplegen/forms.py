@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from tlsdiag.evtxwrite import EventSpec
+from tlsdiag_devkit.evtxwrite import EventSpec
 
 EVENT_NS = "http://schemas.microsoft.com/win/2004/08/events/event"
 LEVEL_EN = {0: "Information", 1: "Critical", 2: "Error", 3: "Warning", 4: "Information"}

@@ -2,7 +2,7 @@
 
 Usage::
 
-    from tlsdiag.evtxwrite import EvtxWriter, EventSpec, UserData
+    from tlsdiag_devkit.evtxwrite import EvtxWriter, EventSpec, UserData
     with EvtxWriter("System.evtx") as w:            # a path or a seekable binary stream
         w.add(EventSpec(channel="System", provider="Schannel",
                         provider_guid="{1F678132-5938-4686-9FDC-C8FF68F15C85}",
