@@ -2,7 +2,7 @@
 """Regenerate samples/ deterministically: ``python tools/make_samples.py [--out DIR] [SCENARIO...]``.
 
 Every scenario is one function in tools/tlsdiag_devkit/samplegen/scenarios.py (fixed seed, fixed times, fixed record
-ids), so running this twice gives byte-identical files; tests/test_samples.py checks the committed
+ids), so running this twice gives byte-identical files; tests/devkit/test_samples.py checks the committed
 files against a fresh run. After each scenario, an optional ``tlsdiag_devkit.samplegen.extra.extra_files(scenario,
 scenario_dir)`` adds further files (for example certificate-store exports); see samplegen/__init__.py.
 """

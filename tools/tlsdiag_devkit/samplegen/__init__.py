@@ -8,6 +8,6 @@ text, zip), ``scenarios`` (one function per scenario).
 Hook for other generators: if a module ``tlsdiag_devkit.samplegen.extra`` exists and defines
 ``extra_files(scenario: str, scenario_dir: pathlib.Path) -> None``, it is called
 after each scenario has been written, e.g. to add certificate-store exports.
-Whatever it writes must be deterministic too (tests/test_samples.py compares
+Whatever it writes must be deterministic too (tests/devkit/test_samples.py compares
 every file under samples/ with a fresh run).
 """

@@ -531,7 +531,7 @@ events follow. `stores/`, where present, holds certificate-store exports made by
 | `healthy-server/` | Lync 2013 FE, Windows Server 2012 R2 | nothing: noise and near misses only |
 | `other-forms/` | (as ws2012r2-session-ticket) | the same events as XML exports, copied Event Viewer text (English and German) and a zip |
 
-Regenerate with `python tools/make_samples.py`; `tests/test_samples.py` checks that the committed files
+Regenerate with `python tools/make_samples.py`; `tests/devkit/test_samples.py` checks that the committed files
 equal a fresh run byte for byte.
 """
 
