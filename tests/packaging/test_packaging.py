@@ -98,3 +98,12 @@ def test_sdist_ships_the_collectors(tmp_path: Path) -> None:
         names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
     committed = {f"collector/{p.name}" for p in (REPO / "collector").iterdir() if p.is_file()}
     assert committed and committed <= names, sorted(committed - names)
+
+
+def test_no_package_source_names_the_devkit() -> None:
+    """The wheel holds no tlsdiag_devkit, so no module of src/tlsdiag may import it, not even by a string
+    (in this venv the devkit is installed, so the wheel's own scan above could not notice such an import)."""
+    sources = sorted((REPO / "src" / "tlsdiag").rglob("*.py"))
+    assert len(sources) > 50
+    named = [str(p.relative_to(REPO)) for p in sources if "tlsdiag_devkit" in p.read_text("utf-8")]
+    assert not named, named
