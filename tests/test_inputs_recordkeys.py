@@ -109,3 +109,47 @@ def test_a_bug_in_the_shortcut_is_logged_and_counted_and_costs_no_event(monkeypa
     assert stats.fast_path_failures >= plain.chunks_skipped_by_records > 0
     assert stats.chunks_parsed == plain.chunks_parsed + plain.chunks_skipped_by_records
     assert stats.chunks_skipped_by_records == 0 and "record-level prefilter failed" in caplog.text
+
+
+def test_remembered_templates_answer_as_a_fresh_read(corpus_dir: Path) -> None:
+    """The template memo (one per filter, across chunks) changes no verdict on any real chunk, read in order."""
+    kb = load_kb()
+    warm = chunk_prefilter(prefilter_names(kb), prefilter_event_ids(kb))
+    files = [i.path for i in discover([SAMPLES, corpus_dir]) if i.kind == "evtx" and not i.is_archive_member]
+    compared = 0
+    for _path, _index, chunk in _whole_chunks(files):
+        if not warm(chunk):
+            continue
+        cold = chunk_prefilter(prefilter_names(kb), prefilter_event_ids(kb))
+        assert warm.records_may_match(chunk) == cold.records_may_match(chunk)
+        compared += 1
+    memo = warm._keys.templates
+    assert compared > 100 and memo.hits > 50 and memo.reads > 50
+
+
+def test_a_remembered_template_is_read_again_when_a_name_it_refers_to_differs(corpus_dir: Path) -> None:
+    from tlsdiag.inputs.recordkeys import _template, _TemplateMemo
+
+    kb = load_kb()
+    prefilter = chunk_prefilter(prefilter_names(kb), prefilter_event_ids(kb))
+    files = [i.path for i in discover([corpus_dir]) if i.kind == "evtx" and not i.is_archive_member]
+    for _path, _index, chunk in _whole_chunks(files):
+        if prefilter(chunk) and prefilter.records_may_match(chunk) is not None:
+            found = [(key[0], refs) for key, (_s, refs) in prefilter._keys.templates._known.items() if refs]
+            if found:
+                break
+    else:
+        pytest.fail("no real template refers to a name stored elsewhere in its chunk")
+    offset, refs = found[0]
+    memo = _TemplateMemo()
+    memo.sources(chunk, offset)
+    memo.sources(chunk, offset)
+    assert (memo.reads, memo.hits) == (1, 1)
+    # a name the test does not read (Level, Task, ...): the answer stays, but it must be read, not remembered
+    at = next(at for at, raw in refs if raw[2:].decode("utf-16-le") not in ("Event", "System", "Provider", "Name",
+                                                                               "EventID"))
+    changed = bytearray(chunk)
+    changed[at + 8] ^= 0x20  # the name's first character, outside the template's bytes: another case
+    changed = bytes(changed)
+    assert memo.sources(changed, offset) == _template(changed, offset)[0]
+    assert (memo.reads, memo.hits) == (2, 1)

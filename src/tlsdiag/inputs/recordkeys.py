@@ -59,6 +59,7 @@ class _Tree:
         self.provider: list[Source] = []
         self.event_id: list[Source] = []
         self.done = False
+        self.outside: list[tuple[int, bytes]] = []  # names read from elsewhere in the chunk: (offset, bytes)
 
     def _u8(self) -> int:
         if self.p >= self.end:
@@ -80,6 +81,8 @@ class _Tree:
         count = _U16(self.data, offset + 6)[0]
         if offset == self.p:  # stored inline: step over it
             self.p = offset + 8 + 2 * count + 2
+        else:
+            self.outside.append((offset, self.data[offset + 6:offset + 8 + 2 * count]))
         return self.data[offset + 8:offset + 8 + 2 * count].decode("utf-16-le", "replace")
 
     def _value(self, token: int) -> Source:
@@ -136,8 +139,12 @@ class _Tree:
                     self.event_id.append(value)
 
 
-def _template(data: bytes, offset: int) -> tuple[Source, Source | None]:
-    """(provider name source, event id source or None) of the template defined at chunk offset ``offset``."""
+Sources = tuple[Source, Source | None]
+
+
+def _template(data: bytes, offset: int) -> tuple[Sources, tuple[tuple[int, bytes], ...]]:
+    """(provider name source, event id source or None) of the template defined at chunk offset ``offset``,
+    and the names its tree refers to elsewhere in the chunk (offset, count and text as stored)."""
     if offset + 24 > len(data):
         raise Doubt("template definition outside the chunk")
     size = _U32(data, offset + 20)[0]
@@ -150,7 +157,37 @@ def _template(data: bytes, offset: int) -> tuple[Source, Source | None]:
         raise Doubt("no Event/System element")
     if len(tree.provider) != 1 or len(tree.event_id) > 1:
         raise Doubt("no single System/Provider Name")
-    return tree.provider[0], (tree.event_id[0] if tree.event_id else None)
+    return (tree.provider[0], (tree.event_id[0] if tree.event_id else None)), tuple(tree.outside)
+
+
+class _TemplateMemo:
+    """Templates read before, in this or an earlier chunk: the same definition at the same offset, naming
+    the same text where it refers to names stored elsewhere, has the same sources.
+
+    A log's chunks define the same few templates again and again (each chunk is self-contained), and
+    reading a tree costs more than the rest of the record-level test. The key holds the definition's
+    bytes after its next-template link; names stored inline are at fixed offsets within them, so the
+    offset is part of the key, and names stored elsewhere are compared on each use.
+    """
+
+    LIMIT = 4096  # entries kept (a few hundred bytes each); cleared when full
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[int, bytes], tuple[Sources, tuple[tuple[int, bytes], ...]]] = {}
+        self.reads = self.hits = 0
+
+    def sources(self, data: bytes, offset: int) -> Sources:
+        key = (offset, data[offset + 4:offset + 24 + _U32(data, offset + 20)[0]])
+        known = self._known.get(key)
+        if known is not None and all(data[at + 6:at + 6 + len(raw)] == raw for at, raw in known[1]):
+            self.hits += 1
+            return known[0]
+        self.reads += 1
+        found = _template(data, offset)  # a Doubt is not remembered: it is raised again next time
+        if len(self._known) >= self.LIMIT:
+            self._known.clear()
+        self._known[key] = found
+        return found[0]
 
 
 class RecordKeys:
@@ -167,6 +204,7 @@ class RecordKeys:
         self.names = names
         self.ids = dict(ids)
         self.name_ends = name_ends
+        self.templates = _TemplateMemo()
 
     def may_match(self, data: bytes) -> bool:
         """True when in doubt. Reading past the chunk (``struct.error``) is a doubt about its bytes; any
@@ -187,7 +225,7 @@ class RecordKeys:
 
         # a wanted name lies wholly in data[a:b] only if one ends in (a, b]: ends[bisect(ends, a)] <= b
         ends.append(len(data) + 1)  # a sentinel: bisect always finds an end
-        verdicts: dict[int, tuple[Source, Source | None] | None] = {}  # template offset -> sources, None: no name
+        verdicts: dict[int, Sources | None] = {}  # template offset -> sources, None: no name
         records = 0
         p = CHUNK_HEADER_SIZE
         head = _HEAD.unpack_from
@@ -206,11 +244,11 @@ class RecordKeys:
                     return True
                 tsize = _U32(data, offset + 20)[0]
                 named = ends[bisect_right(ends, offset)] <= offset + 24 + tsize
-                sources = verdicts[offset] = _template(data, offset) if named else None
+                sources = verdicts[offset] = self.templates.sources(data, offset) if named else None
             if sources is None:
                 # no wanted name in the template: a wanted provider can only come from this record's values
                 if ends[bisect_right(ends, q)] <= p + size:
-                    sources = verdicts[offset] = _template(data, offset)
+                    sources = verdicts[offset] = self.templates.sources(data, offset)
             if sources is not None and self._record_may_match(data, q, p + size, sources):
                 return True
             if _U32(data, p + size - 4)[0] != size:
@@ -220,7 +258,7 @@ class RecordKeys:
         # every record the header counts was looked at (a parser reads no record the chain does not hold)
         return records != last_num - first_num + 1
 
-    def _record_may_match(self, data: bytes, q: int, end: int, sources: tuple[Source, Source | None]) -> bool:
+    def _record_may_match(self, data: bytes, q: int, end: int, sources: Sources) -> bool:
         provider, event_id = sources
         descriptors: tuple[int, ...] = ()  # (size, type | padding << 8) per substitution
 
