@@ -153,3 +153,26 @@ def test_a_remembered_template_is_read_again_when_a_name_it_refers_to_differs(co
     changed = bytes(changed)
     assert memo.sources(changed, offset) == _template(changed, offset)[0]
     assert (memo.reads, memo.hits) == (2, 1)
+
+
+def test_the_block_search_gives_every_name_end_the_chunk_search_gives(corpus_dir: Path) -> None:
+    """``select(..., ends)`` hands the record-level test its name ends: a superset of the slot's own search
+    wherever it gives them, and the same verdicts with them as without (every real file, in 64-slot blocks)."""
+    kb = load_kb()
+    prefilter = chunk_prefilter(prefilter_names(kb), prefilter_event_ids(kb), engine="hyperscan")
+    files = [i.path for i in discover([SAMPLES, corpus_dir]) if i.kind == "evtx" and not i.is_archive_member]
+    given = 0
+    for path in files:
+        data = path.read_bytes()[FILE_HEADER_SIZE:]
+        for at in range(0, len(data), 64 * CHUNK_SIZE):
+            block = data[at:at + 64 * CHUNK_SIZE]
+            ends: dict[int, list[int]] = {}
+            selected = prefilter.select(block, CHUNK_SIZE, ends)
+            assert set(ends) <= selected
+            for k, found in ends.items():
+                chunk = block[k * CHUNK_SIZE:(k + 1) * CHUNK_SIZE]
+                assert set(prefilter.name_ends(chunk)) <= set(found), (path, k)
+                if chunk.startswith(b"ElfChnk\x00") and records_crc_ok(chunk):
+                    assert prefilter.records_may_match(chunk, found) == prefilter.records_may_match(chunk)
+                    given += 1
+    assert given > 100

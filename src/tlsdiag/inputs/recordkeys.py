@@ -206,20 +206,21 @@ class RecordKeys:
         self.name_ends = name_ends
         self.templates = _TemplateMemo()
 
-    def may_match(self, data: bytes) -> bool:
-        """True when in doubt. Reading past the chunk (``struct.error``) is a doubt about its bytes; any
-        other exception is a bug here and goes to the caller, which logs and counts it."""
+    def may_match(self, data: bytes, ends: list[int] | None = None) -> bool:
+        """True when in doubt. ``ends``: ``name_ends(data)`` when the caller has them (any order).
+        Reading past the chunk (``struct.error``) is a doubt about its bytes; any other exception is a
+        bug here and goes to the caller, which logs and counts it."""
         try:
-            return self._may_match(data)
+            return self._may_match(data, ends)
         except (Doubt, struct.error):
             return True
 
-    def _may_match(self, data: bytes) -> bool:
+    def _may_match(self, data: bytes, given: list[int] | None) -> bool:
         first_num, last_num = struct.unpack_from("<QQ", data, 8)
         free = _U32(data, 48)[0]
         if not CHUNK_HEADER_SIZE < free <= len(data) or last_num < first_num:
             return True
-        ends = self.name_ends(data)
+        ends = self.name_ends(data) if given is None else sorted(given)
         if not ends:
             return False
 
