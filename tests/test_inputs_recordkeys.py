@@ -30,6 +30,11 @@ def _whole_chunks(paths: list[Path]):
 
 def _keys(chunk: bytes) -> list[tuple[str, int]]:
     """(provider, event id) of every record pyevtx-rs reads from the chunk."""
+    return [key for key, _number in _numbered_keys(chunk)]
+
+
+def _numbered_keys(chunk: bytes) -> list[tuple[tuple[str, int], int]]:
+    """((provider, event id), record number) of every record pyevtx-rs reads from the chunk."""
     out = []
     parser = PyEvtxParser(io.BytesIO(synthetic_header(1) + chunk), number_of_threads=1, validate_checksums=False)
     for record in parser.records_json():
@@ -37,7 +42,7 @@ def _keys(chunk: bytes) -> list[tuple[str, int]]:
         name = system.get("Provider", {}).get("#attributes", {}).get("Name", "")
         eid = system.get("EventID")
         eid = eid.get("#text") if isinstance(eid, dict) else eid
-        out.append((name.lower(), int(eid) & 0xFFFF))
+        out.append(((name.lower(), int(eid) & 0xFFFF), record["event_record_id"]))
     return out
 
 
@@ -51,12 +56,16 @@ def test_no_chunk_holding_a_wanted_record_is_refused(engine: str, corpus_dir: Pa
     for path, index, chunk in _whole_chunks(files):
         if not prefilter(chunk):
             continue
-        keys = _keys(chunk)
+        numbered = _numbered_keys(chunk)
+        keys = [k for k, _n in numbered]
         holds = [k for k in keys if k[1] in ids.get(k[0], ())]
         verdict = prefilter.records_may_match(chunk)
+        named = prefilter.wanted_records(chunk)
         if holds:
             wanted_chunks += 1
             assert verdict, f"{path} chunk {index} holds {holds[:3]} but was refused"
+            # and the records it names for the parser include every wanted one, by pyevtx-rs's record number
+            assert named is None or {n for k, n in numbered if k[1] in ids.get(k[0], ())} <= named
         elif not verdict:
             refused += 1
             eventlog_refused += any(k[0] == "eventlog" for k in keys)
@@ -98,10 +107,10 @@ def test_a_bug_in_the_shortcut_is_logged_and_counted_and_costs_no_event(monkeypa
 
     want, plain = read()
 
-    def broken(self: ChunkPrefilter, raw: bytes) -> bool:
+    def broken(self: ChunkPrefilter, raw: bytes, *ends: list[int]) -> frozenset[int]:
         raise IndexError("a bug")
 
-    monkeypatch.setattr(ChunkPrefilter, "records_may_match", broken)
+    monkeypatch.setattr(ChunkPrefilter, "wanted_records", broken)
     with caplog.at_level("WARNING", logger="tlsdiag.inputs.evtxfile"):
         got, stats = read()
     assert got == want and len(want) > 100

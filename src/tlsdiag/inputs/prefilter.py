@@ -316,12 +316,18 @@ class ChunkPrefilter:
         """Whether a whole, checksum-valid chunk that passed the byte test holds a record of a wanted
         provider and event id, read from the records' BinXML (``recordkeys``); True when in doubt.
         ``ends``: the chunk's ``name_ends`` when ``select`` already gave them."""
+        found = self.wanted_records(raw, ends)
+        return found is None or bool(found)
+
+    def wanted_records(self, raw: bytes, ends: list[int] | None = None) -> frozenset[int] | None:
+        """The record numbers in such a chunk that may be a wanted (provider, event id), None when in doubt
+        (``recordkeys.RecordKeys.wanted_records``): the parser skips the others without decoding them."""
         keys = self._keys
         if keys is None:
             from tlsdiag.inputs.recordkeys import RecordKeys
 
             keys = self._keys = RecordKeys(self._lower_names, self._plain_ids, self.name_ends)
-        return keys.may_match(raw, ends)
+        return keys.wanted_records(raw, ends)
 
     def name_ends(self, raw: bytes) -> list[int]:
         """Sorted offsets in ``raw`` at or just before which a wanted name stored as UTF-16LE text ends

@@ -32,7 +32,7 @@ CHUNK_HEADER_SIZE = 512
 _U16 = struct.Struct("<H").unpack_from
 _U32 = struct.Struct("<I").unpack_from
 _FRAGMENT = b"\x0f\x01\x01\x00"
-_HEAD = struct.Struct("<II16x4sB5xI")  # record: magic, size, (id, time), fragment header, token, template offset
+_HEAD = struct.Struct("<IIQ8x4sB5xI")  # record: magic, size, number, (time), fragment header, token, template offset
 _UNSEEN: Any = object()
 _STRING = 0x01
 _INTS = {0x04: "<B", 0x06: "<H", 0x08: "<I", 0x0A: "<Q"}  # unsigned integer value types and their layout
@@ -207,42 +207,49 @@ class RecordKeys:
         self.templates = _TemplateMemo()
 
     def may_match(self, data: bytes, ends: list[int] | None = None) -> bool:
-        """True when in doubt. ``ends``: ``name_ends(data)`` when the caller has them (any order).
-        Reading past the chunk (``struct.error``) is a doubt about its bytes; any other exception is a
-        bug here and goes to the caller, which logs and counts it."""
-        try:
-            return self._may_match(data, ends)
-        except (Doubt, struct.error):
-            return True
+        """True when in doubt (see ``wanted_records``)."""
+        found = self.wanted_records(data, ends)
+        return found is None or bool(found)
 
-    def _may_match(self, data: bytes, given: list[int] | None) -> bool:
+    def wanted_records(self, data: bytes, ends: list[int] | None = None) -> frozenset[int] | None:
+        """The record numbers of the chunk's records that may be a wanted (provider, event id); None when
+        in doubt about the chunk (every record may be). ``ends``: ``name_ends(data)`` when the caller has
+        them (any order). Reading past the chunk (``struct.error``) is a doubt about its bytes; any
+        other exception is a bug here and goes to the caller, which logs and counts it."""
+        try:
+            return self._wanted(data, ends)
+        except (Doubt, struct.error):
+            return None
+
+    def _wanted(self, data: bytes, given: list[int] | None) -> frozenset[int] | None:
         first_num, last_num = struct.unpack_from("<QQ", data, 8)
         free = _U32(data, 48)[0]
         if not CHUNK_HEADER_SIZE < free <= len(data) or last_num < first_num:
-            return True
+            return None
         ends = self.name_ends(data) if given is None else sorted(given)
         if not ends:
-            return False
+            return frozenset()
 
         # a wanted name lies wholly in data[a:b] only if one ends in (a, b]: ends[bisect(ends, a)] <= b
         ends.append(len(data) + 1)  # a sentinel: bisect always finds an end
         verdicts: dict[int, Sources | None] = {}  # template offset -> sources, None: no name
         records = 0
+        found: list[int] = []
         p = CHUNK_HEADER_SIZE
         head = _HEAD.unpack_from
         while p < free:
             if p + 42 > free:
-                return True
-            magic, size, fragment, token, offset = head(data, p)
+                return None
+            magic, size, number, fragment, token, offset = head(data, p)
             if magic != 0x2A2A or size < 42 or p + size > free or fragment != _FRAGMENT or token != 0x0C:
-                return True
+                return None
             q = p + 38
             if offset == q:  # the definition is stored here, before the values
                 q += 24 + _U32(data, q + 20)[0]
             sources = verdicts.get(offset, _UNSEEN)
             if sources is _UNSEEN:
                 if not CHUNK_HEADER_SIZE <= offset < free:
-                    return True
+                    return None
                 tsize = _U32(data, offset + 20)[0]
                 named = ends[bisect_right(ends, offset)] <= offset + 24 + tsize
                 sources = verdicts[offset] = self.templates.sources(data, offset) if named else None
@@ -251,13 +258,13 @@ class RecordKeys:
                 if ends[bisect_right(ends, q)] <= p + size:
                     sources = verdicts[offset] = self.templates.sources(data, offset)
             if sources is not None and self._record_may_match(data, q, p + size, sources):
-                return True
+                found.append(number)
             if _U32(data, p + size - 4)[0] != size:
-                return True
+                return None
             p += size
             records += 1
         # every record the header counts was looked at (a parser reads no record the chain does not hold)
-        return records != last_num - first_num + 1
+        return frozenset(found) if records == last_num - first_num + 1 else None
 
     def _record_may_match(self, data: bytes, q: int, end: int, sources: Sources) -> bool:
         provider, event_id = sources
