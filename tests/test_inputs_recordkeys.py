@@ -144,7 +144,8 @@ def test_a_remembered_template_is_read_again_when_a_name_it_refers_to_differs(co
     files = [i.path for i in discover([corpus_dir]) if i.kind == "evtx" and not i.is_archive_member]
     for _path, _index, chunk in _whole_chunks(files):
         if prefilter(chunk) and prefilter.records_may_match(chunk) is not None:
-            found = [(key[0], refs) for key, (_s, refs) in prefilter._keys.templates._known.items() if refs]
+            found = [(key[0], refs) for key in prefilter._keys.templates._known
+                     if (refs := _template(chunk, key[0])[1])]
             if found:
                 break
     else:

@@ -167,27 +167,42 @@ class _TemplateMemo:
     A log's chunks define the same few templates again and again (each chunk is self-contained), and
     reading a tree costs more than the rest of the record-level test. The key holds the definition's
     bytes after its next-template link; names stored inline are at fixed offsets within them, so the
-    offset is part of the key, and names stored elsewhere are compared on each use.
+    offset is part of the key, and names stored elsewhere are compared on each use (as a few spans: a
+    template refers mostly to the names an earlier template of the chunk stored, close together).
     """
 
     LIMIT = 4096  # entries kept (a few hundred bytes each); cleared when full
 
     def __init__(self) -> None:
-        self._known: dict[tuple[int, bytes], tuple[Sources, tuple[tuple[int, bytes], ...]]] = {}
+        self._known: dict[tuple[int, bytes], tuple[Sources, list[tuple[int, bytes]]]] = {}
         self.reads = self.hits = 0
 
     def sources(self, data: bytes, offset: int) -> Sources:
         key = (offset, data[offset + 4:offset + 24 + _U32(data, offset + 20)[0]])
         known = self._known.get(key)
-        if known is not None and all(data[at + 6:at + 6 + len(raw)] == raw for at, raw in known[1]):
+        if known is not None and all(data[at:at + len(raw)] == raw for at, raw in known[1]):
             self.hits += 1
             return known[0]
         self.reads += 1
-        found = _template(data, offset)  # a Doubt is not remembered: it is raised again next time
+        sources, outside = _template(data, offset)  # a Doubt is not remembered: it is raised again next time
         if len(self._known) >= self.LIMIT:
             self._known.clear()
-        self._known[key] = found
-        return found[0]
+        self._known[key] = (sources, _spans(data, outside))
+        return sources
+
+
+def _spans(data: bytes, names: tuple[tuple[int, bytes], ...], gap: int = 256) -> list[tuple[int, bytes]]:
+    """(start, bytes) of a few stretches of ``data`` that cover every name (offset, count and text) given:
+    names less than ``gap`` bytes apart share one stretch (comparing the bytes between them too is
+    stricter, never looser)."""
+    spans: list[list[int]] = []
+    for at, raw in sorted(names):
+        start, end = at + 6, at + 6 + len(raw)
+        if spans and start - spans[-1][1] <= gap:
+            spans[-1][1] = max(spans[-1][1], end)
+        else:
+            spans.append([start, end])
+    return [(start, data[start:end]) for start, end in spans]
 
 
 class RecordKeys:
