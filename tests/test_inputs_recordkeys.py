@@ -186,3 +186,10 @@ def test_the_block_search_gives_every_name_end_the_chunk_search_gives(corpus_dir
                     assert prefilter.records_may_match(chunk, found) == prefilter.records_may_match(chunk)
                     given += 1
     assert given > 100
+
+
+def test_the_readers_know_a_record_filter_by_its_protocol() -> None:
+    from tlsdiag.inputs.prefilter import RecordFilter
+
+    assert isinstance(chunk_prefilter(["Schannel"]), RecordFilter)
+    assert not isinstance(lambda raw: True, RecordFilter)  # a plain chunk filter: byte test only

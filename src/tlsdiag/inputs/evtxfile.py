@@ -27,6 +27,7 @@ from itertools import islice
 from typing import IO, Any, BinaryIO, cast
 
 from tlsdiag.inputs.options import Platform, ReadOptions
+from tlsdiag.inputs.prefilter import RecordFilter
 from tlsdiag.model import Event, Loss
 
 try:  # the same CRC-32 as zlib's, about three times faster where the isal wheel exists
@@ -505,7 +506,7 @@ def scan_chunks(chunks: Iterator[Chunk], source: str, header_count: int, backend
     The plain one-slot-at-a-time reading; ``scan_file`` is the fast path and is tested to give exactly this.
     """
     parse = PARSERS[backend]
-    wanted = prefilter if hasattr(prefilter, "record_wanted") else None
+    wanted = prefilter if isinstance(prefilter, RecordFilter) else None
     dense = DenseRun()
     for chunk in chunks:
         yield handle_chunk(chunk, source, header_count, parse, wanted, prefilter_verdict(chunk, prefilter), dense)
@@ -583,7 +584,7 @@ def handle_chunk(chunk: Chunk, source: str, header_count: int, parse: Any, wante
     return meta, out
 
 
-def _wanted_records(wanted: Any, chunk: Chunk, source: str, out: RangeResult,
+def _wanted_records(wanted: RecordFilter, chunk: Chunk, source: str, out: RangeResult,
                     ends: list[int] | None = None) -> frozenset[int] | None:
     """The prefilter's record-level answer for a chunk that passed its byte test (see ``recordkeys``): the
     numbers of the records that may be wanted (none: the chunk is skipped), or None (parse it all).
@@ -591,11 +592,8 @@ def _wanted_records(wanted: Any, chunk: Chunk, source: str, out: RangeResult,
     A failure in this shortcut is a bug, never a reason to lose an event: the chunk is parsed, the
     failure logged and counted (``fast_path_failures`` in ``--stats``).
     """
-    check = getattr(wanted, "wanted_records", None)
-    if check is None:
-        return None
     try:
-        found = check(chunk.data) if ends is None else check(chunk.data, ends)
+        found = wanted.wanted_records(chunk.data, ends)
         return None if found is None else frozenset(found)
     except Exception as exc:
         out.fast_path_failures += 1
@@ -646,7 +644,7 @@ def triage_block(first: int, data: bytes | memoryview, prefilter: Any) -> Block:
     if prefilter is None:  # nothing to decide: every slot is parsed
         return Block(first, data, list(range(slots)))
     ends: dict[int, list[int]] = {}
-    selected = prefilter.select(data, CHUNK_SIZE, ends) if hasattr(prefilter, "select") else None
+    selected = prefilter.select(data, CHUNK_SIZE, ends) if isinstance(prefilter, RecordFilter) else None
     careful: list[int] = []
     view = memoryview(data)
     for k in range(slots):
@@ -675,7 +673,7 @@ def scan_file(stream: IO[bytes], source: str, header_count: int, backend: str, p
     used (default: ``ReadOptions()``, all this process has; see ``inputs/options.py``).
     """
     parse = PARSERS[backend]
-    wanted = prefilter if hasattr(prefilter, "record_wanted") else None
+    wanted = prefilter if isinstance(prefilter, RecordFilter) else None
     dense = DenseRun()
     for block in _blocks(stream, prefilter, start, stop, threads, options or ReadOptions()):
         data = block.data

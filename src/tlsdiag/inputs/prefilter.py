@@ -46,7 +46,7 @@ import json
 import re
 import threading
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from tlsdiag.inputs.options import ReadOptions, detect_platform
 
@@ -88,6 +88,26 @@ def _common_prefix(items: list[bytes]) -> bytes:
 def fold(raw: bytes) -> bytes:
     """The transformation f: ASCII letters lower-cased, NUL bytes removed."""
     return raw.translate(_LOWER_ASCII, b"\x00")
+
+
+@runtime_checkable
+class RecordFilter(Protocol):
+    """What the EVTX reader asks a prefilter beyond ``filter(raw_chunk) -> bool`` (any such callable is a
+    chunk filter; ``ChunkPrefilter`` is also this): the readers check for it once, by this protocol,
+    instead of asking for each method by name."""
+
+    record_rules: tuple  # equal rules answer every record alike (``same_record_answers``)
+
+    def __call__(self, raw: bytes | memoryview) -> bool: ...
+
+    def select(self, block: bytes | bytearray | memoryview, size: int,
+               ends: dict[int, list[int]] | None = None) -> set[int]: ...
+
+    def record_wanted(self, text: str) -> bool: ...
+
+    def record_decision(self, text: str) -> tuple[bool, int]: ...
+
+    def wanted_records(self, raw: bytes, ends: list[int] | None = None) -> frozenset[int] | None: ...
 
 
 class ChunkPrefilter:
