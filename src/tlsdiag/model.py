@@ -58,6 +58,12 @@ def event_kind(event: Event) -> tuple:
     return event[4:9] + event[15:]
 
 
+def event_system(event: Event) -> tuple:
+    """channel ... keywords: the fields an EVTX record's System element gives (``event_rest`` without data,
+    message and form), for a reader that remembers them per System element."""
+    return event[4:14]
+
+
 def _event(*fields: Any) -> Event:
     values = list(fields)
     values[14] = MappingProxyType(values[14])

@@ -29,13 +29,13 @@ def _log(path: Path) -> Path:
 
 def _outcomes(path: Path, prefilter, read) -> tuple[list[dict], list[int], int]:
     asked: list[int] = []
-    real = prefilter.records_may_match
+    real = prefilter.wanted_records
 
-    def spy(raw: bytes) -> bool:
+    def spy(raw: bytes, *ends: list[int]) -> frozenset[int] | None:
         asked.append(1)
-        return real(raw)
+        return real(raw, *ends)
 
-    prefilter.records_may_match = spy
+    prefilter.wanted_records = spy
     events, counts = [], [0, 0, 0, 0]
     header = evtxfile.parse_file_header(path.read_bytes()[:evtxfile.FILE_HEADER_SIZE])
     with path.open("rb") as fh:
