@@ -144,3 +144,17 @@ def test_block_without_event_id_is_lost(tmp_path: Path) -> None:
     events, summary = _read(path)
     assert len(events) == 1
     assert [(loss.where, loss.records) for loss in summary.losses] == [("line 1", 1)]
+
+
+def test_damaged_event_xml_section_keeps_header_and_reports_the_lost_data(tmp_path: Path) -> None:
+    # an Event Xml section cut or garbled in the copy: the header still gives the event, and the loss of its
+    # event data is reported with the block's line instead of passing silently
+    raw = evtx_bytes([schannel(0)])
+    xml = next(iter(evtx.PyEvtxParser(io.BytesIO(raw)).records()))["data"].split("?>", 1)[1]
+    block = ENGLISH.split("\nLog Name:      Lync Server")[0]
+    path = tmp_path / "damaged-xml.txt"
+    path.write_text(block + "\nEvent Xml:\n" + xml[: len(xml) // 2] + "\n", encoding="utf-8")
+    events, summary = _read(path)
+    assert [(e.event_id, e.computer, dict(e.data)) for e in events] == [(36888, "fe01.contoso.local", {})]
+    assert [(loss.where, loss.records) for loss in summary.losses] == [("line 1", 0)]
+    assert "Event Xml section not read" in summary.losses[0].reason
