@@ -39,6 +39,9 @@ EventRest: TypeAlias = tuple[str, str, int, int | None, str, str | None, int | N
                              Mapping[str, str], str | None, EventForm]
 """Every Event field after source, locator, record id and timestamp (channel ... form), in field order."""
 
+EventSystem: TypeAlias = tuple[str, str, int, int | None, str, str | None, int | None, int | None, str, str]
+"""channel ... keywords: the Event fields an EVTX record's System element gives (``event_system``)."""
+
 EventKind: TypeAlias = tuple[str, str, int, int | None, str, str | None, EventForm]
 """channel, provider, event id, level, computer, message and form (``event_kind``)."""
 
@@ -74,6 +77,12 @@ def event_kind(event: Event) -> EventKind:
     """channel, provider, event id, level, computer, message and form: what the scan's per-shape analysis
     compares besides the data (slices of the tuple, made per event)."""
     return event[4:9] + event[15:]
+
+
+def event_system(event: Event) -> EventSystem:
+    """channel ... keywords: the fields an EVTX record's System element gives (``event_rest`` without data,
+    message and form), for a reader that remembers them per System element."""
+    return event[4:14]
 
 
 def _event(*fields: Any) -> Event:

@@ -27,6 +27,7 @@ from itertools import islice
 from typing import IO, Any, BinaryIO, Literal, TypeAlias, cast
 
 from tlsdiag.inputs.options import Platform, ReadOptions
+from tlsdiag.inputs.prefilter import RecordFilter
 from tlsdiag.model import Event, Loss
 
 try:  # the same CRC-32 as zlib's, about three times faster where the isal wheel exists
@@ -107,10 +108,7 @@ class Chunk:
     @cached_property
     def data_ok(self) -> bool:
         """The record data's CRC32 (512 to the free-space offset) matches."""
-        data = self.data
-        if not (data.startswith(CHUNK_MAGIC) and len(data) >= CHUNK_HEADER_SIZE):
-            return False
-        return records_crc_ok(data)
+        return data_crc_ok(self.data)
 
     @property
     def declared(self) -> int | None:
@@ -127,6 +125,13 @@ class Chunk:
         return self.state in ("ok", "truncated") and self.data.startswith(CHUNK_MAGIC)
 
 
+def data_crc_ok(data: bytes) -> bool:
+    """``Chunk.data_ok`` of a slot's bytes (a triage thread computes it ahead for the slots to be parsed)."""
+    if not (data.startswith(CHUNK_MAGIC) and len(data) >= CHUNK_HEADER_SIZE):
+        return False
+    return records_crc_ok(data)
+
+
 def records_crc_ok(data: bytes | memoryview, at: int = 0) -> bool:
     """The record-data CRC32 of the chunk starting at ``at`` (512 to its free-space offset) matches."""
     free_off, data_crc = struct.unpack_from("<II", data, at + 48)
@@ -135,7 +140,8 @@ def records_crc_ok(data: bytes | memoryview, at: int = 0) -> bool:
     return False
 
 
-def describe_chunk(index: int, offset: int, data: bytes) -> Chunk:
+def describe_chunk(index: int, offset: int, data: bytes, data_ok: bool | None = None) -> Chunk:
+    """The slot's state and header fields; ``data_ok`` when its CRC was already checked (``data_crc_ok``)."""
     state: ChunkState
     if len(data) < CHUNK_SIZE:
         state = "truncated"
@@ -146,6 +152,8 @@ def describe_chunk(index: int, offset: int, data: bytes) -> Chunk:
     else:
         state = "bad-magic"
     chunk = Chunk(index, offset, data, state)
+    if data_ok is not None:
+        chunk.__dict__["data_ok"] = data_ok  # where cached_property keeps its value
     if data.startswith(CHUNK_MAGIC) and len(data) >= CHUNK_HEADER_SIZE:
         chunk.first_num, chunk.last_num, chunk.first_id, chunk.last_id = struct.unpack_from("<QQQQ", data, 8)
     return chunk
@@ -284,11 +292,14 @@ def _padded(chunk: Chunk) -> bytes:
     return chunk.data if len(chunk.data) == CHUNK_SIZE else chunk.data + bytes(CHUNK_SIZE - len(chunk.data))
 
 
-def parse_chunk_rust(chunk: Chunk, source: str, wanted: Any = None) -> ChunkResult:
+def parse_chunk_rust(chunk: Chunk, source: str, wanted: Any = None,
+                     only: frozenset[int] | None = None) -> ChunkResult:
     """Parse one chunk with pyevtx-rs (``records_json``), normalising each record.
 
     ``wanted`` (a ChunkPrefilter) lets records of other providers (or event ids) be skipped
-    before their JSON is even decoded; they are counted in ``skipped``.
+    before their JSON is even decoded; they are counted in ``skipped``. ``only``: the record numbers
+    the record-level test found may be wanted; the others are skipped without even that question
+    (in a chunk read for one 6009 among a hundred records, most of the per-record work).
     """
     from evtx import PyEvtxParser
 
@@ -325,6 +336,9 @@ def parse_chunk_rust(chunk: Chunk, source: str, wanted: Any = None) -> ChunkResu
         rid = rec.get("event_record_id")
         if type(rid) is int:
             note(rid)
+            if only is not None and rid not in only:
+                skipped += 1
+                continue
         else:
             rid = None
         try:  # the prefilter decides before any decoding (once per shape of repeated records)
@@ -356,8 +370,10 @@ def _memo() -> Any:
     return memo
 
 
-def parse_chunk_python(chunk: Chunk, source: str, wanted: Any = None) -> ChunkResult:
-    """Parse one chunk with python-evtx (pure Python), through its XML rendering."""
+def parse_chunk_python(chunk: Chunk, source: str, wanted: Any = None,
+                       only: frozenset[int] | None = None) -> ChunkResult:
+    """Parse one chunk with python-evtx (pure Python), through its XML rendering. (``only`` is the Rust
+    path's shortcut: this slow path asks ``wanted`` about every record instead, with the same result.)"""
     from Evtx.Evtx import ChunkHeader
     from lxml import etree
 
@@ -495,7 +511,7 @@ def scan_chunks(chunks: Iterator[Chunk], source: str, header_count: int, backend
     The plain one-slot-at-a-time reading; ``scan_file`` is the fast path and is tested to give exactly this.
     """
     parse = PARSERS[backend]
-    wanted = prefilter if hasattr(prefilter, "record_wanted") else None
+    wanted = prefilter if isinstance(prefilter, RecordFilter) else None
     dense = DenseRun()
     for chunk in chunks:
         yield handle_chunk(chunk, source, header_count, parse, wanted, prefilter_verdict(chunk, prefilter), dense)
@@ -527,11 +543,13 @@ class DenseRun:
 
 
 def handle_chunk(chunk: Chunk, source: str, header_count: int, parse: Any, wanted: Any,
-                 passes: bool | None, dense: DenseRun | None = None) -> tuple[ChunkMeta, RangeResult]:
+                 passes: bool | None, dense: DenseRun | None = None,
+                 ends: list[int] | None = None) -> tuple[ChunkMeta, RangeResult]:
     """One chunk slot: its loss, or the prefilter's verdict (``passes``; None: no prefilter), or its parse.
 
     ``dense`` (one per reading of consecutive chunks) lets a chunk after one of wanted records only be
-    parsed without the record-level test (see ``DenseRun``)."""
+    parsed without the record-level test (see ``DenseRun``); ``ends`` are the slot's name ends when
+    the block's name search gave them (``ChunkPrefilter.select``)."""
     out = RangeResult(bytes_read=len(chunk.data), chunks_total=1)
     loss = chunk_slot_loss(chunk, source, header_count)
     if loss is not None:
@@ -542,15 +560,17 @@ def handle_chunk(chunk: Chunk, source: str, header_count: int, parse: Any, wante
         # and parsing is what names the chunk as damaged
         damaged = chunk.state == "truncated" or not chunk.data_ok
         testable = bool(passes and not damaged and wanted is not None and chunk.header_ok)
+        only = None  # the record numbers that may be wanted, when the record-level test names them
         if testable and not (dense is not None and dense.dense):
-            passes = _records_may_match(wanted, chunk, source, out)
+            only = _wanted_records(wanted, chunk, source, out, ends)
+            passes = only is None or bool(only)
             out.chunks_skipped_by_records = int(not passes)
         if passes is False and not damaged:
             out.chunks_skipped = 1
             if testable and dense is not None:
                 dense.dense = False
         else:
-            result = parse(chunk, source, wanted)
+            result = parse(chunk, source, wanted, only)
             if testable and dense is not None:
                 dense.dense = result.parsed > 0 and not result.skipped and not result.losses
             out.chunks_parsed = 1
@@ -569,22 +589,22 @@ def handle_chunk(chunk: Chunk, source: str, header_count: int, parse: Any, wante
     return meta, out
 
 
-def _records_may_match(wanted: Any, chunk: Chunk, source: str, out: RangeResult) -> bool:
-    """The prefilter's record-level answer for a chunk that passed its byte test (see ``recordkeys``).
+def _wanted_records(wanted: RecordFilter, chunk: Chunk, source: str, out: RangeResult,
+                    ends: list[int] | None = None) -> frozenset[int] | None:
+    """The prefilter's record-level answer for a chunk that passed its byte test (see ``recordkeys``): the
+    numbers of the records that may be wanted (none: the chunk is skipped), or None (parse it all).
 
     A failure in this shortcut is a bug, never a reason to lose an event: the chunk is parsed, the
     failure logged and counted (``fast_path_failures`` in ``--stats``).
     """
-    check = getattr(wanted, "records_may_match", None)
-    if check is None:
-        return True
     try:
-        return bool(check(chunk.data))
+        found = wanted.wanted_records(chunk.data, ends)
+        return None if found is None else frozenset(found)
     except Exception as exc:
         out.fast_path_failures += 1
         _LOG.warning("record-level prefilter failed on %s chunk %d (chunk parsed instead): %s",
                      source, chunk.index, _short(exc))
-        return True
+        return None
 
 
 # ---------------------------------------------------------------- the fast path: blocks of chunks
@@ -599,7 +619,15 @@ class Block:
     data: bytes | memoryview  # a view of a reused buffer: valid until the next block is asked for
     careful: list[int]  # slot offsets within the block, in order; every other slot is a clean skip
     selected: set[int] | None = None  # slots the prefilter passed (None: ask it per careful slot)
-    copies: dict[int, bytes] | None = None  # the careful slots' bytes, taken while triaging a mapped file
+    copies: dict[int, bytes] | None = None  # the careful slots' bytes, taken while triaging in a thread
+    ends: dict[int, list[int]] | None = None  # selected slots' name ends, where the name search gave them all
+    checked: dict[int, bool] | None = None  # the careful slots' ``data_crc_ok``, computed in a triage thread
+
+    def take_slots(self) -> None:
+        """Copy the careful slots and check their record CRC now, in the triage thread (the buffer or mapping
+        may change once the block is handed on; the parsing thread then only parses)."""
+        self.copies = {k: self.slot(k) for k in self.careful}
+        self.checked = {k: data_crc_ok(data) for k, data in self.copies.items()}
 
     def slot(self, k: int) -> bytes:
         """Slot ``k``'s bytes (as many as there are)."""
@@ -620,7 +648,8 @@ def triage_block(first: int, data: bytes | memoryview, prefilter: Any) -> Block:
     slots = -(-len(data) // CHUNK_SIZE)
     if prefilter is None:  # nothing to decide: every slot is parsed
         return Block(first, data, list(range(slots)))
-    selected = prefilter.select(data, CHUNK_SIZE) if hasattr(prefilter, "select") else None
+    ends: dict[int, list[int]] = {}
+    selected = prefilter.select(data, CHUNK_SIZE, ends) if isinstance(prefilter, RecordFilter) else None
     careful: list[int] = []
     view = memoryview(data)
     for k in range(slots):
@@ -631,7 +660,7 @@ def triage_block(first: int, data: bytes | memoryview, prefilter: Any) -> Block:
             careful.append(k)
         elif selected is None and prefilter(view[at:at + CHUNK_SIZE]):
             careful.append(k)
-    return Block(first, data, careful, selected)
+    return Block(first, data, careful, selected, ends=ends)
 
 
 def scan_file(stream: IO[bytes], source: str, header_count: int, backend: str, prefilter: Any,
@@ -649,7 +678,7 @@ def scan_file(stream: IO[bytes], source: str, header_count: int, backend: str, p
     used (default: ``ReadOptions()``, all this process has; see ``inputs/options.py``).
     """
     parse = PARSERS[backend]
-    wanted = prefilter if hasattr(prefilter, "record_wanted") else None
+    wanted = prefilter if isinstance(prefilter, RecordFilter) else None
     dense = DenseRun()
     for block in _blocks(stream, prefilter, start, stop, threads, options or ReadOptions()):
         data = block.data
@@ -663,9 +692,11 @@ def scan_file(stream: IO[bytes], source: str, header_count: int, backend: str, p
                        RangeResult(bytes_read=run * CHUNK_SIZE, chunks_total=run, chunks_skipped=run))
             if c == nslots:
                 break
-            chunk = describe_chunk(block.first + c, FILE_HEADER_SIZE + (block.first + c) * CHUNK_SIZE, block.slot(c))
+            chunk = describe_chunk(block.first + c, FILE_HEADER_SIZE + (block.first + c) * CHUNK_SIZE, block.slot(c),
+                                   None if block.checked is None else block.checked[c])
             passes = c in block.selected if block.selected is not None else prefilter_verdict(chunk, prefilter)
-            yield handle_chunk(chunk, source, header_count, parse, wanted, passes, dense)
+            yield handle_chunk(chunk, source, header_count, parse, wanted, passes, dense,
+                               None if block.ends is None else block.ends.get(c))
             k = c + 1
 
 
@@ -756,7 +787,9 @@ def _blocks(stream: IO[bytes], prefilter: Any, start: int, stop: int | None, thr
     def job(first: int, buf: bytearray) -> Block:
         view = memoryview(buf)[:min(block_chunks, end - first) * CHUNK_SIZE]
         n = os.preadv(fd, [view], FILE_HEADER_SIZE + first * CHUNK_SIZE)
-        return triage_block(first, view[:n], prefilter)
+        block = triage_block(first, view[:n], prefilter)
+        block.take_slots()
+        return block
 
     def taken(block: Block) -> None:
         data = block.data  # a view of the buffer job() was given, in use by the caller until the next block
@@ -838,7 +871,7 @@ def _mapped_blocks(view: memoryview, fd: int, prefilter: Any, start: int, end: i
         # so each block looks at the size first and reads what is still there, like a short read
         stop = min(at + options.block_chunks * CHUNK_SIZE, limit, os.fstat(fd).st_size)
         block = triage_block(first, view[at:max(at, stop)], prefilter)
-        block.copies = {k: block.slot(k) for k in block.careful}  # parsed later: copied while they are there
+        block.take_slots()  # parsed later: copied while they are there
         return block
 
     def done(block: Block) -> None:

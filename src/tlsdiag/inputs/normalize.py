@@ -28,7 +28,7 @@ from types import MappingProxyType
 from typing import Any
 
 from tlsdiag.inputs.prefilter import same_record_answers
-from tlsdiag.model import EPOCH, Event, EventForm, event_at, event_rest
+from tlsdiag.model import EPOCH, Event, EventForm, event_at, event_rest, event_system
 
 _TS = re.compile(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d+))?\s*(Z|[+-]\d\d:?\d\d)?$")
 _SKIP_ATTRS = ("xmlns",)
@@ -752,7 +752,7 @@ class RecordMemo:
         if event.timestamp == ts and event.record_id == number and event.message is None and event.form == "evtx":
             data = self._data(after[at + 1:-1])
             if data is not None and list(data.items()) == list(event.data.items()):
-                fields = _shape_of(event)[:10]
+                fields = event_system(event)
         self._systems[key] = (answer, fields)
         return event
 

@@ -46,7 +46,7 @@ import json
 import re
 import threading
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from tlsdiag.inputs.options import ReadOptions, detect_platform
 
@@ -88,6 +88,26 @@ def _common_prefix(items: list[bytes]) -> bytes:
 def fold(raw: bytes) -> bytes:
     """The transformation f: ASCII letters lower-cased, NUL bytes removed."""
     return raw.translate(_LOWER_ASCII, b"\x00")
+
+
+@runtime_checkable
+class RecordFilter(Protocol):
+    """What the EVTX reader asks a prefilter beyond ``filter(raw_chunk) -> bool`` (any such callable is a
+    chunk filter; ``ChunkPrefilter`` is also this): the readers check for it once, by this protocol,
+    instead of asking for each method by name."""
+
+    record_rules: tuple  # equal rules answer every record alike (``same_record_answers``)
+
+    def __call__(self, raw: bytes | memoryview) -> bool: ...
+
+    def select(self, block: bytes | bytearray | memoryview, size: int,
+               ends: dict[int, list[int]] | None = None) -> set[int]: ...
+
+    def record_wanted(self, text: str) -> bool: ...
+
+    def record_decision(self, text: str) -> tuple[bool, int]: ...
+
+    def wanted_records(self, raw: bytes, ends: list[int] | None = None) -> frozenset[int] | None: ...
 
 
 class ChunkPrefilter:
@@ -213,11 +233,16 @@ class ChunkPrefilter:
             return self._fold_test(raw)
         return bool(self.select(raw, max(len(raw), 1)))
 
-    def select(self, block: bytes | bytearray | memoryview, size: int) -> set[int]:
+    def select(self, block: bytes | bytearray | memoryview, size: int,
+               ends: dict[int, list[int]] | None = None) -> set[int]:
         """Indices ``k`` of the slots ``block[k*size:(k+1)*size]`` that may hold a wanted name.
 
         A name that straddles two slots is in neither, so it may or may not select one (a false
-        positive at worst); a name inside a slot always selects it.
+        positive at worst); a name inside a slot always selects it. ``ends``, when given, receives
+        what ``name_ends`` would give for each selected slot (offsets within the slot; a name that
+        straddles into it adds an extra one), so the record-level test need not search the slot
+        again; it is left empty where the scan did not see every match (the engine is not
+        hyperscan, or the block was dense and asked slot by slot).
         """
         slots = -(-len(block) // size)
         if not self.needles:
@@ -237,15 +262,20 @@ class ChunkPrefilter:
             if k != state[0]:
                 add(k)
                 state[0], state[1] = k, 1
+                if ends is not None:
+                    ends[k] = [end - k * size]
                 return False
             state[1] += 1
+            if ends is not None:
+                ends[k].append(end - k * size)
             return state[1] >= _DENSE_SLOT  # stop: this block is dense, go on slot by slot
 
         try:
             db.scan(block, match_event_handler=on_match, scratch=scratch)
             return found
         except hs.ScanTerminated:
-            pass
+            if ends is not None:
+                ends.clear()  # not every match was seen
         # A block where every record names a wanted provider calls back once per record; one scan per
         # slot left, each stopped at its first match, asks about each slot once instead.
         view = memoryview(block)
@@ -302,15 +332,22 @@ class ChunkPrefilter:
         event_id = _event_id(text, end)
         return event_id is None or event_id in ids, len(text)  # where the id was found is not tracked
 
-    def records_may_match(self, raw: bytes) -> bool:
+    def records_may_match(self, raw: bytes, ends: list[int] | None = None) -> bool:
         """Whether a whole, checksum-valid chunk that passed the byte test holds a record of a wanted
-        provider and event id, read from the records' BinXML (``recordkeys``); True when in doubt."""
+        provider and event id, read from the records' BinXML (``recordkeys``); True when in doubt.
+        ``ends``: the chunk's ``name_ends`` when ``select`` already gave them."""
+        found = self.wanted_records(raw, ends)
+        return found is None or bool(found)
+
+    def wanted_records(self, raw: bytes, ends: list[int] | None = None) -> frozenset[int] | None:
+        """The record numbers in such a chunk that may be a wanted (provider, event id), None when in doubt
+        (``recordkeys.RecordKeys.wanted_records``): the parser skips the others without decoding them."""
         keys = self._keys
         if keys is None:
             from tlsdiag.inputs.recordkeys import RecordKeys
 
             keys = self._keys = RecordKeys(self._lower_names, self._plain_ids, self.name_ends)
-        return keys.may_match(raw)
+        return keys.wanted_records(raw, ends)
 
     def name_ends(self, raw: bytes) -> list[int]:
         """Sorted offsets in ``raw`` at or just before which a wanted name stored as UTF-16LE text ends

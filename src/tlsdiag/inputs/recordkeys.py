@@ -32,7 +32,7 @@ CHUNK_HEADER_SIZE = 512
 _U16 = struct.Struct("<H").unpack_from
 _U32 = struct.Struct("<I").unpack_from
 _FRAGMENT = b"\x0f\x01\x01\x00"
-_HEAD = struct.Struct("<II16x4sB5xI")  # record: magic, size, (id, time), fragment header, token, template offset
+_HEAD = struct.Struct("<IIQ8x4sB5xI")  # record: magic, size, number, (time), fragment header, token, template offset
 _UNSEEN: Any = object()
 _STRING = 0x01
 _INTS = {0x04: "<B", 0x06: "<H", 0x08: "<I", 0x0A: "<Q"}  # unsigned integer value types and their layout
@@ -59,6 +59,7 @@ class _Tree:
         self.provider: list[Source] = []
         self.event_id: list[Source] = []
         self.done = False
+        self.outside: list[tuple[int, bytes]] = []  # names read from elsewhere in the chunk: (offset, bytes)
 
     def _u8(self) -> int:
         if self.p >= self.end:
@@ -80,6 +81,8 @@ class _Tree:
         count = _U16(self.data, offset + 6)[0]
         if offset == self.p:  # stored inline: step over it
             self.p = offset + 8 + 2 * count + 2
+        else:
+            self.outside.append((offset, self.data[offset + 6:offset + 8 + 2 * count]))
         return self.data[offset + 8:offset + 8 + 2 * count].decode("utf-16-le", "replace")
 
     def _value(self, token: int) -> Source:
@@ -136,8 +139,12 @@ class _Tree:
                     self.event_id.append(value)
 
 
-def _template(data: bytes, offset: int) -> tuple[Source, Source | None]:
-    """(provider name source, event id source or None) of the template defined at chunk offset ``offset``."""
+Sources = tuple[Source, Source | None]
+
+
+def _template(data: bytes, offset: int) -> tuple[Sources, tuple[tuple[int, bytes], ...]]:
+    """(provider name source, event id source or None) of the template defined at chunk offset ``offset``,
+    and the names its tree refers to elsewhere in the chunk (offset, count and text as stored)."""
     if offset + 24 > len(data):
         raise Doubt("template definition outside the chunk")
     size = _U32(data, offset + 20)[0]
@@ -150,7 +157,52 @@ def _template(data: bytes, offset: int) -> tuple[Source, Source | None]:
         raise Doubt("no Event/System element")
     if len(tree.provider) != 1 or len(tree.event_id) > 1:
         raise Doubt("no single System/Provider Name")
-    return tree.provider[0], (tree.event_id[0] if tree.event_id else None)
+    return (tree.provider[0], (tree.event_id[0] if tree.event_id else None)), tuple(tree.outside)
+
+
+class _TemplateMemo:
+    """Templates read before, in this or an earlier chunk: the same definition at the same offset, naming
+    the same text where it refers to names stored elsewhere, has the same sources.
+
+    A log's chunks define the same few templates again and again (each chunk is self-contained), and
+    reading a tree costs more than the rest of the record-level test. The key holds the definition's
+    bytes after its next-template link; names stored inline are at fixed offsets within them, so the
+    offset is part of the key, and names stored elsewhere are compared on each use (as a few spans: a
+    template refers mostly to the names an earlier template of the chunk stored, close together).
+    """
+
+    LIMIT = 4096  # entries kept (a few hundred bytes each); cleared when full
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[int, bytes], tuple[Sources, list[tuple[int, bytes]]]] = {}
+        self.reads = self.hits = 0
+
+    def sources(self, data: bytes, offset: int) -> Sources:
+        key = (offset, data[offset + 4:offset + 24 + _U32(data, offset + 20)[0]])
+        known = self._known.get(key)
+        if known is not None and all(data[at:at + len(raw)] == raw for at, raw in known[1]):
+            self.hits += 1
+            return known[0]
+        self.reads += 1
+        sources, outside = _template(data, offset)  # a Doubt is not remembered: it is raised again next time
+        if len(self._known) >= self.LIMIT:
+            self._known.clear()
+        self._known[key] = (sources, _spans(data, outside))
+        return sources
+
+
+def _spans(data: bytes, names: tuple[tuple[int, bytes], ...], gap: int = 256) -> list[tuple[int, bytes]]:
+    """(start, bytes) of a few stretches of ``data`` that cover every name (offset, count and text) given:
+    names less than ``gap`` bytes apart share one stretch (comparing the bytes between them too is
+    stricter, never looser)."""
+    spans: list[list[int]] = []
+    for at, raw in sorted(names):
+        start, end = at + 6, at + 6 + len(raw)
+        if spans and start - spans[-1][1] <= gap:
+            spans[-1][1] = max(spans[-1][1], end)
+        else:
+            spans.append([start, end])
+    return [(start, data[start:end]) for start, end in spans]
 
 
 class RecordKeys:
@@ -167,60 +219,69 @@ class RecordKeys:
         self.names = names
         self.ids = dict(ids)
         self.name_ends = name_ends
+        self.templates = _TemplateMemo()
 
-    def may_match(self, data: bytes) -> bool:
-        """True when in doubt. Reading past the chunk (``struct.error``) is a doubt about its bytes; any
+    def may_match(self, data: bytes, ends: list[int] | None = None) -> bool:
+        """True when in doubt (see ``wanted_records``)."""
+        found = self.wanted_records(data, ends)
+        return found is None or bool(found)
+
+    def wanted_records(self, data: bytes, ends: list[int] | None = None) -> frozenset[int] | None:
+        """The record numbers of the chunk's records that may be a wanted (provider, event id); None when
+        in doubt about the chunk (every record may be). ``ends``: ``name_ends(data)`` when the caller has
+        them (any order). Reading past the chunk (``struct.error``) is a doubt about its bytes; any
         other exception is a bug here and goes to the caller, which logs and counts it."""
         try:
-            return self._may_match(data)
+            return self._wanted(data, ends)
         except (Doubt, struct.error):
-            return True
+            return None
 
-    def _may_match(self, data: bytes) -> bool:
+    def _wanted(self, data: bytes, given: list[int] | None) -> frozenset[int] | None:
         first_num, last_num = struct.unpack_from("<QQ", data, 8)
         free = _U32(data, 48)[0]
         if not CHUNK_HEADER_SIZE < free <= len(data) or last_num < first_num:
-            return True
-        ends = self.name_ends(data)
+            return None
+        ends = self.name_ends(data) if given is None else sorted(given)
         if not ends:
-            return False
+            return frozenset()
 
         # a wanted name lies wholly in data[a:b] only if one ends in (a, b]: ends[bisect(ends, a)] <= b
         ends.append(len(data) + 1)  # a sentinel: bisect always finds an end
-        verdicts: dict[int, tuple[Source, Source | None] | None] = {}  # template offset -> sources, None: no name
+        verdicts: dict[int, Sources | None] = {}  # template offset -> sources, None: no name
         records = 0
+        found: list[int] = []
         p = CHUNK_HEADER_SIZE
         head = _HEAD.unpack_from
         while p < free:
             if p + 42 > free:
-                return True
-            magic, size, fragment, token, offset = head(data, p)
+                return None
+            magic, size, number, fragment, token, offset = head(data, p)
             if magic != 0x2A2A or size < 42 or p + size > free or fragment != _FRAGMENT or token != 0x0C:
-                return True
+                return None
             q = p + 38
             if offset == q:  # the definition is stored here, before the values
                 q += 24 + _U32(data, q + 20)[0]
             sources = verdicts.get(offset, _UNSEEN)
             if sources is _UNSEEN:
                 if not CHUNK_HEADER_SIZE <= offset < free:
-                    return True
+                    return None
                 tsize = _U32(data, offset + 20)[0]
                 named = ends[bisect_right(ends, offset)] <= offset + 24 + tsize
-                sources = verdicts[offset] = _template(data, offset) if named else None
+                sources = verdicts[offset] = self.templates.sources(data, offset) if named else None
             if sources is None:
                 # no wanted name in the template: a wanted provider can only come from this record's values
                 if ends[bisect_right(ends, q)] <= p + size:
-                    sources = verdicts[offset] = _template(data, offset)
+                    sources = verdicts[offset] = self.templates.sources(data, offset)
             if sources is not None and self._record_may_match(data, q, p + size, sources):
-                return True
+                found.append(number)
             if _U32(data, p + size - 4)[0] != size:
-                return True
+                return None
             p += size
             records += 1
         # every record the header counts was looked at (a parser reads no record the chain does not hold)
-        return records != last_num - first_num + 1
+        return frozenset(found) if records == last_num - first_num + 1 else None
 
-    def _record_may_match(self, data: bytes, q: int, end: int, sources: tuple[Source, Source | None]) -> bool:
+    def _record_may_match(self, data: bytes, q: int, end: int, sources: Sources) -> bool:
         provider, event_id = sources
         descriptors: tuple[int, ...] = ()  # (size, type | padding << 8) per substitution
 

@@ -120,7 +120,7 @@ def _is_inline(line: str) -> bool:
     return {"channel", "provider", "event_id"} <= keys
 
 
-def _parse_block(start: int, lines: list[str], source: str) -> Event | None:
+def _parse_block(start: int, lines: list[str], source: str, report: FileReport) -> Event | None:
     first = lines[0]
     m = _START.search(first)
     first = first[m.start():] if m else first
@@ -162,8 +162,11 @@ def _parse_block(start: int, lines: list[str], source: str) -> Event | None:
     locator = f"line {start}"
     if xml_text:
         event = _from_event_xml(xml_text, source, locator, description)
-        if event is not None:
+        if isinstance(event, Event):
             return event
+        # the header fields still give a usable event, but the event data of the XML section is gone: say so
+        report.lost.append(Loss(source, locator, f"Event Xml section not read ({event}); event kept from its "
+                                "header fields, without its event data", 0))
     try:
         event_id = int(fields["event_id"].split()[0])
     except (ValueError, IndexError):
@@ -190,19 +193,20 @@ def _parse_block(start: int, lines: list[str], source: str) -> Event | None:
     )
 
 
-def _from_event_xml(text: str, source: str, locator: str, description: str) -> Event | None:
+def _from_event_xml(text: str, source: str, locator: str, description: str) -> Event | str:
+    """The event its XML section gives, or why that section could not be read."""
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
     try:
         root = etree.fromstring(text.strip().encode("utf-8"), parser)
         if etree.QName(root).localname != "Event":
-            return None
+            return f"root element is {etree.QName(root).localname!r}, not Event"
         for elem in root.iter():
             # the section is pretty-printed: whitespace-only text across lines is layout, not a value
             if len(elem) == 0 and elem.text and "\n" in elem.text and not elem.text.strip():
                 elem.text = None
         event = event_from_xml(root, source=source, locator=locator, form="text")
-    except Exception:
-        return None  # the header fields still give a usable event
+    except Exception as exc:  # lxml and the event builder fail in many ways on a damaged section
+        return f"{type(exc).__name__}: {exc}"[:200]
     return event._replace(message=description or event.message)
 
 
@@ -232,7 +236,7 @@ def read_text(stream: BinaryIO, source: str, report: FileReport) -> Iterator[Eve
     text = _decode_stream(stream)
     try:
         for start, lines in _blocks(_capped_lines(text, source, report)):
-            event = _parse_block(start, lines, source)
+            event = _parse_block(start, lines, source, report)
             if event is None:
                 report.lost.append(Loss(source, f"line {start}", "event text block without Event ID or "
                                         "Description; not read", 1))

@@ -101,6 +101,7 @@ def pack_matches(matches: list[Match]) -> PackedMatches:
     for m in matches:
         e = m.event
         fields = None if m.fields is e.data else m.fields
+        # id() names a mapping only while it lives: every one is held by ``matches`` for this whole call
         key = (id(e.data), id(fields), e.source, e.channel, e.provider, e.event_id, e.level, e.computer,
                e.provider_guid, e.qualifiers, e.task, e.task_name, e.keywords, e.message, e.form, m.entry.id,
                m.complete, m.uncertain, m.recovered)
