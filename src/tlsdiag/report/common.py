@@ -47,21 +47,6 @@ def finding_line(finding: Any) -> str:
     return text + (f" ({'; '.join(extra)})" if extra else "")
 
 
-def finding_steps(finding: Any) -> list[tuple[str, str]]:
-    """(step, command) pairs of a store finding's fix, in order."""
-    d = finding_dict(finding)
-    value = d.get("fix") or []
-    if isinstance(value, str):
-        return [("", value)]
-    out = []
-    for item in value:
-        if isinstance(item, dict):
-            out.append((str(item.get("step") or ""), str(item.get("command") or "")))
-        else:
-            out.append(("", str(item)))
-    return out
-
-
 def records_text(result: Any) -> str:
     """Records read; with the readers' prefilter (providers and event ids), also what it skipped unread."""
     kept = result.summary.records

@@ -12,6 +12,7 @@ from typing import Any
 
 from tlsdiag import __version__
 from tlsdiag.match.render import render_message
+from tlsdiag.report import steps
 from tlsdiag.report.common import STORE_FORMS, when
 from tlsdiag.report.evidence import evidence_groups
 from tlsdiag.report.svg import timeline_svg
@@ -77,23 +78,8 @@ def _badge(confidence: str) -> str:
     return f'<span class="badge {cls}">{h(_SYMBOL.get(confidence, ""))} {h(confidence)}</span>'
 
 
-def _steps(title: str, steps: list[dict[str, Any]]) -> list[str]:
-    if not steps:
-        return []
-    out = [f"<h4>{h(title)}</h4>", '<ol class="steps">']
-    if any(step.get("command") for step in steps):
-        out[0] += '<div class="hint">A click on a command selects all of it, ready to copy.</div>'
-
-    for step in steps:
-        item = f"<li>{h(step.get('step', ''))}"
-        if step.get("command"):
-            item += f'<pre class="cmd">{h(step["command"])}</pre>'
-
-        if step.get("note"):
-            item += f'<div class="muted small">{h(step["note"])}</div>'
-        out.append(item + "</li>")
-    out.append("</ol>")
-    return out
+def _steps(title: str, fix: list[dict[str, Any]]) -> list[str]:
+    return steps.html(title, fix)
 
 
 def _kb_links(kbs: list[dict[str, Any]]) -> str:

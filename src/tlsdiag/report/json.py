@@ -15,13 +15,12 @@ from tlsdiag.kb.model import Step
 from tlsdiag.match.diagnose import Diagnosis
 from tlsdiag.match.explain import ExplainResult
 from tlsdiag.model import iso_utc
+from tlsdiag.report import SCHEMA_VERSION
 from tlsdiag.report.common import finding_dict
-
-SCHEMA_VERSION = 1
 
 
 def _steps(steps: tuple[Step, ...]) -> list[dict[str, Any]]:
-    return [{"step": s.step, "command": s.command or None, "shell": s.shell, "note": s.note or None} for s in steps]
+    return [s.to_dict() for s in steps]
 
 
 def diagnosis_dict(d: Diagnosis, rank: int) -> dict[str, Any]:

@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from tlsdiag import textsafe
+from tlsdiag.kb.model import Step
 from tlsdiag.match.diagnose import Diagnosis
 from tlsdiag.match.explain import ExplainResult
 from tlsdiag.match.render import render_message
-from tlsdiag.report.common import file_gave, finding_line, finding_steps, lost_text, records_text, size, when
+from tlsdiag.report import steps
+from tlsdiag.report.common import file_gave, finding_line, lost_text, records_text, size, when
 from tlsdiag.report.evidence import evidence_groups
 
 md = textsafe.markdown
@@ -23,16 +25,8 @@ def _code(text: str, lang: str = "") -> list[str]:
     return [f"```{lang}", *textsafe.markdown_code(text).strip("\n").splitlines(), "```"]
 
 
-def _steps(title: str, steps: tuple[Any, ...]) -> list[str]:
-    out = [f"**{title}**", ""]
-    for i, s in enumerate(steps, start=1):
-        out.append(f"{i}. {md(s.step)}")
-        if s.command:
-            out += ["", *("   " + line for line in _code(s.command, s.shell)), ""]
-        if s.note:
-            out += [f"   _{md(s.note)}_", ""]
-    out.append("")
-    return out
+def _steps(title: str, fix: tuple[Step, ...]) -> list[str]:
+    return [f"**{title}**", "", *steps.markdown(fix), ""]
 
 
 def _diagnosis(d: Diagnosis, rank: int, lang: str) -> list[str]:
@@ -77,11 +71,7 @@ def _diagnosis(d: Diagnosis, rank: int, lang: str) -> list[str]:
         out += ["**Store findings**", ""]
         for f in d.store_findings:
             out.append(f"- {md(finding_line(f))}")
-            for step, cmd in finding_steps(f):
-                if step:
-                    out.append(f"  - {md(step)}")
-                if cmd:
-                    out += ["", *("    " + line for line in _code(cmd, "powershell")), ""]
+            out += ["", *steps.markdown(f.fix, "   ")]
         out.append("")
     out += _steps("Fix", cause.fix)
     out += _steps("Verify", cause.verify)

@@ -17,11 +17,11 @@ from tlsdiag import textsafe
 from tlsdiag.match.diagnose import Diagnosis
 from tlsdiag.match.explain import ExplainResult
 from tlsdiag.match.render import render_message
+from tlsdiag.report import steps
 from tlsdiag.report.common import (
     STORE_FORMS,
     file_gave,
     finding_line,
-    finding_steps,
     lost_text,
     records_text,
     size,
@@ -121,17 +121,13 @@ def _diagnosis(d: Diagnosis, rank: int, style: _Style, lang: str) -> list[str]:
         out.append("     Store findings:")
         for f in d.store_findings:
             out.append(f"       - {_t(finding_line(f))}")
-            for i, (step, cmd) in enumerate(finding_steps(f), start=1):
-                if step:
-                    out.append(f"         {i}. {_t(step)}")
-                if cmd:
-                    out += _block(cmd, "            PS> ")[:1] + _block(cmd, "                ")[1:]
+            out += steps.text(f.fix, "         ")
     if cause.fix:
         out.append("     Fix:")
-        out += _steps(cause.fix)
+        out += steps.text(cause.fix)
     if cause.verify:
         out.append("     Verify:")
-        out += _steps(cause.verify)
+        out += steps.text(cause.verify)
     if cause.workarounds:
         out.append("     Workarounds (they hide the symptom; they do not fix the cause):")
         for w in cause.workarounds:
@@ -146,21 +142,6 @@ def _wrapped(text: object, indent: str, width: int = 110) -> list[str]:
     """A paragraph of KB prose wrapped for the terminal (commands are never wrapped)."""
     return textwrap.wrap(textsafe.one_line(text), width=width, initial_indent=indent, subsequent_indent=indent,
                          break_on_hyphens=False)
-
-
-def _steps(steps: tuple[Any, ...], indent: str = "       ") -> list[str]:
-    out = []
-    inner = indent + "   "
-    for i, s in enumerate(steps, start=1):
-        out.append(f"{indent}{i}. {_t(s.step)}")
-        if s.command:
-            prompt = "PS> " if s.shell == "powershell" else "C:\\> "
-            lines = textsafe.terminal(s.command).strip("\n").splitlines()
-            for j, line in enumerate(lines):
-                out.append((inner + prompt if j == 0 else inner + " " * len(prompt)) + line)
-        if s.note:
-            out.append(f"{inner}({_t(s.note)})")
-    return out
 
 
 def render_scan(result: Any, *, color: bool = False, stats: bool = False, lang: str = "en") -> str:
@@ -337,10 +318,10 @@ def render_explain(result: ExplainResult, *, color: bool = False) -> str:
         for k in cause.kb:
             out.append(f"  KB{k.number}  {_t(k.title)}  {_t(k.url)}")
         out.append("  Fix:")
-        out += _steps(cause.fix, "    ")
+        out += steps.text(cause.fix, "    ")
         if cause.verify:
             out.append("  Verify:")
-            out += _steps(cause.verify, "    ")
+            out += steps.text(cause.verify, "    ")
         if cause.workarounds:
             out.append("  Workarounds (they hide the symptom; they do not fix the cause):")
             for w in cause.workarounds:
