@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from tlsdiag.errors import InputError
 from tlsdiag.report.stores import RENDERERS, StoreReport
 from tlsdiag.usertime import parse_user_time
+
+if TYPE_CHECKING:
+    from tlsdiag.stores.model import StoreLoss
 
 # tlsdiag.stores (and with it cryptography) is imported inside the functions that use it: every
 # subcommand module is imported to build the parser, and a scan of event logs needs no X.509 code.
@@ -37,18 +41,23 @@ def _parse_at(text: str | None) -> datetime | None:
         raise InputError("--at", str(exc)) from None
 
 
-def analyse(paths: list[str], at: datetime | None = None) -> list[StoreReport]:
+def analyse(paths: list[str], at: datetime | None = None) -> tuple[list[StoreReport], list[StoreLoss]]:
+    """Each computer's stores with their findings, and the export files that could not be read at all
+    (a damaged file among good ones is reported, not fatal; only nothing usable is exit 2)."""
     from tlsdiag.stores import load_stores, run_checks
 
-    snapshots = load_stores(paths)
+    failed: list[StoreLoss] = []
+    snapshots = load_stores(paths, failed=failed)
     if not snapshots:
+        if failed:
+            raise InputError(failed[0].source, failed[0].reason)
         raise InputError(", ".join(paths), "no certificate-store export found (reg export, hive, collector JSON, "
                                            "or certificate files in store-named folders)")
-    return [StoreReport(snap, run_checks(snap, at)) for snap in snapshots]
+    return [StoreReport(snap, run_checks(snap, at)) for snap in snapshots], failed
 
 
 def _run(args: argparse.Namespace) -> int:
     at = _parse_at(args.at)
-    results = analyse(args.paths, at)
-    print(RENDERERS[args.format](results), end="")
+    results, lost = analyse(args.paths, at)
+    print(RENDERERS[args.format](results, lost), end="")
     return 1 if any(f.is_problem for r in results for f in r.findings) else 0

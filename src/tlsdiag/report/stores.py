@@ -17,6 +17,7 @@ from tlsdiag.report import SCHEMA_VERSION, steps
 
 if TYPE_CHECKING:
     from tlsdiag.stores import Finding, StoreSnapshot
+    from tlsdiag.stores.model import StoreLoss
 
 # tlsdiag.stores (and with it cryptography) is imported inside the functions that use it: the cli module
 # that imports this one is imported to build the parser of every command.
@@ -57,15 +58,19 @@ def computer_dict(snap: StoreSnapshot, findings: Sequence[Finding]) -> dict[str,
         "issuer_list": lst.to_dict() if lst else None,
         "schannel": dict(snap.schannel) if snap.schannel_collected else None,
         "warnings": snap.warnings,
-        "lost": [{"source": x.source, "where": x.where or None, "item": x.item, "reason": x.reason}
-                 for x in snap.lost],
+        "lost": [_loss_dict(x) for x in snap.lost],
         "clean_checks": sorted({f.check for f in findings if f.kind == "clean"} - problems),
     }
 
 
-def stores_dict(results: Sequence[StoreReport]) -> dict[str, Any]:
+def _loss_dict(x: StoreLoss) -> dict[str, Any]:
+    return {"source": x.source, "where": x.where or None, "item": x.item, "reason": x.reason}
+
+
+def stores_dict(results: Sequence[StoreReport], lost: Sequence[StoreLoss] = ()) -> dict[str, Any]:
     """The whole `tlsdiag stores --format json` document: computers, then one top-level ``findings`` list
-    (problems, then notes, per computer in order) as in the scan report."""
+    (problems, then notes, per computer in order) as in the scan report; ``lost``: export files that could
+    not be read at all (no computer to put them under)."""
     return {
         "tool": "tlsdiag",
         "version": __version__,
@@ -73,11 +78,12 @@ def stores_dict(results: Sequence[StoreReport]) -> dict[str, Any]:
         "computers": [computer_dict(r.snapshot, r.findings) for r in results],
         "findings": [f.to_dict() for r in results for kind in ("problem", "note") for f in _sorted(r.findings, kind)],
         "clean": [f.to_dict() for r in results for f in r.findings if f.kind == "clean"],
+        "lost": [_loss_dict(x) for x in lost],
     }
 
 
-def render_json(results: Sequence[StoreReport]) -> str:
-    return json.dumps(stores_dict(results), indent=2, ensure_ascii=True) + "\n"  # no raw C1/bidi from names
+def render_json(results: Sequence[StoreReport], lost: Sequence[StoreLoss] = ()) -> str:
+    return json.dumps(stores_dict(results, lost), indent=2, ensure_ascii=True) + "\n"  # no raw C1/bidi from names
 
 
 def _schannel_text(snap: StoreSnapshot) -> str:
@@ -125,7 +131,7 @@ def finding_text(f: Finding, indent: str = "  ") -> list[str]:
     return out + steps.text(f.fix, indent)
 
 
-def render_text(results: Sequence[StoreReport]) -> str:
+def render_text(results: Sequence[StoreReport], lost: Sequence[StoreLoss] = ()) -> str:
     from tlsdiag.stores.model import LOCATION_TEXT, TRUSTED_ROOT
 
     t = textsafe.one_line
@@ -168,6 +174,10 @@ def render_text(results: Sequence[StoreReport]) -> str:
             for f in clean:
                 out.append(f"  {f.check}: {t(f.why)}")
         out.append("")
+    if lost:
+        out.append(f"Files not read: {len(lost)} (the other exports were read)")
+        out += [f"  lost: {t(x.text())}" for x in lost]
+        out.append("")
     return "\n".join(out)
 
 
@@ -189,7 +199,7 @@ def finding_markdown(f: Finding) -> list[str]:
     return [*out, "", *steps.markdown(f.fix), ""]
 
 
-def render_markdown(results: Sequence[StoreReport]) -> str:
+def render_markdown(results: Sequence[StoreReport], lost: Sequence[StoreLoss] = ()) -> str:
     from tlsdiag.stores.model import LOCATION_TEXT
 
     md = textsafe.markdown
@@ -218,6 +228,8 @@ def render_markdown(results: Sequence[StoreReport]) -> str:
             out += ["### Checked and clean", ""]
             out += [f"- {md(f.check)}: {md(f.why)}" for f in clean]
             out.append("")
+    if lost:
+        out += [f"## Files not read ({len(lost)})", "", *(f"- lost: {md(x.text())}" for x in lost), ""]
     return "\n".join(out) + "\n"
 
 
