@@ -15,8 +15,9 @@ from tlsdiag.match.diagnose import Diagnosis
 from tlsdiag.match.explain import ExplainResult
 from tlsdiag.match.render import render_message
 from tlsdiag.report import steps
-from tlsdiag.report.common import file_gave, finding_line, lost_text, records_text, size, when
+from tlsdiag.report.common import file_gave, lost_text, records_text, size, when
 from tlsdiag.report.evidence import evidence_groups
+from tlsdiag.report.stores import finding_markdown
 
 md = textsafe.markdown
 
@@ -70,8 +71,7 @@ def _diagnosis(d: Diagnosis, rank: int, lang: str) -> list[str]:
     if d.store_findings:
         out += ["**Store findings**", ""]
         for f in d.store_findings:
-            out.append(f"- {md(finding_line(f))}")
-            out += ["", *steps.markdown(f.fix, "   ")]
+            out += finding_markdown(f)
         out.append("")
     out += _steps("Fix", cause.fix)
     out += _steps("Verify", cause.verify)

@@ -109,10 +109,12 @@ def _issuer_text(snap: StoreSnapshot) -> str:
     return text
 
 
-def finding_text(f: Finding, indent: str = "  ") -> list[str]:
-    """One store finding for a terminal: what, the certificate, why, the cause it proves, the fix."""
+def finding_text(f: Finding, base: str = "") -> list[str]:
+    """One store finding for a terminal, in the `stores` report and under a scan's diagnosis alike: what, the
+    certificate, why, the cause it proves, the fix (``base`` indents the whole block)."""
     t = textsafe.one_line
-    out = [f"[{f.severity if f.kind == 'problem' else 'note'}] {f.check}: {f.title}"]
+    indent = base + "  "
+    out = [f"{base}[{f.severity if f.kind == 'problem' else 'note'}] {f.check}: {t(f.title)}"]
     if f.cert:
         c = f.cert
         out.append(f"{indent}certificate: {t(c.subject)}")
@@ -182,7 +184,8 @@ def render_text(results: Sequence[StoreReport], lost: Sequence[StoreLoss] = ()) 
 
 
 def finding_markdown(f: Finding) -> list[str]:
-    """One store finding for a ticket: a heading, the certificate as a list, why, the fix steps."""
+    """One store finding for a ticket, in the `stores` report and under a scan's diagnosis alike: a heading,
+    the certificate as a list, why, the fix steps."""
     md = textsafe.markdown
     label = f.severity if f.kind == "problem" else "note"
     out = [f"#### {md(label)}: {md(f.check)}, {md(f.title)}", ""]

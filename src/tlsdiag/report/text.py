@@ -21,13 +21,13 @@ from tlsdiag.report import steps
 from tlsdiag.report.common import (
     STORE_FORMS,
     file_gave,
-    finding_line,
     lost_text,
     records_text,
     size,
     when,
 )
 from tlsdiag.report.evidence import evidence_groups
+from tlsdiag.report.stores import finding_text
 
 MESSAGE_LINES = 4  # rendered message lines shown per evidence item (all of them are in --format json)
 
@@ -120,8 +120,7 @@ def _diagnosis(d: Diagnosis, rank: int, style: _Style, lang: str) -> list[str]:
     if d.store_findings:
         out.append("     Store findings:")
         for f in d.store_findings:
-            out.append(f"       - {_t(finding_line(f))}")
-            out += steps.text(f.fix, "         ")
+            out += finding_text(f, "       ")
     if cause.fix:
         out.append("     Fix:")
         out += steps.text(cause.fix)
