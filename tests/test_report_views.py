@@ -88,3 +88,21 @@ def test_the_html_renders_a_store_step_from_the_same_json(result) -> None:
     step = _cmd_step(result)
     html = render_scan(result, "html")
     assert "\n".join(steps.html("x", [step.to_dict()])[2:-1]) in html
+
+
+def test_every_medium_gives_a_considered_cause_the_same_reason() -> None:
+    """The healthy server's clean stores rule causes out: text, Markdown, JSON and HTML all say so (the
+    Markdown used to say "only generic evidence" and the HTML only the score)."""
+    healthy = run_scan([REPO / "samples" / "healthy-server"])
+    doc = json.loads(render_scan(healthy, "json"))
+    considered = [f for f in doc["findings"] if not f["made"]]
+    ruled = [f for f in considered if f["confidence"] == "ruled out"]
+    assert ruled and all(f["reason"].startswith("ruled out by store") for f in ruled)
+    assert all(f["reason"] is None for f in doc["findings"] if f["made"])
+    text, md, html = (render_scan(healthy, fmt) for fmt in ("text", "markdown", "html"))
+    from tlsdiag import textsafe
+
+    for f in considered:
+        assert f"[{f['confidence']}]: {f['reason']}" in text
+        assert f"({f['confidence']}): {textsafe.markdown(f['reason'])}" in md
+        assert f"({textsafe.html_text(f['reason'])})" in html

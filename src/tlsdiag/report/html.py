@@ -14,8 +14,8 @@ from tlsdiag import __version__
 from tlsdiag.match.render import render_message
 from tlsdiag.report import steps
 from tlsdiag.report.common import STORE_FORMS, when
-from tlsdiag.report.evidence import evidence_groups
 from tlsdiag.report.svg import timeline_svg
+from tlsdiag.report.view import DiagnosisView, scan_view
 from tlsdiag.textsafe import html_text as h
 
 _CSS = """
@@ -92,7 +92,7 @@ def _kb_links(kbs: list[dict[str, Any]]) -> str:
     return "<ul>" + "".join(links) + "</ul>" if links else ""
 
 
-def _finding(f: dict[str, Any], d: Any, kb: Any) -> list[str]:
+def _finding(f: dict[str, Any], v: DiagnosisView | None) -> list[str]:
     out = ['<section class="card">',
            f"<h3>{_badge(f['confidence'])}#{h(f['rank'])} {h(f['title'])}</h3>",
            f'<div class="muted small">cause <code>{h(f["cause"])}</code>, score {f["score"]:.2f}'
@@ -106,8 +106,8 @@ def _finding(f: dict[str, Any], d: Any, kb: Any) -> list[str]:
         out.append(f"<p><strong>Does not apply:</strong> {h(f['excluded'])}</p>")
     if f.get("kb"):
         out += ["<h4>Microsoft KB articles</h4>", _kb_links(f["kb"])]
-    if d is not None:
-        out += _evidence(evidence_groups(d, kb))
+    if v is not None:
+        out += _evidence(list(v.groups))
     for c in f.get("combinations", []):
         out.append(f'<div class="small">Together within {h(c["within_seconds"])} s: {h(", ".join(c["all"]))} '
                    f'({h(c["from"])} to {h(c["to"])}, weight {h(c["weight"])})</div>')
@@ -213,7 +213,8 @@ def render_document(doc: dict[str, Any], result: Any = None) -> str:
         by_computer.setdefault(f["computer"], []).append(f)
     if not by_computer:
         out.append("<h2>No diagnosis</h2><p>No known certificate-store or Schannel failure pattern was found.</p>")
-    kb = getattr(result, "kb", None)
+    views = {(c.name, v.rank): v for c in scan_view(result).computers for v in c.diagnoses} if result is not None \
+        else {}
     for computer, findings in by_computer.items():
         host = hosts.get(computer, {})
         out.append(f"<h2>{h(computer)}</h2>")
@@ -224,13 +225,12 @@ def render_document(doc: dict[str, Any], result: Any = None) -> str:
             out += timeline_svg(result, computer, [d for d in diagnoses if d.made])
         for f in findings:
             if f.get("made"):
-                d = diagnoses[f["rank"] - 1] if len(diagnoses) >= f["rank"] else None
-                out += _finding(f, d, kb)
+                out += _finding(f, views.get((computer, f["rank"])))
         others = [f for f in findings if not f.get("made")]
         if others:
             out.append("<h4>Considered and not diagnosed</h4><ul>")
             out += [f"<li>{_badge(f['confidence'])}{h(f['title'])} <span class=\"muted small\">"
-                    f"(score {f['score']:.2f})</span></li>" for f in others]
+                    f"({h(f.get('reason') or 'score ' + format(f['score'], '.2f'))})</span></li>" for f in others]
             out.append("</ul>")
     for store in doc.get("stores", []):
         findings = store.get("findings", [])

@@ -12,22 +12,22 @@ from typing import Any
 
 from tlsdiag import __version__
 from tlsdiag.kb.model import Step
-from tlsdiag.match.diagnose import Diagnosis
 from tlsdiag.match.explain import ExplainResult
 from tlsdiag.model import iso_utc
 from tlsdiag.report import SCHEMA_VERSION
 from tlsdiag.report.common import finding_dict
+from tlsdiag.report.view import DiagnosisView, scan_view
 
 
 def _steps(steps: tuple[Step, ...]) -> list[dict[str, Any]]:
     return [s.to_dict() for s in steps]
 
 
-def diagnosis_dict(d: Diagnosis, rank: int) -> dict[str, Any]:
-    cause = d.cause
+def diagnosis_dict(v: DiagnosisView) -> dict[str, Any]:
+    d, cause = v.diagnosis, v.diagnosis.cause
     return {
         "computer": d.computer,
-        "rank": rank,
+        "rank": v.rank,
         "cause": cause.id,
         "title": cause.title,
         "confidence": d.confidence,
@@ -54,15 +54,14 @@ def diagnosis_dict(d: Diagnosis, rank: int) -> dict[str, Any]:
         "workarounds": [{"title": w.title, "command": w.command or None, "shell": w.shell, "caveat": w.caveat}
                         for w in cause.workarounds],
         "notes": list(d.notes),
+        "reason": v.reason or None,
     }
 
 
 def scan_dict(result: Any, *, stats: bool = False) -> dict[str, Any]:
     """The whole scan as JSON-ready data (``result`` is a tlsdiag.scan.ScanResult)."""
-    findings = []
-    for computer in result.computers:
-        for rank, d in enumerate(result.diagnoses_for(computer), start=1):
-            findings.append(diagnosis_dict(d, rank))
+    view = scan_view(result)
+    findings = [diagnosis_dict(v) for c in view.computers for v in c.diagnoses]
     summary = result.summary
     first, last = summary.span
     out: dict[str, Any] = {

@@ -11,13 +11,12 @@ from typing import Any
 
 from tlsdiag import textsafe
 from tlsdiag.kb.model import Step
-from tlsdiag.match.diagnose import Diagnosis
 from tlsdiag.match.explain import ExplainResult
 from tlsdiag.match.render import render_message
 from tlsdiag.report import steps
 from tlsdiag.report.common import file_gave, lost_text, records_text, size, when
-from tlsdiag.report.evidence import evidence_groups
 from tlsdiag.report.stores import finding_markdown
+from tlsdiag.report.view import DiagnosisView, scan_view
 
 md = textsafe.markdown
 
@@ -30,7 +29,8 @@ def _steps(title: str, fix: tuple[Step, ...]) -> list[str]:
     return [f"**{title}**", "", *steps.markdown(fix), ""]
 
 
-def _diagnosis(d: Diagnosis, rank: int, lang: str) -> list[str]:
+def _diagnosis(v: DiagnosisView, lang: str) -> list[str]:
+    d, rank = v.diagnosis, v.rank
     cause = d.cause
     flags = [d.confidence, f"score {d.score:.2f}"]
     if d.store == "proven":
@@ -47,7 +47,7 @@ def _diagnosis(d: Diagnosis, rank: int, lang: str) -> list[str]:
         for k in cause.kb:
             out.append(f"- KB{k.number}: {md(k.title)} ({md(k.url)})")
         out.append("")
-    groups = evidence_groups(d)
+    groups = v.groups
     if groups:
         out += ["**Evidence by catalog entry**", "", "| catalog entry | title | role | events | first seen | last seen |",
                 "|---|---|---|---|---|---|"]
@@ -90,30 +90,24 @@ def render_scan(result: Any, *, stats: bool = False, lang: str = "en") -> str:
     out = ["# tlsdiag report", ""]
     out.append(f"{len(made)} diagnosis(es) made." if made else "No known certificate-store or TLS problem found.")
     out.append("")
-    quiet: list[str] = []
-    for computer in result.computers:
-        facts = result.host(computer)
-        if not result.diagnoses_for(computer):
-            quiet.append(f"- {md(computer)} ({md(facts.windows_name) if facts else 'Windows unknown'})")
-            continue
-        out += [f"## {md(computer) or '(computer not named in the logs)'}", ""]
+    view = scan_view(result)
+    quiet = [f"- {md(c.name)} ({md(c.host.windows_name) if c.host else 'Windows unknown'})" for c in view.quiet]
+    for c in view.with_diagnoses:
+        facts = c.host
+        out += [f"## {md(c.name) or '(computer not named in the logs)'}", ""]
         if facts is not None:
             out.append(f"- Windows: {md(facts.windows_name)}")
             if facts.products:
                 out.append(f"- Products seen in the logs: {md(', '.join(sorted(facts.products)))}")
             out.append("")
-        diagnoses = result.diagnoses_for(computer)
-        ranked = [d for d in diagnoses if d.made]
-        if not ranked:
+        if not c.made:
             out += ["No diagnosis for this computer.", ""]
-        for rank, d in enumerate(ranked, start=1):
-            out += _diagnosis(d, rank, lang)
-        others = [d for d in diagnoses if not d.made]
-        if others:
+        for v in c.made:
+            out += _diagnosis(v, lang)
+        if c.considered:
             out += ["**Also considered** (not enough to act on)", ""]
-            for d in others:
-                why = d.excluded or ("only generic evidence" if d.weak else f"score {d.score:.2f}")
-                out.append(f"- {md(d.cause.title)} ({d.confidence}): {md(why)}")
+            for v in c.considered:
+                out.append(f"- {md(v.diagnosis.cause.title)} ({v.diagnosis.confidence}): {md(v.reason)}")
             out.append("")
     if quiet:
         out += ["## Nothing found on", "", *quiet, ""]

@@ -14,7 +14,6 @@ import textwrap
 from typing import Any
 
 from tlsdiag import textsafe
-from tlsdiag.match.diagnose import Diagnosis
 from tlsdiag.match.explain import ExplainResult
 from tlsdiag.match.render import render_message
 from tlsdiag.report import steps
@@ -26,8 +25,8 @@ from tlsdiag.report.common import (
     size,
     when,
 )
-from tlsdiag.report.evidence import evidence_groups
 from tlsdiag.report.stores import finding_text
+from tlsdiag.report.view import DiagnosisView, scan_view
 
 MESSAGE_LINES = 4  # rendered message lines shown per evidence item (all of them are in --format json)
 
@@ -71,7 +70,8 @@ def _block(text: object, indent: str) -> list[str]:
     return [indent + line for line in textsafe.terminal(text).strip("\n").splitlines()]
 
 
-def _diagnosis(d: Diagnosis, rank: int, style: _Style, lang: str) -> list[str]:
+def _diagnosis(v: DiagnosisView, style: _Style, lang: str) -> list[str]:
+    d, rank = v.diagnosis, v.rank
     cause = d.cause
     badge = d.confidence.upper()
     extra = []
@@ -92,7 +92,7 @@ def _diagnosis(d: Diagnosis, rank: int, style: _Style, lang: str) -> list[str]:
             if k.note:
                 out.append(f"         ({_t(k.note)})")
     rows: list[tuple[Any, list[str]]] = []
-    for g in evidence_groups(d):
+    for g in v.groups:
         first = g.example
         unknown = ", fields unknown: half weight" if g.fields_unknown else ""
         until = f" until {short(g.last)}" if g.count > 1 else ""
@@ -154,34 +154,26 @@ def render_scan(result: Any, *, color: bool = False, stats: bool = False, lang: 
     unusable = sum(1 for f in summary.files if f.error)
     out.append(style.dim(f"read: {len(summary.files)} file(s), {records_text(result)}, {lost_text(summary)}"
                          + (f", {unusable} file(s) unusable" if unusable else "")))
-    quiet: list[str] = []
-    for computer in result.computers:
-        diagnoses = result.diagnoses_for(computer)
-        facts = result.host(computer)
-        if not diagnoses:
-            quiet.append(f"{_t(computer)} ({_t(facts.windows_name) if facts else 'Windows unknown'})")
-            continue
+    view = scan_view(result)
+    quiet = [f"{_t(c.name)} ({_t(c.host.windows_name) if c.host else 'Windows unknown'})" for c in view.quiet]
+    for c in view.with_diagnoses:
+        facts = c.host
         out.append("")
-        out.append(style.bold(f"== {_t(computer) or '(computer not named in the logs)'}"))
+        out.append(style.bold(f"== {_t(c.name) or '(computer not named in the logs)'}"))
         if facts is not None:
             out.append(f"   Windows: {_t(facts.windows_name)}")
             if facts.products:
                 out.append(f"   Products seen in the logs: {_t(', '.join(sorted(facts.products)))}")
-        ranked = [d for d in diagnoses if d.made]
-        others = [d for d in diagnoses if not d.made]
-        if not ranked:
+        if not c.made:
             out.append("   No diagnosis for this computer.")
-        for rank, d in enumerate(ranked, start=1):
+        for v in c.made:
             out.append("")
-            out += _diagnosis(d, rank, style, lang)
-        if others:
+            out += _diagnosis(v, style, lang)
+        if c.considered:
             out.append("")
             out.append("   Also considered (not enough to act on):")
-            for d in others:
-                why = d.excluded or next((n for n in d.notes if n.startswith("ruled out")), "")
-                if not why:
-                    why = "only generic evidence" if d.weak else f"score {d.score:.2f}"
-                out.append(f"   - {_t(d.cause.title)} [{d.confidence}]: {_t(why)}")
+            for v in c.considered:
+                out.append(f"   - {_t(v.diagnosis.cause.title)} [{v.diagnosis.confidence}]: {_t(v.reason)}")
     if quiet:
         out.append("")
         out.append(style.bold("== Nothing found on"))
