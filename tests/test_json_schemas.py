@@ -178,3 +178,10 @@ def test_events_jsonl_of_a_damaged_log_validates(damaged: Path, capsys: pytest.C
     assert lines
     for line in lines:
         _valid("event", json.loads(line))
+
+
+def test_stores_json_is_deterministic(capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(REAL_REG[0])
+    first = _run(capsys, "stores", "--format", "json", "--at", "2026-01-01", path)
+    second = _run(capsys, "stores", "--format", "json", "--at", "2026-01-01", path)
+    assert first == second and json.loads(first[1])["findings"] is not None

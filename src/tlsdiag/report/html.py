@@ -15,7 +15,7 @@ from tlsdiag.match.render import render_message
 from tlsdiag.report import steps
 from tlsdiag.report.common import STORE_FORMS, when
 from tlsdiag.report.svg import timeline_svg
-from tlsdiag.report.view import DiagnosisView, scan_view
+from tlsdiag.report.view import DiagnosisView, ScanView, scan_view
 from tlsdiag.textsafe import html_text as h
 
 _CSS = """
@@ -191,7 +191,7 @@ def _store_line(sf: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def render_document(doc: dict[str, Any], result: Any = None) -> str:
+def render_document(doc: dict[str, Any], result: Any = None, view: ScanView | None = None) -> str:
     """The HTML page for a scan dictionary (as built by report.json.scan_dict); with the ``result`` it was
     built from, also the timelines and the evidence grouped by catalog entry."""
     stats = doc.get("stats", {})
@@ -213,8 +213,9 @@ def render_document(doc: dict[str, Any], result: Any = None) -> str:
         by_computer.setdefault(f["computer"], []).append(f)
     if not by_computer:
         out.append("<h2>No diagnosis</h2><p>No known certificate-store or Schannel failure pattern was found.</p>")
-    views = {(c.name, v.rank): v for c in scan_view(result).computers for v in c.diagnoses} if result is not None \
-        else {}
+    if view is None and result is not None:
+        view = scan_view(result)
+    views = {(c.name, v.rank): v for c in view.computers for v in c.diagnoses} if view is not None else {}
     for computer, findings in by_computer.items():
         host = hosts.get(computer, {})
         out.append(f"<h2>{h(computer)}</h2>")
@@ -264,4 +265,5 @@ def render_document(doc: dict[str, Any], result: Any = None) -> str:
 def render_scan(result: Any, *, stats: bool = False) -> str:
     from tlsdiag.report.json import scan_dict
 
-    return render_document(scan_dict(result, stats=stats), result)
+    view = scan_view(result)
+    return render_document(scan_dict(result, stats=stats, view=view), result, view)

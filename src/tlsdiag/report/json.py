@@ -19,7 +19,7 @@ from tlsdiag.match.render import render_message
 from tlsdiag.model import iso_utc
 from tlsdiag.report import SCHEMA_VERSION
 from tlsdiag.report.common import finding_dict
-from tlsdiag.report.view import DiagnosisView, scan_view
+from tlsdiag.report.view import DiagnosisView, ScanView, scan_view
 
 
 def _steps(steps: tuple[Step, ...]) -> list[dict[str, Any]]:
@@ -96,9 +96,10 @@ def diagnosis_dict(v: DiagnosisView) -> dict[str, Any]:
     }
 
 
-def scan_dict(result: Any, *, stats: bool = False) -> dict[str, Any]:
-    """The whole scan as JSON-ready data (``result`` is a tlsdiag.scan.ScanResult)."""
-    view = scan_view(result)
+def scan_dict(result: Any, *, stats: bool = False, view: ScanView | None = None) -> dict[str, Any]:
+    """The whole scan as JSON-ready data (``result`` is a tlsdiag.scan.ScanResult; ``view`` its
+    ``scan_view``, when the caller has built it already)."""
+    view = view or scan_view(result)
     findings = [diagnosis_dict(v) for c in view.computers for v in c.diagnoses]
     summary = result.summary
     first, last = summary.span

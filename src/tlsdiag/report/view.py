@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tlsdiag.match.diagnose import Diagnosis
+from tlsdiag.match.hostfacts import HostFacts
 from tlsdiag.report.evidence import EvidenceGroup, evidence_groups
 
 
@@ -36,7 +37,7 @@ class ComputerView:
     """A computer the logs or the store exports name, with its candidates in rank order."""
 
     name: str
-    host: Any  # match.hostfacts.HostFacts, or None when no event told the Windows version
+    host: HostFacts | None  # None when no event told the Windows version
     diagnoses: tuple[DiagnosisView, ...]
 
     @property
