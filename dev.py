@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Project tasks that work on a machine with nothing but python3.
 
-    python3 dev.py demo    set up .venv, then scan the bundled samples
-    python3 dev.py test    set up .venv, then lint, type-check src/ and run the whole test suite
-    python3 dev.py bench   set up .venv, then run the performance benchmark
+    python3 dev.py demo          set up .venv, then scan the bundled samples
+    python3 dev.py test          set up .venv, then lint, type-check src/ and run the whole test suite
+    python3 dev.py test --quick  the same without the tests marked slow (the inner loop)
+    python3 dev.py bench         set up .venv, then run the performance benchmark
+
+Further arguments of `test` go to pytest, e.g. `python3 dev.py test --quick tests/match`.
 
 The virtual environment is created on first use and reinstalled only when
 pyproject.toml changes, so repeated runs start at once.
@@ -30,14 +33,18 @@ def _run(*cmd: str | os.PathLike[str], check: bool = True) -> int:
 
 
 def ensure_venv() -> None:
-    """Create .venv and install the project with its dev extras when needed."""
-    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    """Create .venv and install the project with its dev extras and the devkit (tools/) when needed."""
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
+    digest.update((ROOT / "tools" / "pyproject.toml").read_bytes())
+    want = digest.hexdigest()
     if STAMP.exists() and STAMP.read_text().strip() == want and PY.exists():
         return
     if not PY.exists():
         _run(sys.executable, "-m", "venv", VENV)
     _run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
     _run(PY, "-m", "pip", "install", "--quiet", "-e", ".[dev]")
+    # the test-data writers live outside the wheel; hatchling came with the dev extras, so no build isolation
+    _run(PY, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "-e", "tools")
     STAMP.write_text(want)
 
 
@@ -46,18 +53,20 @@ SYSTEM_TOOLS = {"chromium": "chromium", "tmux": "tmux"}  # command -> Debian pac
 
 
 def ensure_system_tools() -> None:
-    """Install missing browser/terminal tools with apt-get when we may (root on Debian)."""
+    """Install a missing browser or tmux with apt-get when we may (root, or sudo, on Debian/Ubuntu)."""
     import shutil
 
     missing = sorted({pkg for cmd, pkg in SYSTEM_TOOLS.items() if shutil.which(cmd) is None})
     if not missing:
         return
-    if shutil.which("apt-get") is None or os.geteuid() != 0:
+    sudo = [] if os.name != "nt" and os.geteuid() == 0 else ["sudo"] if shutil.which("sudo") else None
+    if shutil.which("apt-get") is None or sudo is None:
         print(f"note: {', '.join(missing)} missing and cannot be installed here; the tests that need them will fail")
         return
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True, env=env)
+    subprocess.run([*sudo, "apt-get", "update", "-qq"], check=False, env=env)
+    subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True,
+                   env=env)
 
 
 def demo(args: list[str]) -> int:
@@ -65,24 +74,20 @@ def demo(args: list[str]) -> int:
     return _run(BIN / "tlsdiag", "scan", *args, check=False)
 
 
-def ensure_tmux() -> None:
-    """The TUI smoke test drives the installed app in a real tmux; install it on a fresh Debian/Ubuntu machine."""
-    if os.name == "nt":
-        return
-    _run("sh", "-c", "command -v tmux >/dev/null 2>&1 || { S=$(command -v sudo || true); "
-         "$S apt-get install -y tmux || { $S apt-get update && $S apt-get install -y tmux; }; }", check=False)
-
-
 def test(args: list[str]) -> int:
+    quick = "--quick" in args
+    args = [a for a in args if a != "--quick"]
     ensure_venv()
-    ensure_tmux()
-    ensure_system_tools()
+    if os.name != "nt":
+        ensure_system_tools()  # chromium and tmux, for the tests that drive them
     _run(PY, "-m", "ruff", "check", "src", "tests", "tools", "benchmarks", "dev.py")
-    # type check of src/ (settings in pyproject's [tool.mypy]; .mypy_cache keeps reruns to about a second)
+    # type check of src/ and the devkit (settings in pyproject's [tool.mypy]; .mypy_cache keeps reruns short)
     _run(PY, "-m", "mypy")
     workers = os.environ.get("TLSDIAG_TEST_WORKERS", "2")
-    # the slowest tests are printed so that CI shows where the suite's time goes
-    return _run(PY, "-m", "pytest", "-n", workers, "-q", "--durations=15", *args, check=False)
+    if quick:  # the inner loop: every test not marked slow (the rule: the marker in pyproject.toml)
+        return _run(PY, "-m", "pytest", "-n", workers, "-q", "-m", "not slow", *args, check=False)
+    # CI: everything, and the slowest tests printed so that its log shows where the suite's time goes
+    return _run(PY, "-m", "pytest", "-n", workers, "-q", "--durations=25", *args, check=False)
 
 
 def bench(args: list[str]) -> int:

@@ -64,7 +64,7 @@ FABRIC_GUID = "{CBD93BC2-71E5-4566-B3A7-595D8EECA6E8}"
 
 def _specs(kind: str, target_bytes: int, seed: int):
     """EventSpecs for one log, until about ``target_bytes`` have been produced (estimated per record)."""
-    from tlsdiag.evtxwrite import EventSpec, UserData
+    from tlsdiag_devkit.evtxwrite import EventSpec, UserData
 
     rng = random.Random(seed)
     t = datetime(2026, 1, 5, tzinfo=timezone.utc)
@@ -149,7 +149,7 @@ def _specs(kind: str, target_bytes: int, seed: int):
 
 
 def _write(path: Path, kind: str, megabytes: float, seed: int) -> None:
-    from tlsdiag.evtxwrite import EvtxWriter
+    from tlsdiag_devkit.evtxwrite import EvtxWriter
 
     target = int(megabytes * 1024 * 1024)
     tmp = path.with_suffix(".partial")
@@ -162,7 +162,7 @@ def _write(path: Path, kind: str, megabytes: float, seed: int) -> None:
 
 
 def generate(cache: Path, sizes: dict[str, float]) -> tuple[Path, Path, Path]:
-    writer_src = b"".join(p.read_bytes() for p in sorted((ROOT / "src/tlsdiag/evtxwrite").glob("*.py")))
+    writer_src = b"".join(p.read_bytes() for p in sorted((ROOT / "tools/tlsdiag_devkit/evtxwrite").glob("*.py")))
     key = hashlib.sha256(json.dumps([sizes, GENERATOR_VERSION]).encode() + writer_src).hexdigest()[:12]
     base = cache / key
     sparse, worst, distinct = base / "sparse", base / "worst", base / "distinct"

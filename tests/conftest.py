@@ -7,11 +7,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-SAMPLES = REPO / "samples"
-SIGNATURES = REPO / "signatures"
-# The corpus of real .evtx files lives beside the checkout (../shared), in CI too.
-CORPUS = REPO.parent / "shared" / "corpus" / "evtx"
+from support.paths import CORPUS
 
 
 @pytest.fixture(scope="session")

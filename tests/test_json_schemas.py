@@ -15,11 +15,10 @@ from typing import Any
 import jsonschema
 import pytest
 
+from support.paths import REPO, SAMPLES
 from tlsdiag.cli import main
 from tlsdiag.report import SCHEMA_DIR, SCHEMA_VERSION
 
-REPO = Path(__file__).resolve().parents[1]
-SAMPLES = REPO / "samples"
 REALWORLD = REPO.parent / "shared" / "realworld"
 SAMPLE_DIRS = sorted(p for p in SAMPLES.iterdir() if p.is_dir())
 REAL_REG = sorted((REALWORLD / "reg").glob("*.reg"))
@@ -142,6 +141,7 @@ def _paste_texts() -> list[tuple[str, str]]:
     return texts + [(p.name, p.read_text(encoding="utf-8", errors="replace")) for p in REAL_EVENTS]
 
 
+@pytest.mark.slow  # 1.5 s: every real paste through explain
 def test_explain_json_of_every_real_paste_validates(capsys: pytest.CaptureFixture[str]) -> None:
     texts = _paste_texts()
     assert len(texts) >= 30

@@ -6,16 +6,15 @@ text showed a PowerShell prompt before cmd commands)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
+from support.paths import REPO
 from tlsdiag.cli import main
 from tlsdiag.report import render_scan, steps
 from tlsdiag.report.stores import finding_markdown, finding_text
 from tlsdiag.scan import run_scan
 
-REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "samples" / "trusted-issuer-list-16kb"  # its issuer-list fix is a two-line cmd command
 
 

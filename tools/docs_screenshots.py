@@ -4,12 +4,12 @@
 
 - docs/report-desktop.png, docs/report-narrow.png: ``tlsdiag scan --format html`` of
   samples/lync2013-fe-root-store at 1100 and 420 pixels wide (the top of the page: header,
-  timeline, first diagnosis and its grouped evidence). tests/test_report_html.py asserts the DOM
+  timeline, first diagnosis and its grouped evidence). tests/report/test_report_html.py asserts the DOM
   of the same report.
 - docs/tui-guided-80x24.png: the TUI's guided view, step 1 "What happened", at 80x24, and
   docs/tui-proof-no-store-check-80x24.png, the proof step of pool quorum loss (a cause no store
   check proves) with the sample's stores loaded: the Textual SVG screenshots that
-  tests/test_tui_snapshots.py compares, rendered to PNG by Chromium.
+  tests/tui/test_tui_snapshots.py compares, rendered to PNG by Chromium.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
 SAMPLE = REPO / "samples" / "lync2013-fe-root-store"
-SNAPSHOTS = REPO / "tests" / "__snapshots__" / "test_tui_snapshots"
-TUI_SVGS = {  # docs name: the snapshot tests/test_tui_snapshots.py compares
+SNAPSHOTS = REPO / "tests" / "tui" / "__snapshots__" / "test_tui_snapshots"
+TUI_SVGS = {  # docs name: the snapshot tests/tui/test_tui_snapshots.py compares
     "tui-guided-80x24.png": "test_screen_snapshot[guided-happened-keys1-80x24].svg",
     "tui-proof-no-store-check-80x24.png": "test_screen_snapshot[guided-proof-no-store-check-keys7-80x24].svg",
 }

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Regenerate samples/ deterministically: ``python tools/make_samples.py [--out DIR] [SCENARIO...]``.
 
-Every scenario is one function in tools/samplegen/scenarios.py (fixed seed, fixed times, fixed record
-ids), so running this twice gives byte-identical files; tests/test_samples.py checks the committed
-files against a fresh run. After each scenario, an optional ``samplegen.extra.extra_files(scenario,
+Every scenario is one function in tools/tlsdiag_devkit/samplegen/scenarios.py (fixed seed, fixed times, fixed record
+ids), so running this twice gives byte-identical files; tests/devkit/test_samples.py checks the committed
+files against a fresh run. After each scenario, an optional ``tlsdiag_devkit.samplegen.extra.extra_files(scenario,
 scenario_dir)`` adds further files (for example certificate-store exports); see samplegen/__init__.py.
 """
 
@@ -18,19 +18,19 @@ from pathlib import Path
 
 TOOLS = Path(__file__).resolve().parent
 REPO = TOOLS.parent
-if str(TOOLS) not in sys.path:
-    sys.path.insert(0, str(TOOLS))
-if str(REPO / "src") not in sys.path:
-    sys.path.insert(0, str(REPO / "src"))
+# run from a checkout without `python3 dev.py` having installed the devkit: use the files beside this one
+for path in (TOOLS, REPO / "src"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
 
-from samplegen.scenarios import SCENARIOS, write_index  # noqa: E402
+from tlsdiag_devkit.samplegen.scenarios import SCENARIOS, write_index  # noqa: E402
 
 
 def _extra_hook() -> Callable[[str, Path], None] | None:
     try:
-        module = importlib.import_module("samplegen.extra")
+        module = importlib.import_module("tlsdiag_devkit.samplegen.extra")
     except ModuleNotFoundError as exc:
-        if exc.name != "samplegen.extra":
+        if exc.name != "tlsdiag_devkit.samplegen.extra":
             raise
         return None
     return getattr(module, "extra_files", None)

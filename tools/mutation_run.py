@@ -3,7 +3,7 @@
     .venv/bin/python tools/mutation_run.py --seeds 20 [--jobs 2] [--corpus N] [--python-every 4] [--json OUT]
 
 Same generator, worker, hang guard and accounting rule as the CI suite
-(tests/test_robust_mutation.py), with more seeds, more flips per region and
+(tests/robustness/test_robust_mutation.py), with more seeds, more flips per region and
 more corpus files. Prints a summary and every failure; exit 1 when any variant
 failed (an exception escaped, a hang, a worker crash, or a silent loss).
 """
@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests" / "mutation"))
+sys.path.insert(0, str(REPO / "tests" / "robustness" / "mutation"))
 
 import driver  # noqa: E402
 

@@ -6,7 +6,7 @@ method for worker processes (not on Windows; on macOS Python's documentation cal
 uses spawn by default, and so does this module). Each has a plain fallback: a buffered ``readinto``,
 mapping without advice, the pure-Python byte fold, ``spawn`` or ``forkserver`` workers. They are
 detected once, at the start of a read (``ReadOptions.from_environment``), and passed down; no reading
-module looks at the platform or the environment itself. ``tests/test_inputs_platform.py`` scans
+module looks at the platform or the environment itself. ``tests/equivalence/test_inputs_platform.py`` scans
 with all four hidden and gets the same result.
 
 The environment may change the choice here and only here: ``TLSDIAG_WORKERS=N`` (worker processes,

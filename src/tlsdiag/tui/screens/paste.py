@@ -96,6 +96,10 @@ class PasteScreen(Screen[None]):
             direct = any(m.kind == "cause" and m.id == target for m in result.matches)
             how = "the best cause" if direct else "the cause this points to"
             note.update(Text.assemble(f"Enter opens {how}: ", (title, "bold")))
+        elif result.candidates:  # explain chose no fix: say which causes fit and what tells them apart
+            names = "; ".join(c.title for c in result.candidates[:3])
+            note.update(Text.assemble(("No cause chosen", "bold"), f": the text fits {names}. Check first: ",
+                                      result.candidates[0].check))
         elif result.codes:  # only an error code or message: its meaning and the first thing to check
             entry = result.codes[0].entry
             note.update(Text.assemble((entry.name, "bold"), f": {entry.meaning}  First check: {entry.check[0].step}"))
@@ -112,11 +116,14 @@ class PasteScreen(Screen[None]):
         return cause_for_event(self.app.kb, match.id)  # type: ignore[attr-defined]
 
     def best_target(self) -> str | None:
-        """What Enter opens: explain's best cause, else the cause the best-scoring match leads to."""
+        """What Enter opens: explain's best cause, else the cause the best-scoring match leads to; nothing when
+        explain listed candidates instead of a fix (the text fits several causes: the user picks one)."""
         if self.result is None or not self.result.found:
             return None
         if self.result.best_cause is not None:
             return self.result.best_cause.id
+        if self.result.candidates:
+            return None
         for i, _ in enumerate(self.result.matches):
             target = self._targets.get(f"m{i}")
             if target:

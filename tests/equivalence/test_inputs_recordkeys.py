@@ -1,0 +1,112 @@
+"""The record-level chunk test (inputs/recordkeys.py) on every real chunk: it never says "no" to a chunk
+that holds a wanted (provider, event id), and it does say "no" to the EventLog chunks without 6009."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from evtx import PyEvtxParser
+
+from tlsdiag.inputs import chunk_prefilter, discover
+from tlsdiag.inputs.evtxfile import CHUNK_SIZE, FILE_HEADER_SIZE, records_crc_ok, synthetic_header
+from tlsdiag.kb import load_kb
+from tlsdiag.scan import prefilter_event_ids, prefilter_names
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+ENGINES = ["hyperscan", "fold"]
+
+
+def _whole_chunks(paths: list[Path]):
+    for path in paths:
+        data = path.read_bytes()
+        for at in range(FILE_HEADER_SIZE, len(data) - CHUNK_SIZE + 1, CHUNK_SIZE):
+            chunk = data[at:at + CHUNK_SIZE]
+            if chunk.startswith(b"ElfChnk\x00") and records_crc_ok(chunk):
+                yield path, (at - FILE_HEADER_SIZE) // CHUNK_SIZE, chunk
+
+
+def _keys(chunk: bytes) -> list[tuple[str, int]]:
+    """(provider, event id) of every record pyevtx-rs reads from the chunk."""
+    out = []
+    parser = PyEvtxParser(io.BytesIO(synthetic_header(1) + chunk), number_of_threads=1, validate_checksums=False)
+    for record in parser.records_json():
+        system = json.loads(record["data"])["Event"]["System"]
+        name = system.get("Provider", {}).get("#attributes", {}).get("Name", "")
+        eid = system.get("EventID")
+        eid = eid.get("#text") if isinstance(eid, dict) else eid
+        out.append((name.lower(), int(eid) & 0xFFFF))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ENGINES)
+def test_no_chunk_holding_a_wanted_record_is_refused(engine: str, corpus_dir: Path) -> None:
+    kb = load_kb()
+    ids = {name.lower(): found for name, found in prefilter_event_ids(kb).items()}
+    prefilter = chunk_prefilter(prefilter_names(kb), prefilter_event_ids(kb), engine=engine)
+    files = [i.path for i in discover([SAMPLES, corpus_dir]) if i.kind == "evtx" and not i.is_archive_member]
+    refused = wanted_chunks = eventlog_refused = 0
+    for path, index, chunk in _whole_chunks(files):
+        if not prefilter(chunk):
+            continue
+        keys = _keys(chunk)
+        holds = [k for k in keys if k[1] in ids.get(k[0], ())]
+        verdict = prefilter.records_may_match(chunk)
+        if holds:
+            wanted_chunks += 1
+            assert verdict, f"{path} chunk {index} holds {holds[:3]} but was refused"
+        elif not verdict:
+            refused += 1
+            eventlog_refused += any(k[0] == "eventlog" for k in keys)
+    assert wanted_chunks > 20  # the samples' Schannel, Lync, Fabric chunks and the corpus' 6009 chunks
+    assert refused > 50 and eventlog_refused > 20  # and the test is selective on real logs
+
+
+def test_a_record_it_cannot_read_makes_it_say_maybe() -> None:
+    kb = load_kb()
+    prefilter = chunk_prefilter(prefilter_names(kb), prefilter_event_ids(kb))
+    files = [i.path for i in discover([SAMPLES]) if i.kind == "evtx"]
+    for _path, _index, chunk in _whole_chunks(files):
+        if prefilter(chunk) and not prefilter.records_may_match(chunk):
+            break
+    else:
+        pytest.fail("no sample chunk is refused at record level")
+    damaged = bytearray(chunk)
+    damaged[512 + 28] = 0x01  # the first record is no longer a template instance
+    assert prefilter.records_may_match(bytes(damaged))
+    damaged = bytearray(chunk)
+    damaged[16:24] = (int.from_bytes(chunk[16:24], "little") + 1).to_bytes(8, "little")  # one record more claimed
+    assert prefilter.records_may_match(bytes(damaged))
+
+
+def test_a_bug_in_the_shortcut_is_logged_and_counted_and_costs_no_event(monkeypatch: pytest.MonkeyPatch,
+                                                                        caplog: pytest.LogCaptureFixture) -> None:
+    from tlsdiag.inputs import ReadStats, read_events
+    from tlsdiag.inputs.prefilter import ChunkPrefilter
+    from tlsdiag.model import ReadSummary
+
+    kb = load_kb()
+    inputs = [i for i in discover([SAMPLES]) if i.kind == "evtx"]
+
+    def read() -> tuple[list[dict], ReadStats]:
+        stats = ReadStats()
+        prefilter = chunk_prefilter(prefilter_names(kb), prefilter_event_ids(kb))
+        events = [e.to_dict() for e in read_events(inputs, summary=ReadSummary(), stats=stats, prefilter=prefilter)]
+        return events, stats
+
+    want, plain = read()
+
+    def broken(self: ChunkPrefilter, raw: bytes) -> bool:
+        raise IndexError("a bug")
+
+    monkeypatch.setattr(ChunkPrefilter, "records_may_match", broken)
+    with caplog.at_level("WARNING", logger="tlsdiag.inputs.evtxfile"):
+        got, stats = read()
+    assert got == want and len(want) > 100
+    # every chunk that reached the shortcut counted a failure, and those it would have refused were parsed
+    assert stats.fast_path_failures >= plain.chunks_skipped_by_records > 0
+    assert stats.chunks_parsed == plain.chunks_parsed + plain.chunks_skipped_by_records
+    assert stats.chunks_skipped_by_records == 0 and "record-level prefilter failed" in caplog.text
