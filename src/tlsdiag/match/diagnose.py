@@ -40,8 +40,6 @@ from tlsdiag.kb.model import Against, Cause, Combination, Evidence, KnowledgeBas
 from tlsdiag.match.catalog import Match, pack_matches, unpack_matches
 from tlsdiag.match.conditions import compile_all
 from tlsdiag.match.hostfacts import HostFacts, HostFactsCollector, computer_key
-from tlsdiag.match.render import render_message
-from tlsdiag.model import iso_utc
 
 KEEP_EVENTS = 10  # events kept per evidence item for the timeline (the first ones; count/first/last are exact)
 HIGH, MEDIUM, LOW = 0.7, 0.4, 0.2
@@ -181,38 +179,6 @@ class EvidenceItem:
     evidence: Evidence
     hit: Hit
     weight_used: float
-
-    def to_dict(self, lang: str = "en") -> dict[str, Any]:
-        return {
-            "id": self.evidence.id,
-            "event": self.evidence.event,
-            "role": self.evidence.role,
-            "weight": self.evidence.weight,
-            "weight_used": round(self.weight_used, 4),
-            "fields_unknown": self.hit.unknown_only,
-            "count": self.hit.count,
-            "first_seen": iso_utc(self.hit.first) if self.hit.first else None,
-            "last_seen": iso_utc(self.hit.last) if self.hit.last else None,
-            "note": self.evidence.note or None,
-            "events": [event_dict(m, lang) for m in self.hit.matches],
-        }
-
-
-def event_dict(match: Match, lang: str = "en") -> dict[str, Any]:
-    e = match.event
-    return {
-        "timestamp": iso_utc(e.timestamp),
-        "catalog": match.entry.id,
-        "event_id": e.event_id,
-        "provider": e.provider,
-        "channel": e.channel,
-        "computer": e.computer,
-        "source": e.source,
-        "locator": e.locator,
-        "record_id": e.record_id,
-        "form": e.form,
-        "message": render_message(e, match.entry, lang, match.fields),
-    }
 
 
 @dataclass(slots=True)

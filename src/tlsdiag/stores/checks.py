@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from tlsdiag.kb.model import StoreCheck
+from tlsdiag.kb.model import Step, StoreCheck
 from tlsdiag.model import iso_utc
 from tlsdiag.stores.certs import Cert
 from tlsdiag.stores.model import (
@@ -56,6 +56,8 @@ BACKUP = r"C:\tlsdiag-backup"
 SCHANNEL_HKLM = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL"
 
 SEVERITIES = ("error", "warning", "info")
+
+FixStep = Step  # a store finding's fix step is a knowledge-base step: one type, one rendering per medium
 
 
 def check_metadata() -> Mapping[str, StoreCheck]:
@@ -91,16 +93,6 @@ CHECKS: Mapping[str, tuple[str, str | None]] = _CheckTable()
 def _steps(check: str, variant: str = "") -> list[FixStep]:
     """The static fix steps of a check (or of one variant of its findings), from its YAML file."""
     return [FixStep(s.step, s.command, s.shell) for s in check_metadata()[check].steps(variant)]
-
-
-@dataclass(frozen=True)
-class FixStep:
-    step: str
-    command: str = ""
-    shell: str = "powershell"  # powershell | cmd
-
-    def to_dict(self) -> dict[str, str]:
-        return {"step": self.step, "command": self.command, "shell": self.shell}
 
 
 @dataclass(frozen=True)
