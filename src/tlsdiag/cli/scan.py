@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 from tlsdiag.errors import InputError
 from tlsdiag.report import SCAN_FORMATS, render_scan
+from tlsdiag.report.progress import ProgressLine
 
 # Only light modules at the top: every subcommand module is imported to build the parser, so
 # anything imported here is paid by every tlsdiag command. Heavy imports go inside run().
@@ -34,43 +34,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-class _Progress:
-    """Bytes done / total on one stderr line with rate and ETA, at most 10 updates a second.
-
-    The rate is measured from the first progress report (not from start-up), and shown once
-    there is a third of a second to measure it over, so the first line promises no wild ETA.
-    """
-
-    def __init__(self) -> None:
-        self.start: float | None = None
-        self.first = 0
-        self.last = 0.0
-        self.shown = False
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if self.start is None:
-            self.start, self.first = now, done
-        if now - self.last < 0.1 and done < total:
-            return
-        self.last = now
-        elapsed = now - self.start
-        pct = f"{100 * done / total:5.1f}%" if total else "     "
-        speed = ""
-        if elapsed >= 0.3 and done > self.first:
-            rate = (done - self.first) / elapsed
-            eta = f"ETA {max(total - done, 0) / rate:5.0f} s" if total else ""
-            speed = f"{rate / 1e6:7.1f} MB/s  {eta}"
-        sys.stderr.write(f"\rscanning {done / 1e6:9.1f} / {total / 1e6:.1f} MB {pct}  {speed:<22}")
-        sys.stderr.flush()
-        self.shown = True
-
-    def close(self) -> None:
-        if self.shown:
-            sys.stderr.write("\r" + " " * 79 + "\r")
-            sys.stderr.flush()
-
-
 def run(args: argparse.Namespace) -> int:
     from tlsdiag.kb import load_kb
     from tlsdiag.scan import default_paths, run_scan
@@ -79,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.paths and not all(Path(p).exists() for p in paths):
         raise InputError(paths[0], "no path given and the bundled samples are missing")
     kb = load_kb(args.signatures)
-    progress = _Progress() if (not args.quiet and sys.stderr.isatty()) else None
+    progress = ProgressLine() if (not args.quiet and sys.stderr.isatty()) else None
     try:
         result = run_scan(paths, backend=args.backend, progress=progress, kb=kb)
     finally:

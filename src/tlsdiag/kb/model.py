@@ -165,10 +165,17 @@ class Peer:
 
 @dataclass(frozen=True, slots=True)
 class Step:
+    """One step of a fix or a check: a cause's (signatures/causes/), a store check's static step, or a
+    step a store check writes for one certificate (``stores.FixStep`` is this type)."""
+
     step: str
     command: str = ""
     shell: Shell = "powershell"
     note: str = ""
+
+    def to_dict(self) -> dict[str, str | None]:
+        """The one JSON shape of a step in every output (docs/json-output.md)."""
+        return {"step": self.step, "command": self.command or None, "shell": self.shell, "note": self.note or None}
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,12 +45,11 @@ from tlsdiag.kb.model import (
     FindingKind,
     KnowledgeBase,
     Severity,
+    Step,
 )
 from tlsdiag.match.catalog import Match, PackedMatches, pack_matches, unpack_matches
 from tlsdiag.match.conditions import ConditionsTest, compile_all
 from tlsdiag.match.hostfacts import HostFacts, HostFactsCollector, computer_key
-from tlsdiag.match.render import render_message
-from tlsdiag.model import iso_utc
 
 KEEP_EVENTS = 10  # events kept per evidence item for the timeline (the first ones; count/first/last are exact)
 HIGH, MEDIUM, LOW = 0.7, 0.4, 0.2
@@ -182,17 +181,6 @@ Confidence: TypeAlias = Literal["high", "medium", "low", "weak", "ruled out", "e
 StoreVerdict: TypeAlias = Literal["proven", "ruled_out"]
 
 
-class StoreFixStep(Protocol):
-    """One step of a store finding's fix (``tlsdiag.stores.checks.FixStep``)."""
-
-    @property
-    def step(self) -> str: ...
-    @property
-    def command(self) -> str: ...
-    @property
-    def shell(self) -> str: ...
-
-
 class StoreCertRef(Protocol):
     """The certificate a store finding is about (``tlsdiag.stores.checks.CertRef``)."""
 
@@ -208,6 +196,12 @@ class StoreCertRef(Protocol):
     def note(self) -> str: ...
     @property
     def written(self) -> datetime | None: ...
+    @property
+    def not_before(self) -> datetime: ...
+    @property
+    def not_after(self) -> datetime: ...
+    @property
+    def has_private_key(self) -> bool | None: ...
 
 
 class StoreFinding(Protocol):
@@ -231,7 +225,7 @@ class StoreFinding(Protocol):
     @property
     def cert(self) -> StoreCertRef | None: ...
     @property
-    def fix(self) -> Sequence[StoreFixStep]: ...
+    def fix(self) -> Sequence[Step]: ...
     @property
     def is_problem(self) -> bool: ...
     def to_dict(self) -> dict[str, Any]: ...
@@ -254,38 +248,6 @@ class EvidenceItem:
     evidence: Evidence
     hit: Hit
     weight_used: float
-
-    def to_dict(self, lang: str = "en") -> dict[str, Any]:
-        return {
-            "id": self.evidence.id,
-            "event": self.evidence.event,
-            "role": self.evidence.role,
-            "weight": self.evidence.weight,
-            "weight_used": round(self.weight_used, 4),
-            "fields_unknown": self.hit.unknown_only,
-            "count": self.hit.count,
-            "first_seen": iso_utc(self.hit.first) if self.hit.first else None,
-            "last_seen": iso_utc(self.hit.last) if self.hit.last else None,
-            "note": self.evidence.note or None,
-            "events": [event_dict(m, lang) for m in self.hit.matches],
-        }
-
-
-def event_dict(match: Match, lang: str = "en") -> dict[str, Any]:
-    e = match.event
-    return {
-        "timestamp": iso_utc(e.timestamp),
-        "catalog": match.entry.id,
-        "event_id": e.event_id,
-        "provider": e.provider,
-        "channel": e.channel,
-        "computer": e.computer,
-        "source": e.source,
-        "locator": e.locator,
-        "record_id": e.record_id,
-        "form": e.form,
-        "message": render_message(e, match.entry, lang, match.fields),
-    }
 
 
 class FiredCombination(NamedTuple):

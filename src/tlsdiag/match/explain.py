@@ -200,8 +200,8 @@ class ExplainResult:
                 "title": cause.title,
                 "store_related": cause.store_related,
                 "kb": [{"number": k.number, "title": k.title, "url": k.url} for k in cause.kb],
-                "steps": [{"step": s.step, "command": s.command or None, "shell": s.shell} for s in cause.fix],
-                "verify": [{"step": s.step, "command": s.command or None, "shell": s.shell} for s in cause.verify],
+                "steps": [s.to_dict() for s in cause.fix],
+                "verify": [s.to_dict() for s in cause.verify],
                 "workarounds": [{"title": w.title, "command": w.command or None, "caveat": w.caveat}
                                 for w in cause.workarounds],
             },

@@ -13,6 +13,10 @@ FORMATS = ("text", "json", "markdown")
 SCAN_FORMATS = (*FORMATS, "html", "timesketch", "timeline")  # html is built from the JSON dictionary;
 # timesketch/timeline list the matched evidence events (report/timeline.py)
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+# The version of every JSON document tlsdiag prints (scan, stores, explain; docs/json-output.md). Fields may
+# be added within a version; a rename, removal or change of shape bumps it. 2: `stores` got the top-level
+# `findings` list, and a fix step has one shape everywhere ({step, command, shell, note}).
+SCHEMA_VERSION = 2
 
 
 def render_scan(result: Any, fmt: str = "text", *, color: bool = False, stats: bool = False) -> str:
@@ -58,4 +62,4 @@ def render_explain(result: Any, fmt: str = "text", *, color: bool = False) -> st
     return text.render_explain(result, color=color)
 
 
-__all__ = ["FORMATS", "SCAN_FORMATS", "SCHEMA_DIR", "render_explain", "render_scan"]
+__all__ = ["FORMATS", "SCAN_FORMATS", "SCHEMA_DIR", "SCHEMA_VERSION", "render_explain", "render_scan"]

@@ -29,39 +29,6 @@ def finding_dict(finding: Any) -> dict[str, Any]:
     return {k: getattr(finding, k) for k in ("check", "cause", "why") if hasattr(finding, k)}
 
 
-def finding_line(finding: Any) -> str:
-    """One line describing a store finding: check and why (the why names the certificate), plus thumbprint."""
-    d = finding_dict(finding)
-    check = d.get("check") or "?"
-    why = str(d.get("why") or "")
-    cert = d.get("certificate") or {}
-    extra = []
-    if isinstance(cert, dict):
-        if cert.get("subject") and cert["subject"] not in why:
-            extra.append(str(cert["subject"]))
-        if cert.get("thumbprint") and cert["thumbprint"] not in why:
-            extra.append(f"thumbprint {cert['thumbprint']}")
-        if cert.get("note"):
-            extra.append(f"note: {cert['note']}")
-    text = f"{check}: {why}" if why else str(check)
-    return text + (f" ({'; '.join(extra)})" if extra else "")
-
-
-def finding_steps(finding: Any) -> list[tuple[str, str]]:
-    """(step, command) pairs of a store finding's fix, in order."""
-    d = finding_dict(finding)
-    value = d.get("fix") or []
-    if isinstance(value, str):
-        return [("", value)]
-    out = []
-    for item in value:
-        if isinstance(item, dict):
-            out.append((str(item.get("step") or ""), str(item.get("command") or "")))
-        else:
-            out.append(("", str(item)))
-    return out
-
-
 def records_text(result: Any) -> str:
     """Records read; with the readers' prefilter (providers and event ids), also what it skipped unread."""
     kept = result.summary.records

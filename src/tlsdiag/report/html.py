@@ -12,9 +12,10 @@ from typing import Any
 
 from tlsdiag import __version__
 from tlsdiag.match.render import render_message
+from tlsdiag.report import steps
 from tlsdiag.report.common import STORE_FORMS, when
-from tlsdiag.report.evidence import evidence_groups
 from tlsdiag.report.svg import timeline_svg
+from tlsdiag.report.view import DiagnosisView, ScanView, scan_view
 from tlsdiag.textsafe import html_text as h
 
 _CSS = """
@@ -77,23 +78,8 @@ def _badge(confidence: str) -> str:
     return f'<span class="badge {cls}">{h(_SYMBOL.get(confidence, ""))} {h(confidence)}</span>'
 
 
-def _steps(title: str, steps: list[dict[str, Any]]) -> list[str]:
-    if not steps:
-        return []
-    out = [f"<h4>{h(title)}</h4>", '<ol class="steps">']
-    if any(step.get("command") for step in steps):
-        out[0] += '<div class="hint">A click on a command selects all of it, ready to copy.</div>'
-
-    for step in steps:
-        item = f"<li>{h(step.get('step', ''))}"
-        if step.get("command"):
-            item += f'<pre class="cmd">{h(step["command"])}</pre>'
-
-        if step.get("note"):
-            item += f'<div class="muted small">{h(step["note"])}</div>'
-        out.append(item + "</li>")
-    out.append("</ol>")
-    return out
+def _steps(title: str, fix: list[dict[str, Any]]) -> list[str]:
+    return steps.html(title, fix)
 
 
 def _kb_links(kbs: list[dict[str, Any]]) -> str:
@@ -106,7 +92,7 @@ def _kb_links(kbs: list[dict[str, Any]]) -> str:
     return "<ul>" + "".join(links) + "</ul>" if links else ""
 
 
-def _finding(f: dict[str, Any], d: Any, kb: Any) -> list[str]:
+def _finding(f: dict[str, Any], v: DiagnosisView | None) -> list[str]:
     out = ['<section class="card">',
            f"<h3>{_badge(f['confidence'])}#{h(f['rank'])} {h(f['title'])}</h3>",
            f'<div class="muted small">cause <code>{h(f["cause"])}</code>, score {f["score"]:.2f}'
@@ -120,8 +106,8 @@ def _finding(f: dict[str, Any], d: Any, kb: Any) -> list[str]:
         out.append(f"<p><strong>Does not apply:</strong> {h(f['excluded'])}</p>")
     if f.get("kb"):
         out += ["<h4>Microsoft KB articles</h4>", _kb_links(f["kb"])]
-    if d is not None:
-        out += _evidence(evidence_groups(d, kb))
+    if v is not None:
+        out += _evidence(list(v.groups))
     for c in f.get("combinations", []):
         out.append(f'<div class="small">Together within {h(c["within_seconds"])} s: {h(", ".join(c["all"]))} '
                    f'({h(c["from"])} to {h(c["to"])}, weight {h(c["weight"])})</div>')
@@ -205,7 +191,7 @@ def _store_line(sf: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def render_document(doc: dict[str, Any], result: Any = None) -> str:
+def render_document(doc: dict[str, Any], result: Any = None, view: ScanView | None = None) -> str:
     """The HTML page for a scan dictionary (as built by report.json.scan_dict); with the ``result`` it was
     built from, also the timelines and the evidence grouped by catalog entry."""
     stats = doc.get("stats", {})
@@ -227,7 +213,9 @@ def render_document(doc: dict[str, Any], result: Any = None) -> str:
         by_computer.setdefault(f["computer"], []).append(f)
     if not by_computer:
         out.append("<h2>No diagnosis</h2><p>No known certificate-store or Schannel failure pattern was found.</p>")
-    kb = getattr(result, "kb", None)
+    if view is None and result is not None:
+        view = scan_view(result)
+    views = {(c.name, v.rank): v for c in view.computers for v in c.diagnoses} if view is not None else {}
     for computer, findings in by_computer.items():
         host = hosts.get(computer, {})
         out.append(f"<h2>{h(computer)}</h2>")
@@ -238,13 +226,12 @@ def render_document(doc: dict[str, Any], result: Any = None) -> str:
             out += timeline_svg(result, computer, [d for d in diagnoses if d.made])
         for f in findings:
             if f.get("made"):
-                d = diagnoses[f["rank"] - 1] if len(diagnoses) >= f["rank"] else None
-                out += _finding(f, d, kb)
+                out += _finding(f, views.get((computer, f["rank"])))
         others = [f for f in findings if not f.get("made")]
         if others:
             out.append("<h4>Considered and not diagnosed</h4><ul>")
             out += [f"<li>{_badge(f['confidence'])}{h(f['title'])} <span class=\"muted small\">"
-                    f"(score {f['score']:.2f})</span></li>" for f in others]
+                    f"({h(f.get('reason') or 'score ' + format(f['score'], '.2f'))})</span></li>" for f in others]
             out.append("</ul>")
     for store in doc.get("stores", []):
         findings = store.get("findings", [])
@@ -278,4 +265,5 @@ def render_document(doc: dict[str, Any], result: Any = None) -> str:
 def render_scan(result: Any, *, stats: bool = False) -> str:
     from tlsdiag.report.json import scan_dict
 
-    return render_document(scan_dict(result, stats=stats), result)
+    view = scan_view(result)
+    return render_document(scan_dict(result, stats=stats, view=view), result, view)

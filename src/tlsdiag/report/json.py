@@ -12,23 +12,60 @@ from typing import Any
 
 from tlsdiag import __version__
 from tlsdiag.kb.model import Step
-from tlsdiag.match.diagnose import Diagnosis
+from tlsdiag.match.catalog import Match
+from tlsdiag.match.diagnose import EvidenceItem
 from tlsdiag.match.explain import ExplainResult
+from tlsdiag.match.render import render_message
 from tlsdiag.model import iso_utc
+from tlsdiag.report import SCHEMA_VERSION
 from tlsdiag.report.common import finding_dict
-
-SCHEMA_VERSION = 1
+from tlsdiag.report.view import DiagnosisView, ScanView, scan_view
 
 
 def _steps(steps: tuple[Step, ...]) -> list[dict[str, Any]]:
-    return [{"step": s.step, "command": s.command or None, "shell": s.shell, "note": s.note or None} for s in steps]
+    return [s.to_dict() for s in steps]
 
 
-def diagnosis_dict(d: Diagnosis, rank: int) -> dict[str, Any]:
-    cause = d.cause
+def event_dict(match: Match, lang: str = "en") -> dict[str, Any]:
+    """One kept evidence event, its message rendered from the catalog when the input had none."""
+    e = match.event
+    return {
+        "timestamp": iso_utc(e.timestamp),
+        "catalog": match.entry.id,
+        "event_id": e.event_id,
+        "provider": e.provider,
+        "channel": e.channel,
+        "computer": e.computer,
+        "source": e.source,
+        "locator": e.locator,
+        "record_id": e.record_id,
+        "form": e.form,
+        "message": render_message(e, match.entry, lang, match.fields),
+    }
+
+
+def evidence_dict(item: EvidenceItem, lang: str = "en") -> dict[str, Any]:
+    """One piece of a diagnosis's evidence: exact count, first and last time, the first kept events."""
+    return {
+        "id": item.evidence.id,
+        "event": item.evidence.event,
+        "role": item.evidence.role,
+        "weight": item.evidence.weight,
+        "weight_used": round(item.weight_used, 4),
+        "fields_unknown": item.hit.unknown_only,
+        "count": item.hit.count,
+        "first_seen": iso_utc(item.hit.first) if item.hit.first else None,
+        "last_seen": iso_utc(item.hit.last) if item.hit.last else None,
+        "note": item.evidence.note or None,
+        "events": [event_dict(m, lang) for m in item.hit.matches],
+    }
+
+
+def diagnosis_dict(v: DiagnosisView) -> dict[str, Any]:
+    d, cause = v.diagnosis, v.diagnosis.cause
     return {
         "computer": d.computer,
-        "rank": rank,
+        "rank": v.rank,
         "cause": cause.id,
         "title": cause.title,
         "confidence": d.confidence,
@@ -41,7 +78,7 @@ def diagnosis_dict(d: Diagnosis, rank: int) -> dict[str, Any]:
         "kb": [{"number": k.number, "title": k.title, "url": k.url, "note": k.note or None} for k in cause.kb],
         "first_seen": iso_utc(d.first_seen) if d.first_seen else None,
         "last_seen": iso_utc(d.last_seen) if d.last_seen else None,
-        "evidence": [item.to_dict() for item in d.evidence],
+        "evidence": [evidence_dict(item) for item in d.evidence],
         "combinations": [{"all": list(c.all), "within_seconds": int(c.within.total_seconds()), "weight": c.weight,
                           "from": iso_utc(a), "to": iso_utc(b), "note": c.note or None}
                          for c, a, b in d.combinations],
@@ -55,15 +92,15 @@ def diagnosis_dict(d: Diagnosis, rank: int) -> dict[str, Any]:
         "workarounds": [{"title": w.title, "command": w.command or None, "shell": w.shell, "caveat": w.caveat}
                         for w in cause.workarounds],
         "notes": list(d.notes),
+        "reason": v.reason or None,
     }
 
 
-def scan_dict(result: Any, *, stats: bool = False) -> dict[str, Any]:
-    """The whole scan as JSON-ready data (``result`` is a tlsdiag.scan.ScanResult)."""
-    findings = []
-    for computer in result.computers:
-        for rank, d in enumerate(result.diagnoses_for(computer), start=1):
-            findings.append(diagnosis_dict(d, rank))
+def scan_dict(result: Any, *, stats: bool = False, view: ScanView | None = None) -> dict[str, Any]:
+    """The whole scan as JSON-ready data (``result`` is a tlsdiag.scan.ScanResult; ``view`` its
+    ``scan_view``, when the caller has built it already)."""
+    view = view or scan_view(result)
+    findings = [diagnosis_dict(v) for c in view.computers for v in c.diagnoses]
     summary = result.summary
     first, last = summary.span
     out: dict[str, Any] = {

@@ -10,11 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from tlsdiag import textsafe
-from tlsdiag.match.diagnose import Diagnosis
+from tlsdiag.kb.model import Step
 from tlsdiag.match.explain import ExplainResult
 from tlsdiag.match.render import render_message
-from tlsdiag.report.common import file_gave, finding_line, finding_steps, lost_text, records_text, size, when
-from tlsdiag.report.evidence import evidence_groups
+from tlsdiag.report import steps
+from tlsdiag.report.common import file_gave, lost_text, records_text, size, when
+from tlsdiag.report.stores import finding_markdown
+from tlsdiag.report.view import DiagnosisView, scan_view
 
 md = textsafe.markdown
 
@@ -23,19 +25,12 @@ def _code(text: str, lang: str = "") -> list[str]:
     return [f"```{lang}", *textsafe.markdown_code(text).strip("\n").splitlines(), "```"]
 
 
-def _steps(title: str, steps: tuple[Any, ...]) -> list[str]:
-    out = [f"**{title}**", ""]
-    for i, s in enumerate(steps, start=1):
-        out.append(f"{i}. {md(s.step)}")
-        if s.command:
-            out += ["", *("   " + line for line in _code(s.command, s.shell)), ""]
-        if s.note:
-            out += [f"   _{md(s.note)}_", ""]
-    out.append("")
-    return out
+def _steps(title: str, fix: tuple[Step, ...]) -> list[str]:
+    return [f"**{title}**", "", *steps.markdown(fix), ""]
 
 
-def _diagnosis(d: Diagnosis, rank: int, lang: str) -> list[str]:
+def _diagnosis(v: DiagnosisView, lang: str) -> list[str]:
+    d, rank = v.diagnosis, v.rank
     cause = d.cause
     flags = [d.confidence, f"score {d.score:.2f}"]
     if d.store == "proven":
@@ -52,7 +47,7 @@ def _diagnosis(d: Diagnosis, rank: int, lang: str) -> list[str]:
         for k in cause.kb:
             out.append(f"- KB{k.number}: {md(k.title)} ({md(k.url)})")
         out.append("")
-    groups = evidence_groups(d)
+    groups = v.groups
     if groups:
         out += ["**Evidence by catalog entry**", "", "| catalog entry | title | role | events | first seen | last seen |",
                 "|---|---|---|---|---|---|"]
@@ -76,12 +71,7 @@ def _diagnosis(d: Diagnosis, rank: int, lang: str) -> list[str]:
     if d.store_findings:
         out += ["**Store findings**", ""]
         for f in d.store_findings:
-            out.append(f"- {md(finding_line(f))}")
-            for step, cmd in finding_steps(f):
-                if step:
-                    out.append(f"  - {md(step)}")
-                if cmd:
-                    out += ["", *("    " + line for line in _code(cmd, "powershell")), ""]
+            out += finding_markdown(f)
         out.append("")
     out += _steps("Fix", cause.fix)
     out += _steps("Verify", cause.verify)
@@ -100,30 +90,24 @@ def render_scan(result: Any, *, stats: bool = False, lang: str = "en") -> str:
     out = ["# tlsdiag report", ""]
     out.append(f"{len(made)} diagnosis(es) made." if made else "No known certificate-store or TLS problem found.")
     out.append("")
-    quiet: list[str] = []
-    for computer in result.computers:
-        facts = result.host(computer)
-        if not result.diagnoses_for(computer):
-            quiet.append(f"- {md(computer)} ({md(facts.windows_name) if facts else 'Windows unknown'})")
-            continue
-        out += [f"## {md(computer) or '(computer not named in the logs)'}", ""]
+    view = scan_view(result)
+    quiet = [f"- {md(c.name)} ({md(c.host.windows_name) if c.host else 'Windows unknown'})" for c in view.quiet]
+    for c in view.with_diagnoses:
+        facts = c.host
+        out += [f"## {md(c.name) or '(computer not named in the logs)'}", ""]
         if facts is not None:
             out.append(f"- Windows: {md(facts.windows_name)}")
             if facts.products:
                 out.append(f"- Products seen in the logs: {md(', '.join(sorted(facts.products)))}")
             out.append("")
-        diagnoses = result.diagnoses_for(computer)
-        ranked = [d for d in diagnoses if d.made]
-        if not ranked:
+        if not c.made:
             out += ["No diagnosis for this computer.", ""]
-        for rank, d in enumerate(ranked, start=1):
-            out += _diagnosis(d, rank, lang)
-        others = [d for d in diagnoses if not d.made]
-        if others:
+        for v in c.made:
+            out += _diagnosis(v, lang)
+        if c.considered:
             out += ["**Also considered** (not enough to act on)", ""]
-            for d in others:
-                why = d.excluded or ("only generic evidence" if d.weak else f"score {d.score:.2f}")
-                out.append(f"- {md(d.cause.title)} ({d.confidence}): {md(why)}")
+            for v in c.considered:
+                out.append(f"- {md(v.diagnosis.cause.title)} ({v.diagnosis.confidence}): {md(v.reason)}")
             out.append("")
     if quiet:
         out += ["## Nothing found on", "", *quiet, ""]

@@ -14,20 +14,19 @@ import textwrap
 from typing import Any
 
 from tlsdiag import textsafe
-from tlsdiag.match.diagnose import Diagnosis
 from tlsdiag.match.explain import ExplainResult
 from tlsdiag.match.render import render_message
+from tlsdiag.report import steps
 from tlsdiag.report.common import (
     STORE_FORMS,
     file_gave,
-    finding_line,
-    finding_steps,
     lost_text,
     records_text,
     size,
     when,
 )
-from tlsdiag.report.evidence import evidence_groups
+from tlsdiag.report.stores import finding_text
+from tlsdiag.report.view import DiagnosisView, scan_view
 
 MESSAGE_LINES = 4  # rendered message lines shown per evidence item (all of them are in --format json)
 
@@ -71,7 +70,8 @@ def _block(text: object, indent: str) -> list[str]:
     return [indent + line for line in textsafe.terminal(text).strip("\n").splitlines()]
 
 
-def _diagnosis(d: Diagnosis, rank: int, style: _Style, lang: str) -> list[str]:
+def _diagnosis(v: DiagnosisView, style: _Style, lang: str) -> list[str]:
+    d, rank = v.diagnosis, v.rank
     cause = d.cause
     badge = d.confidence.upper()
     extra = []
@@ -92,7 +92,7 @@ def _diagnosis(d: Diagnosis, rank: int, style: _Style, lang: str) -> list[str]:
             if k.note:
                 out.append(f"         ({_t(k.note)})")
     rows: list[tuple[Any, list[str]]] = []
-    for g in evidence_groups(d):
+    for g in v.groups:
         first = g.example
         unknown = ", fields unknown: half weight" if g.fields_unknown else ""
         until = f" until {short(g.last)}" if g.count > 1 else ""
@@ -120,18 +120,13 @@ def _diagnosis(d: Diagnosis, rank: int, style: _Style, lang: str) -> list[str]:
     if d.store_findings:
         out.append("     Store findings:")
         for f in d.store_findings:
-            out.append(f"       - {_t(finding_line(f))}")
-            for i, (step, cmd) in enumerate(finding_steps(f), start=1):
-                if step:
-                    out.append(f"         {i}. {_t(step)}")
-                if cmd:
-                    out += _block(cmd, "            PS> ")[:1] + _block(cmd, "                ")[1:]
+            out += finding_text(f, "       ")
     if cause.fix:
         out.append("     Fix:")
-        out += _steps(cause.fix)
+        out += steps.text(cause.fix)
     if cause.verify:
         out.append("     Verify:")
-        out += _steps(cause.verify)
+        out += steps.text(cause.verify)
     if cause.workarounds:
         out.append("     Workarounds (they hide the symptom; they do not fix the cause):")
         for w in cause.workarounds:
@@ -148,21 +143,6 @@ def _wrapped(text: object, indent: str, width: int = 110) -> list[str]:
                          break_on_hyphens=False)
 
 
-def _steps(steps: tuple[Any, ...], indent: str = "       ") -> list[str]:
-    out = []
-    inner = indent + "   "
-    for i, s in enumerate(steps, start=1):
-        out.append(f"{indent}{i}. {_t(s.step)}")
-        if s.command:
-            prompt = "PS> " if s.shell == "powershell" else "C:\\> "
-            lines = textsafe.terminal(s.command).strip("\n").splitlines()
-            for j, line in enumerate(lines):
-                out.append((inner + prompt if j == 0 else inner + " " * len(prompt)) + line)
-        if s.note:
-            out.append(f"{inner}({_t(s.note)})")
-    return out
-
-
 def render_scan(result: Any, *, color: bool = False, stats: bool = False, lang: str = "en") -> str:
     style = _Style(color)
     out: list[str] = []
@@ -174,34 +154,26 @@ def render_scan(result: Any, *, color: bool = False, stats: bool = False, lang: 
     unusable = sum(1 for f in summary.files if f.error)
     out.append(style.dim(f"read: {len(summary.files)} file(s), {records_text(result)}, {lost_text(summary)}"
                          + (f", {unusable} file(s) unusable" if unusable else "")))
-    quiet: list[str] = []
-    for computer in result.computers:
-        diagnoses = result.diagnoses_for(computer)
-        facts = result.host(computer)
-        if not diagnoses:
-            quiet.append(f"{_t(computer)} ({_t(facts.windows_name) if facts else 'Windows unknown'})")
-            continue
+    view = scan_view(result)
+    quiet = [f"{_t(c.name)} ({_t(c.host.windows_name) if c.host else 'Windows unknown'})" for c in view.quiet]
+    for c in view.with_diagnoses:
+        facts = c.host
         out.append("")
-        out.append(style.bold(f"== {_t(computer) or '(computer not named in the logs)'}"))
+        out.append(style.bold(f"== {_t(c.name) or '(computer not named in the logs)'}"))
         if facts is not None:
             out.append(f"   Windows: {_t(facts.windows_name)}")
             if facts.products:
                 out.append(f"   Products seen in the logs: {_t(', '.join(sorted(facts.products)))}")
-        ranked = [d for d in diagnoses if d.made]
-        others = [d for d in diagnoses if not d.made]
-        if not ranked:
+        if not c.made:
             out.append("   No diagnosis for this computer.")
-        for rank, d in enumerate(ranked, start=1):
+        for v in c.made:
             out.append("")
-            out += _diagnosis(d, rank, style, lang)
-        if others:
+            out += _diagnosis(v, style, lang)
+        if c.considered:
             out.append("")
             out.append("   Also considered (not enough to act on):")
-            for d in others:
-                why = d.excluded or next((n for n in d.notes if n.startswith("ruled out")), "")
-                if not why:
-                    why = "only generic evidence" if d.weak else f"score {d.score:.2f}"
-                out.append(f"   - {_t(d.cause.title)} [{d.confidence}]: {_t(why)}")
+            for v in c.considered:
+                out.append(f"   - {_t(v.diagnosis.cause.title)} [{v.diagnosis.confidence}]: {_t(v.reason)}")
     if quiet:
         out.append("")
         out.append(style.bold("== Nothing found on"))
@@ -337,10 +309,10 @@ def render_explain(result: ExplainResult, *, color: bool = False) -> str:
         for k in cause.kb:
             out.append(f"  KB{k.number}  {_t(k.title)}  {_t(k.url)}")
         out.append("  Fix:")
-        out += _steps(cause.fix, "    ")
+        out += steps.text(cause.fix, "    ")
         if cause.verify:
             out.append("  Verify:")
-            out += _steps(cause.verify, "    ")
+            out += steps.text(cause.verify, "    ")
         if cause.workarounds:
             out.append("  Workarounds (they hide the symptom; they do not fix the cause):")
             for w in cause.workarounds:

@@ -15,10 +15,9 @@ the input's own message, otherwise a ``name=value`` summary of the data.
 from __future__ import annotations
 
 import csv
-import io
 import json
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, TextIO
 
 from tlsdiag import textsafe
 from tlsdiag.match.catalog import CatalogIndex, Match
@@ -92,7 +91,7 @@ def match_rows(matches: Iterable[Match], index: CatalogIndex) -> Iterator[dict[s
         yield _row(group[0].event, group, causes)
 
 
-def write_timesketch(rows_: Iterable[dict[str, Any]], out: io.TextIOBase) -> int:
+def write_timesketch(rows_: Iterable[dict[str, Any]], out: TextIO) -> int:
     """JSONL, ASCII-escaped so that hostile text cannot act on a terminal showing it."""
     n = 0
     for row in rows_:
@@ -101,7 +100,7 @@ def write_timesketch(rows_: Iterable[dict[str, Any]], out: io.TextIOBase) -> int
     return n
 
 
-def write_csv(rows_: Iterable[dict[str, Any]], out: io.TextIOBase) -> int:
+def write_csv(rows_: Iterable[dict[str, Any]], out: TextIO) -> int:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     n = 0
@@ -114,7 +113,7 @@ def write_csv(rows_: Iterable[dict[str, Any]], out: io.TextIOBase) -> int:
     return n
 
 
-def write(fmt: str, rows_: Iterable[dict[str, Any]], out: io.TextIOBase) -> int:
+def write(fmt: str, rows_: Iterable[dict[str, Any]], out: TextIO) -> int:
     if fmt == "timesketch":
         return write_timesketch(rows_, out)
     if fmt == "timeline":

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from tlsdiag.kb.model import FindingKind, Severity, Shell, StoreCheck
+from tlsdiag.kb.model import FindingKind, Severity, Step, StoreCheck
 from tlsdiag.model import iso_utc
 from tlsdiag.stores.certs import Cert
 from tlsdiag.stores.model import (
@@ -54,6 +54,9 @@ ISSUER_LIST_LIMIT = 16384
 ROOT_COUNT_LIMIT = 100
 BACKUP = r"C:\tlsdiag-backup"
 SCHANNEL_HKLM = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL"
+
+FixStep = Step  # a store finding's fix step is a knowledge-base step: one type, one rendering per medium
+
 
 def check_metadata() -> Mapping[str, StoreCheck]:
     """The checks' metadata from the knowledge base (signatures/checks/), loaded once per process."""
@@ -88,16 +91,6 @@ CHECKS: Mapping[str, tuple[str, str | None]] = _CheckTable()
 def _steps(check: str, variant: str = "") -> list[FixStep]:
     """The static fix steps of a check (or of one variant of its findings), from its YAML file."""
     return [FixStep(s.step, s.command, s.shell) for s in check_metadata()[check].steps(variant)]
-
-
-@dataclass(frozen=True)
-class FixStep:
-    step: str
-    command: str = ""
-    shell: Shell = "powershell"
-
-    def to_dict(self) -> dict[str, str]:
-        return {"step": self.step, "command": self.command, "shell": self.shell}
 
 
 @dataclass(frozen=True)

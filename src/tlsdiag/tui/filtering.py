@@ -12,9 +12,10 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 from tlsdiag.model import LEVEL_NUMBERS, Event
+from tlsdiag.usertime import parse_user_time
 
 KEYS = ("computer", "channel", "provider", "id", "level", "since", "until")
 _ALIASES = {"from": "since", "to": "until", "host": "computer", "eventid": "id", "source": "provider"}
@@ -72,16 +73,10 @@ def _any_in(needles: tuple[str, ...], value: str) -> bool:
 
 
 def _time(key: str, text: str) -> datetime:
-    value = text.strip().replace(" ", "T")
-    if value.endswith("Z"):
-        value = value[:-1]
     try:
-        ts = datetime.fromisoformat(value)
-    except ValueError:
-        raise FilterError(f"{key}: {text!r} is not a date or time (use 2026-03-01 or 2026-03-01T10:00)") from None
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=timezone.utc)
-    return ts.astimezone(timezone.utc)
+        return parse_user_time(text)
+    except ValueError as exc:
+        raise FilterError(f"{key}: {exc}") from None
 
 
 def parse_filter(query: str) -> EventFilter:

@@ -6,11 +6,13 @@ so every piece of untrusted text passes through ``tui.render`` exactly once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from rich.text import Text
 
+from tlsdiag.kb.model import Step
 from tlsdiag.match import Diagnosis, render_message
 from tlsdiag.match.diagnose import StoreFinding
 from tlsdiag.report.evidence import evidence_groups, sparkline, stores_for, timeline
@@ -98,11 +100,14 @@ def finding_text(finding: StoreFinding, indent: str = "") -> Text:
     return out
 
 
-def _fix_commands(finding: StoreFinding) -> list[tuple[str, str]]:
-    return [(s.step, s.command) for s in finding.fix if s.command]
+def _fix_commands(finding: StoreFinding) -> list[Step]:
+    """A store finding's fix steps that carry a command (the ones the fix step offers to copy)."""
+    return [s for s in finding.fix if s.command]
 
 
-def _steps_text(steps: tuple[Any, ...], start: int = 1) -> tuple[Text, list[str]]:
+def _steps_text(steps: Sequence[Step], start: int = 1) -> tuple[Text, list[str]]:
+    """The TUI's one rendering of fix and verify steps (a cause's and a store finding's alike), and the
+    commands they offer to copy."""
     out = Text()
     commands: list[str] = []
     for i, s in enumerate(steps, start=start):
@@ -295,16 +300,16 @@ def fix(d: Diagnosis | None, cause: Any) -> StepContent:
             if cert is not None:
                 body.append_text(Text.assemble(("Certificate ", "bold"), line(cert.subject, "bold"), "\n",
                                                "  ", line(cert.thumbprint), " in ", line(cert.where), "\n"))
-            for step, command in _fix_commands(f):
-                if command.strip() in done:  # e.g. "create the backup folder" once, not per certificate
-                    continue
-                done.add(command.strip())
-                body.append(f"{n}. ", "bold")
-                body.append_text(safe(step))
-                body.append("\n")
-                body.append_text(_command_block(command))
-                commands.append(command.strip())
-                n += 1
+            # a command shared by several certificates (create the backup folder) is shown once
+            todo = []
+            for step in _fix_commands(f):
+                if step.command.strip() not in done:
+                    done.add(step.command.strip())
+                    todo.append(step)
+            text, more = _steps_text(todo, n)
+            body.append_text(text)
+            commands += more
+            n += len(todo)
         body.append("\n")
     body.append("The fix\n" if not exact else "Then\n", "bold underline")
     text, more = _steps_text(cause.fix, n)
