@@ -12,10 +12,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from tlsdiag.kb.model import KnowledgeBase
 from tlsdiag.model import Event, freeze_data
+
+if TYPE_CHECKING:
+    from tlsdiag.match import Diagnosis
 
 Kind = Literal["event", "cause"]
 Polarity = Literal["positive", "negative"]
@@ -68,13 +71,10 @@ def example_events(spec: list[dict[str, Any]] | dict[str, Any], windows_build: i
     return events
 
 
-def _diagnose_events(events: list[Event], kb: KnowledgeBase) -> list[Any]:
-    from tlsdiag.match import HostFactsCollector, diagnose, match_events
+def _diagnose_events(events: list[Event], kb: KnowledgeBase) -> list[Diagnosis]:
+    from tlsdiag.scan import diagnose_events
 
-    facts = HostFactsCollector()
-    for e in events:
-        facts.observe(e)
-    return diagnose(match_events(events, kb), kb, facts)
+    return diagnose_events(events, kb)
 
 
 def run_event_example(kb: KnowledgeBase, entry_id: str, polarity: Polarity, example: dict[str, Any]) -> tuple[bool, str]:

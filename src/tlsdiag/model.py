@@ -7,11 +7,11 @@ TUI never need to know where an event came from.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, TypeAlias
 
 LEVEL_NAMES: Mapping[int, str] = MappingProxyType(
     {0: "Information", 1: "Critical", 2: "Error", 3: "Warning", 4: "Information", 5: "Verbose"}
@@ -23,6 +23,27 @@ LEVEL_NUMBERS: Mapping[str, int] = MappingProxyType(
 )
 
 EPOCH = datetime(1601, 1, 1, tzinfo=timezone.utc)
+
+EventForm: TypeAlias = Literal["evtx", "xml", "text"]
+"""How an event reached us: an EVTX record, an XML export (or pasted XML/JSON/CSV with fields), or a
+rendered text export whose fields may have to be read back from the message."""
+
+InputKind: TypeAlias = Literal["evtx", "xml", "text", "export", "zip", "reg", "hive", "storejson", "cert",
+                              "unknown"]
+"""What an input file holds, decided by its content (``inputs.sniff``); ``export`` is one of the forms
+admins paste or export (``inputs/pasteread.py``)."""
+FileForm: TypeAlias = InputKind | Literal["store"]
+"""A FileReport's form: the input's kind, or ``store`` for a store export named by path (``stores.load``)."""
+
+EventRest: TypeAlias = tuple[str, str, int, int | None, str, str | None, int | None, int | None, str, str,
+                             Mapping[str, str], str | None, EventForm]
+"""Every Event field after source, locator, record id and timestamp (channel ... form), in field order."""
+
+EventSystem: TypeAlias = tuple[str, str, int, int | None, str, str | None, int | None, int | None, str, str]
+"""channel ... keywords: the Event fields an EVTX record's System element gives (``event_system``)."""
+
+EventKind: TypeAlias = tuple[str, str, int, int | None, str, str | None, EventForm]
+"""channel, provider, event id, level, computer, message and form (``event_kind``)."""
 
 
 def level_name(level: int | None) -> str:
@@ -40,25 +61,25 @@ def freeze_data(items: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> Mapping
 _tuple_new = tuple.__new__
 
 
-def event_at(source: str, locator: str, record_id: int | None, timestamp: datetime, rest: tuple) -> Event:
+def event_at(source: str, locator: str, record_id: int | None, timestamp: datetime, rest: EventRest) -> Event:
     """An Event from where and when its record is and the rest of its fields (``event_rest`` of another
     Event, or channel ... form in field order). The one place that builds an Event by position: a named
     tuple's own ``__new__`` takes the fields one by one, which costs a busy log noticeable time."""
     return _tuple_new(Event, (source, locator, record_id, timestamp, *rest))
 
 
-def event_rest(event: Event) -> tuple:
+def event_rest(event: Event) -> EventRest:
     """Every field after source, locator, record id and timestamp (channel ... form), for ``event_at``."""
     return event[4:]
 
 
-def event_kind(event: Event) -> tuple:
+def event_kind(event: Event) -> EventKind:
     """channel, provider, event id, level, computer, message and form: what the scan's per-shape analysis
     compares besides the data (slices of the tuple, made per event)."""
     return event[4:9] + event[15:]
 
 
-def event_system(event: Event) -> tuple:
+def event_system(event: Event) -> EventSystem:
     """channel ... keywords: the fields an EVTX record's System element gives (``event_rest`` without data,
     message and form), for a reader that remembers them per System element."""
     return event[4:14]
@@ -99,9 +120,9 @@ class Event(NamedTuple):
     keywords: str = ""  # "0x8000000000000000" form, or the text export's words
     data: Mapping[str, str] = MappingProxyType({})  # read-only, so one empty mapping serves every event
     message: str | None = None  # rendered text when the input carried one (XML RenderingInfo, text export)
-    form: str = "evtx"  # evtx | xml | text
+    form: EventForm = "evtx"
 
-    def __reduce__(self) -> tuple[Any, tuple]:
+    def __reduce__(self) -> tuple[Callable[..., Event], tuple[object, ...]]:
         """Picklable for worker processes: the read-only data mapping travels as a plain dict."""
         return (_event, (self.source, self.locator, self.record_id, self.timestamp, self.channel, self.provider,
                          self.event_id, self.level, self.computer, self.provider_guid, self.qualifiers, self.task,
@@ -160,7 +181,7 @@ class FileReport:
     """What one input file gave: its form, size, how many records came out and what was lost."""
 
     source: str
-    form: str  # evtx | xml | text | zip | reg | hive | storejson | cert | unknown
+    form: FileForm
     size: int = 0
     records: int = 0
     lost: list[Loss] = field(default_factory=list)

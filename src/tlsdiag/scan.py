@@ -14,14 +14,15 @@ import gc
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tlsdiag.errors import InputError
 from tlsdiag.kb import KnowledgeBase, load_kb
@@ -36,10 +37,17 @@ from tlsdiag.match import (
     HostFactsCollector,
     Match,
 )
+from tlsdiag.match.catalog import PackedMatches
 from tlsdiag.match.conditions import lookup
-from tlsdiag.match.diagnose import KEEP_EVENTS, StoreResult
+from tlsdiag.match.diagnose import KEEP_EVENTS, CorrelatorState, Hit, StoreFinding, StoreResult
 from tlsdiag.match.hostfacts import computer_key
-from tlsdiag.model import Event, ReadSummary, event_kind
+from tlsdiag.model import Event, EventKind, ReadSummary, event_kind
+
+if TYPE_CHECKING:  # the store package is imported only when a scan has store exports (start-up cost)
+    from tlsdiag.stores.load import StoreInput
+    from tlsdiag.stores.model import StoreLoss, StoreSnapshot
+
+    StoreSource = str | os.PathLike[str] | StoreInput  # what analyse() takes as a store export
 
 EVENT_KINDS = ("evtx", "xml", "text", "export")
 STORE_KINDS = ("reg", "hive", "storejson", "cert")
@@ -67,8 +75,10 @@ class ScanStats:
 
 @dataclass(slots=True)
 class StoreAnalysis:
-    snapshot: Any  # tlsdiag.stores StoreSnapshot
-    findings: list[Any]
+    """One store export's snapshot, its problem findings, and the checks that ran on it and found nothing."""
+
+    snapshot: StoreSnapshot
+    findings: list[StoreFinding]
     clean_checks: frozenset[str]
 
 
@@ -132,7 +142,7 @@ def _read_events(inputs: list[Any], summary: ReadSummary, backend: str, progress
                        prefilter=prefilter, digest=digest, options=options)
 
 
-def _analyse_stores(inputs: list[Any], summary: ReadSummary | None = None) -> list[StoreAnalysis]:
+def _analyse_stores(inputs: list[StoreSource], summary: ReadSummary | None = None) -> list[StoreAnalysis]:
     """Store snapshots and their findings; ``clean_checks`` are the checks that ran and found nothing.
 
     Each store file is added to ``summary`` with what was lost in it (a damaged export is a lost file)."""
@@ -142,14 +152,14 @@ def _analyse_stores(inputs: list[Any], summary: ReadSummary | None = None) -> li
     from tlsdiag.stores.load import file_reports
 
     out: list[StoreAnalysis] = []
-    failed: list[Any] = []
+    failed: list[StoreLoss] = []
     snapshots = stores.load_stores(inputs, failed=failed)
     if summary is not None:
         summary.files.extend(file_reports(inputs, snapshots, failed))
     for snapshot in snapshots:
         findings = list(stores.run_checks(snapshot))
-        problems = [f for f in findings if getattr(f, "kind", "problem") == "problem"]
-        clean = {f.check for f in findings if getattr(f, "kind", "") == "clean"} - {f.check for f in problems}
+        problems: list[StoreFinding] = [f for f in findings if f.kind == "problem"]
+        clean = {f.check for f in findings if f.kind == "clean"} - {f.check for f in problems}
         out.append(StoreAnalysis(snapshot, problems, frozenset(clean)))
     return out
 
@@ -168,11 +178,6 @@ def _collection_file(display: str) -> bool:
     return is_collection_file(display)
 
 
-def _named(snapshot: Any) -> bool:
-    """Whether the snapshot's computer name was read from the export's content, never from its folder."""
-    return bool(getattr(snapshot, "named", False))
-
-
 def _store_results(analyses: list[StoreAnalysis], seen: Iterable[str], notes: list[str]) -> list[StoreResult]:
     """One StoreResult per export, named as the event logs name its computer (the pool join).
 
@@ -187,19 +192,19 @@ def _store_results(analyses: list[StoreAnalysis], seen: Iterable[str], notes: li
     out = []
     for a in analyses:
         snap = a.snapshot
-        computer, named = getattr(snap, "computer", "") or "", _named(snap)
-        source = ", ".join(getattr(snap, "sources", []))
+        # named: the computer name was read from the export's content, never from its folder
+        computer, named = snap.computer or "", snap.named
+        source = ", ".join(snap.sources)
         if named:
-            recorded = RecordedName(computer, getattr(snap, "dns_host", ""), getattr(snap, "dns_domain", ""))
+            recorded = RecordedName(computer, snap.dns_host, snap.dns_domain)
             joined = join_computer(recorded, seen)
             computer = joined.computer or recorded.fqdn
             if joined.rule == "ambiguous":
                 notes.append(f"The store collection {source} names {recorded.fqdn}, which fits several computers "
                              f"in the logs ({', '.join(joined.candidates)}); its findings are shown under "
                              f"{recorded.fqdn} alone.")
-        out.append(StoreResult(computer, source, tuple(a.findings), a.clean_checks, named,
-                               getattr(snap, "os_build", None)))
-        if getattr(snap, "manifest", None) is not None:
+        out.append(StoreResult(computer, source, tuple(a.findings), a.clean_checks, named, snap.os_build))
+        if snap.manifest is not None:
             from tlsdiag.stores.manifest import describe
 
             head, *rest = describe(snap.manifest)
@@ -309,6 +314,23 @@ def _record_key(kind: int, record_id: int | None, timestamp: datetime) -> int:
     return hash((kind, -1 if record_id is None else record_id, timestamp.timestamp()))
 
 
+@dataclass(slots=True)
+class _ShapeMatch:
+    """One catalog entry that every event of a shape matches, as ``CatalogIndex.match`` found it for the first."""
+
+    entry: CatalogEvent
+    fields: Mapping[str, str] | None  # the fields the match is tested on; None: each event's own data
+    complete: bool
+    uncertain: bool
+    recovered: bool
+    targets: list[tuple[Hit, bool]] | None = None  # the correlator's, resolved with the first event that needs them
+
+    def counted(self) -> list[tuple[Hit, bool]]:
+        """The targets, which ``Analysis._add`` and ``_flush_run`` resolve before any event of the shape is counted."""
+        assert self.targets is not None, "a shape's events are counted only after their first was added"
+        return self.targets
+
+
 class _Shape:
     """What every event equal to the first one in what matching reads gives (see ``Analysis.feed``).
 
@@ -320,29 +342,45 @@ class _Shape:
 
     __slots__ = ("counter", "found", "kind", "pending")
 
-    def __init__(self, counter: Any, kind: int, found: list[list]) -> None:
+    def __init__(self, counter: Counter[str] | None, kind: int, found: list[_ShapeMatch]) -> None:
         self.counter = counter  # the host's per-channel counter, or None when every event must be observed
         self.kind = kind  # _kind_key of the event
-        self.found = found  # [entry, fields, complete, uncertain, recovered, correlator targets or None]
+        self.found = found
         # None until every list of kept matches this shape adds to is full; from then on what its events add
         # (counts, first and last, time buckets) does not depend on their order, so their times wait here
         self.pending: list[datetime] | None = None
 
 
-def _match(event: Event, item: list) -> Match:
+def _match(event: Event, item: _ShapeMatch) -> Match:
     """The match of ``event`` as one entry of its shape's ``found``."""
-    return Match(event, item[0], event.data if item[1] is None else item[1], item[2], item[3], item[4])
+    return Match(event, item.entry, event.data if item.fields is None else item.fields, item.complete,
+                 item.uncertain, item.recovered)
 
 
-def _shape_fields(event: Event) -> tuple:
+def _shape_fields(event: Event) -> EventKind:
     """channel, provider, event id, level, computer, message and form (``model.event_kind``)."""
     return event_kind(event)
+
+
+@dataclass(slots=True)
+class AnalysisPart:
+    """What a worker's Analysis of one chunk range sends back (``Analysis.export``, ``Analysis.absorb``)."""
+
+    events: int
+    matches: int
+    duplicates: int
+    dedup_full: bool
+    keys: list[int]  # dedup keys of its matched records, in order
+    kept: PackedMatches  # its first matches, for ScanResult.matches
+    correlator: CorrelatorState
+    hosts: dict[str, HostFacts]
 
 
 class Analysis:
     """The per-event half of a scan, fed in input order: events one at a time, or a worker's range at once.
 
-    A worker runs its own Analysis over one chunk range of a large log and exports it; ``absorb`` adds
+    ``feed`` then ``diagnose`` is the one path every diagnosis takes (the scan, its workers, the signature
+    examples and the tests; docs/architecture.md, "One matching path"). A worker runs its own Analysis over one chunk range of a large log and exports it; ``absorb`` adds
     that export here with the same result as feeding the range's events one by one (tested), unless a
     record of the range was already seen in another input: then the caller feeds the events instead.
     Events alike in everything matching reads are matched and correlated once (``_shape``), and runs
@@ -363,17 +401,19 @@ class Analysis:
         self.seen: set[int] = set()
         self.keys: list[int] | None = None  # a worker's analysis lists its dedup keys in order, for export
         self.on_match = on_match
-        # by the identity of the data mapping (the reader shares one between repetitions of a record)
-        self._shapes: dict[int, tuple[Any, tuple, _Shape]] = {}
-        self._by_content: dict[tuple, _Shape] = {}  # by what matching reads (see _content)
+        # by the identity of the data mapping (the reader shares one between repetitions of a record); each
+        # entry keeps the mapping itself, so its id is not reused while the entry lives (and a hit is checked
+        # with ``is``)
+        self._shapes: dict[int, tuple[Mapping[str, str], EventKind, _Shape]] = {}
+        self._by_content: dict[tuple[object, ...], _Shape] = {}  # by what matching reads (see _content)
         self._reads: dict[tuple[int, str, str], tuple[str, ...]] = {}
         self._run: list[Event] = []  # consecutive matched events of one shape, not counted yet (see flush)
         self._run_shape: _Shape | None = None
         self._waiting: set[_Shape] = set()  # shapes whose pending times are not counted yet
-        if not shortcuts:
-            self.feed = self._feed_plain  # type: ignore[method-assign]
+        # one event in: by its shape (what a scan runs), or on its own (the reference the shapes are tested against)
+        self.feed: Callable[[Event], None] = self._feed_shapes if shortcuts else self._feed_plain
 
-    def _content(self, event: Event, fields: tuple) -> tuple | None:
+    def _content(self, event: Event, fields: EventKind) -> tuple[object, ...] | None:
         """The shape key of an event: its matching-relevant ``fields`` and the values of the data fields that
         any condition on its candidate entries reads, looked up as the conditions look them up."""
         if event.form == "text":  # fields may be recovered from the message: no shortcut
@@ -408,8 +448,8 @@ class Analysis:
             counter = None
             if self.facts.repeat_safe(event):
                 counter = self.facts.facts(event.computer).channels
-            found = [[m.entry, None if m.fields is event.data else m.fields, m.complete, m.uncertain, m.recovered,
-                      None] for m in self.index.match(event)]
+            found = [_ShapeMatch(m.entry, None if m.fields is event.data else m.fields, m.complete, m.uncertain,
+                                 m.recovered) for m in self.index.match(event)]
             shape = _Shape(counter, _kind_key(event.computer, event.channel, event.provider, event.event_id), found)
             if key is not None:
                 if len(self._by_content) >= 4096:
@@ -420,7 +460,8 @@ class Analysis:
         self._shapes[id(event.data)] = (event.data, fields, shape)
         return shape
 
-    def feed(self, event: Event) -> None:
+    def _feed_shapes(self, event: Event) -> None:
+        """One event, matched and correlated by its shape (what a scan runs; see the class docstring)."""
         stats = self.stats
         stats.events += 1
         data = event.data
@@ -490,7 +531,7 @@ class Analysis:
             if self.on_match is not None:
                 self.on_match(match)
 
-    def _add(self, event: Event, found: list[list]) -> list[Match]:
+    def _add(self, event: Event, found: list[_ShapeMatch]) -> list[Match]:
         """Count one event's matches (``found`` of its shape) in the correlator and the kept matches."""
         out = []
         for item in found:
@@ -502,11 +543,11 @@ class Analysis:
             out.append(match)
         return out
 
-    def _targets(self, item: list, event: Event) -> list:
+    def _targets(self, item: _ShapeMatch, event: Event) -> list[tuple[Hit, bool]]:
         """The correlator targets of a shape's entry, resolved with the first event that needs them."""
-        targets = item[5]
+        targets = item.targets
         if targets is None:
-            targets = item[5] = self.correlator.targets(_match(event, item))
+            targets = item.targets = self.correlator.targets(_match(event, item))
         return targets
 
     def flush(self) -> None:
@@ -518,11 +559,11 @@ class Analysis:
                 shape.pending = []
         self._waiting.clear()
 
-    def _count(self, found: list[list], times: list[datetime], made: Sequence[list[Match]] = ()) -> None:
+    def _count(self, found: list[_ShapeMatch], times: list[datetime], made: Sequence[list[Match]] = ()) -> None:
         """Count a run of events of one shape at ``times``, ``made`` the Match rows of its first events."""
         for i, item in enumerate(found):
             column = [row[i] for row in made]
-            for hit, known in item[5]:
+            for hit, known in item.counted():
                 hit.add_many(times, column, known)
         self.correlator.matches += len(times) * len(found)
         self.stats.matches += len(times) * len(found)
@@ -530,7 +571,7 @@ class Analysis:
     def _saturate(self, shape: _Shape) -> None:
         """Let a shape's later events wait (``_Shape.pending``) once no list of kept matches has room for them."""
         if len(self.matches) >= self.keep and all(len(hit.matches) >= KEEP_EVENTS
-                                                  for item in shape.found for hit, _known in item[5]):
+                                                  for item in shape.found for hit, _known in item.counted()):
             shape.pending = []
 
     def _flush_run(self) -> None:
@@ -563,34 +604,38 @@ class Analysis:
         self._count(found, [event.timestamp for event in run], made)
         self._saturate(shape)
 
-    def export(self) -> dict[str, Any]:
+    def diagnose(self, stores: Iterable[StoreResult] = ()) -> list[Diagnosis]:
+        """Every computer's ranked diagnoses from the events fed so far and the stores' results."""
+        self.flush()
+        return self.correlator.diagnose(self.facts, stores)
+
+    def export(self) -> AnalysisPart:
         from tlsdiag.match.catalog import pack_matches
 
         self.flush()
-        return {"events": self.stats.events, "matches": self.stats.matches, "duplicates": self.stats.duplicates,
-                "dedup_full": self.stats.dedup_full, "keys": self.keys or [], "kept": pack_matches(self.matches),
-                "correlator": self.correlator.export(), "hosts": self.facts.hosts}
+        return AnalysisPart(self.stats.events, self.stats.matches, self.stats.duplicates, self.stats.dedup_full,
+                            self.keys or [], pack_matches(self.matches), self.correlator.export(), self.facts.hosts)
 
-    def absorb(self, part: dict[str, Any]) -> bool:
+    def absorb(self, part: AnalysisPart) -> bool:
         """Add a worker's export; False (nothing changed) when one of its records was seen before."""
         from tlsdiag.match.catalog import unpack_matches
 
         self.flush()
-        if self.dedup and any(key in self.seen for key in part["keys"]):
+        if self.dedup and any(key in self.seen for key in part.keys):
             return False
-        for key in part["keys"]:
+        for key in part.keys:
             if len(self.seen) < MAX_DEDUP:
                 self.seen.add(key)
             else:
                 self.stats.dedup_full = True
         stats = self.stats
-        stats.events += part["events"]
-        stats.matches += part["matches"]
-        stats.duplicates += part["duplicates"]
-        stats.dedup_full = stats.dedup_full or part["dedup_full"]
-        self.matches.extend(unpack_matches(part["kept"], self.kb, max(0, self.keep - len(self.matches))))
-        self.correlator.absorb(part["correlator"])
-        self.facts.absorb(part["hosts"])
+        stats.events += part.events
+        stats.matches += part.matches
+        stats.duplicates += part.duplicates
+        stats.dedup_full = stats.dedup_full or part.dedup_full
+        self.matches.extend(unpack_matches(part.kept, self.kb, max(0, self.keep - len(self.matches))))
+        self.correlator.absorb(part.correlator)
+        self.facts.absorb(part.hosts)
         self._shapes.clear()  # absorb may have added hosts; shapes are cheap to make again
         self._by_content.clear()
         return True
@@ -607,7 +652,7 @@ class RangeDigest:
     def __getstate__(self) -> dict[str, Any]:
         return {"kb": self.kb, "dedup": self.dedup, "_analysis": None}
 
-    def absorb(self, payload: dict[str, Any]) -> bool:
+    def absorb(self, payload: AnalysisPart) -> bool:
         """Take a worker's result into the receiving side's Analysis (False: read the range here instead)."""
         return self._analysis is not None and self._analysis.absorb(payload)
 
@@ -615,7 +660,7 @@ class RangeDigest:
         """How many matches a worker should send back in full (the rest are only counted)."""
         return max(0, self._analysis.keep - len(self._analysis.matches)) if self._analysis is not None else 0
 
-    def __call__(self, events: Iterable[Event], keep: int | None) -> dict[str, Any]:
+    def __call__(self, events: Iterable[Event], keep: int | None) -> AnalysisPart:
         analysis = Analysis(self.kb, dedup=self.dedup, keep=keep)
         analysis.keys = []
         for event in events:
@@ -642,7 +687,7 @@ def fewer_collections() -> Iterator[None]:
 
 
 def analyse(events: Iterable[Any], kb: KnowledgeBase, *, summary: ReadSummary | None = None,
-            store_inputs: Sequence[Any] = (), on_match: Callable[[Match], None] | None = None,
+            store_inputs: Sequence[StoreSource] = (), on_match: Callable[[Match], None] | None = None,
             paths: Sequence[str] = (), backend: str = "rust", dedup: bool = True,
             analysis: Analysis | None = None) -> ScanResult:
     """Events (already read) and store inputs -> ScanResult. ``run_scan`` is this plus reading.
@@ -669,11 +714,22 @@ def analyse(events: Iterable[Any], kb: KnowledgeBase, *, summary: ReadSummary | 
     join_notes: list[str] = []
     seen = [h.computer for h in state.facts.hosts.values()] + list(state.correlator.names.values())
     results = _store_results(analyses, seen, join_notes)
-    diagnoses = state.correlator.diagnose(state.facts, results)
+    diagnoses = state.diagnose(results)
     stats.seconds = time.perf_counter() - started
     return ScanResult(paths=list(paths), kb=kb, summary=summary, hosts=dict(state.facts.hosts), diagnoses=diagnoses,
                       matches=matches, stores=analyses, stats=stats, backend=backend,
                       notes=_notes(matches, stats.duplicates, stats.dedup_full) + join_notes)
+
+
+def diagnose_events(events: Iterable[Event], kb: KnowledgeBase, stores: Iterable[StoreResult] = (), *,
+                    dedup: bool = False, shortcuts: bool = True) -> list[Diagnosis]:
+    """Diagnoses of events already in memory (knowledge-base examples, tests) by the scan's own path.
+
+    ``stores`` are store results made elsewhere. Without ``dedup``, as for one input, every event counts."""
+    analysis = Analysis(kb, dedup=dedup, shortcuts=shortcuts)
+    for event in events:
+        analysis.feed(event)
+    return analysis.diagnose(stores)
 
 
 def _notes(matches: list[Match], duplicates: int = 0, dedup_full: bool = False) -> list[str]:

@@ -47,15 +47,15 @@ def test_read_events_yields_only_events_while_workers_analyse_ranges(tmp_path: P
     """Worker results go to the digest's absorb() inside the reader; the consumer sees Events only."""
     from tlsdiag.inputs import ReadStats, read_events
     from tlsdiag.model import Event, ReadSummary
-    from tlsdiag.scan import Analysis, RangeDigest
+    from tlsdiag.scan import Analysis, AnalysisPart, RangeDigest
 
     log = busy_log(tmp_path / "busy.evtx", 6000)
     analysis = Analysis(kb, dedup=False)
     absorbed = []
 
     class Counting(RangeDigest):
-        def absorb(self, payload: dict) -> bool:
-            absorbed.append(payload["events"])
+        def absorb(self, payload: AnalysisPart) -> bool:
+            absorbed.append(payload.events)
             return super().absorb(payload)
 
     stats = ReadStats()

@@ -26,6 +26,7 @@ from tlsdiag import scan
 from tlsdiag.inputs import read_events
 from tlsdiag.kb import load_kb
 from tlsdiag.match.catalog import unpack_matches
+from tlsdiag.match.diagnose import HitState
 from tlsdiag.model import Event, ReadSummary
 from tlsdiag.report import render_scan
 from tlsdiag.scan import Analysis, analyse, dedup_key
@@ -52,17 +53,21 @@ def _reports(events: list[Event], kb, on_match=None, shortcuts: bool = True, kee
 
 def _state(correlator, kb) -> dict:
     """The correlator's export with the kept matches unpacked (their packing depends on shared mappings)."""
-    def hit(state: tuple) -> tuple:
-        count, known, first, last, packed, bucket, spans = state
+    def hit(state: HitState) -> tuple:
         kept = [(m.event.to_dict(), m.entry.id, dict(m.fields), m.complete, m.uncertain, m.recovered)
-                for m in unpack_matches(packed, kb)]
-        return count, known, first, last, kept, bucket, spans
+                for m in unpack_matches(state.matches, kb)]
+        return state.count, state.known, state.first, state.last, kept, state.bucket_seconds, state.spans
 
     state = correlator.export()
-    for part in ("hits", "against_hits"):
-        state[part] = {key: {cid: {i: hit(h) for i, h in per.items()} for cid, per in causes.items()}
-                       for key, causes in state[part].items()}
-    return state
+    return {
+        "matches": state.matches,
+        "names": state.names,
+        "hits": {key: {cid: {i: hit(h) for i, h in per.items()} for cid, per in causes.items()}
+                 for key, causes in state.hits.items()},
+        "against_hits": {key: {cid: {i: hit(h) for i, h in per.items()} for cid, per in causes.items()}
+                         for key, causes in state.against_hits.items()},
+        "against_unknown": state.against_unknown,
+    }
 
 
 # keep=40: the list of kept matches fills early, so events whose every list is full wait (_Shape.pending)

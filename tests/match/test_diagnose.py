@@ -13,8 +13,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tlsdiag.kb import load_kb
-from tlsdiag.match import HostFactsCollector, diagnose, match_events
 from tlsdiag.model import Event, freeze_data
+from tlsdiag.scan import diagnose_events
 
 T0 = datetime(2026, 2, 3, 8, 0, tzinfo=timezone.utc)
 FE = "lyncfe01.contoso.local"
@@ -40,10 +40,7 @@ def boot(build: int, computer: str = FE) -> Event:
 
 
 def ranked(kb, events: list[Event], computer: str = FE):
-    facts = HostFactsCollector()
-    for e in events:
-        facts.observe(e)
-    out = [d for d in diagnose(match_events(events, kb), kb, facts) if d.computer == computer]
+    out = [d for d in diagnose_events(events, kb) if d.computer == computer]
     return out, {d.cause.id: d for d in out}
 
 

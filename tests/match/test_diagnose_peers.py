@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from tlsdiag.kb import load_kb
 from tlsdiag.kbtest import example_events
-from tlsdiag.match import HostFactsCollector, match_events
-from tlsdiag.match.diagnose import Correlator, StoreResult
+from tlsdiag.match.diagnose import StoreResult
+from tlsdiag.scan import diagnose_events
 from tlsdiag.stores.checks import Finding
 
 KB = load_kb()
@@ -16,14 +16,8 @@ EDGE = "lyncedge01.contoso.local"
 
 
 def _run(events: list, stores: list[StoreResult]) -> dict[str, list]:
-    facts = HostFactsCollector()
-    for e in events:
-        facts.observe(e)
-    correlator = Correlator(KB)
-    for m in match_events(events, KB):
-        correlator.add(m)
     out: dict[str, list] = {}
-    for d in correlator.diagnose(facts, stores):
+    for d in diagnose_events(events, KB, stores):
         out.setdefault(d.computer.casefold(), []).append(d)
     return out
 

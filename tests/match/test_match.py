@@ -7,7 +7,6 @@ mechanics with numbers that can be checked by hand.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
@@ -19,11 +18,11 @@ from tlsdiag.match import (
     CatalogIndex,
     HostFactsCollector,
     StoreResult,
-    diagnose,
-    match_events,
     render_message,
 )
 from tlsdiag.match.conditions import evaluate
+from tlsdiag.scan import diagnose_events
+from tlsdiag.stores.checks import Finding
 
 
 @pytest.fixture(scope="module")
@@ -32,10 +31,7 @@ def kb(tmp_path_factory: pytest.TempPathFactory):
 
 
 def run(kb, events, stores=()):
-    facts = HostFactsCollector()
-    for e in events:
-        facts.observe(e)
-    return diagnose(match_events(events, kb), kb, facts, stores)
+    return diagnose_events(events, kb, stores)
 
 
 def by_cause(diagnoses, computer="FE01"):
@@ -229,15 +225,14 @@ def test_ranking_is_by_score_and_deterministic(kb) -> None:
 
 # ---------------------------------------------------------------- store findings
 
-@dataclass
-class FakeFinding:  # the attributes diagnose() reads from tlsdiag.stores findings
-    check: str
-    cause: str | None
+def store_problem(check: str, cause: str) -> Finding:
+    """A real store finding of ``check``, as the store checks report it."""
+    return Finding(check, "problem", "error", "found by the test", computer="FE01", cause=cause)
 
 
 def test_store_proof_raises_and_store_only_cause_is_diagnosed(kb) -> None:
     events = [boot("9200"), ev(36888, data={"AlertDesc": "48"})]
-    store = StoreResult("FE01", "reg", (FakeFinding("root-not-self-signed", "root-store"),), frozenset())
+    store = StoreResult("FE01", "reg", (store_problem("root-not-self-signed", "root-store"),), frozenset())
     d = by_cause(run(kb, events, [store]))["root-store"]
     assert d.store == "proven" and d.score >= 0.9 and d.made and not d.weak
     only = by_cause(run(kb, [boot("9200")], [store]))["root-store"]

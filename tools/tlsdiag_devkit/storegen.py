@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -31,7 +32,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tlsdiag.stores.blob import build_blob
 from tlsdiag.stores.certs import thumbprint
-from tlsdiag.stores.model import ENTERPRISE, GROUP_POLICY, LOCATION_KEYS, MACHINE, SCHANNEL_KEY
+from tlsdiag.stores.model import ENTERPRISE, GROUP_POLICY, LOCATION_KEYS, MACHINE, SCHANNEL_KEY, StoreLocation
 
 UTC = timezone.utc
 DEFAULT_COLLECTED = datetime(2026, 11, 20, 9, 30, 0, tzinfo=UTC)
@@ -178,7 +179,7 @@ def make_cert(subject: x509.Name, key: CertificateIssuerPrivateKeyTypes, *, issu
 
 @dataclass
 class Entry:
-    location: str
+    location: StoreLocation
     store: str
     der: bytes
     has_private_key: bool = False
@@ -201,7 +202,7 @@ class StoreSet:
     schannel: dict[str, int] = field(default_factory=dict)
     os_build: int = 9200
 
-    def add(self, location: str, store: str, der: bytes, *, key: bool = False, friendly: str = "",
+    def add(self, location: StoreLocation, store: str, der: bytes, *, key: bool = False, friendly: str = "",
             label: str = "") -> Entry:
         entry = Entry(location, store, der, key, friendly, label)
         self.entries.append(entry)
@@ -424,7 +425,7 @@ def encode_reg(text: str) -> bytes:
     return b"\xff\xfe" + text.encode("utf-16-le")
 
 
-def _store_sections(s: StoreSet, location: str) -> list[tuple[str, list[tuple[str, str, object]]]]:
+def _store_sections(s: StoreSet, location: StoreLocation) -> list[tuple[str, list[tuple[str, str, object]]]]:
     base = "HKEY_LOCAL_MACHINE\\" + LOCATION_KEYS[location]
     entries = [e for e in s.entries if e.location == location]
     stores = sorted({e.store for e in entries} | ({"ROOT", "CA", "MY", "AuthRoot", "Disallowed", "TrustedPublisher"}
@@ -511,10 +512,10 @@ def write_reg_exports(s: StoreSet, folder: Path, *, dns: bool = False) -> list[P
 # ---------------------------------------------------------------- collector JSON
 
 
-def storejson(s: StoreSet, *, dns: bool = False) -> dict:
+def storejson(s: StoreSet, *, dns: bool = False) -> dict[str, Any]:
     """The document Collect-TlsDiag.ps1 writes (schema: collector/README.md); ``dns`` adds
     DnsHostName and DnsDomain, as the current collector records them."""
-    stores: dict[tuple[str, str], list[dict]] = {}
+    stores: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for e in s.entries:
         bucket = stores.setdefault((e.location, e.store), [])
         if any(c["Thumbprint"] == e.thumbprint for c in bucket):
@@ -724,7 +725,7 @@ def write_sample_stores(scenario: str, folder: Path, *, computer: str | None = N
     ``forms``: any of "reg" (the .cmd collector's files), "json" (the .ps1 collector's file),
     "certs" (a certificate folder), "hive" (offline SOFTWARE/SYSTEM)."""
     make = SCENARIOS[scenario]
-    kwargs: dict = {}
+    kwargs: dict[str, Any] = {}
     if computer:
         kwargs["computer"] = computer
     if collected:
@@ -749,7 +750,7 @@ def write_sample_stores(scenario: str, folder: Path, *, computer: str | None = N
 
 def manifest(s: StoreSet, *, collector: str = "Collect-TlsDiag.ps1", days: int = 30,
              folder: str = r"C:\Users\admin\AppData\Local\Temp\tlsdiag-FE01-20261120-093000",
-             logs: list[dict] | None = None, keys: list[dict] | None = None) -> dict:
+             logs: list[dict[str, Any]] | None = None, keys: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """``tlsdiag-manifest.json`` as the collectors write it (schema: collector/tlsdiag-manifest.schema.json)."""
     host, domain = dns_parts(s.computer)
     return {

@@ -21,6 +21,7 @@ from typing import IO
 
 from tlsdiag.errors import InputError
 from tlsdiag.inputs.sniff import sniff
+from tlsdiag.model import InputKind
 
 # Limits for archives, per top-level archive. Event logs compress well (empty
 # chunks are zeros), so the ratio limit only applies to members of some size.
@@ -42,7 +43,7 @@ class InputFile:
     """
 
     display: str
-    kind: str
+    kind: InputKind
     size: int
     path: Path  # the file on disk (for a member: the outermost archive)
     members: tuple[str, ...] = ()  # member names from the outer archive inwards

@@ -24,7 +24,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import islice
-from typing import IO, Any, BinaryIO, cast
+from typing import IO, Any, BinaryIO, Literal, TypeAlias, cast
 
 from tlsdiag.inputs.options import Platform, ReadOptions
 from tlsdiag.inputs.prefilter import RecordFilter
@@ -78,6 +78,10 @@ def synthetic_header(chunks: int = 1) -> bytes:
     return bytes(head)
 
 
+ChunkState: TypeAlias = Literal["ok", "zero", "bad-magic", "truncated"]
+"""A chunk slot by its header: starts with the magic, all zero bytes, something else, or cut short."""
+
+
 @dataclass
 class Chunk:
     """One 64 KiB slot of an EVTX file and what its header says."""
@@ -85,7 +89,7 @@ class Chunk:
     index: int
     offset: int
     data: bytes
-    state: str  # ok | zero | bad-magic | truncated
+    state: ChunkState
     first_id: int = 0
     last_id: int = 0
     first_num: int = 0
@@ -138,6 +142,7 @@ def records_crc_ok(data: bytes | memoryview, at: int = 0) -> bool:
 
 def describe_chunk(index: int, offset: int, data: bytes, data_ok: bool | None = None) -> Chunk:
     """The slot's state and header fields; ``data_ok`` when its CRC was already checked (``data_crc_ok``)."""
+    state: ChunkState
     if len(data) < CHUNK_SIZE:
         state = "truncated"
     elif data.startswith(CHUNK_MAGIC):
@@ -491,7 +496,7 @@ class ChunkMeta:
     """The little a reader needs to know about a chunk slot after it was handled (picklable)."""
 
     index: int
-    state: str
+    state: ChunkState
     parseable: bool
     header_ok: bool
     declared: int | None

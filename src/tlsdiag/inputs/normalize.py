@@ -28,7 +28,7 @@ from types import MappingProxyType
 from typing import Any
 
 from tlsdiag.inputs.prefilter import same_record_answers
-from tlsdiag.model import EPOCH, Event, event_at, event_rest, event_system
+from tlsdiag.model import EPOCH, Event, EventForm, event_at, event_rest, event_system
 
 _TS = re.compile(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d+))?\s*(Z|[+-]\d\d:?\d\d)?$")
 _SKIP_ATTRS = ("xmlns",)
@@ -503,7 +503,7 @@ def _xml_userdata(data: _Data, node: Any, pyevtx: bool = False) -> None:
             _xml_flatten(data, cname if n == 0 else f"{cname}_{n}", child, pyevtx)
 
 
-def event_from_xml(root: Any, *, source: str, locator: str, form: str, pyevtx: bool = False) -> Event:
+def event_from_xml(root: Any, *, source: str, locator: str, form: EventForm, pyevtx: bool = False) -> Event:
     """An lxml ``<Event>`` element (Windows export, python-evtx rendering) as an Event.
 
     ``pyevtx`` splits python-evtx's rendering of a string array inside one

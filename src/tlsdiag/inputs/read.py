@@ -33,7 +33,7 @@ from tlsdiag.inputs.evtxfile import (
 )
 from tlsdiag.inputs.options import ReadOptions
 from tlsdiag.inputs.prefilter import ChunkPrefilter
-from tlsdiag.model import Event, FileReport, Loss, ReadSummary
+from tlsdiag.model import Event, FileReport, InputKind, Loss, ReadSummary
 
 EVENT_KINDS = ("evtx", "xml", "text", "export")
 BACKENDS = tuple(PARSERS)
@@ -190,7 +190,7 @@ def read_events(
 def _read_all(inputs: list[InputFile], summary: ReadSummary, backend: str, meter: _Progress,
               prefilter: ChunkFilter | None, stats: ReadStats, pool: _Pool) -> Iterator[Event]:
     for inp in inputs:
-        form = inp.kind if not (inp.problem and inp.is_archive_member) else "zip"
+        form: InputKind = inp.kind if not (inp.problem and inp.is_archive_member) else "zip"
         report = summary.add(FileReport(inp.display, form=form, size=inp.size))
         if inp.problem:
             report.error = inp.problem

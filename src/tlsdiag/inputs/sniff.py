@@ -13,6 +13,8 @@ import json
 import re
 from typing import IO
 
+from tlsdiag.model import InputKind
+
 EVTX_MAGIC = b"ElfFile\x00"
 HIVE_MAGIC = b"regf"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
@@ -74,7 +76,7 @@ def _is_storejson(stream: IO[bytes], size: int) -> bool:
     return isinstance(doc, dict) and any(isinstance(k, str) and k.lower() == "stores" for k in doc)
 
 
-def sniff(stream: IO[bytes], size: int, name: str = "") -> str:
+def sniff(stream: IO[bytes], size: int, name: str = "") -> InputKind:
     """Return the kind of a seekable binary stream.
 
     One of evtx, xml, text, export, reg, hive, storejson, cert, zip, unknown.

@@ -51,6 +51,7 @@ KINDS = {"events": "event.schema.json", "causes": "cause.schema.json", "checks":
 # a knowledge base without store checks is still one (the causes say which they need), and a signatures
 # folder from before the code knowledge base still loads
 OPTIONAL_KINDS = {"checks", "codes"}
+RawEntry = dict[str, Any]  # one signature file as parsed from YAML (schema-checked, then made typed objects)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +98,7 @@ def _files(directory: Path) -> Iterator[tuple[str, Path]]:
                     yield kind, path  # reported below: a stray file may be a misnamed rule
 
 
-def _read(directory: Path) -> tuple[dict[str, dict[str, tuple[Path, dict]]], list[Problem]]:
+def _read(directory: Path) -> tuple[dict[str, dict[str, tuple[Path, RawEntry]]], list[Problem]]:
     """Parse and schema-check every file; returns {kind: {id: (path, data)}} and problems."""
     from tlsdiag.kb import yamlsafe
 
@@ -106,7 +107,7 @@ def _read(directory: Path) -> tuple[dict[str, dict[str, tuple[Path, dict]]], lis
         raise KnowledgeBaseError(f"{directory}: no schema/ folder; is this a signatures directory?")
     validators = _validators(schema_dir.resolve())
     problems: list[Problem] = []
-    found: dict[str, dict[str, tuple[Path, dict]]] = {kind: {} for kind in KINDS}
+    found: dict[str, dict[str, tuple[Path, RawEntry]]] = {kind: {} for kind in KINDS}
     for kind, path in _files(directory):
         if path.suffix not in (".yaml", ".yml"):
             problems.append(Problem(path, 1, "not a .yaml file; signature files must end in .yaml"))
@@ -144,7 +145,7 @@ def _read(directory: Path) -> tuple[dict[str, dict[str, tuple[Path, dict]]], lis
     return found, problems
 
 
-def _cross_check(directory: Path, found: dict[str, dict[str, tuple[Path, dict]]]) -> list[Problem]:
+def _cross_check(directory: Path, found: dict[str, dict[str, tuple[Path, RawEntry]]]) -> list[Problem]:
     from tlsdiag.kb import yamlsafe
 
     problems: list[Problem] = []
@@ -210,7 +211,7 @@ def _cross_check(directory: Path, found: dict[str, dict[str, tuple[Path, dict]]]
     return problems
 
 
-def _cross_check_codes(found: dict[str, dict[str, tuple[Path, dict]]]) -> list[Problem]:
+def _cross_check_codes(found: dict[str, dict[str, tuple[Path, RawEntry]]]) -> list[Problem]:
     """Code entries name causes and events that exist, and no two entries claim the same code."""
     from tlsdiag.kb import yamlsafe
 
@@ -243,7 +244,7 @@ def _placeholders(template: str) -> list[int]:
     return [int(m) for m in re.findall(r"%(\d+)", template)]
 
 
-def _read_and_check(directory: Path) -> tuple[dict[str, dict[str, tuple[Path, dict]]], list[Problem]]:
+def _read_and_check(directory: Path) -> tuple[dict[str, dict[str, tuple[Path, RawEntry]]], list[Problem]]:
     found, problems = _read(directory)
     for kind, entries in found.items():
         if not entries and kind not in OPTIONAL_KINDS and not any(p.path.parent.name == kind for p in problems):
@@ -284,7 +285,7 @@ def load_kb(directory: Path | None = None) -> KnowledgeBase:
     return kb
 
 
-def _sample_dirs(directory: Path, found: dict[str, dict[str, tuple[Path, dict]]]) -> list[Path]:
+def _sample_dirs(directory: Path, found: dict[str, dict[str, tuple[Path, RawEntry]]]) -> list[Path]:
     """The example sample folders _cross_check requires; they lie outside the hashed files."""
     return [directory.parent / example["sample"]
             for _, data in found["causes"].values()

@@ -12,7 +12,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias, TypeGuard, get_args
+
+# Coded values, as signatures/schema/*.json allows them (the loader validates every file against the schema first)
+ConditionOp: TypeAlias = Literal["equals", "in", "contains", "regex", "exists"]
+EvidenceRole: TypeAlias = Literal["specific", "corroborating", "generic"]
+SourceQuality: TypeAlias = Literal["verbatim", "paraphrase", "inferred"]
+Shell: TypeAlias = Literal["powershell", "cmd"]
+PeerScope: TypeAlias = Literal["named", "collection"]
+Severity: TypeAlias = Literal["error", "warning", "info"]
+FindingKind: TypeAlias = Literal["problem", "note", "clean"]  # of a store check's result (stores/checks.py)
+CatalogLevel: TypeAlias = Literal["critical", "error", "warning", "information", "verbose"]
+CodeKind: TypeAlias = Literal["hresult", "tls-alert", "http-status", "message"]
+
+CONDITION_OPS: frozenset[str] = frozenset(get_args(ConditionOp))
+
+
+def is_condition_op(name: str) -> TypeGuard[ConditionOp]:
+    return name in CONDITION_OPS
+
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -27,10 +45,10 @@ def parse_duration(text: str) -> timedelta:
 
 @dataclass(frozen=True, slots=True)
 class Condition:
-    """One field test; ``op`` is equals|in|contains|regex|exists, ``negate`` flips it."""
+    """One field test; ``negate`` flips it."""
 
     field: str
-    op: str
+    op: ConditionOp
     value: Any
     negate: bool = False
 
@@ -42,6 +60,8 @@ def conditions_from(spec: Mapping[str, Mapping[str, Any]] | None) -> tuple[Condi
         for op, value in tests.items():
             if op == "not":
                 continue
+            if not is_condition_op(op):  # the schema allows no other key; a hand-made spec may hold one
+                raise ValueError(f"unknown condition operator {op!r}")
             out.append(Condition(str(name), op, value, negate))
     return tuple(out)
 
@@ -50,7 +70,7 @@ def conditions_from(spec: Mapping[str, Mapping[str, Any]] | None) -> tuple[Condi
 class Source:
     title: str
     supports: str
-    quality: str
+    quality: SourceQuality
     url: str | None = None
     key: str | None = None
 
@@ -83,7 +103,7 @@ class CatalogEvent:
     channel: str
     provider: str
     event_id: int
-    level: str
+    level: CatalogLevel
     meaning: str
     path: Path
     provider_aliases: tuple[str, ...] = ()
@@ -109,7 +129,7 @@ class Evidence:
     id: str
     event: str  # catalog id
     weight: float
-    role: str  # specific | corroborating | generic
+    role: EvidenceRole
     where: tuple[Condition, ...] = ()
     note: str = ""
 
@@ -140,7 +160,7 @@ class Peer:
     weight: float
     note: str
     against: bool = False  # True: it argues against this cause here
-    scope: str = "named"  # named | collection
+    scope: PeerScope = "named"
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +170,7 @@ class Step:
 
     step: str
     command: str = ""
-    shell: str = "powershell"  # powershell | cmd
+    shell: Shell = "powershell"
     note: str = ""
 
     def to_dict(self) -> dict[str, str | None]:
@@ -163,7 +183,7 @@ class Workaround:
     title: str
     caveat: str
     command: str = ""
-    shell: str = "powershell"
+    shell: Shell = "powershell"
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +225,7 @@ class Cause:
 class CheckStep:
     step: str
     command: str = ""
-    shell: str = "powershell"
+    shell: Shell = "powershell"
     when: str = ""  # shown only for this variant of the finding ("" = always)
 
 
@@ -216,21 +236,18 @@ class StoreCheck:
 
     id: str
     title: str
-    severity: str  # error | warning | info: the usual problem
+    severity: Severity  # of the usual problem
     explanation: str
     path: Path
     cause: str | None = None
     kb: tuple[int, ...] = ()
     fix: tuple[CheckStep, ...] = ()
-    other_severities: tuple[str, ...] = ()
+    other_severities: tuple[Severity, ...] = ()
     sources: tuple[Source, ...] = ()
 
     def steps(self, variant: str = "") -> tuple[CheckStep, ...]:
         """The fix steps for one variant of a finding (steps without ``when`` always apply)."""
         return tuple(s for s in self.fix if not s.when or s.when == variant)
-
-
-CodeKind = Literal["hresult", "tls-alert", "http-status", "message"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,7 +264,7 @@ class CodeCheck:
     step: str
     cause: str | None = None
     command: str = ""
-    shell: str = "powershell"
+    shell: Shell = "powershell"
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,12 +292,3 @@ class KnowledgeBase:
     directory: Path
     checks: Mapping[str, StoreCheck] = field(default_factory=dict)
     codes: Mapping[str, CodeEntry] = field(default_factory=dict)
-
-    def provider_and_channel_names(self) -> list[str]:
-        """Every provider and channel name the catalog cares about (for byte-level prefilters)."""
-        names: set[str] = set()
-        for entry in self.events.values():
-            names.add(entry.channel)
-            names.add(entry.provider)
-            names.update(entry.provider_aliases)
-        return sorted(names, key=str.lower)

@@ -17,7 +17,6 @@ Winlogbeat gives them).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -228,8 +227,3 @@ def write_rules(kb: KnowledgeBase, out_dir: Path) -> tuple[list[ExportedRule], l
     lines += [f"- `{s.source_id}`: {s.reason}" for s in skipped] or ["- nothing"]
     (out_dir / "NOT-EXPORTED.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return rules, skipped
-
-
-def iter_collection_yaml(rules: list[ExportedRule]) -> Iterator[str]:
-    for item in rules:
-        yield dump_rule(item.rule)

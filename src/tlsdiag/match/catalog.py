@@ -15,13 +15,15 @@ kept but flagged ``uncertain``.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
+from typing import NamedTuple
 
 from tlsdiag.kb.model import CatalogEvent, KnowledgeBase
 from tlsdiag.match.conditions import compile_all
-from tlsdiag.model import Event, event_at
+from tlsdiag.model import Event, EventForm, EventRest, event_at
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
@@ -45,17 +47,57 @@ class Match:
     recovered: bool = False
 
 
-def pack_matches(matches: list[Match]) -> tuple[list[tuple], list[tuple]]:
+class PackedShape(NamedTuple):
+    """What packed matches of equal events share: every Event field but locator, record id and time, the
+    catalog entry by id (the receiver has the same knowledge base) and the match's own fields and flags."""
+
+    source: str
+    channel: str
+    provider: str
+    event_id: int
+    level: int | None
+    computer: str
+    provider_guid: str | None
+    qualifiers: int | None
+    task: int | None
+    task_name: str
+    keywords: str
+    data: dict[str, str]
+    message: str | None
+    form: EventForm
+    entry_id: str
+    fields: dict[str, str] | None  # None: the event's own data
+    complete: bool
+    uncertain: bool
+    recovered: bool
+
+
+class PackedRow(NamedTuple):
+    """One packed match: its shape (an index into ``PackedMatches.shapes``) and where and when it is."""
+
+    shape: int
+    locator: str
+    record_id: int | None
+    timestamp: datetime
+
+
+class PackedMatches(NamedTuple):
+    """Matches for another process (``pack_matches``), in their order."""
+
+    shapes: list[PackedShape]
+    rows: list[PackedRow]
+
+
+def pack_matches(matches: list[Match]) -> PackedMatches:
     """Matches for another process, compactly: what repeated events share is sent once.
 
-    Returns (shapes, rows): a shape is everything but locator, record id and time, plus the catalog
-    entry by id (the receiver has the same knowledge base); a row is (shape index, locator, record
-    id, time). Events the reader decoded once for many records share their data mapping, and so
-    their shape.
+    Events the reader decoded once for many records share their data mapping, and so their shape.
     """
-    shapes: list[tuple] = []
-    index: dict[tuple, int] = {}
-    rows: list[tuple] = []
+    shapes: list[PackedShape] = []
+    # id() is safe in this key: ``matches`` holds every event (and so its data and fields) until the
+    # function returns, so no id in the key can be reused by another object meanwhile
+    index: dict[tuple[object, ...], int] = {}
+    rows: list[PackedRow] = []
     for m in matches:
         e = m.event
         fields = None if m.fields is e.data else m.fields
@@ -66,31 +108,42 @@ def pack_matches(matches: list[Match]) -> tuple[list[tuple], list[tuple]]:
         at = index.get(key)
         if at is None:
             at = index[key] = len(shapes)
-            shapes.append((e.source, e.channel, e.provider, e.event_id, e.level, e.computer, e.provider_guid,
-                           e.qualifiers, e.task, e.task_name, e.keywords, dict(e.data), e.message, e.form,
-                           m.entry.id, None if fields is None else dict(fields), m.complete, m.uncertain,
-                           m.recovered))
-        rows.append((at, e.locator, e.record_id, e.timestamp))
-    return shapes, rows
+            shapes.append(PackedShape(e.source, e.channel, e.provider, e.event_id, e.level, e.computer,
+                                      e.provider_guid, e.qualifiers, e.task, e.task_name, e.keywords, dict(e.data),
+                                      e.message, e.form, m.entry.id, None if fields is None else dict(fields),
+                                      m.complete, m.uncertain, m.recovered))
+        rows.append(PackedRow(at, e.locator, e.record_id, e.timestamp))
+    return PackedMatches(shapes, rows)
 
 
-def unpack_matches(packed: tuple[list[tuple], list[tuple]], kb: KnowledgeBase, limit: int | None = None) -> list[Match]:
-    shapes, rows = packed
-    ready: list[tuple | None] = [None] * len(shapes)
+class _Unpacked(NamedTuple):
+    """A packed shape made ready to build matches from (its data frozen once for all its rows)."""
+
+    source: str
+    rest: EventRest
+    entry: CatalogEvent
+    fields: Mapping[str, str]
+    complete: bool
+    uncertain: bool
+    recovered: bool
+
+
+def unpack_matches(packed: PackedMatches, kb: KnowledgeBase, limit: int | None = None) -> list[Match]:
+    """The first ``limit`` (all when None) of the packed matches, as Match objects again."""
+    ready: list[_Unpacked | None] = [None] * len(packed.shapes)
     out: list[Match] = []
-    for at, locator, record_id, timestamp in rows[:limit]:
+    for at, locator, record_id, timestamp in packed.rows[:limit]:
         shape = ready[at]
         if shape is None:
-            (source, channel, provider, event_id, level, computer, guid, qualifiers, task, task_name, keywords,
-             data, message, form, entry_id, fields, complete, uncertain, recovered) = shapes[at]
-            frozen = MappingProxyType(data)
-            shape = ready[at] = (source, (channel, provider, event_id, level, computer, guid, qualifiers, task,
-                                          task_name, keywords, frozen, message, form), kb.events[entry_id],
-                                 frozen if fields is None else MappingProxyType(fields), complete, uncertain,
-                                 recovered)
-        source, rest, entry, fields, complete, uncertain, recovered = shape
-        out.append(Match(event_at(source, locator, record_id, timestamp, rest), entry, fields, complete,
-                         uncertain, recovered))
+            s = packed.shapes[at]
+            frozen = MappingProxyType(s.data)
+            shape = ready[at] = _Unpacked(
+                s.source, (s.channel, s.provider, s.event_id, s.level, s.computer, s.provider_guid, s.qualifiers,
+                           s.task, s.task_name, s.keywords, frozen, s.message, s.form),
+                kb.events[s.entry_id], frozen if s.fields is None else MappingProxyType(s.fields), s.complete,
+                s.uncertain, s.recovered)
+        out.append(Match(event_at(shape.source, locator, record_id, timestamp, shape.rest), shape.entry,
+                         shape.fields, shape.complete, shape.uncertain, shape.recovered))
     return out
 
 
@@ -197,9 +250,3 @@ class CatalogIndex:
             out.append(Match(event, entry, fields, complete, verdict is None, recovered))
         return out
 
-
-def match_events(events: Iterable[Event], kb: KnowledgeBase | CatalogIndex) -> Iterator[Match]:
-    """Matches for a stream of events, lazily; events that match nothing are dropped."""
-    index = kb if isinstance(kb, CatalogIndex) else CatalogIndex(kb)
-    for event in events:
-        yield from index.match(event)

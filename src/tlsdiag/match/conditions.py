@@ -14,12 +14,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
+from typing import TypeAlias
 
 from tlsdiag.kb.model import Condition
 from tlsdiag.model import Event
 
 UNKNOWN = None  # the third truth value
-ATTRIBUTES = ("computer", "level", "message")
 
 
 @lru_cache(maxsize=1024)
@@ -143,7 +143,11 @@ def compile_condition(cond: Condition) -> Compiled:
     return run
 
 
-def compile_all(conds: Iterable[Condition]) -> Callable[[Event, Mapping[str, str] | None, bool], bool | None]:
+ConditionsTest: TypeAlias = Callable[[Event, Mapping[str, str] | None, bool], bool | None]
+"""A compiled set of conditions: (event, fields, complete) -> True, False or None (unknown)."""
+
+
+def compile_all(conds: Iterable[Condition]) -> ConditionsTest:
     """``evaluate_all`` for a fixed tuple of conditions, prepared once."""
     tests = [compile_condition(c) for c in conds]
     if not tests:

@@ -31,14 +31,24 @@ dropped with a note. Choices this module adds, each documented in the report:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, NamedTuple, Protocol, TypeAlias
 
-from tlsdiag.kb.model import Against, Cause, Combination, Evidence, KnowledgeBase
-from tlsdiag.match.catalog import Match, pack_matches, unpack_matches
-from tlsdiag.match.conditions import compile_all
+from tlsdiag.kb.model import (
+    Against,
+    Cause,
+    Combination,
+    Condition,
+    Evidence,
+    FindingKind,
+    KnowledgeBase,
+    Severity,
+    Step,
+)
+from tlsdiag.match.catalog import Match, PackedMatches, pack_matches, unpack_matches
+from tlsdiag.match.conditions import ConditionsTest, compile_all
 from tlsdiag.match.hostfacts import HostFacts, HostFactsCollector, computer_key
 
 KEEP_EVENTS = 10  # events kept per evidence item for the timeline (the first ones; count/first/last are exact)
@@ -49,12 +59,25 @@ RULED_OUT_FACTOR = 0.2
 YIELD_PROVEN_FACTOR = 0.5  # a cause that yields to one the stores prove on the same computer
 
 
-def confidence_of(score: float, weak: bool) -> str:
+def confidence_of(score: float, weak: bool) -> Confidence:
     if weak or score < LOW:
         return "weak"
     if score >= HIGH:
         return "high"
     return "medium" if score >= MEDIUM else "low"
+
+
+@dataclass(slots=True)
+class HitState:
+    """A ``Hit`` as it travels from a worker process (``Hit.export``, ``Hit.absorb``)."""
+
+    count: int
+    known: int
+    first: datetime | None
+    last: datetime | None
+    matches: PackedMatches
+    bucket_seconds: int
+    spans: dict[int, list[datetime]] | None
 
 
 @dataclass(slots=True)
@@ -118,23 +141,23 @@ class Hit:
             for ts in times:
                 self._span(self.spans, ts)
 
-    def export(self) -> tuple:
+    def export(self) -> HitState:
         """This hit for another process (matches packed; see ``absorb``)."""
-        return (self.count, self.known, self.first, self.last, pack_matches(self.matches), self.bucket_seconds,
-                self.spans)
+        return HitState(self.count, self.known, self.first, self.last, pack_matches(self.matches),
+                        self.bucket_seconds, self.spans)
 
-    def absorb(self, state: tuple, kb: KnowledgeBase) -> None:
+    def absorb(self, state: HitState, kb: KnowledgeBase) -> None:
         """Add the hits of later events (a range read after this one), exactly as if added one by one."""
-        count, known, first, last, matches, _bucket, spans = state
-        self.count += count
-        self.known += known
+        self.count += state.count
+        self.known += state.known
+        first, last = state.first, state.last
         if first is not None and (self.first is None or first < self.first):
             self.first = first
         if last is not None and (self.last is None or last > self.last):
             self.last = last
-        self.matches.extend(unpack_matches(matches, kb, max(0, KEEP_EVENTS - len(self.matches))))
-        if self.spans is not None and spans:
-            for bucket, (low, high) in spans.items():
+        self.matches.extend(unpack_matches(state.matches, kb, max(0, KEEP_EVENTS - len(self.matches))))
+        if self.spans is not None and state.spans:
+            for bucket, (low, high) in state.spans.items():
                 span = self.spans.get(bucket)
                 if span is None:
                     self.spans[bucket] = [low, high]
@@ -154,24 +177,70 @@ class Hit:
         return self.known == 0
 
 
+Confidence: TypeAlias = Literal["high", "medium", "low", "weak", "ruled out", "excluded"]
+StoreVerdict: TypeAlias = Literal["proven", "ruled_out"]
+
+
+class StoreCertRef(Protocol):
+    """The certificate a store finding is about (``tlsdiag.stores.checks.CertRef``)."""
+
+    @property
+    def subject(self) -> str: ...
+    @property
+    def issuer(self) -> str: ...
+    @property
+    def thumbprint(self) -> str: ...
+    @property
+    def where(self) -> str: ...
+    @property
+    def note(self) -> str: ...
+    @property
+    def written(self) -> datetime | None: ...
+    @property
+    def not_before(self) -> datetime: ...
+    @property
+    def not_after(self) -> datetime: ...
+    @property
+    def has_private_key(self) -> bool | None: ...
+
+
+class StoreFinding(Protocol):
+    """What the correlator, the pipeline and the views read of a certificate-store finding.
+
+    ``tlsdiag.stores.checks.Finding`` is the implementation; this room names only what it reads, so
+    matching never imports the store package (which loads the certificate library)."""
+
+    @property
+    def check(self) -> str: ...
+    @property
+    def kind(self) -> FindingKind: ...
+    @property
+    def severity(self) -> Severity: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def why(self) -> str: ...
+    @property
+    def cause(self) -> str | None: ...
+    @property
+    def cert(self) -> StoreCertRef | None: ...
+    @property
+    def fix(self) -> Sequence[Step]: ...
+    @property
+    def is_problem(self) -> bool: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class StoreResult:
     """What the store analysis found for one computer's export (built by scan.py from tlsdiag.stores)."""
 
     computer: str  # "" when the export does not say
     source: str
-    findings: tuple[Any, ...] = ()  # tlsdiag.stores Finding objects (problems only)
+    findings: tuple[StoreFinding, ...] = ()  # problems only
     clean_checks: frozenset[str] = frozenset()  # checks that ran on this export and found nothing
     named: bool = True  # False when the computer name is only the collection folder's name
     os_build: int | None = None  # Windows build recorded by the collector, if any
-
-
-def finding_check(finding: Any) -> str:
-    return str(getattr(finding, "check", None) or getattr(finding, "check_id", ""))
-
-
-def finding_cause(finding: Any) -> str | None:
-    return getattr(finding, "cause", None) or getattr(finding, "cause_id", None)
 
 
 @dataclass(slots=True)
@@ -179,6 +248,21 @@ class EvidenceItem:
     evidence: Evidence
     hit: Hit
     weight_used: float
+
+
+class FiredCombination(NamedTuple):
+    """A combination whose events all fell within its window on the computer: the smallest such window."""
+
+    combination: Combination
+    start: datetime
+    end: datetime
+
+
+class AppliedAgainst(NamedTuple):
+    """An ``against`` item that lowered the score: by its events (``hit``) or by the Windows build (None)."""
+
+    against: Against
+    hit: Hit | None
 
 
 @dataclass(slots=True)
@@ -190,15 +274,15 @@ class Diagnosis:
     score: float = 0.0
     weak: bool = False
     evidence: list[EvidenceItem] = field(default_factory=list)
-    combinations: list[tuple[Combination, datetime, datetime]] = field(default_factory=list)
-    against: list[tuple[Against, Hit | None]] = field(default_factory=list)
+    combinations: list[FiredCombination] = field(default_factory=list)
+    against: list[AppliedAgainst] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    store: str | None = None  # "proven" | "ruled_out" | None
-    store_findings: list[Any] = field(default_factory=list)
+    store: StoreVerdict | None = None
+    store_findings: list[StoreFinding] = field(default_factory=list)
     excluded: str | None = None  # why the cause does not apply to this computer
 
     @property
-    def confidence(self) -> str:
+    def confidence(self) -> Confidence:
         if self.excluded:
             return "excluded"
         if self.store == "ruled_out":
@@ -220,7 +304,7 @@ class Diagnosis:
         times = [i.hit.last for i in self.evidence if i.hit.last]
         return max(times) if times else None
 
-    def sort_key(self) -> tuple:
+    def sort_key(self) -> tuple[bool, bool, bool, float, int, str]:
         return (not self.made, self.excluded is not None, self.store != "proven", -round(self.score, 6),
                 -sum(1 for i in self.evidence if i.evidence.role == "specific"), self.cause.id)
 
@@ -250,6 +334,44 @@ def _min_window(lists: list[list[datetime]]) -> tuple[datetime, datetime] | None
     return best
 
 
+class _PlanStep(NamedTuple):
+    """One distinct condition test of a catalog entry's plan, with the items its verdict decides."""
+
+    test: ConditionsTest
+    evidence: list[tuple[Cause, Evidence]]
+    against: list[tuple[Cause, int]]  # (cause, index into cause.against)
+
+
+class _Action(NamedTuple):
+    """What a match adds for one evidence item (``evidence``) or one against item (``against``, its index)."""
+
+    cause: Cause
+    evidence: Evidence | None
+    against: int | None
+    known: bool  # the conditions were definitely true (not unknown)
+
+
+class _Verdicts(NamedTuple):
+    """A memo entry of ``Correlator.targets``: what the conditions saw, and the actions they gave."""
+
+    fields: Mapping[str, str]
+    computer: str
+    level: int | None
+    message: str | None
+    actions: list[_Action]
+
+
+@dataclass(slots=True)
+class CorrelatorState:
+    """Everything a Correlator accumulated, as it travels from a worker process (``export``/``absorb``)."""
+
+    matches: int
+    names: dict[str, str]
+    hits: dict[str, dict[str, dict[str, HitState]]]  # computer key -> cause id -> evidence id -> hit
+    against_hits: dict[str, dict[str, dict[int, HitState]]]  # computer key -> cause id -> against index -> hit
+    against_unknown: dict[str, dict[str, set[int]]]
+
+
 class Correlator:
     """Accumulates matches (one at a time, so a TUI can ask for results mid-scan) and diagnoses."""
 
@@ -259,10 +381,10 @@ class Correlator:
         self._against: dict[str, list[tuple[Cause, int, Against, int]]] = {}
         self._timed: dict[tuple[str, str], int] = {}  # (cause, evidence) in a combination -> bucket seconds
         # each distinct condition set is compiled once and evaluated once per match (causes share them)
-        self._tests: list[Any] = []
-        keys: dict[Any, int] = {}
+        self._tests: list[ConditionsTest] = []
+        keys: dict[str, int] = {}
 
-        def test_id(where: tuple) -> int:
+        def test_id(where: tuple[Condition, ...]) -> int:
             key = repr(where)
             if key not in keys:
                 keys[key] = len(self._tests)
@@ -287,12 +409,12 @@ class Correlator:
         self.names: dict[str, str] = {}
         self.store_notes: dict[str, list[str]] = {}
         self.matches = 0
-        self._plans: dict[str, list[tuple[Any, list[tuple[Cause, Evidence]], list[tuple[Cause, int]]]]] = {}
+        self._plans: dict[str, list[_PlanStep]] = {}
         self._last_computer: str | None = None
         self._last_key = ""
-        self._verdicts: dict[tuple, tuple] = {}
+        self._verdicts: dict[tuple[str, int, bool, bool], _Verdicts] = {}
 
-    def _plan(self, entry_id: str) -> list[tuple[Any, list[tuple[Cause, Evidence]], list[tuple[Cause, int]]]]:
+    def _plan(self, entry_id: str) -> list[_PlanStep]:
         """Per catalog entry: each distinct condition test once, with the evidence/against items it decides."""
         plan = self._plans.get(entry_id)
         if plan is None:
@@ -301,20 +423,20 @@ class Correlator:
                 by_test.setdefault(tid, ([], []))[0].append((cause, ev))
             for cause, i, _ag, tid in self._against.get(entry_id, ()):
                 by_test.setdefault(tid, ([], []))[1].append((cause, i))
-            plan = self._plans[entry_id] = [(self._tests[tid], evs, ags) for tid, (evs, ags) in by_test.items()]
+            plan = self._plans[entry_id] = [_PlanStep(self._tests[tid], evs, ags) for tid, (evs, ags) in by_test.items()]
         return plan
 
-    def _actions(self, match: Match) -> list[tuple[bool, Cause, Any, bool]]:
-        """What one match adds: (is evidence, cause, evidence item or against index, known/definite)."""
-        out: list[tuple[bool, Cause, Any, bool]] = []
+    def _actions(self, match: Match) -> list[_Action]:
+        """What one match adds: per evidence or against item it satisfies, whether definitely."""
+        out: list[_Action] = []
         event = match.event
         for test, evidence, against in self._plan(match.entry.id):
             verdict = test(event, match.fields, match.complete)
             if verdict is False:
                 continue
             known = verdict is True and not match.uncertain
-            out.extend((True, cause, ev, known) for cause, ev in evidence)
-            out.extend((False, cause, i, verdict is True) for cause, i in against)
+            out.extend(_Action(cause, ev, None, known) for cause, ev in evidence)
+            out.extend(_Action(cause, None, i, verdict is True) for cause, i in against)
         return out
 
     def fields_read(self, entry_id: str) -> set[str]:
@@ -349,82 +471,86 @@ class Correlator:
             self._last_computer, self._last_key = event.computer, key
         # Conditions see only the fields, computer, level and message: a repeated event (the reader shares
         # one data mapping between repetitions) reuses the verdicts of the first instead of testing again.
+        # The key holds id(fields), which is safe: the memo entry keeps the fields mapping itself alive (so
+        # its id cannot pass to another object while the entry exists), and a hit is checked with ``is``.
         fields = match.fields
         memo_key = (match.entry.id, id(fields), match.complete, match.uncertain)
         cached = self._verdicts.get(memo_key)
-        if (cached is not None and cached[0] is fields and cached[1] == event.computer and cached[2] == event.level
-                and cached[3] == event.message):
-            actions = cached[4]
+        if (cached is not None and cached.fields is fields and cached.computer == event.computer
+                and cached.level == event.level and cached.message == event.message):
+            actions = cached.actions
         else:
             actions = self._actions(match)
             if len(self._verdicts) >= 4096:
                 self._verdicts.clear()
-            self._verdicts[memo_key] = (fields, event.computer, event.level, event.message, actions)
+            self._verdicts[memo_key] = _Verdicts(fields, event.computer, event.level, event.message, actions)
         out: list[tuple[Hit, bool]] = []
         hits = self._hits.setdefault(key, {})
-        for is_evidence, cause, item, known in actions:
-            if is_evidence:
+        for cause, evidence, against, known in actions:
+            if evidence is not None:
                 per_cause = hits.get(cause.id)
                 if per_cause is None:
                     per_cause = hits[cause.id] = {}
-                hit = per_cause.get(item.id)
+                hit = per_cause.get(evidence.id)
                 if hit is None:
-                    bucket = self._timed.get((cause.id, item.id))
-                    hit = per_cause[item.id] = Hit(bucket_seconds=bucket, spans={}) if bucket else Hit()
+                    bucket = self._timed.get((cause.id, evidence.id))
+                    hit = per_cause[evidence.id] = Hit(bucket_seconds=bucket, spans={}) if bucket else Hit()
                 out.append((hit, known))
+            elif against is None:
+                continue  # an action names evidence or an against item, never neither
             elif known:
                 per = self._against_hits.setdefault(key, {}).setdefault(cause.id, {})
-                hit = per.get(item)
+                hit = per.get(against)
                 if hit is None:
-                    hit = per[item] = Hit()
+                    hit = per[against] = Hit()
                 out.append((hit, True))
             else:
-                self._against_unknown.setdefault(key, {}).setdefault(cause.id, set()).add(item)
+                self._against_unknown.setdefault(key, {}).setdefault(cause.id, set()).add(against)
         return out
 
     def computers(self) -> list[str]:
         return list(self._hits)
 
-    def export(self) -> dict[str, Any]:
+    def export(self) -> CorrelatorState:
         """Everything ``add`` accumulated, for another process (a worker that analysed a range of a log)."""
-        return {
-            "matches": self.matches,
-            "names": dict(self.names),
-            "hits": {key: {cid: {eid: hit.export() for eid, hit in per.items()} for cid, per in causes.items()}
-                     for key, causes in self._hits.items()},
-            "against_hits": {key: {cid: {i: hit.export() for i, hit in per.items()} for cid, per in causes.items()}
-                             for key, causes in self._against_hits.items()},
-            "against_unknown": {key: {cid: set(found) for cid, found in causes.items()}
-                                for key, causes in self._against_unknown.items()},
-        }
+        return CorrelatorState(
+            matches=self.matches,
+            names=dict(self.names),
+            hits={key: {cid: {eid: hit.export() for eid, hit in per.items()} for cid, per in causes.items()}
+                  for key, causes in self._hits.items()},
+            against_hits={key: {cid: {i: hit.export() for i, hit in per.items()} for cid, per in causes.items()}
+                          for key, causes in self._against_hits.items()},
+            against_unknown={key: {cid: set(found) for cid, found in causes.items()}
+                             for key, causes in self._against_unknown.items()},
+        )
 
-    def absorb(self, state: dict[str, Any]) -> None:
+    def absorb(self, state: CorrelatorState) -> None:
         """Add an exported state of matches that came after everything added so far (in input order).
 
         The result equals adding those matches one by one: counts add up, first/last and the per-bucket
         spans take the extremes, the kept example events are the first ones, names keep the first spelling.
         """
-        self.matches += state["matches"]
-        for key, name in state["names"].items():
+        self.matches += state.matches
+        for key, name in state.names.items():
             self.names.setdefault(key, name)
-        for key, causes in state["hits"].items():
+        for key, causes in state.hits.items():
             mine = self._hits.setdefault(key, {})
             for cid, per in causes.items():
                 target = mine.setdefault(cid, {})
                 for eid, hit_state in per.items():
                     hit = target.get(eid)
                     if hit is None:
-                        bucket = hit_state[5]
+                        bucket = hit_state.bucket_seconds
                         hit = target[eid] = Hit(bucket_seconds=bucket, spans={}) if bucket else Hit()
                     hit.absorb(hit_state, self.kb)
-        for key, causes in state["against_hits"].items():
+        for key, against_causes in state.against_hits.items():
             mine_against = self._against_hits.setdefault(key, {})
-            for cid, per in causes.items():
+            for cid, against_per in against_causes.items():
                 target_against = mine_against.setdefault(cid, {})
-                for i, hit_state in per.items():
-                    target_against.setdefault(i, Hit()).absorb(hit_state, self.kb)
-        for key, causes in state["against_unknown"].items():
-            for cid, found in causes.items():
+                for i, against_state in against_per.items():
+                    target_against.setdefault(i, Hit()).absorb(against_state, self.kb)
+        for key, unknown in state.against_unknown.items():
+            for cid, found in unknown.items():
                 self._against_unknown.setdefault(key, {}).setdefault(cid, set()).update(found)
 
     def diagnose(self, host_facts: HostFactsCollector | Mapping[str, HostFacts] | None = None,
@@ -540,9 +666,8 @@ class Correlator:
         for cause in sorted(self.kb.causes.values(), key=lambda c: c.id):
             cause_hits = hits.get(cause.id, {})
             # an info-level note (e.g. a default setting that is a precondition) does not prove a cause
-            proofs = [f for f in findings if finding_check(f) in cause.proves and getattr(f, "is_problem", True)]
-            related = [f for f in findings if f not in proofs
-                       and (finding_cause(f) == cause.id or finding_check(f) in cause.proves)]
+            proofs = [f for f in findings if f.check in cause.proves and f.is_problem]
+            related = [f for f in findings if f not in proofs and (f.cause == cause.id or f.check in cause.proves)]
             if not cause_hits and not proofs:
                 continue  # findings that merely name a cause (e.g. a setting) do not diagnose it
             d = self._score(name, key, cause, cause_hits)
@@ -592,13 +717,13 @@ class Correlator:
             window = _min_window(lists)
             if window and window[1] - window[0] <= combo.within:
                 keep *= 1.0 - combo.weight
-                d.combinations.append((combo, window[0], window[1]))
+                d.combinations.append(FiredCombination(combo, window[0], window[1]))
         score = 1.0 - keep if d.evidence else 0.0
         ag_hits = self._against_hits.get(key, {}).get(cause.id, {})
         for i, ag in enumerate(cause.against):
             if ag.event and i in ag_hits:
                 score *= 1.0 - ag.weight
-                d.against.append((ag, ag_hits[i]))
+                d.against.append(AppliedAgainst(ag, ag_hits[i]))
             elif ag.event and i in self._against_unknown.get(key, {}).get(cause.id, set()):
                 d.notes.append(f"not applied (fields unknown on this input): against '{ag.note}'")
         d.score = score
@@ -609,19 +734,20 @@ class Correlator:
         return d
 
     @staticmethod
-    def _apply_store(d: Diagnosis, cause: Cause, proofs: list[Any], related: list[Any], clean: set[str]) -> None:
+    def _apply_store(d: Diagnosis, cause: Cause, proofs: list[StoreFinding], related: list[StoreFinding],
+                     clean: set[str]) -> None:
         if proofs:
             found_only = not d.evidence
             d.score = max(PROVEN_FLOOR, 1.0 - (1.0 - d.score) * (1.0 - PROVEN_FLOOR))
             d.weak = False
             d.store = "proven"
-            checks = ", ".join(sorted({finding_check(f) for f in proofs}))
+            checks = ", ".join(sorted({f.check for f in proofs}))
             d.notes.insert(0, ("found in the stores (no matching events): " if found_only else
                                "proven by store: ") + f"check(s) {checks} found the problem")
             return
         if related:
             d.notes.append("related store findings (shown, not scored): "
-                           + ", ".join(sorted({finding_check(f) for f in related})))
+                           + ", ".join(sorted({f.check for f in related})))
         ran_clean = sorted(set(cause.rules_out_when_clean) & clean)
         if ran_clean:
             d.score *= RULED_OUT_FACTOR
@@ -645,7 +771,7 @@ class Correlator:
         for ag in cause.against:
             if ag.windows and ag.windows.contains(build):
                 d.score *= 1.0 - ag.weight
-                d.against.append((ag, None))
+                d.against.append(AppliedAgainst(ag, None))
 
 
 def _range_text(lo: int | None, hi: int | None) -> str:
@@ -655,12 +781,3 @@ def _range_text(lo: int | None, hi: int | None) -> str:
         return f">= {lo}"
     return f"<= {hi}" if hi is not None else "any"
 
-
-def diagnose(matches: Iterable[Match], kb: KnowledgeBase,
-             host_facts: HostFactsCollector | Mapping[str, HostFacts] | None = None,
-             store_findings: Iterable[StoreResult] = ()) -> list[Diagnosis]:
-    """Ranked diagnoses per computer for a batch of matches (see module docstring for the rules)."""
-    correlator = Correlator(kb)
-    for match in matches:
-        correlator.add(match)
-    return correlator.diagnose(host_facts, store_findings)

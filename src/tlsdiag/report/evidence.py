@@ -143,6 +143,7 @@ def stores_for(result: Any, computer: str) -> list[Any]:
     if result is None or not getattr(result, "stores", None):
         return []
     short = computer_key(computer or "").split(".")[0]
+    # by id(): findings are unhashable dataclasses; ``result`` holds them all for this call, so no id is reused
     used = {id(f) for d in result.diagnoses_for(computer) for f in d.store_findings}
     out = [a for a in result.stores if any(id(f) in used for f in a.findings)
            or (short and computer_key(getattr(a.snapshot, "computer", "") or "").split(".")[0] == short)]

@@ -16,6 +16,7 @@ from tlsdiag.model import iso_utc
 from tlsdiag.report import SCHEMA_VERSION, steps
 
 if TYPE_CHECKING:
+    from tlsdiag.match.diagnose import StoreFinding
     from tlsdiag.stores import Finding, StoreSnapshot
     from tlsdiag.stores.model import StoreLoss
 
@@ -109,7 +110,7 @@ def _issuer_text(snap: StoreSnapshot) -> str:
     return text
 
 
-def finding_text(f: Finding, base: str = "") -> list[str]:
+def finding_text(f: StoreFinding, base: str = "") -> list[str]:
     """One store finding for a terminal, in the `stores` report and under a scan's diagnosis alike: what, the
     certificate, why, the cause it proves, the fix (``base`` indents the whole block)."""
     t = textsafe.one_line
@@ -183,7 +184,7 @@ def render_text(results: Sequence[StoreReport], lost: Sequence[StoreLoss] = ()) 
     return "\n".join(out)
 
 
-def finding_markdown(f: Finding) -> list[str]:
+def finding_markdown(f: StoreFinding) -> list[str]:
     """One store finding for a ticket, in the `stores` report and under a scan's diagnosis alike: a heading,
     the certificate as a list, why, the fix steps."""
     md = textsafe.markdown

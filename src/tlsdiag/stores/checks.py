@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from tlsdiag.kb.model import Step, StoreCheck
+from tlsdiag.kb.model import FindingKind, Severity, Step, StoreCheck
 from tlsdiag.model import iso_utc
 from tlsdiag.stores.certs import Cert
 from tlsdiag.stores.model import (
@@ -54,8 +54,6 @@ ISSUER_LIST_LIMIT = 16384
 ROOT_COUNT_LIMIT = 100
 BACKUP = r"C:\tlsdiag-backup"
 SCHANNEL_HKLM = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL"
-
-SEVERITIES = ("error", "warning", "info")
 
 FixStep = Step  # a store finding's fix step is a knowledge-base step: one type, one rendering per medium
 
@@ -139,8 +137,8 @@ class Finding:
     notes are context that supports no cause (an expired root); neither changes the exit status."""
 
     check: str
-    kind: str  # "problem" | "note" (worth knowing, proves nothing) | "clean" (check ran, found nothing)
-    severity: str  # error | warning | info
+    kind: FindingKind  # "note": worth knowing, proves nothing; "clean": the check ran and found nothing
+    severity: Severity
     why: str
     computer: str = ""
     cause: str | None = None
@@ -255,7 +253,7 @@ def _remove(sc: StoreCert, *, with_key: bool = False) -> list[FixStep]:
 # ---------------------------------------------------------------- helpers
 
 
-def _problem(check: str, severity: str, why: str, sc: StoreCert | None = None, fix: list[FixStep] | None = None,
+def _problem(check: str, severity: Severity, why: str, sc: StoreCert | None = None, fix: list[FixStep] | None = None,
              cause: str | bool | None = True, **details: Any) -> Finding:
     cause_id = CHECKS[check][1] if cause is True else (cause or None)
     return Finding(check, "problem", severity, why, cause=cause_id, cert=CertRef.of(sc) if sc else None,

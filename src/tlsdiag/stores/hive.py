@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tlsdiag.errors import InputError
-from tlsdiag.stores.model import StoreSnapshot
+from tlsdiag.stores.model import StoreLocation, StoreSnapshot
 from tlsdiag.stores.registry import KeyRole, NoStoreData, add_cert_key, add_schannel_value, note_key
 
 if TYPE_CHECKING:  # regipy is imported where a hive is read; its classes are named here for the types
     from regipy.registry import NKRecord, RegistryHive
 
 REGF_HEADER = 4096
-_TREES = {
+_TREES: dict[StoreLocation, str] = {
     "machine": r"\Microsoft\SystemCertificates",
     "group-policy": r"\Policies\Microsoft\SystemCertificates",
     "enterprise": r"\Microsoft\EnterpriseCertificates",
@@ -108,7 +108,8 @@ def _key(hive: RegistryHive, path: str) -> NKRecord | None:
     from regipy.exceptions import NoRegistrySubkeysException, RegistryKeyNotFoundException
 
     try:
-        return hive.get_key(path)
+        key: NKRecord = hive.get_key(path)  # regipy's methods carry no annotations
+        return key
     except (RegistryKeyNotFoundException, NoRegistrySubkeysException):
         return None
 

@@ -20,16 +20,16 @@ from tlsdiag.errors import InputError
 from tlsdiag.stores.blob import parse_blob
 from tlsdiag.stores.certs import Cert
 from tlsdiag.stores.model import (
-    LOCATIONS,
     MACHINE,
     SCHANNEL_VALUES,
     StoreCert,
+    StoreLocation,
     StoreSnapshot,
     canonical_store,
 )
 
 FORMAT = "tlsdiag-stores"
-_LOCATION_ALIASES = {"localmachine": MACHINE, "machine": MACHINE, "grouppolicy": "group-policy",
+_LOCATION_ALIASES: dict[str, StoreLocation] = {"localmachine": MACHINE, "machine": MACHINE, "grouppolicy": "group-policy",
                      "group-policy": "group-policy", "policy": "group-policy", "enterprise": "enterprise"}
 
 
@@ -75,7 +75,7 @@ def parse_time(text: str) -> datetime | None:
     return base.replace(microsecond=micro, tzinfo=tz).astimezone(timezone.utc)
 
 
-class _Keys(dict):
+class _Keys(dict[str, Any]):
     """A JSON object whose keys match case-insensitively (hand-edited or other tools' JSON)."""
 
     def __init__(self, pairs: list[tuple[str, Any]]) -> None:
@@ -125,8 +125,8 @@ def read_storejson(data: bytes, display: str, snapshot: StoreSnapshot) -> None:
             continue
         name = canonical_store(store["Name"])
         loc_raw = str(store.get("Location") or MACHINE)
-        location = _LOCATION_ALIASES.get(loc_raw.strip().lower().replace(" ", ""), loc_raw)
-        if location not in LOCATIONS:
+        location = _LOCATION_ALIASES.get(loc_raw.strip().lower().replace(" ", ""))
+        if location is None:
             snapshot.warnings.append(f"{display}: Stores[{n}] location {loc_raw!r} unknown; read as machine")
             location = MACHINE
         snapshot.covered.add((location, name))
@@ -145,7 +145,7 @@ def read_storejson(data: bytes, display: str, snapshot: StoreSnapshot) -> None:
         snapshot.sources.append(display)
 
 
-def _add(snapshot: StoreSnapshot, item: Any, location: str, store: str, display: str, place: str) -> None:
+def _add(snapshot: StoreSnapshot, item: Any, location: StoreLocation, store: str, display: str, place: str) -> None:
     """One certificate: ``RawData`` (from the certificate provider) and/or ``Blob`` (the registry value of
     this physical store, base64, parsed like a reg export's). The provider returns the first physical copy
     of a thumbprint, so when the Blob is there its private-key flag and friendly name are this store's own

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Protocol
 
 from tlsdiag.errors import InputError
 from tlsdiag.stores.certfiles import CERT_SUFFIXES, looks_like_cert, read_certfile
@@ -26,16 +26,37 @@ from tlsdiag.stores.model import StoreLoss, StoreSnapshot, is_store_name
 from tlsdiag.stores.regfile import looks_like_reg, read_reg
 from tlsdiag.stores.registry import NoStoreData
 
+if TYPE_CHECKING:
+    from tlsdiag.model import FileForm, FileReport, InputKind
+
 STORE_KINDS = ("reg", "hive", "storejson", "cert")
 METADATA_NAME = "tlsdiag-collection.txt"
 MAX_INPUT = 1 << 30  # a SOFTWARE hive is large, but not a gigabyte
+
+
+class StoreInput(Protocol):
+    """What this package reads of a discovered input file (``tlsdiag.inputs.InputFile``)."""
+
+    @property
+    def display(self) -> str: ...
+    @property
+    def kind(self) -> InputKind: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def path(self) -> Path: ...
+    @property
+    def members(self) -> tuple[str, ...]: ...
+    @property
+    def problem(self) -> str | None: ...
+    def open(self) -> IO[bytes]: ...
 
 
 @dataclass
 class _Item:
     display: str
     kind: str
-    opener: Any  # () -> BinaryIO
+    opener: Callable[[], IO[bytes]]
     path: Path | None = None
     explicit: bool = False  # named on the command line itself (not found in a folder)
 
@@ -72,13 +93,13 @@ def sniff(head: bytes, name: str) -> str:
     return "unknown"
 
 
-def _from_inputfile(obj: Any, skipped: list[str], explicit: bool = False) -> list[_Item]:
+def _from_inputfile(obj: StoreInput, skipped: list[str], explicit: bool = False) -> list[_Item]:
     """Store inputs among discovered files; files the discoverer could not classify are
     sniffed again with this package's own content tests (collector JSON, metadata)."""
     display = str(obj.display)
     name = _split(display)[1]
-    kind = getattr(obj, "kind", "unknown")
-    problem = getattr(obj, "problem", None)
+    kind: str = obj.kind  # and this package's own kinds: collection, manifest
+    problem = obj.problem
     if problem:
         if kind in STORE_KINDS or name.lower().endswith((".reg", ".json", *CERT_SUFFIXES)):
             skipped.append(f"{display}: {problem}")
@@ -96,9 +117,7 @@ def _from_inputfile(obj: Any, skipped: list[str], explicit: bool = False) -> lis
             return []
     if kind not in (*STORE_KINDS, "collection", "manifest") or not (explicit or wanted_hive(kind, display)):
         return []
-    members = getattr(obj, "members", ())
-    path = getattr(obj, "path", None)
-    on_disk = Path(path) if path is not None and not members else None
+    on_disk = Path(obj.path) if not obj.members else None
     return [_Item(display, kind, obj.open, on_disk, explicit)]
 
 
@@ -134,7 +153,6 @@ def _items_from_path(path: Path, skipped: list[str]) -> list[_Item]:
 
 
 def _read_all(item: _Item) -> bytes:
-    handle: BinaryIO
     with item.opener() as handle:
         data = handle.read(MAX_INPUT + 1)
     if len(data) > MAX_INPUT:
@@ -218,7 +236,7 @@ def _read_item(item: _Item, data: bytes, snapshot: StoreSnapshot) -> None:
         read_certfile(data, item.display, store_folder, snapshot)
 
 
-def load_stores(inputs: Iterable[Any], *, failed: list[StoreLoss] | None = None) -> list[StoreSnapshot]:
+def load_stores(inputs: Iterable[str | os.PathLike[str] | StoreInput], *, failed: list[StoreLoss] | None = None) -> list[StoreSnapshot]:
     """One snapshot per computer from paths or ``InputFile`` objects.
 
     Raises :class:`InputError` for an explicitly named file that is no store export or
@@ -277,7 +295,8 @@ def certificates_from(snapshots: Iterable[StoreSnapshot], display: str) -> int:
                if sc.source == display or sc.source.startswith(display + " "))
 
 
-def file_reports(inputs: Iterable[Any], snapshots: list[StoreSnapshot], failed: list[StoreLoss]) -> list[Any]:
+def file_reports(inputs: Iterable[str | os.PathLike[str] | StoreInput], snapshots: list[StoreSnapshot],
+                 failed: list[StoreLoss]) -> list[FileReport]:
     """One ``FileReport`` per store input, so a scan's summary counts store losses as it counts event losses.
 
     ``records`` stays 0 (event-record counts are not mixed with certificates: ``certificates_from`` says
@@ -288,11 +307,14 @@ def file_reports(inputs: Iterable[Any], snapshots: list[StoreSnapshot], failed: 
     losses = [loss for snap in snapshots for loss in snap.lost] + list(failed)
     out = []
     for obj in inputs:
-        display = str(getattr(obj, "display", obj))
+        kind: FileForm
+        if isinstance(obj, (str, os.PathLike)):  # a path given as it is (load_stores takes those too)
+            display, kind, size = str(obj), "store", 0
+        else:
+            display, kind, size = obj.display, obj.kind, obj.size
         mine = [x for x in losses if x.source == display]
         unusable = next((x.reason for x in failed if x.source == display), None)
-        report = FileReport(display, str(getattr(obj, "kind", "store")), int(getattr(obj, "size", 0) or 0),
-                            error=unusable)
+        report = FileReport(display, kind, size, error=unusable)
         report.lost = [Loss(display, x.where or "whole file", f"{x.item} lost: {x.reason}") for x in mine]
         out.append(report)
     return out

@@ -9,27 +9,29 @@ So every certificate here keeps its physical location and store name.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 from tlsdiag.stores.certs import Cert
 
 if TYPE_CHECKING:
     from tlsdiag.stores.manifest import Manifest
 
-MACHINE = "machine"
-GROUP_POLICY = "group-policy"
-ENTERPRISE = "enterprise"
-LOCATIONS = (MACHINE, GROUP_POLICY, ENTERPRISE)
-LOCATION_TEXT = {
+StoreLocation: TypeAlias = Literal["machine", "group-policy", "enterprise"]
+"""Where a physical store lives: the machine's own, the one group policy fills, the enterprise (AD) one."""
+MACHINE: Final = "machine"
+GROUP_POLICY: Final = "group-policy"
+ENTERPRISE: Final = "enterprise"
+LOCATIONS: tuple[StoreLocation, ...] = (MACHINE, GROUP_POLICY, ENTERPRISE)
+LOCATION_TEXT: dict[str, str] = {
     MACHINE: "local machine",
     GROUP_POLICY: "group policy",
     ENTERPRISE: "enterprise (Active Directory)",
 }
 # Registry key (under HKLM) of each physical location.
-LOCATION_KEYS = {
+LOCATION_KEYS: dict[StoreLocation, str] = {
     MACHINE: r"SOFTWARE\Microsoft\SystemCertificates",
     GROUP_POLICY: r"SOFTWARE\Policies\Microsoft\SystemCertificates",
     ENTERPRISE: r"SOFTWARE\Microsoft\EnterpriseCertificates",
@@ -69,7 +71,7 @@ class StoreCert:
     """One certificate in one physical store."""
 
     cert: Cert
-    location: str  # machine | group-policy | enterprise
+    location: StoreLocation
     store: str  # canonical physical store name (ROOT, AuthRoot, CA, MY, ...)
     has_private_key: bool | None  # None: the input cannot tell (certificate files)
     friendly_name: str = ""
@@ -163,9 +165,6 @@ class StoreSnapshot:
     def physical_stores(self) -> list[tuple[str, str, list[StoreCert]]]:
         keys = sorted(self.covered, key=lambda k: (LOCATIONS.index(k[0]) if k[0] in LOCATIONS else 9, k[1].lower()))
         return [(loc, name, self.physical(loc, name)) for loc, name in keys]
-
-    def iter_certs(self) -> Iterator[StoreCert]:
-        yield from self.certs
 
     def merge(self, other: StoreSnapshot) -> None:
         for item in other.certs:

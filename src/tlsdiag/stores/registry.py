@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal, TypeAlias
 
 from cryptography.exceptions import UnsupportedAlgorithm
 
@@ -22,12 +23,13 @@ from tlsdiag.stores.model import (
     MACHINE,
     SCHANNEL_VALUES,
     StoreCert,
+    StoreLocation,
     StoreSnapshot,
     canonical_store,
 )
 
 _PREFIX = re.compile(r"^(?:HKEY_LOCAL_MACHINE|HKLM)\\", re.IGNORECASE)
-_LOCATION_RES = [
+_LOCATION_RES: list[tuple[StoreLocation, re.Pattern[str]]] = [
     (GROUP_POLICY, re.compile(r"^SOFTWARE\\Policies\\Microsoft\\SystemCertificates(?:\\(.*))?$", re.IGNORECASE)),
     (MACHINE, re.compile(r"^SOFTWARE\\Microsoft\\SystemCertificates(?:\\(.*))?$", re.IGNORECASE)),
     (ENTERPRISE, re.compile(r"^SOFTWARE\\Microsoft\\EnterpriseCertificates(?:\\(.*))?$", re.IGNORECASE)),
@@ -41,10 +43,15 @@ class NoStoreData(InputError):
     """A registry export or hive that holds none of the keys this package reads (a folder walk skips it)."""
 
 
+KeyKind: TypeAlias = Literal["tree", "store", "certificates", "cert", "schannel", "other"]
+"""What a registry key is: a location's root ("tree"), a store, a store's Certificates key, one certificate's
+key, the SCHANNEL key, or something this package does not read."""
+
+
 @dataclass(frozen=True)
 class KeyRole:
-    kind: str  # "tree" (a location's root), "store", "certificates", "cert", "schannel", "other"
-    location: str = ""
+    kind: KeyKind
+    location: StoreLocation | None = None
     store: str = ""
     name: str = ""  # the certificate key name (thumbprint as recorded)
 
@@ -87,6 +94,8 @@ def add_cert_key(snapshot: StoreSnapshot, role: KeyRole, blob: bytes | None, whe
     counts as a lost certificate; damage that leaves the certificate readable, or a key name that
     is not the certificate's SHA-1, become warnings; the rest of the store is still read.
     ``where`` names the file and the place in it; ``source`` is the file alone."""
+    if role.location is None:
+        raise ValueError(f"a certificate key lies under a store location, not {role}")
     snapshot.covered.add((role.location, role.store))
     source = source or where
     place = where[len(source):].strip() if where.startswith(source) else where
@@ -116,9 +125,9 @@ def add_cert_key(snapshot: StoreSnapshot, role: KeyRole, blob: bytes | None, whe
 
 def note_key(snapshot: StoreSnapshot, role: KeyRole) -> None:
     """Record coverage from keys that hold no certificate themselves."""
-    if role.kind == "tree":
+    if role.kind == "tree" and role.location is not None:
         snapshot.complete_locations.add(role.location)
-    elif role.kind in ("store", "certificates"):
+    elif role.kind in ("store", "certificates") and role.location is not None:
         snapshot.covered.add((role.location, role.store))
     elif role.kind == "schannel":
         snapshot.schannel_collected = True

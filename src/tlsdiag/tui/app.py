@@ -174,6 +174,9 @@ class TlsdiagApp(App[int]):
         self.diagnoses: list[Diagnosis] = []
         self.preliminary = False
         self.events: list[Event] = []
+        # by id(event), as an Event cannot be a key (its data mapping is unhashable). Safe: each entry's match
+        # holds its event, so no id in the dict can pass to another object while the entry exists (entries go
+        # only all at once, in _reset_live)
         self._matches_by_event: dict[int, Match] = {}
         self._event_lock = threading.Lock()
         self.progress: tuple[int, int] = (0, 0)

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from tlsdiag.kb.model import Step
 from tlsdiag.match import Diagnosis, render_message
+from tlsdiag.match.diagnose import StoreFinding
 from tlsdiag.report.evidence import evidence_groups, sparkline, stores_for, timeline
 from tlsdiag.tui.render import (
     CLEAN,
@@ -62,11 +63,10 @@ def collection_command() -> str:
     return " & ".join(f'reg export "HKLM\\{key}" {name} /y' for key, name in exports)
 
 
-def finding_mark(finding: Any) -> tuple[str, str, str]:
+def finding_mark(finding: StoreFinding) -> tuple[str, str, str]:
     """(symbol, word, style) for a store finding: never colour alone."""
-    kind = getattr(finding, "kind", "problem")
-    severity = getattr(finding, "severity", "error")
-    if kind == "clean":
+    severity = finding.severity
+    if finding.kind == "clean":
         return CLEAN[0], "ok", CLEAN[1]
     if severity == "error":
         return PROBLEM[0], "problem", PROBLEM[1]
@@ -75,15 +75,15 @@ def finding_mark(finding: Any) -> tuple[str, str, str]:
     return INFO[0], "note", INFO[1]
 
 
-def finding_text(finding: Any, indent: str = "") -> Text:
+def finding_text(finding: StoreFinding, indent: str = "") -> Text:
     symbol, word, style = finding_mark(finding)
-    title = getattr(finding, "title", None) or getattr(finding, "check", "?")
+    title = finding.title or finding.check
     out = Text.assemble(indent, (f"{symbol} {word}: ", style), line(title, "bold"))
-    why = getattr(finding, "why", "")
+    why = finding.why
     if why:
         out.append("\n" + indent + "  ")
         out.append_text(safe(why))
-    cert = getattr(finding, "cert", None)
+    cert = finding.cert
     if cert is not None:
         out.append("\n" + indent + "  ")
         out.append_text(Text.assemble("certificate: ", line(cert.subject, "bold")))
@@ -91,18 +91,18 @@ def finding_text(finding: Any, indent: str = "") -> Text:
         out.append_text(Text.assemble("issued by:   ", line(cert.issuer)))
         out.append("\n" + indent + "  ")
         out.append_text(Text.assemble("thumbprint:  ", line(cert.thumbprint), "  in ", line(cert.where)))
-        if getattr(cert, "written", None) is not None:
+        if cert.written is not None:
             out.append("\n" + indent + "  ")
             out.append_text(Text.assemble("key written: ", short_time(cert.written), " UTC (added or changed then)"))
-        if getattr(cert, "note", ""):
+        if cert.note:
             out.append("\n" + indent + "  ")
             out.append_text(Text.assemble("note:        ", line(cert.note, "italic")))
     return out
 
 
-def _fix_commands(finding: Any) -> list[Step]:
+def _fix_commands(finding: StoreFinding) -> list[Step]:
     """A store finding's fix steps that carry a command (the ones the fix step offers to copy)."""
-    return [s for s in getattr(finding, "fix", []) if s.command]
+    return [s for s in finding.fix if s.command]
 
 
 def _steps_text(steps: Sequence[Step], start: int = 1) -> tuple[Text, list[str]]:

@@ -86,7 +86,8 @@ def hang(text: Text, width: int) -> Text:
         if row.cell_len <= width:
             out.append(row)
             continue
-        indent = min(len(_LEAD.match(row.plain).group(0)), width // 2)  # type: ignore[union-attr]
+        lead = _LEAD.match(row.plain)  # every part of the pattern is optional: it matches every row
+        indent = min(len(lead.group(0)) if lead else 0, width // 2)
         head, body = row[:indent], row[indent:]
         parts = body.wrap(console, width - indent, overflow="fold")
         for n, part in enumerate(parts):

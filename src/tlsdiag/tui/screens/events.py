@@ -9,7 +9,6 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Static
 from textual.worker import get_current_worker
@@ -17,6 +16,7 @@ from textual.worker import get_current_worker
 from tlsdiag.model import Event, iso_utc
 from tlsdiag.tui.filtering import EventFilter, FilterError, filter_rows, parse_filter
 from tlsdiag.tui.render import hang, line, safe, text_width
+from tlsdiag.tui.screens.base import AppScreen
 from tlsdiag.tui.widgets.event_table import EventTable
 
 DEBOUNCE = 0.25
@@ -51,7 +51,7 @@ def detail_text(event: Event, message: str, catalog: str | None) -> Text:
     return out
 
 
-class EventsScreen(Screen[None]):
+class EventsScreen(AppScreen):
     HELP_TITLE = "Events"
     HELP_EXTRA = (f"Filter words: {FILTER_HELP}",
                   "e.g. computer:fe01 id:36887,32174 level:error since:2026-03-01T10:00 revocation",)
@@ -66,7 +66,7 @@ class EventsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         box = Input(placeholder=f"/ filter: {FILTER_HELP}", id="filter", compact=True)
-        box.cursor_blink = getattr(self.app, "blink", True)
+        box.cursor_blink = self.tlsdiag_app.blink
         yield box
         yield Static(Text(""), id="filter-status")
         yield EventTable(id="events", message_for=self._message_for)
@@ -84,7 +84,7 @@ class EventsScreen(Screen[None]):
         self.query_one(EventTable).focus()
 
     def _message_for(self, event: Event) -> str:
-        return self.app.message_for(event)  # type: ignore[attr-defined]
+        return self.tlsdiag_app.message_for(event)
 
     @property
     def table(self) -> EventTable:

@@ -10,14 +10,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.reactive import reactive
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from tlsdiag.tui.guide import STEPS, StepContent, build_steps
 from tlsdiag.tui.render import hang, text_width
+from tlsdiag.tui.screens.base import AppScreen
 
 
-class GuidedScreen(Screen[None]):
+class GuidedScreen(AppScreen):
     HELP_TITLE = "Guided diagnosis"
     HELP_EXTRA = ("l loads a store export when the proof step asks for one; x exports this diagnosis.",)
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -112,4 +112,4 @@ class GuidedScreen(Screen[None]):
         if content is None or not content.commands:
             self.notify("Nothing to copy in this step.", severity="warning", markup=False)
             return
-        self.app.copy_text("\n\n".join(content.commands) + "\n")  # type: ignore[attr-defined]
+        self.tlsdiag_app.copy_text("\n\n".join(content.commands) + "\n")

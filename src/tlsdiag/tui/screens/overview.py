@@ -9,12 +9,12 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
 from tlsdiag.report.common import STORE_FORMS, lost_text, size
 from tlsdiag.tui.render import confidence_badge, hang, line, short_time, text_width
+from tlsdiag.tui.screens.base import AppScreen
 
 LOSSES_SHOWN = 8
 
@@ -59,7 +59,7 @@ def files_text(summary: Any, stores: Any = ()) -> Text:
     return out
 
 
-class OverviewScreen(Screen[None]):
+class OverviewScreen(AppScreen):
     HELP_TITLE = "Overview"
     HELP_EXTRA = ("Enter on a diagnosis opens the guided view.",)
     BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "open", "Open guided view", show=False)]
@@ -156,10 +156,10 @@ class OverviewScreen(Screen[None]):
     def _selected(self, event: OptionList.OptionSelected) -> None:
         target = self._targets.get(event.option.id or "")
         if target is not None:
-            self.app.open_cause(*target)  # type: ignore[attr-defined]
+            self.tlsdiag_app.open_cause(*target)
 
     def action_open(self) -> None:
         olist = self.query_one("#diagnoses", OptionList)
         option = olist.highlighted_option
         if option is not None and option.id in self._targets:
-            self.app.open_cause(*self._targets[option.id])  # type: ignore[attr-defined]
+            self.tlsdiag_app.open_cause(*self._targets[option.id])

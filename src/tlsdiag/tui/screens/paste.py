@@ -8,7 +8,6 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Label, OptionList, Static
 from textual.widgets.option_list import Option
@@ -16,12 +15,13 @@ from textual.widgets.option_list import Option
 from tlsdiag.match import ExplainResult, explain
 from tlsdiag.match.explain import cause_for_event
 from tlsdiag.tui.render import line, safe
+from tlsdiag.tui.screens.base import AppScreen
 from tlsdiag.tui.widgets.paste_area import PasteArea
 
 DEBOUNCE = 0.3  # seconds of quiet typing before explain runs
 
 
-class PasteScreen(Screen[None]):
+class PasteScreen(AppScreen):
     HELP_TITLE = "Paste an error"
     HELP_EXTRA = ("Type or paste into the box; the matches update as you type.",
                   "Enter in the box opens the best cause; Tab moves to the matches, Enter opens one.",
@@ -37,7 +37,7 @@ class PasteScreen(Screen[None]):
         yield Label(Text("Paste an error message, event text, error code or KB number:", style="bold"))
         box = PasteArea(id="paste-box", soft_wrap=True, tab_behavior="focus",
                         placeholder="e.g. Replica on … partition name build error OperationFailed")
-        box.cursor_blink = getattr(self.app, "blink", True)
+        box.cursor_blink = self.tlsdiag_app.blink
         yield box
         yield Static(Text(""), id="paste-note")
         yield OptionList(id="paste-matches")
@@ -113,7 +113,7 @@ class PasteScreen(Screen[None]):
         best = result.best_cause
         if best is not None and any(e.event == match.id for e in best.evidence):
             return best.id
-        return cause_for_event(self.app.kb, match.id)  # type: ignore[attr-defined]
+        return cause_for_event(self.tlsdiag_app.kb, match.id)
 
     def best_target(self) -> str | None:
         """What Enter opens: explain's best cause, else the cause the best-scoring match leads to; nothing when
@@ -136,7 +136,7 @@ class PasteScreen(Screen[None]):
             self._timer.stop()
             self._timer = None
             text = self.query_one(PasteArea).text
-            result = explain(text, self.app.kb) if text.strip() else None  # type: ignore[attr-defined]
+            result = explain(text, self.tlsdiag_app.kb) if text.strip() else None
             self._show(text, result)
         target = self.best_target()
         if target is not None:

@@ -8,11 +8,11 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, Tree
 
 from tlsdiag.tui.guide import finding_mark
 from tlsdiag.tui.render import line, safe, short_time
+from tlsdiag.tui.screens.base import AppScreen
 
 
 def _cert_key(location: str, store: str, thumbprint: str) -> tuple[str, str, str]:
@@ -30,7 +30,7 @@ def _worst(findings: list[Any]) -> tuple[str, str, str] | None:
     return marks[0] if marks else None
 
 
-class StoresScreen(Screen[None]):
+class StoresScreen(AppScreen):
     HELP_TITLE = "Certificate stores"
     HELP_EXTRA = ("✗ problem, ! warning, · note, ✓ ok (symbols as well as colours).",
                   "Enter or Space opens and closes a node.")
