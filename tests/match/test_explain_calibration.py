@@ -304,9 +304,9 @@ def test_tui_paste_of_a_bare_36871_header_opens_no_cause(kb) -> None:
     description did not render (generic evidence), while 36870's header still leads to it."""
     import asyncio
 
-    from textual import events
     from textual.widgets import Static
 
+    from support.tuipilot import paste_and_explain
     from tlsdiag.tui.app import TlsdiagApp
 
     bare = _header("Schannel", 36871, "Unable to resolve description, see XML for more details.")
@@ -319,13 +319,7 @@ def test_tui_paste_of_a_bare_36871_header_opens_no_cause(kb) -> None:
             await pilot.pause()
             for text, expected in ((bare, None), (key, "private-key-not-accessible")):
                 app.screen.query_one("PasteArea").text = ""
-                app.post_message(events.Paste(text))
-                loop = asyncio.get_running_loop()
-                deadline = loop.time() + 60.0
-                while app.last_explain is None or app.last_explain.text != text:
-                    assert loop.time() < deadline, "timed out waiting for explain"
-                    await pilot.pause(0.05)
-                await pilot.pause()
+                await paste_and_explain(app, pilot, text)
                 assert app.screen.best_target() == expected, (text[:60], app.screen.best_target())
                 note = str(app.screen.query_one("#paste-note", Static).render())
                 assert ("Private key" in note) == (expected is not None), note

@@ -136,9 +136,9 @@ def test_tui_paste_of_a_header_only_36871_names_the_candidate_and_opens_nothing(
     state), so Enter opens no cause and the note says which cause fits and what to check."""
     import asyncio
 
-    from textual import events
     from textual.widgets import Static
 
+    from support.tuipilot import paste_and_explain
     from tlsdiag.tui.app import TlsdiagApp
 
     text = _header("Schannel", 36871)
@@ -148,13 +148,7 @@ def test_tui_paste_of_a_header_only_36871_names_the_candidate_and_opens_nothing(
         async with app.run_test(size=(100, 30)) as pilot:
             await pilot.press("escape", "p")
             await pilot.pause()
-            app.post_message(events.Paste(text))
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + 60.0
-            while app.last_explain is None or app.last_explain.text != text:
-                assert loop.time() < deadline, "timed out waiting for explain"
-                await pilot.pause(0.05)
-            await pilot.pause()
+            await paste_and_explain(app, pilot, text)
             assert app.screen.best_target() is None
             note = str(app.screen.query_one("#paste-note", Static).render())
             assert "No cause chosen" in note and kb.causes[CAUSE].title in note, note

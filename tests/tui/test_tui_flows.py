@@ -19,6 +19,7 @@ from textual import events
 from textual.message import Message
 from textual.widgets import Input, OptionList, Static
 
+from support.tuipilot import paste_and_explain, until
 from tlsdiag.kb import load_kb
 from tlsdiag.report import markdown
 from tlsdiag.tui import messages as msg
@@ -42,7 +43,6 @@ ROOT_CHECK = "root-not-self-signed"
 SEED_FABRIC = ("Replica on b6277d62e11a4e816f7179f3d6b8e7:129970606058458545 für FailoverUnit "
                "6aebabd3-c487-445e-8450-11c522ec93a8 service fabric:/lync/routing/0D51A9AAABD9547087FA349556503C9F "
                "[0-0] partition name build error OperationFailed")
-WAIT = 60.0  # generous bound for a loaded CI machine; the tests wait for states, they never assert on time
 
 
 @pytest.fixture(scope="module")
@@ -59,15 +59,6 @@ def sample() -> Path:
 
 def run(scenario: Callable[[], Awaitable[None]]) -> None:
     asyncio.run(scenario())
-
-
-async def until(pilot: Any, condition: Callable[[], bool], what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for: {what}")
-        await pilot.pause(0.05)
 
 
 async def scanned(pilot: Any, app: TlsdiagApp) -> None:
@@ -215,9 +206,7 @@ def test_paste_of_a_bare_error_code_shows_its_meaning(kb) -> None:
         async with app.run_test(size=(100, 30)) as pilot:
             await pilot.press("escape", "p")
             await pilot.pause()
-            app.post_message(events.Paste(text))
-            await until(pilot, lambda: app.last_explain is not None and app.last_explain.text == text,
-                        "explain for the pasted code")
+            await paste_and_explain(app, pilot, text)
             assert [h.entry.id for h in app.last_explain.codes] == ["sec-e-untrusted-root"]
             note = str(app.screen.query_one("#paste-note", Static).render())
             assert "SEC_E_UNTRUSTED_ROOT" in note and "First check" in note
