@@ -23,8 +23,7 @@ from tlsdiag import textsafe
 from tlsdiag.match.catalog import CatalogIndex, Match
 from tlsdiag.match.render import render_message
 from tlsdiag.model import Event, iso_utc
-
-TIMELINE_FORMATS = ("timesketch", "timeline")
+from tlsdiag.report.formats import TimelineFormat
 
 CSV_COLUMNS = ["TimeCreated", "Computer", "Channel", "Provider", "EventId", "Level", "RecordNumber",
                "PayloadSummary", "Signature", "Causes", "Message", "SourceFile", "Locator"]
@@ -113,7 +112,7 @@ def write_csv(rows_: Iterable[dict[str, Any]], out: TextIO) -> int:
     return n
 
 
-def write(fmt: str, rows_: Iterable[dict[str, Any]], out: TextIO) -> int:
+def write(fmt: TimelineFormat, rows_: Iterable[dict[str, Any]], out: TextIO) -> int:
     if fmt == "timesketch":
         return write_timesketch(rows_, out)
     if fmt == "timeline":
