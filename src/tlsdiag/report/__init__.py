@@ -28,11 +28,11 @@ def render_scan(result: Any, fmt: ScanFormat = "text", *, color: bool = False, s
     if fmt in ("timesketch", "timeline"):
         import io
 
-        from tlsdiag.match.catalog import CatalogIndex
         from tlsdiag.report import timeline
+        from tlsdiag.report.view import scan_view
 
         out = io.StringIO()
-        timeline.write(fmt, timeline.match_rows(result.matches, CatalogIndex(result.kb)), out)
+        timeline.write(fmt, timeline.view_rows(scan_view(result)), out)
         return out.getvalue()
     if fmt == "html":
         from tlsdiag.report import html
