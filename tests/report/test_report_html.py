@@ -202,6 +202,23 @@ def test_store_proof_per_certificate_and_copyable_commands(sample_result) -> Non
     assert "@media print" in style and "::details-content" in style
 
 
+def test_a_store_finding_has_one_rendering_in_the_proof_and_the_stores_section(sample_result) -> None:
+    """The stores section shows every finding of every export the way a diagnosis's proof shows it: the
+    same block, byte for byte, with the certificate and its fix commands (not a second, shorter form)."""
+    doc = lxml.html.fromstring(render_scan(sample_result))
+    [d] = sample_result.made
+    proof = [lxml.html.tostring(b) for b in doc.xpath("//section[@class='card']//div[@class='cert']")]
+    listed = doc.xpath("//div[@class='cert'][not(ancestor::section)]")
+    findings = [f for a in sample_result.stores for f in a.findings]
+    assert len(listed) == len(findings) >= len(proof) == len(d.store_findings) > 0
+    for block, f in zip(listed, findings, strict=True):
+        text = block.text_content()
+        assert f.check in text and f.why in text and (f.cert is None or f.cert.thumbprint in text)
+        assert block.xpath(".//pre[@class='cmd']/text()") == [s.command for s in f.fix if s.command]
+    rendered = {lxml.html.tostring(b) for b in listed}
+    assert all(b in rendered for b in proof)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("width", "name"), [(1200, "desktop"), (420, "narrow")])
 def test_report_in_headless_chromium_at_desktop_and_narrow_width(tmp_path: Path, chromium: str, width: int,

@@ -47,3 +47,21 @@ def test_scan_timeline_lists_the_evidence_in_time_order(capsys: pytest.CaptureFi
     assert rows and all(row["signature"] for row in rows)
     assert [r["datetime"] for r in rows] == sorted(r["datetime"] for r in rows)
     assert {"lync-32042", "lync-61045"} <= {s for r in rows for s in r["signature"].split(",")}
+
+
+def test_scan_timeline_rows_are_the_views_matched_events() -> None:
+    """Every kept match of the scan is on one row of its event (all its entries), none twice, in time order."""
+    from tlsdiag.report.timeline import view_rows
+    from tlsdiag.report.view import scan_view
+    from tlsdiag.scan import run_scan
+
+    result = run_scan([SCENARIO])
+    view = scan_view(result)
+    items = view.matched_events
+    assert sum(len(i.matches) for i in items) == len(result.matches) > 0
+    assert len({(i.event.source, i.event.locator) for i in items}) == len(items)
+    assert [i.event.timestamp for i in items] == sorted(m.event.timestamp for m in {
+        (m.event.source, m.event.locator): m for m in result.matches}.values())
+    rows = list(view_rows(view))
+    assert [(r["source_file"], r["locator"]) for r in rows] == [(i.event.source, i.event.locator) for i in items]
+    assert [r["signature"] for r in rows] == [",".join(m.entry.id for m in i.matches) for i in items]

@@ -8,7 +8,8 @@ from datetime import datetime
 
 from tlsdiag.errors import InputError
 from tlsdiag.model import ReadSummary
-from tlsdiag.report.events import EVENT_FORMATS, WRITERS, Selection, summary_lines
+from tlsdiag.report import formats
+from tlsdiag.report.events import WRITERS, Selection, summary_lines
 from tlsdiag.usertime import parse_user_time
 
 # tlsdiag.inputs (EVTX, XML and zip readers) is imported in run(): building the parser for any command
@@ -33,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="only events at or after T (ISO-8601 date or time, UTC unless a zone is given; "
                         "a date alone is its midnight)")
     parser.add_argument("--until", metavar="T", help="only events at or before T")
-    parser.add_argument("--format", choices=list(EVENT_FORMATS), default="table",
+    parser.add_argument("--format", choices=formats.EVENT_FORMATS, default="table",
                         help="table (default), jsonl (one JSON object per event), csv (with header), "
                         "timesketch (flat JSONL with datetime/timestamp_desc/message, also for Elastic bulk "
                         "ingest), timeline (CSV with Timeline Explorer columns and the matched signature)")
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
             pass
         require_usable(probe)
     summary = ReadSummary()
-    WRITERS[args.format](selection.select(read_events(inputs, summary=summary, backend=args.backend)), sys.stdout)
+    WRITERS[formats.pick(args.format, formats.EVENT_FORMATS)](selection.select(read_events(inputs, summary=summary, backend=args.backend)), sys.stdout)
     sys.stdout.flush()
     require_usable(summary)
     for line in summary_lines(summary):

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from tlsdiag.report import FORMATS, render_explain
+from tlsdiag.report import FORMATS, formats, render_explain
 
 MAX_INPUT = 1024 * 1024  # a pasted text, not a log file
 
@@ -44,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
         text = " ".join(args.text)
     kb = load_kb(args.signatures)
     result = explain(text, kb)
-    color = args.format == "text" and sys.stdout.isatty()
-    sys.stdout.write(render_explain(result, args.format, color=color))
+    fmt = formats.pick(args.format, FORMATS)
+    color = fmt == "text" and sys.stdout.isatty()
+    sys.stdout.write(render_explain(result, fmt, color=color))
     return 0 if result.found else 1

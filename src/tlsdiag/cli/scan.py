@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from tlsdiag.errors import InputError
-from tlsdiag.report import SCAN_FORMATS, render_scan
+from tlsdiag.report import SCAN_FORMATS, formats, render_scan
 from tlsdiag.report.progress import ProgressLine
 
 # Only light modules at the top: every subcommand module is imported to build the parser, so
@@ -48,9 +48,10 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if progress is not None:
             progress.close()
+    fmt = formats.pick(args.format, SCAN_FORMATS)
     to_file = args.output is not None
-    color = args.format == "text" and not to_file and sys.stdout.isatty()
-    report = render_scan(result, args.format, color=color, stats=args.stats)
+    color = fmt == "text" and not to_file and sys.stdout.isatty()
+    report = render_scan(result, fmt, color=color, stats=args.stats)
     if to_file:
         args.output.write_text(report, encoding="utf-8")
     else:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from tlsdiag.errors import InputError
+from tlsdiag.report import formats
 from tlsdiag.report.stores import RENDERERS, StoreReport
 from tlsdiag.usertime import parse_user_time
 
@@ -25,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "Exit 1 when a problem is found, 0 when the stores are clean, 2 for unusable input.")
     parser.add_argument("paths", nargs="+", metavar="PATH",
                         help="store export files or collection folders (searched recursively)")
-    parser.add_argument("--format", choices=tuple(RENDERERS), default="text")
+    parser.add_argument("--format", choices=formats.REPORT_FORMATS, default="text")
     parser.add_argument("--at", metavar="TIME", default=None,
                         help="reference time for validity checks, an ISO-8601 date or time, UTC unless a zone is "
                              "given (default: the collection time when the export records it, else now)")
@@ -59,5 +60,5 @@ def analyse(paths: list[str], at: datetime | None = None) -> tuple[list[StoreRep
 def _run(args: argparse.Namespace) -> int:
     at = _parse_at(args.at)
     results, lost = analyse(args.paths, at)
-    print(RENDERERS[args.format](results, lost), end="")
+    print(RENDERERS[formats.pick(args.format, formats.REPORT_FORMATS)](results, lost), end="")
     return 1 if any(f.is_problem for r in results for f in r.findings) else 0

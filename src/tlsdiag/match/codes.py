@@ -63,12 +63,6 @@ class CodeHit:
     how: How
     related: tuple[RelatedEvent, ...] = ()
 
-    def to_dict(self) -> dict[str, object]:
-        e = self.entry
-        return {"id": e.id, "name": e.name, "kind": e.kind, "value": e.value, "found": self.found, "how": self.how,
-                "meaning": e.meaning, "related_events": list(e.related_events),
-                "check": [{"step": c.step, "cause": c.cause, "command": c.command or None} for c in e.check]}
-
 
 def value_forms(value: str) -> list[str]:
     """The spellings of one 32-bit code: 0x80090325, 80090325, 2148074277, -2146893019."""

@@ -34,7 +34,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, NamedTuple, Protocol, TypeAlias
+from typing import Literal, NamedTuple, Protocol, TypeAlias
 
 from tlsdiag.kb.model import (
     Against,
@@ -228,7 +228,6 @@ class StoreFinding(Protocol):
     def fix(self) -> Sequence[Step]: ...
     @property
     def is_problem(self) -> bool: ...
-    def to_dict(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True, slots=True)

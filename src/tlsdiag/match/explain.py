@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 from tlsdiag.kb.model import Cause, Evidence, KnowledgeBase, Step
 from tlsdiag.match import codes as code_kb
@@ -145,11 +144,6 @@ class ExplainMatch:
     store_related: bool | None = None  # causes: the fix is in the certificate stores / Schannel settings
     meaning: str = ""  # events: the catalog's explanation, shown when no cause is chosen
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "id": self.id, "title": self.title, "event_id": self.event_id,
-                "provider": self.provider, "kb": self.kb, "score": round(self.score, 3), "why": self.why,
-                "generic": self.generic, "store_related": self.store_related, "meaning": self.meaning or None}
-
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
@@ -159,9 +153,6 @@ class Candidate:
     title: str
     score: float
     check: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"cause": self.id, "title": self.title, "score": round(self.score, 3), "check": self.check}
 
 
 @dataclass(slots=True)
@@ -185,27 +176,6 @@ class ExplainResult:
     @property
     def fix(self) -> tuple[Step, ...]:
         return self.best_cause.fix if self.best_cause else ()
-
-    def to_dict(self) -> dict[str, Any]:
-        cause = self.best_cause
-        return {
-            "found": self.found,
-            "note": self.note or None,
-            "matches": [m.to_dict() for m in self.matches],
-            "generic": self.generic,
-            "candidates": [c.to_dict() for c in self.candidates],
-            "codes": [c.to_dict() for c in self.codes],
-            "fix": None if cause is None else {
-                "cause": cause.id,
-                "title": cause.title,
-                "store_related": cause.store_related,
-                "kb": [{"number": k.number, "title": k.title, "url": k.url} for k in cause.kb],
-                "steps": [s.to_dict() for s in cause.fix],
-                "verify": [s.to_dict() for s in cause.verify],
-                "workarounds": [{"title": w.title, "command": w.command or None, "caveat": w.caveat}
-                                for w in cause.workarounds],
-            },
-        }
 
 
 class _Index:

@@ -17,9 +17,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from tlsdiag.model import Event, iso_utc
+from tlsdiag.model import Event
 
 BOOT_PROVIDER = "EventLog"
 BOOT_EVENT_ID = 6009
@@ -79,17 +78,6 @@ class HostFacts:
         if self.service_pack:
             text += f" {self.service_pack}"
         return f"{text} ({name})" if name else text
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "computer": self.computer,
-            "windows_version": self.version,
-            "windows_build": self.build,
-            "windows_name": self.windows_name if self.build is not None else None,
-            "service_pack": self.service_pack or None,
-            "windows_seen_at": iso_utc(self.seen_at) if self.seen_at else None,
-            "products": sorted(self.products),
-        }
 
 
 def _version_from(event: Event) -> tuple[str, int, str] | None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-FORMATS = ("text", "json", "markdown")
-SCAN_FORMATS = (*FORMATS, "html", "timesketch", "timeline")  # html is built from the JSON dictionary;
-# timesketch/timeline list the matched evidence events (report/timeline.py)
+from tlsdiag.report.formats import REPORT_FORMATS, SCAN_FORMATS, ReportFormat, ScanFormat
+
+FORMATS = REPORT_FORMATS  # explain's formats; SCAN_FORMATS adds html and the timelines (report/formats.py)
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 # The version of every JSON document tlsdiag prints (scan, stores, explain; docs/json-output.md). Fields may
 # be added within a version; a rename, removal or change of shape bumps it. 2: `stores` got the top-level
@@ -19,8 +19,8 @@ SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 SCHEMA_VERSION = 2
 
 
-def render_scan(result: Any, fmt: str = "text", *, color: bool = False, stats: bool = False) -> str:
-    """The scan report in one of FORMATS."""
+def render_scan(result: Any, fmt: ScanFormat = "text", *, color: bool = False, stats: bool = False) -> str:
+    """The scan report in one of SCAN_FORMATS."""
     if fmt == "json":
         from tlsdiag.report import json as json_report
 
@@ -28,11 +28,11 @@ def render_scan(result: Any, fmt: str = "text", *, color: bool = False, stats: b
     if fmt in ("timesketch", "timeline"):
         import io
 
-        from tlsdiag.match.catalog import CatalogIndex
         from tlsdiag.report import timeline
+        from tlsdiag.report.view import scan_view
 
         out = io.StringIO()
-        timeline.write(fmt, timeline.match_rows(result.matches, CatalogIndex(result.kb)), out)
+        timeline.write(fmt, timeline.view_rows(scan_view(result)), out)
         return out.getvalue()
     if fmt == "html":
         from tlsdiag.report import html
@@ -47,7 +47,7 @@ def render_scan(result: Any, fmt: str = "text", *, color: bool = False, stats: b
     return text.render_scan(result, color=color, stats=stats)
 
 
-def render_explain(result: Any, fmt: str = "text", *, color: bool = False) -> str:
+def render_explain(result: Any, fmt: ReportFormat = "text", *, color: bool = False) -> str:
     """The explain answer in one of FORMATS."""
     if fmt == "json":
         from tlsdiag.report import json as json_report

@@ -16,8 +16,7 @@ from typing import TextIO
 
 from tlsdiag import textsafe
 from tlsdiag.model import Event, ReadSummary, iso_utc
-
-EVENT_FORMATS = ("table", "jsonl", "csv", "timesketch", "timeline")
+from tlsdiag.report.formats import EventFormat, TimelineFormat
 
 CSV_COLUMNS = ["timestamp", "computer", "channel", "provider", "event_id", "qualifiers", "level_name", "task",
                "task_name", "keywords", "record_id", "provider_guid", "data", "message", "source", "locator",
@@ -82,7 +81,7 @@ def write_csv(events: Iterable[Event], out: TextIO) -> None:
         writer.writerow([textsafe.csv_cell("" if d[c] is None else d[c]) for c in CSV_COLUMNS])
 
 
-def _timeline(fmt: str) -> Callable[[Iterable[Event], TextIO], None]:
+def _timeline(fmt: TimelineFormat) -> Callable[[Iterable[Event], TextIO], None]:
     def write(events: Iterable[Event], out: TextIO) -> None:
         from tlsdiag.kb import load_kb
         from tlsdiag.match.catalog import CatalogIndex
@@ -93,7 +92,7 @@ def _timeline(fmt: str) -> Callable[[Iterable[Event], TextIO], None]:
     return write
 
 
-WRITERS: dict[str, Callable[[Iterable[Event], TextIO], None]] = {
+WRITERS: dict[EventFormat, Callable[[Iterable[Event], TextIO], None]] = {
     "table": write_table, "jsonl": write_jsonl, "csv": write_csv,
     "timesketch": _timeline("timesketch"), "timeline": _timeline("timeline")}
 

@@ -160,35 +160,35 @@ def _evidence(groups: list[Any]) -> list[str]:
 
 
 def _store_proof(findings: list[dict[str, Any]]) -> list[str]:
-    """The certificate-store proof, one block per certificate, each with its own fix."""
+    """The certificate-store proof of a diagnosis: each finding as ``store_finding`` renders it."""
     out = ["<h4>Proof from the certificate stores</h4>"]
     for sf in findings:
-        cert = sf.get("certificate") or {}
-        out.append(f'<div class="cert"><div><strong>{h(sf.get("title") or sf.get("check", ""))}</strong> '
-                   f'<code>{h(sf.get("check"))}</code></div><div class="small">{h(sf.get("why") or "")}</div>')
-        if cert:
-            rows = [("Subject", cert.get("subject")), ("Issuer", cert.get("issuer")),
-                    ("Thumbprint", cert.get("thumbprint")),
-                    ("Store", f"{cert.get('location', '')} {cert.get('store', '')}".strip()),
-                    ("Valid", f"{cert.get('not_before')} to {cert.get('not_after')}"),
-                    ("Private key", _YES_NO.get(cert.get("has_private_key"), "unknown")),
-                    ("Key written", cert.get("key_written") and f"{cert['key_written']} (added to the store "
-                                                                    "or changed then)"),
-                    ("Read from", cert.get("source")), ("Note", cert.get("note"))]
-            out.append('<table class="kv">' + "".join(f"<tr><th>{h(k)}</th><td>{h(v)}</td></tr>" for k, v in rows
-                                                        if v) + "</table>")
-        out += _steps("Fix for this certificate", sf.get("fix", []))
-        out.append("</div>")
+        out += store_finding(sf)
     return out
 
 
-def _store_line(sf: dict[str, Any]) -> str:
+def store_finding(sf: dict[str, Any]) -> list[str]:
+    """One store finding (its JSON form, ``Finding.to_dict()``): check, severity, why, the certificate
+    and its own fix. The one HTML rendering of a finding, under a diagnosis and in the stores section."""
     cert = sf.get("certificate") or {}
-    parts = [str(sf.get("why") or "")]
-    for key in ("subject", "issuer", "thumbprint", "location", "store", "not_before", "not_after"):
-        if cert.get(key):
-            parts.append(f"{key}: {cert[key]}")
-    return "\n".join(parts)
+    label = sf.get("severity") if sf.get("kind") == "problem" else sf.get("kind")
+    out = [f'<div class="cert"><div><strong>{h(sf.get("title") or sf.get("check", ""))}</strong> '
+           f'<code>{h(sf.get("check"))}</code> <span class="muted small">{h(label or "")}</span></div>'
+           f'<div class="small">{h(sf.get("why") or "")}</div>']
+    if cert:
+        rows = [("Subject", cert.get("subject")), ("Issuer", cert.get("issuer")),
+                ("Thumbprint", cert.get("thumbprint")),
+                ("Store", f"{cert.get('location', '')} {cert.get('store', '')}".strip()),
+                ("Valid", f"{cert.get('not_before')} to {cert.get('not_after')}"),
+                ("Private key", _YES_NO.get(cert.get("has_private_key"), "unknown")),
+                ("Key written", cert.get("key_written") and f"{cert['key_written']} (added to the store "
+                                                                "or changed then)"),
+                ("Read from", cert.get("source")), ("Note", cert.get("note"))]
+        out.append('<table class="kv">' + "".join(f"<tr><th>{h(k)}</th><td>{h(v)}</td></tr>" for k, v in rows
+                                                    if v) + "</table>")
+    out += _steps("Fix for this certificate" if cert else "Fix", sf.get("fix", []))
+    out.append("</div>")
+    return out
 
 
 def render_document(doc: dict[str, Any], result: Any = None, view: ScanView | None = None) -> str:
@@ -237,11 +237,8 @@ def render_document(doc: dict[str, Any], result: Any = None, view: ScanView | No
         findings = store.get("findings", [])
         out.append(f"<h2>Certificate stores: {h(store.get('computer'))}</h2>")
         out.append(f'<div class="muted small">from {h(", ".join(store.get("sources", [])))}</div>')
-        if findings:
-            out.append("<table><tr><th>Check</th><th>Finding</th></tr>")
-            out += [f"<tr><td>{h(sf.get('check'))}</td><td class=\"msg\">{h(_store_line(sf))}</td></tr>"
-                    for sf in findings]
-            out.append("</table>")
+        for sf in findings:
+            out += store_finding(sf)
         if store.get("clean_checks"):
             out.append(f'<div class="small">Clean: {h(", ".join(store["clean_checks"]))}</div>')
     out.append("<h2>What was read</h2><table><tr><th>Input</th><th>Form</th><th>Records</th><th>Lost</th></tr>")

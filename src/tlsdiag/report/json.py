@@ -13,8 +13,10 @@ from typing import Any
 from tlsdiag import __version__
 from tlsdiag.kb.model import Step
 from tlsdiag.match.catalog import Match
+from tlsdiag.match.codes import CodeHit
 from tlsdiag.match.diagnose import EvidenceItem
-from tlsdiag.match.explain import ExplainResult
+from tlsdiag.match.explain import Candidate, ExplainMatch, ExplainResult
+from tlsdiag.match.hostfacts import HostFacts
 from tlsdiag.match.render import render_message
 from tlsdiag.model import iso_utc
 from tlsdiag.report import SCHEMA_VERSION
@@ -149,18 +151,70 @@ def _host(result: Any, computer: str) -> dict[str, Any]:
     if facts is None:
         return {"computer": computer, "windows_version": None, "windows_build": None, "windows_name": None,
                 "service_pack": None, "windows_seen_at": None, "products": []}
-    data = facts.to_dict()
+    data = host_facts_dict(facts)
     data["computer"] = computer
     return data
+
+
+def host_facts_dict(facts: HostFacts) -> dict[str, Any]:
+    """What a computer's logs tell of it: Windows version and build, products (schemas/scan)."""
+    return {
+        "computer": facts.computer,
+        "windows_version": facts.version,
+        "windows_build": facts.build,
+        "windows_name": facts.windows_name if facts.build is not None else None,
+        "service_pack": facts.service_pack or None,
+        "windows_seen_at": iso_utc(facts.seen_at) if facts.seen_at else None,
+        "products": sorted(facts.products),
+    }
 
 
 def render_scan(result: Any, *, stats: bool = False) -> str:
     return json.dumps(scan_dict(result, stats=stats), indent=2, ensure_ascii=True) + "\n"
 
 
+def explain_match_dict(m: ExplainMatch) -> dict[str, Any]:
+    """One catalog event or cause the pasted text points to, with why (schemas/explain)."""
+    return {"kind": m.kind, "id": m.id, "title": m.title, "event_id": m.event_id, "provider": m.provider,
+            "kb": m.kb, "score": round(m.score, 3), "why": m.why, "generic": m.generic,
+            "store_related": m.store_related, "meaning": m.meaning or None}
+
+
+def candidate_dict(c: Candidate) -> dict[str, Any]:
+    """A cause that fits generic evidence, with what to check."""
+    return {"cause": c.id, "title": c.title, "score": round(c.score, 3), "check": c.check}
+
+
+def code_hit_dict(hit: CodeHit) -> dict[str, Any]:
+    """An error code or message of signatures/codes/ found in the text, with its meaning and checks."""
+    e = hit.entry
+    return {"id": e.id, "name": e.name, "kind": e.kind, "value": e.value, "found": hit.found, "how": hit.how,
+            "meaning": e.meaning, "related_events": list(e.related_events),
+            "check": [{"step": c.step, "cause": c.cause, "command": c.command or None} for c in e.check]}
+
+
 def explain_dict(result: ExplainResult) -> dict[str, Any]:
-    data = result.to_dict()
-    return {"tool": "tlsdiag", "version": __version__, "schema_version": SCHEMA_VERSION, **data}
+    """The whole explain answer as JSON-ready data (docs/json-output.md, schemas/explain.schema.json)."""
+    cause = result.best_cause
+    return {
+        "tool": "tlsdiag", "version": __version__, "schema_version": SCHEMA_VERSION,
+        "found": result.found,
+        "note": result.note or None,
+        "matches": [explain_match_dict(m) for m in result.matches],
+        "generic": result.generic,
+        "candidates": [candidate_dict(c) for c in result.candidates],
+        "codes": [code_hit_dict(c) for c in result.codes],
+        "fix": None if cause is None else {
+            "cause": cause.id,
+            "title": cause.title,
+            "store_related": cause.store_related,
+            "kb": [{"number": k.number, "title": k.title, "url": k.url} for k in cause.kb],
+            "steps": _steps(cause.fix),
+            "verify": _steps(cause.verify),
+            "workarounds": [{"title": w.title, "command": w.command or None, "caveat": w.caveat}
+                            for w in cause.workarounds],
+        },
+    }
 
 
 def render_explain(result: ExplainResult) -> str:

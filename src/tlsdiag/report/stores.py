@@ -8,12 +8,13 @@ every other fix step, and its JSON is the same ``Finding.to_dict()`` that the sc
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tlsdiag import __version__, textsafe
 from tlsdiag.model import iso_utc
 from tlsdiag.report import SCHEMA_VERSION, steps
+from tlsdiag.report.formats import ReportFormat
 
 if TYPE_CHECKING:
     from tlsdiag.match.diagnose import StoreFinding
@@ -237,4 +238,5 @@ def render_markdown(results: Sequence[StoreReport], lost: Sequence[StoreLoss] = 
     return "\n".join(out) + "\n"
 
 
-RENDERERS = {"text": render_text, "json": render_json, "markdown": render_markdown}
+RENDERERS: dict[ReportFormat, Callable[[Sequence[StoreReport], Sequence[StoreLoss]], str]] = {
+    "text": render_text, "json": render_json, "markdown": render_markdown}

@@ -20,11 +20,12 @@ from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
 from tlsdiag import textsafe
+from tlsdiag.kb.model import KnowledgeBase
 from tlsdiag.match.catalog import CatalogIndex, Match
 from tlsdiag.match.render import render_message
 from tlsdiag.model import Event, iso_utc
-
-TIMELINE_FORMATS = ("timesketch", "timeline")
+from tlsdiag.report.formats import TimelineFormat
+from tlsdiag.report.view import ScanView
 
 CSV_COLUMNS = ["TimeCreated", "Computer", "Channel", "Provider", "EventId", "Level", "RecordNumber",
                "PayloadSummary", "Signature", "Causes", "Message", "SourceFile", "Locator"]
@@ -62,16 +63,17 @@ def _row(event: Event, matches: list[Match], causes: dict[str, list[str]]) -> di
     }
 
 
-def _cause_index(index: CatalogIndex) -> dict[str, list[str]]:
+def _cause_index(kb: KnowledgeBase) -> dict[str, list[str]]:
+    """Catalog entry id -> the causes that count it as evidence (the Causes column)."""
     out: dict[str, list[str]] = {}
-    for cause in index.kb.causes.values():
+    for cause in kb.causes.values():
         for evidence in cause.evidence:
             out.setdefault(evidence.event, []).append(cause.id)
     return out
 
 
 def rows(events: Iterable[Event], index: CatalogIndex, *, only_matched: bool = False) -> Iterator[dict[str, Any]]:
-    causes = _cause_index(index)
+    causes = _cause_index(index.kb)
     for event in events:
         matches = list(index.match(event))
         if only_matched and not matches:
@@ -79,16 +81,12 @@ def rows(events: Iterable[Event], index: CatalogIndex, *, only_matched: bool = F
         yield _row(event, matches, causes)
 
 
-def match_rows(matches: Iterable[Match], index: CatalogIndex) -> Iterator[dict[str, Any]]:
-    """Rows for a scan's matched events (one row per event, all its signatures), in time order."""
-    causes = _cause_index(index)
-    grouped: dict[tuple[str, str], list[Match]] = {}
-    for match in matches:
-        grouped.setdefault((match.event.source, match.event.locator), []).append(match)
-    ordered = sorted(grouped.values(), key=lambda ms: (ms[0].event.timestamp, ms[0].event.source,
-                                                         ms[0].event.record_id or 0))
-    for group in ordered:
-        yield _row(group[0].event, group, causes)
+def view_rows(view: ScanView) -> Iterator[dict[str, Any]]:
+    """Rows for a scan's matched events (one row per event, all its signatures), in time order, as the
+    view model orders them (``ScanView.matched_events``)."""
+    causes = _cause_index(view.result.kb)
+    for item in view.matched_events:
+        yield _row(item.event, list(item.matches), causes)
 
 
 def write_timesketch(rows_: Iterable[dict[str, Any]], out: TextIO) -> int:
@@ -113,7 +111,7 @@ def write_csv(rows_: Iterable[dict[str, Any]], out: TextIO) -> int:
     return n
 
 
-def write(fmt: str, rows_: Iterable[dict[str, Any]], out: TextIO) -> int:
+def write(fmt: TimelineFormat, rows_: Iterable[dict[str, Any]], out: TextIO) -> int:
     if fmt == "timesketch":
         return write_timesketch(rows_, out)
     if fmt == "timeline":

@@ -5,16 +5,20 @@ which diagnoses are made and with what rank, why the others are only "considered
 groups by catalog entry (with or without the knowledge base for an entry no kept event names). They
 disagreed in small ways (the Markdown and HTML gave no "ruled out by store" reason; the text and Markdown
 fell back to the entry id where the HTML showed its title). ``scan_view`` decides these once; a renderer
-only formats what it is given.
+only formats what it is given. The timelines (``--format timesketch|timeline``) list the scan's matched
+events, one row per event with all its catalog entries, in time order: ``ScanView.matched_events``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
+from tlsdiag.match.catalog import Match
 from tlsdiag.match.diagnose import Diagnosis
 from tlsdiag.match.hostfacts import HostFacts
+from tlsdiag.model import Event
 from tlsdiag.report.evidence import EvidenceGroup, evidence_groups
 
 
@@ -49,6 +53,23 @@ class ComputerView:
         return tuple(d for d in self.diagnoses if not d.made)
 
 
+class MatchedEvent(NamedTuple):
+    """One event the scan matched, with every catalog entry it matched (a timeline row)."""
+
+    event: Event
+    matches: tuple[Match, ...]
+
+
+def matched_events(matches: Iterable[Match]) -> tuple[MatchedEvent, ...]:
+    """The matches grouped per event (source and locator), ordered by time, source and record number."""
+    grouped: dict[tuple[str, str], list[Match]] = {}
+    for match in matches:
+        grouped.setdefault((match.event.source, match.event.locator), []).append(match)
+    ordered = sorted(grouped.values(), key=lambda ms: (ms[0].event.timestamp, ms[0].event.source,
+                                                         ms[0].event.record_id or 0))
+    return tuple(MatchedEvent(group[0].event, tuple(group)) for group in ordered)
+
+
 @dataclass(frozen=True, slots=True)
 class ScanView:
     """What a scan report shows; ``result`` (the ``scan.ScanResult``) keeps what was read and the stores."""
@@ -68,6 +89,12 @@ class ScanView:
     @property
     def made(self) -> tuple[DiagnosisView, ...]:
         return tuple(d for c in self.computers for d in c.made)
+
+    @property
+    def matched_events(self) -> tuple[MatchedEvent, ...]:
+        """Every matched event the scan kept (``ScanResult.matches``, not only a diagnosis's first few), in
+        time order: what the timelines list. Built when read, so the other reports do not pay for it."""
+        return matched_events(self.result.matches)
 
 
 def considered_reason(d: Diagnosis) -> str:
