@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from tlsdiag.inputs.options import ReadOptions, detect_platform
 
 if TYPE_CHECKING:
-    from tlsdiag.inputs.recordkeys import TemplateMemo
+    from tlsdiag.inputs.recordkeys import RecordKeys, TemplateMemo
 
 _LOWER_ASCII = bytes.maketrans(bytes(range(0x41, 0x5B)), bytes(range(0x61, 0x7B)))
 _PROVIDER_KEY = '"Provider":{"#attributes":{"Name":"'
@@ -183,7 +183,7 @@ class ChunkPrefilter:
             raise ValueError(f"unknown prefilter engine {self.engine!r}")
         self._db: Any = None
         self._local = threading.local()
-        self._keys: Any = None  # the record-level reader, made on first use (it remembers nothing)
+        self._keys: RecordKeys | None = None  # the record-level reader, made on first use (it remembers nothing)
         self._wide: Any = None  # the fold engine's pattern for name_ends, compiled on first use
 
     def __getstate__(self) -> dict[str, Any]:
