@@ -122,37 +122,40 @@ def test_a_bug_in_the_shortcut_is_logged_and_counted_and_costs_no_event(monkeypa
 
 
 def test_remembered_templates_answer_as_a_fresh_read(corpus_dir: Path) -> None:
-    """The template memo (one per filter, across chunks) changes no verdict on any real chunk, read in order."""
+    """The template memo (one per reading, across chunks and files) changes no verdict on any real chunk,
+    read in order, against a memo of the chunk's own."""
+    from tlsdiag.inputs.recordkeys import TemplateMemo
+
     kb = load_kb()
-    warm = chunk_prefilter(prefilter_names(kb), prefilter_event_ids(kb))
+    prefilter = chunk_prefilter(prefilter_names(kb), prefilter_event_ids(kb))
+    memo = TemplateMemo()
     files = [i.path for i in discover([SAMPLES, corpus_dir]) if i.kind == "evtx" and not i.is_archive_member]
     compared = 0
     for _path, _index, chunk in _whole_chunks(files):
-        if not warm(chunk):
+        if not prefilter(chunk):
             continue
-        cold = chunk_prefilter(prefilter_names(kb), prefilter_event_ids(kb))
-        assert warm.records_may_match(chunk) == cold.records_may_match(chunk)
+        assert prefilter.records_may_match(chunk, templates=memo) == prefilter.records_may_match(chunk)
         compared += 1
-    memo = warm._keys.templates
     assert compared > 100 and memo.hits > 50 and memo.reads > 50
 
 
 def test_a_remembered_template_is_read_again_when_a_name_it_refers_to_differs(corpus_dir: Path) -> None:
-    from tlsdiag.inputs.recordkeys import _template, _TemplateMemo
+    from tlsdiag.inputs.recordkeys import TemplateMemo, _template
 
     kb = load_kb()
     prefilter = chunk_prefilter(prefilter_names(kb), prefilter_event_ids(kb))
     files = [i.path for i in discover([corpus_dir]) if i.kind == "evtx" and not i.is_archive_member]
     for _path, _index, chunk in _whole_chunks(files):
-        if prefilter(chunk) and prefilter.records_may_match(chunk) is not None:
-            found = [(key[0], refs) for key in prefilter._keys.templates._known
+        seen = TemplateMemo()
+        if prefilter(chunk) and prefilter.records_may_match(chunk, templates=seen) is not None:
+            found = [(key[0], refs) for key in seen._known
                      if (refs := _template(chunk, key[0])[1])]
             if found:
                 break
     else:
         pytest.fail("no real template refers to a name stored elsewhere in its chunk")
     offset, refs = found[0]
-    memo = _TemplateMemo()
+    memo = TemplateMemo()
     memo.sources(chunk, offset)
     memo.sources(chunk, offset)
     assert (memo.reads, memo.hits) == (1, 1)

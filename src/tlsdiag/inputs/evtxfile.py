@@ -17,18 +17,21 @@ import logging
 import mmap
 import os
 import struct
-import threading
 import zlib
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import islice
-from typing import IO, Any, BinaryIO, Literal, TypeAlias, cast
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, Literal, TypeAlias, cast
 
 from tlsdiag.inputs.options import Platform, ReadOptions
 from tlsdiag.inputs.prefilter import RecordFilter
+from tlsdiag.inputs.readerstate import BufferPool, ReaderState
 from tlsdiag.model import Event, Loss
+
+if TYPE_CHECKING:
+    from tlsdiag.inputs.normalize import RecordMemo
 
 try:  # the same CRC-32 as zlib's, about three times faster where the isal wheel exists
     from isal.isal_zlib import crc32
@@ -293,17 +296,21 @@ def _padded(chunk: Chunk) -> bytes:
 
 
 def parse_chunk_rust(chunk: Chunk, source: str, wanted: Any = None,
-                     only: frozenset[int] | None = None) -> ChunkResult:
+                     only: frozenset[int] | None = None, memo: RecordMemo | None = None) -> ChunkResult:
     """Parse one chunk with pyevtx-rs (``records_json``), normalising each record.
 
     ``wanted`` (a ChunkPrefilter) lets records of other providers (or event ids) be skipped
     before their JSON is even decoded; they are counted in ``skipped``. ``only``: the record numbers
     the record-level test found may be wanted; the others are skipped without even that question
     (in a chunk read for one 6009 among a hundred records, most of the per-record work).
+    ``memo``: the reading's record memo (``ReaderState.records``); without one, a memo for this chunk alone.
     """
     from evtx import PyEvtxParser
 
-    memo = _memo()
+    if memo is None:
+        from tlsdiag.inputs.normalize import RecordMemo
+
+        memo = RecordMemo()
     result = ChunkResult(chunk.index)
     where = f"chunk {chunk.index}"
     stream = io.BytesIO(synthetic_header(1) + _padded(chunk))
@@ -357,23 +364,10 @@ def parse_chunk_rust(chunk: Chunk, source: str, wanted: Any = None,
     return result
 
 
-_LOCAL = threading.local()
-
-
-def _memo() -> Any:
-    """This thread's RecordMemo (repeated records are decoded once; see normalize.RecordMemo)."""
-    memo = getattr(_LOCAL, "memo", None)
-    if memo is None:
-        from tlsdiag.inputs.normalize import RecordMemo
-
-        memo = _LOCAL.memo = RecordMemo()
-    return memo
-
-
 def parse_chunk_python(chunk: Chunk, source: str, wanted: Any = None,
-                       only: frozenset[int] | None = None) -> ChunkResult:
-    """Parse one chunk with python-evtx (pure Python), through its XML rendering. (``only`` is the Rust
-    path's shortcut: this slow path asks ``wanted`` about every record instead, with the same result.)"""
+                       only: frozenset[int] | None = None, memo: RecordMemo | None = None) -> ChunkResult:
+    """Parse one chunk with python-evtx (pure Python), through its XML rendering. (``only`` and ``memo`` are
+    the Rust path's shortcuts: this slow path asks ``wanted`` about every record and decodes each.)"""
     from Evtx.Evtx import ChunkHeader
     from lxml import etree
 
@@ -505,16 +499,19 @@ class ChunkMeta:
 
 
 def scan_chunks(chunks: Iterator[Chunk], source: str, header_count: int, backend: str,
-                prefilter: Any = None) -> Iterator[tuple[ChunkMeta, RangeResult]]:
+                prefilter: Any = None, state: ReaderState | None = None) -> Iterator[tuple[ChunkMeta, RangeResult]]:
     """Per chunk slot: loss accounting, the prefilter, then the parser. One RangeResult per slot.
 
     The plain one-slot-at-a-time reading; ``scan_file`` is the fast path and is tested to give exactly this.
+    ``state``: the reading's memos (``ReaderState``); without one, memos for this call alone.
     """
     parse = PARSERS[backend]
     wanted = prefilter if isinstance(prefilter, RecordFilter) else None
     dense = DenseRun()
+    state = state or ReaderState()
     for chunk in chunks:
-        yield handle_chunk(chunk, source, header_count, parse, wanted, prefilter_verdict(chunk, prefilter), dense)
+        yield handle_chunk(chunk, source, header_count, parse, wanted, prefilter_verdict(chunk, prefilter), dense,
+                           state=state)
 
 
 def prefilter_verdict(chunk: Chunk, prefilter: Any) -> bool | None:
@@ -544,12 +541,13 @@ class DenseRun:
 
 def handle_chunk(chunk: Chunk, source: str, header_count: int, parse: Any, wanted: Any,
                  passes: bool | None, dense: DenseRun | None = None,
-                 ends: list[int] | None = None) -> tuple[ChunkMeta, RangeResult]:
+                 ends: list[int] | None = None, state: ReaderState | None = None) -> tuple[ChunkMeta, RangeResult]:
     """One chunk slot: its loss, or the prefilter's verdict (``passes``; None: no prefilter), or its parse.
 
     ``dense`` (one per reading of consecutive chunks) lets a chunk after one of wanted records only be
     parsed without the record-level test (see ``DenseRun``); ``ends`` are the slot's name ends when
-    the block's name search gave them (``ChunkPrefilter.select``)."""
+    the block's name search gave them (``ChunkPrefilter.select``). ``state``: the reading's memos
+    (``ReaderState``); without one, this chunk is read with memos of its own."""
     out = RangeResult(bytes_read=len(chunk.data), chunks_total=1)
     loss = chunk_slot_loss(chunk, source, header_count)
     if loss is not None:
@@ -562,7 +560,7 @@ def handle_chunk(chunk: Chunk, source: str, header_count: int, parse: Any, wante
         testable = bool(passes and not damaged and wanted is not None and chunk.header_ok)
         only = None  # the record numbers that may be wanted, when the record-level test names them
         if testable and not (dense is not None and dense.dense):
-            only = _wanted_records(wanted, chunk, source, out, ends)
+            only = _wanted_records(wanted, chunk, source, out, ends, state)
             passes = only is None or bool(only)
             out.chunks_skipped_by_records = int(not passes)
         if passes is False and not damaged:
@@ -570,7 +568,7 @@ def handle_chunk(chunk: Chunk, source: str, header_count: int, parse: Any, wante
             if testable and dense is not None:
                 dense.dense = False
         else:
-            result = parse(chunk, source, wanted, only)
+            result = parse(chunk, source, wanted, only, state.records if state is not None else None)
             if testable and dense is not None:
                 dense.dense = result.parsed > 0 and not result.skipped and not result.losses
             out.chunks_parsed = 1
@@ -590,7 +588,7 @@ def handle_chunk(chunk: Chunk, source: str, header_count: int, parse: Any, wante
 
 
 def _wanted_records(wanted: RecordFilter, chunk: Chunk, source: str, out: RangeResult,
-                    ends: list[int] | None = None) -> frozenset[int] | None:
+                    ends: list[int] | None = None, state: ReaderState | None = None) -> frozenset[int] | None:
     """The prefilter's record-level answer for a chunk that passed its byte test (see ``recordkeys``): the
     numbers of the records that may be wanted (none: the chunk is skipped), or None (parse it all).
 
@@ -598,7 +596,7 @@ def _wanted_records(wanted: RecordFilter, chunk: Chunk, source: str, out: RangeR
     failure logged and counted (``fast_path_failures`` in ``--stats``).
     """
     try:
-        found = wanted.wanted_records(chunk.data, ends)
+        found = wanted.wanted_records(chunk.data, ends, state.templates if state is not None else None)
         return None if found is None else frozenset(found)
     except Exception as exc:
         out.fast_path_failures += 1
@@ -664,8 +662,8 @@ def triage_block(first: int, data: bytes | memoryview, prefilter: Any) -> Block:
 
 
 def scan_file(stream: IO[bytes], source: str, header_count: int, backend: str, prefilter: Any,
-              start: int = 0, stop: int | None = None, threads: int = 1,
-              options: ReadOptions | None = None) -> Generator[tuple[ChunkMeta, RangeResult], None, None]:
+              start: int = 0, stop: int | None = None, threads: int = 1, options: ReadOptions | None = None,
+              state: ReaderState | None = None) -> Generator[tuple[ChunkMeta, RangeResult], None, None]:
     """Chunk slots ``[start, stop)`` of an EVTX stream: ``scan_chunks`` results, faster on big files.
 
     Slots are read a block at a time into reused buffers and triaged
@@ -675,12 +673,15 @@ def scan_file(stream: IO[bytes], source: str, header_count: int, backend: str, p
     blocks are read with ``os.preadv`` and triaged ahead in a thread pool;
     results stay in order. Otherwise the stream must stand at slot ``start``.
     ``options`` gives the block sizes and says which of mapping, ``preadv`` and ``madvise`` may be
-    used (default: ``ReadOptions()``, all this process has; see ``inputs/options.py``).
+    used (default: ``ReadOptions()``, all this process has; see ``inputs/options.py``). ``state``: the
+    reading's memos and buffers (``ReaderState``); without one, a state for this call alone.
     """
     parse = PARSERS[backend]
     wanted = prefilter if isinstance(prefilter, RecordFilter) else None
     dense = DenseRun()
-    for block in _blocks(stream, prefilter, start, stop, threads, options or ReadOptions()):
+    options = options or ReadOptions()
+    state = state or ReaderState(options)
+    for block in _blocks(stream, prefilter, start, stop, threads, options, state.buffers):
         data = block.data
         careful = block.careful
         nslots = -(-len(data) // CHUNK_SIZE)
@@ -696,33 +697,8 @@ def scan_file(stream: IO[bytes], source: str, header_count: int, backend: str, p
                                    None if block.checked is None else block.checked[c])
             passes = c in block.selected if block.selected is not None else prefilter_verdict(chunk, prefilter)
             yield handle_chunk(chunk, source, header_count, parse, wanted, passes, dense,
-                               None if block.ends is None else block.ends.get(c))
+                               None if block.ends is None else block.ends.get(c), state)
             k = c + 1
-
-
-class _BufferPool:
-    """Block buffers kept for the next file: fresh 4 MiB buffers cost page faults on every first write."""
-
-    def __init__(self, keep: int) -> None:
-        self._lock = threading.Lock()
-        self._free: list[bytearray] = []
-        self._keep = keep
-
-    def get(self, size: int) -> bytearray:
-        with self._lock:
-            if self._free:
-                buf = self._free.pop()
-                if len(buf) == size:
-                    return buf
-        return bytearray(size)
-
-    def put(self, buf: bytearray) -> None:
-        with self._lock:
-            if len(self._free) < self._keep:
-                self._free.append(buf)
-
-
-_BUFFERS = _BufferPool(ReadOptions.triage_ahead + 1)
 
 
 def _fill(stream: IO[bytes], buf: bytearray | memoryview) -> int:
@@ -738,9 +714,9 @@ def _fill(stream: IO[bytes], buf: bytearray | memoryview) -> int:
 
 
 def _streamed_blocks(stream: IO[bytes], prefilter: Any, start: int, stop: int | None,
-                     block_chunks: int) -> Iterator[Block]:
+                     block_chunks: int, buffers: BufferPool) -> Iterator[Block]:
     """Blocks read one after the other from where the stream stands (no threads, any stream)."""
-    buf = _BUFFERS.get(block_chunks * CHUNK_SIZE)  # one buffer, refilled: no fresh pages per block
+    buf = buffers.get(block_chunks * CHUNK_SIZE)  # one buffer, refilled: no fresh pages per block
     try:
         index = start
         while stop is None or index < stop:
@@ -752,11 +728,11 @@ def _streamed_blocks(stream: IO[bytes], prefilter: Any, start: int, stop: int | 
             yield triage_block(index, target[:n], prefilter)
             index += count
     finally:
-        _BUFFERS.put(buf)
+        buffers.put(buf)
 
 
 def _blocks(stream: IO[bytes], prefilter: Any, start: int, stop: int | None, threads: int,
-            options: ReadOptions) -> Iterator[Block]:
+            options: ReadOptions, buffers: BufferPool) -> Iterator[Block]:
     """Triaged blocks in order, each valid until the caller asks for the next one.
 
     With threads and a real file: the file mapped (``_mapped``), else read with ``os.preadv`` into
@@ -768,7 +744,7 @@ def _blocks(stream: IO[bytes], prefilter: Any, start: int, stop: int | None, thr
         fd = None
     block_chunks, platform = options.block_chunks, options.platform
     if prefilter is None or fd is None or threads < 2:
-        yield from _streamed_blocks(stream, prefilter, start, stop, block_chunks)
+        yield from _streamed_blocks(stream, prefilter, start, stop, block_chunks, buffers)
         return
     size = os.fstat(fd).st_size
     end = -(-(max(size - FILE_HEADER_SIZE, 0)) // CHUNK_SIZE)
@@ -779,9 +755,9 @@ def _blocks(stream: IO[bytes], prefilter: Any, start: int, stop: int | None, thr
         return
     if not platform.preadv:
         stream.seek(FILE_HEADER_SIZE + start * CHUNK_SIZE)
-        yield from _streamed_blocks(stream, prefilter, start, stop, block_chunks)
+        yield from _streamed_blocks(stream, prefilter, start, stop, block_chunks, buffers)
         return
-    free = [_BUFFERS.get(block_chunks * CHUNK_SIZE)
+    free = [buffers.get(block_chunks * CHUNK_SIZE)
             for _ in range(min(options.triage_ahead + 1, -(-(end - start) // block_chunks)))]
 
     def job(first: int, buf: bytearray) -> Block:
@@ -801,7 +777,7 @@ def _blocks(stream: IO[bytes], prefilter: Any, start: int, stop: int | None, thr
                                   claim=free.pop, taken=taken)
     finally:  # the pool has shut down, so no job writes any more: the buffers can serve the next file
         for buf in free:
-            _BUFFERS.put(buf)
+            buffers.put(buf)
 
 
 def _triaged_ahead(firsts: Iterable[int], threads: int, ahead: int, job: Callable[..., Block],

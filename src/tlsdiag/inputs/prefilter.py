@@ -46,9 +46,12 @@ import json
 import re
 import threading
 from collections.abc import Iterable, Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from tlsdiag.inputs.options import ReadOptions, detect_platform
+
+if TYPE_CHECKING:
+    from tlsdiag.inputs.recordkeys import RecordKeys, TemplateMemo
 
 _LOWER_ASCII = bytes.maketrans(bytes(range(0x41, 0x5B)), bytes(range(0x61, 0x7B)))
 _PROVIDER_KEY = '"Provider":{"#attributes":{"Name":"'
@@ -107,7 +110,8 @@ class RecordFilter(Protocol):
 
     def record_decision(self, text: str) -> tuple[bool, int]: ...
 
-    def wanted_records(self, raw: bytes, ends: list[int] | None = None) -> frozenset[int] | None: ...
+    def wanted_records(self, raw: bytes, ends: list[int] | None = None,
+                       templates: TemplateMemo | None = None) -> frozenset[int] | None: ...
 
 
 class ChunkPrefilter:
@@ -179,7 +183,7 @@ class ChunkPrefilter:
             raise ValueError(f"unknown prefilter engine {self.engine!r}")
         self._db: Any = None
         self._local = threading.local()
-        self._keys: Any = None  # the record-level reader, made on first use (holds this filter)
+        self._keys: RecordKeys | None = None  # the record-level reader, made on first use (it remembers nothing)
         self._wide: Any = None  # the fold engine's pattern for name_ends, compiled on first use
 
     def __getstate__(self) -> dict[str, Any]:
@@ -332,22 +336,26 @@ class ChunkPrefilter:
         event_id = _event_id(text, end)
         return event_id is None or event_id in ids, len(text)  # where the id was found is not tracked
 
-    def records_may_match(self, raw: bytes, ends: list[int] | None = None) -> bool:
+    def records_may_match(self, raw: bytes, ends: list[int] | None = None,
+                          templates: TemplateMemo | None = None) -> bool:
         """Whether a whole, checksum-valid chunk that passed the byte test holds a record of a wanted
         provider and event id, read from the records' BinXML (``recordkeys``); True when in doubt.
         ``ends``: the chunk's ``name_ends`` when ``select`` already gave them."""
-        found = self.wanted_records(raw, ends)
+        found = self.wanted_records(raw, ends, templates)
         return found is None or bool(found)
 
-    def wanted_records(self, raw: bytes, ends: list[int] | None = None) -> frozenset[int] | None:
+    def wanted_records(self, raw: bytes, ends: list[int] | None = None,
+                       templates: TemplateMemo | None = None) -> frozenset[int] | None:
         """The record numbers in such a chunk that may be a wanted (provider, event id), None when in doubt
-        (``recordkeys.RecordKeys.wanted_records``): the parser skips the others without decoding them."""
+        (``recordkeys.RecordKeys.wanted_records``): the parser skips the others without decoding them.
+        ``templates`` is the reading's memo of template trees; the filter itself keeps no memo, so one
+        filter object can serve any number of reads and each gives what it gives alone."""
         keys = self._keys
         if keys is None:
             from tlsdiag.inputs.recordkeys import RecordKeys
 
             keys = self._keys = RecordKeys(self._lower_names, self._plain_ids, self.name_ends)
-        return keys.wanted_records(raw, ends)
+        return keys.wanted_records(raw, ends, templates)
 
     def name_ends(self, raw: bytes) -> list[int]:
         """Sorted offsets in ``raw`` at or just before which a wanted name stored as UTF-16LE text ends

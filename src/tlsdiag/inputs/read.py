@@ -33,6 +33,7 @@ from tlsdiag.inputs.evtxfile import (
 )
 from tlsdiag.inputs.options import ReadOptions
 from tlsdiag.inputs.prefilter import ChunkPrefilter
+from tlsdiag.inputs.readerstate import ReaderState
 from tlsdiag.model import Event, FileReport, InputKind, Loss, ReadSummary
 
 EVENT_KINDS = ("evtx", "xml", "text", "export")
@@ -76,13 +77,15 @@ class RangeDigest(Protocol):
 
     ``digest(events, keep) -> payload`` runs in a worker and reads ``events`` to its end (the digest is
     pickled to get there); ``absorb(payload)`` runs in the reading process, in stream order, and returns
-    False when the payload cannot be used (the range is then read again here). ``budget()``, when
-    defined, says how many matches the next range should send back in full.
+    False when the payload cannot be used (the range is then read again here). ``budget()`` says how
+    many matches the next range should send back in full; it is passed to the worker as ``keep``.
     """
 
-    def __call__(self, events: Iterator[Event], keep: Any) -> Any: ...
+    def __call__(self, events: Iterator[Event], keep: int) -> Any: ...
 
     def absorb(self, payload: Any) -> bool: ...
+
+    def budget(self) -> int: ...
 
 
 @dataclass
@@ -179,7 +182,9 @@ def read_events(
     options = options or ReadOptions.from_environment()
     if workers is not None:
         options = replace(options, workers=workers)
-    pool = _Pool(options, digest)
+    # this call's memos and buffers (``readerstate``): what it gives depends on its inputs alone, and
+    # what it learned is dropped when it ends
+    pool = _Pool(options, digest, ReaderState(options))
     try:
         yield from _read_all(inputs, summary, backend, meter, prefilter, stats, pool)
     finally:
@@ -279,7 +284,8 @@ def _read_evtx(inp: InputFile, report: FileReport, backend: str, meter: _Progres
         else:
             threads = pool.workers if pool is not None else 1
             outcomes = scan_file(fh, source, header.chunk_count, backend, prefilter, threads=threads,
-                                 options=pool.options if pool is not None else None)
+                                 options=pool.options if pool is not None else None,
+                                 state=pool.state if pool is not None else None)
         per_file = stats.per_file.setdefault(source, {"chunks": 0, "skipped": 0, "parsed": 0, "records": 0})
         for meta, out in outcomes:
             if meta is None:  # a worker's digest of the range whose slots were just accounted
@@ -334,11 +340,14 @@ def _read_evtx(inp: InputFile, report: FileReport, backend: str, meter: _Progres
 
 
 _WORKER_DIGEST: Any = None
+_WORKER_STATE: ReaderState | None = None  # a worker's memos, kept from range to range for the worker's life
 
 
-def _init_worker(digest: Any) -> None:
-    global _WORKER_DIGEST
+def _init_worker(digest: Any, options: ReadOptions) -> None:
+    global _WORKER_DIGEST, _WORKER_STATE
     _WORKER_DIGEST = digest
+    # A worker lives only as long as the pool of one read_events call, so its memos end with that read too.
+    _WORKER_STATE = ReaderState(options)
     import gc
 
     # What the worker inherited (a forked copy of this process) lives until it exits: keep the collector
@@ -349,7 +358,7 @@ def _init_worker(digest: Any) -> None:
 
 
 def digest_range(path: str, source: str, start: int, stop: int, header_count: int, backend: str,
-                 prefilter: Any, keep: Any, options: ReadOptions) -> tuple[list[tuple[ChunkMeta, RangeResult]], Digested]:
+                 prefilter: Any, keep: int, options: ReadOptions) -> tuple[list[tuple[ChunkMeta, RangeResult]], Digested]:
     """Worker-process entry: read slots [start, stop), give their events to the digest, return the accounting.
 
     Each chunk's events go to the digest as soon as the chunk is parsed, while they are still in the
@@ -362,7 +371,7 @@ def digest_range(path: str, source: str, start: int, stop: int, header_count: in
         with open(path, "rb") as fh:
             fh.seek(FILE_HEADER_SIZE + start * CHUNK_SIZE)
             for meta, result in scan_file(fh, source, header_count, backend, prefilter, start, stop,
-                                          options=options):
+                                          options=options, state=_WORKER_STATE):
                 items.append((meta, result))
                 batch, result.events = result.events, []
                 if batch:
@@ -412,10 +421,12 @@ class _Pool:
     already use the other cores.
     """
 
-    def __init__(self, options: ReadOptions, digest: RangeDigest | None = None) -> None:
+    def __init__(self, options: ReadOptions, digest: RangeDigest | None = None,
+                 state: ReaderState | None = None) -> None:
         self.options = options
         self.workers = options.workers
         self.digest = digest
+        self.state = state or ReaderState(options)  # the memos of what this process reads
         self._executor: Any = None
         self._broken = False
         self._replayed: set[str] = set()  # files whose worker results the consumer had to read again
@@ -434,7 +445,7 @@ class _Pool:
 
             ctx = multiprocessing.get_context(self.options.start_method(threading.active_count() > 1))
             self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
-                                                 initializer=_init_worker, initargs=(self.digest,))
+                                                 initializer=_init_worker, initargs=(self.digest, self.options))
         return self._executor
 
     def outcomes(self, inp: InputFile, header_count: int, backend: str,
@@ -449,7 +460,7 @@ class _Pool:
         with open(path, "rb") as fh:
             fh.seek(FILE_HEADER_SIZE)  # slot 0: where a streamed read (no mapping, no preadv) starts
             outcomes = scan_file(fh, source, header_count, backend, prefilter, threads=self.workers,
-                                 options=options)
+                                 options=options, state=self.state)
             for meta, out in outcomes:
                 yield meta, out
                 next_slot = meta.index + out.chunks_total
@@ -471,7 +482,9 @@ class _Pool:
         task = self.options.task_chunks
         ranges = deque((a, min(a + task, slots)) for a in range(start, slots, task))
         pending: deque[tuple[tuple[int, int], Any]] = deque()
-        budget = getattr(self.digest, "budget", None)
+        digest = self.digest
+        if digest is None:  # eligible() sends a file here only with a digest
+            raise ValueError("worker ranges need a digest")
         try:
             executor = self._pool()
         except Exception as exc:  # worker processes cannot start here: read the file in this process
@@ -483,7 +496,7 @@ class _Pool:
                 a, b = ranges[0]
                 try:
                     future = executor.submit(digest_range, path, source, a, b, header_count, backend, prefilter,
-                                             budget() if budget else None, self.options)
+                                             digest.budget(), self.options)
                 except Exception as exc:  # the pool broke (e.g. a worker could not start): the rest is read here
                     self._failed("the worker pool broke", exc)
                     self._broken = True
@@ -523,7 +536,7 @@ class _Pool:
         with open(path, "rb") as fh:
             fh.seek(FILE_HEADER_SIZE + start * CHUNK_SIZE)
             yield from scan_file(fh, source, header_count, backend, prefilter, start, stop, threads=self.workers,
-                                 options=self.options)
+                                 options=self.options, state=self.state)
 
     def _failed(self, what: str, exc: BaseException) -> None:
         """A worker-side failure: logged and counted (``fast_path_failures``); the work is done here instead."""

@@ -160,8 +160,8 @@ def _template(data: bytes, offset: int) -> tuple[Sources, tuple[tuple[int, bytes
     return (tree.provider[0], (tree.event_id[0] if tree.event_id else None)), tuple(tree.outside)
 
 
-class _TemplateMemo:
-    """Templates read before, in this or an earlier chunk: the same definition at the same offset, naming
+class TemplateMemo:
+    """Templates read before, in this or an earlier chunk of one reading: the same definition at the same offset, naming
     the same text where it refers to names stored elsewhere, has the same sources.
 
     A log's chunks define the same few templates again and again (each chunk is self-contained), and
@@ -169,6 +169,7 @@ class _TemplateMemo:
     bytes after its next-template link; names stored inline are at fixed offsets within them, so the
     offset is part of the key, and names stored elsewhere are compared on each use (as a few spans: a
     template refers mostly to the names an earlier template of the chunk stored, close together).
+    One reading owns one (``inputs.readerstate.ReaderState``), so what it remembers is dropped with it.
     """
 
     LIMIT = 4096  # entries kept (a few hundred bytes each); cleared when full
@@ -219,24 +220,26 @@ class RecordKeys:
         self.names = names
         self.ids = dict(ids)
         self.name_ends = name_ends
-        self.templates = _TemplateMemo()
 
-    def may_match(self, data: bytes, ends: list[int] | None = None) -> bool:
+    def may_match(self, data: bytes, ends: list[int] | None = None, templates: TemplateMemo | None = None) -> bool:
         """True when in doubt (see ``wanted_records``)."""
-        found = self.wanted_records(data, ends)
+        found = self.wanted_records(data, ends, templates)
         return found is None or bool(found)
 
-    def wanted_records(self, data: bytes, ends: list[int] | None = None) -> frozenset[int] | None:
+    def wanted_records(self, data: bytes, ends: list[int] | None = None,
+                       templates: TemplateMemo | None = None) -> frozenset[int] | None:
         """The record numbers of the chunk's records that may be a wanted (provider, event id); None when
         in doubt about the chunk (every record may be). ``ends``: ``name_ends(data)`` when the caller has
-        them (any order). Reading past the chunk (``struct.error``) is a doubt about its bytes; any
-        other exception is a bug here and goes to the caller, which logs and counts it."""
+        them (any order). ``templates``: the reading's memo of template trees (without one, each tree is
+        read for this chunk alone; this object keeps nothing between calls). Reading past the chunk
+        (``struct.error``) is a doubt about its bytes; any other exception is a bug here and goes to the
+        caller, which logs and counts it."""
         try:
-            return self._wanted(data, ends)
+            return self._wanted(data, ends, templates if templates is not None else TemplateMemo())
         except (Doubt, struct.error):
             return None
 
-    def _wanted(self, data: bytes, given: list[int] | None) -> frozenset[int] | None:
+    def _wanted(self, data: bytes, given: list[int] | None, templates: TemplateMemo) -> frozenset[int] | None:
         first_num, last_num = struct.unpack_from("<QQ", data, 8)
         free = _U32(data, 48)[0]
         if not CHUNK_HEADER_SIZE < free <= len(data) or last_num < first_num:
@@ -267,11 +270,11 @@ class RecordKeys:
                     return None
                 tsize = _U32(data, offset + 20)[0]
                 named = ends[bisect_right(ends, offset)] <= offset + 24 + tsize
-                sources = verdicts[offset] = self.templates.sources(data, offset) if named else None
+                sources = verdicts[offset] = templates.sources(data, offset) if named else None
             if sources is None:
                 # no wanted name in the template: a wanted provider can only come from this record's values
                 if ends[bisect_right(ends, q)] <= p + size:
-                    sources = verdicts[offset] = self.templates.sources(data, offset)
+                    sources = verdicts[offset] = templates.sources(data, offset)
             if sources is not None and self._record_may_match(data, q, p + size, sources):
                 found.append(number)
             if _U32(data, p + size - 4)[0] != size:
