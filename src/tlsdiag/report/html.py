@@ -78,10 +78,6 @@ def _badge(confidence: str) -> str:
     return f'<span class="badge {cls}">{h(_SYMBOL.get(confidence, ""))} {h(confidence)}</span>'
 
 
-def _steps(title: str, fix: list[dict[str, Any]]) -> list[str]:
-    return steps.html(title, fix)
-
-
 def _kb_links(kbs: list[dict[str, Any]]) -> str:
     links = []
     for kb in kbs:
@@ -113,8 +109,8 @@ def _finding(f: dict[str, Any], v: DiagnosisView | None) -> list[str]:
                    f'({h(c["from"])} to {h(c["to"])}, weight {h(c["weight"])})</div>')
     if f.get("store_findings"):
         out += _store_proof(f["store_findings"])
-    out += _steps("Fix", f.get("fix", []))
-    out += _steps("Verify", f.get("verify", []))
+    out += steps.html("Fix", f.get("fix", []))
+    out += steps.html("Verify", f.get("verify", []))
     for w in f.get("workarounds", []):
         out.append(f'<div class="caveat"><strong>Workaround: {h(w.get("title"))}</strong>'
                    f'{"<pre class=cmd>" + h(w["command"]) + "</pre>" if w.get("command") else ""}'
@@ -186,7 +182,7 @@ def store_finding(sf: dict[str, Any]) -> list[str]:
                 ("Read from", cert.get("source")), ("Note", cert.get("note"))]
         out.append('<table class="kv">' + "".join(f"<tr><th>{h(k)}</th><td>{h(v)}</td></tr>" for k, v in rows
                                                     if v) + "</table>")
-    out += _steps("Fix for this certificate" if cert else "Fix", sf.get("fix", []))
+    out += steps.html("Fix for this certificate" if cert else "Fix", sf.get("fix", []))
     out.append("</div>")
     return out
 
