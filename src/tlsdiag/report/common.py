@@ -45,7 +45,9 @@ def records_text(result: Any) -> str:
     return f"{kept} record(s) of events the knowledge base uses (prefilter: {', '.join(parts)})"
 
 
-STORE_FORMS = ("reg", "hive", "storejson", "cert")
+# The FileReport forms of certificate-store exports: the sniffed kinds, and "store" for an export that
+# scan.analyse was given as a path (model.FileForm; stores.load.file_reports)
+STORE_FORMS = ("reg", "hive", "storejson", "cert", "store")
 
 
 def file_gave(result: Any, report: Any) -> str:
