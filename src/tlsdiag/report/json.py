@@ -118,8 +118,8 @@ def scan_dict(result: Any, *, stats: bool = False, view: ScanView | None = None)
         "computers": [_host(result, c) for c in result.computers],
         "findings": findings,
         "stores": [{
-            "computer": getattr(a.snapshot, "computer", "") or None,
-            "sources": list(getattr(a.snapshot, "sources", [])),
+            "computer": a.snapshot.computer or None,
+            "sources": list(a.snapshot.sources),
             "findings": [finding_dict(f) for f in a.findings],
             "clean_checks": sorted(a.clean_checks),
         } for a in result.stores],
