@@ -22,7 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "answered with its meaning and what to check, most likely first. Reads stdin when TEXT is "
                     "missing or '-'. Exit status: 0 a match or a known code, 1 nothing matches well.")
     parser.add_argument("text", nargs="*", metavar="TEXT", help="the text (several words are joined); '-' for stdin")
-    parser.add_argument("--format", choices=formats.REPORT_FORMATS, default="text", help="answer format (default: text)")
+    parser.add_argument("--format", choices=formats.REPORT_FORMATS, default="text",
+                        help="answer format (default: text)")
     parser.add_argument("--signatures", type=Path, metavar="DIR", help="knowledge base directory (default: bundled)")
     parser.set_defaults(func=run)
 
