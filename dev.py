@@ -2,7 +2,7 @@
 """Project tasks that work on a machine with nothing but python3.
 
     python3 dev.py demo          set up .venv, then scan the bundled samples
-    python3 dev.py test          set up .venv, then lint, type-check src/ and run the whole test suite
+    python3 dev.py test          set up .venv, then lint, type-check src/ and the devkit, and run the whole test suite
     python3 dev.py test --quick  the same without the tests marked slow (the inner loop)
     python3 dev.py bench         set up .venv, then run the performance benchmark
 

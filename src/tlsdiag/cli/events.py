@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--since", metavar="T",
                         help="only events at or after T (ISO-8601 date or time, UTC unless a zone is given; "
                         "a date alone is its midnight)")
-    parser.add_argument("--until", metavar="T", help="only events at or before T")
+    parser.add_argument("--until", metavar="T", help="only events at or before T (the same forms as --since)")
     parser.add_argument("--format", choices=formats.EVENT_FORMATS, default="table",
                         help="table (default), jsonl (one JSON object per event), csv (with header), "
                         "timesketch (flat JSONL with datetime/timestamp_desc/message, also for Elastic bulk "

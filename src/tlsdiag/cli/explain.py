@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "description or details block, the XML view, Get-WinEvent Format-List/ConvertTo-Json/Export-Csv "
                     "output, Get-CsPoolFabricState output, an IIS status like 403.16, an error code like 0x800B0109 "
                     "in hex or decimal, a TLS alert, a .NET/curl/SQL client error line, an event id, a KB number; "
-                    "English or German), with the fix for the best cause. A recognised error code or message is "
+                    "English or German; the .NET secure-channel messages in a few more languages), with the fix for the best cause. A recognised error code or message is "
                     "answered with its meaning and what to check, most likely first. Reads stdin when TEXT is "
                     "missing or '-'. Exit status: 0 a match or a known code, 1 nothing matches well.")
     parser.add_argument("text", nargs="*", metavar="TEXT", help="the text (several words are joined); '-' for stdin")

@@ -1,4 +1,4 @@
-"""`tlsdiag kb`: check and list the knowledge base."""
+"""`tlsdiag kb`: check, test, list and export (Sigma) the knowledge base."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from tlsdiag.resources import signatures_dir
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("kb", help="check, test, list or export (Sigma) the knowledge base (signatures/)",
-                            description="Work with the knowledge base: the event catalog and the root causes.")
+                            description="Work with the knowledge base: the event catalog, the root causes, the "
+                                        "store checks and the error codes (signatures/).")
     parser.add_argument("--signatures", type=Path, default=None, metavar="DIR",
                         help=f"signatures directory (default: {signatures_dir()})")
     kb_sub = parser.add_subparsers(dest="kb_command", metavar="KB_COMMAND")

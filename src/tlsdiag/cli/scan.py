@@ -14,6 +14,10 @@ from tlsdiag.report.progress import ProgressLine
 # anything imported here is paid by every tlsdiag command. Heavy imports go inside run().
 
 
+# scan.MAX_KEPT_MATCHES, repeated for --help (tlsdiag.scan is heavy to import); a test keeps them equal.
+KEPT_MATCHES = 20_000
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "scan", help="diagnose a collection of event logs and certificate-store exports",
@@ -24,7 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "1 a diagnosis was made, 2 unusable input.")
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files, folders or zip archives")
     parser.add_argument("--format", choices=SCAN_FORMATS, default="text",
-                        help="report format (default: text; html is one self-contained file for a ticket)")
+                        help="report format (default: text; html is one self-contained file for a ticket; "
+                        f"timesketch and timeline list the matched events the scan keeps, its first {KEPT_MATCHES:,} "
+                        "matches: for every event use tlsdiag events --format timeline)")
     parser.add_argument("-o", "--output", type=Path, metavar="FILE", help="write the report to FILE")
     parser.add_argument("--backend", choices=("rust", "python"), default="rust",
                         help="EVTX parser: rust (fast, default) or python (python-evtx, slow second opinion)")

@@ -23,10 +23,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "stores", help="check certificate-store exports (reg export, hives, collector JSON, certificate folders)",
         description="Read certificate-store exports offline and report misplaced, expired or missing certificates, "
                     "the trusted-issuer list size and the SCHANNEL settings, each problem with its fix. "
-                    "Exit 1 when a problem is found, 0 when the stores are clean, 2 for unusable input.")
+                    "An export file that cannot be read beside readable ones is listed as lost and the others "
+                    "are reported. Exit 1 when a problem of severity error or warning is found, 0 when none is, "
+                    "2 when no export can be read at all.")
     parser.add_argument("paths", nargs="+", metavar="PATH",
                         help="store export files or collection folders (searched recursively)")
-    parser.add_argument("--format", choices=formats.REPORT_FORMATS, default="text")
+    parser.add_argument("--format", choices=formats.REPORT_FORMATS, default="text",
+                        help="report format (default: text; json: docs/json-output.md)")
     parser.add_argument("--at", metavar="TIME", default=None,
                         help="reference time for validity checks, an ISO-8601 date or time, UTC unless a zone is "
                              "given (default: the collection time when the export records it, else now)")
