@@ -380,9 +380,10 @@ class Analysis:
     """The per-event half of a scan, fed in input order: events one at a time, or a worker's range at once.
 
     ``feed`` then ``diagnose`` is the one path every diagnosis takes (the scan, its workers, the signature
-    examples and the tests; docs/architecture.md, "One matching path"). A worker runs its own Analysis over one chunk range of a large log and exports it; ``absorb`` adds
-    that export here with the same result as feeding the range's events one by one (tested), unless a
-    record of the range was already seen in another input: then the caller feeds the events instead.
+    examples and the tests; docs/architecture.md, "One matching path"). A worker runs its own Analysis
+    over one chunk range of a large log and exports it; ``absorb`` adds that export here with the same
+    result as feeding the range's events one by one (tested), unless a record of the range was already
+    seen in another input: then the caller feeds the events instead.
     Events alike in everything matching reads are matched and correlated once (``_shape``), and runs
     of them are counted together (``flush``); ``shortcuts=False`` is the plain reference for both.
     """

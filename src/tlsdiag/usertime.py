@@ -38,7 +38,10 @@ def parse_user_time(text: str) -> datetime:
     if zone and zone.upper() != "Z":
         sign = 1 if zone[0] == "+" else -1
         digits = zone[1:].replace(":", "")
-        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        hours, minutes = int(digits[:2]), int(digits[2:])
+        if minutes > 59:  # +01:99 is no offset (it was read as 2 h 39 min)
+            raise ValueError(f"{text!r} has a zone offset with {minutes} minutes")
+        offset = timedelta(hours=hours, minutes=minutes)
         if offset >= timedelta(hours=24):
             raise ValueError(f"{text!r} has a zone offset of a day or more")
         try:

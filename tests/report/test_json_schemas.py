@@ -58,6 +58,7 @@ def test_scan_and_stores_describe_a_store_finding_and_a_step_the_same_way() -> N
     for part in ("time", "step", "certificate", "store_finding"):
         assert scan["$defs"][part] == stores["$defs"][part], part
     assert scan["$defs"]["step"] == explain["$defs"]["step"]
+    assert scan["$defs"]["workaround"] == explain["$defs"]["workaround"]
     for doc in (scan, stores, explain):
         assert doc["properties"]["schema_version"] == {"const": SCHEMA_VERSION}
 
@@ -185,3 +186,18 @@ def test_stores_json_is_deterministic(capsys: pytest.CaptureFixture[str]) -> Non
     first = _run(capsys, "stores", "--format", "json", "--at", "2026-01-01", path)
     second = _run(capsys, "stores", "--format", "json", "--at", "2026-01-01", path)
     assert first == second and json.loads(first[1])["findings"] is not None
+
+
+def test_explain_json_names_the_shell_of_a_workaround_like_scan(capsys: pytest.CaptureFixture[str]) -> None:
+    # rw013 (a real forum paste of the 16 KB trusted-issuer list) gets a fix whose workaround is a cmd line
+    # (`if not exist ... && reg add ...`); explain's JSON dropped the shell that scan's JSON gives, so a
+    # reader of it could not tell that the command is not PowerShell.
+    from tlsdiag.kb import load_kb
+
+    text = dict(_paste_texts())["rw013"]
+    _, out = _run(capsys, "explain", "--format", "json", text)
+    fix = json.loads(out)["fix"]
+    assert fix["cause"] == "trusted-issuer-list-too-large"
+    cause = load_kb(REPO / "signatures").causes[fix["cause"]]
+    assert [w["shell"] for w in fix["workarounds"]] == [w.shell for w in cause.workarounds]
+    assert "cmd" in [w["shell"] for w in fix["workarounds"]]

@@ -31,7 +31,8 @@ def test_forms_a_user_types(text: str, expected: datetime) -> None:
 
 
 @pytest.mark.parametrize("text", ["yesterday", "2026-13-01", "2026-02-30", "2026-11-27T25:00", "27.11.2026",
-                                  "2026-11-27T08", "2026-11-27T08:00+24:00", "", "2026-11-27T08:00 junk"])
+                                  "2026-11-27T08", "2026-11-27T08:00+24:00", "", "2026-11-27T08:00 junk",
+                                  "2026-11-27T09:00+01:99", "2026-11-27T09:00-0560"])  # offset minutes 0..59
 def test_bad_times_are_refused_with_the_forms_named(text: str) -> None:
     with pytest.raises(ValueError, match=r"ISO-8601|valid date|offset"):
         parse_user_time(text)

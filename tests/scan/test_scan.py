@@ -13,6 +13,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from support.paths import SAMPLES
 from support.smallkb import write_kb
 from tlsdiag.cli import main
 from tlsdiag.errors import InputError
@@ -189,3 +190,16 @@ def test_scan_matches_only_what_a_cause_reads() -> None:
     assert read <= scanned and scanned < set(kb.events)
     assert "scm-7024" in kb.events and "scm-7024" not in scanned
     assert "Service Control Manager" not in prefilter_names(kb)
+
+
+def test_store_exports_given_as_paths_are_reported_as_store_exports(kb) -> None:
+    # scan.analyse takes store exports as paths too; their FileReports have the form "store"
+    # (model.FileForm), which the read section must show as a store export with its certificates, as it
+    # shows the same files found by run_scan, not as an event file of 0 records.
+    from tlsdiag.scan import analyse
+
+    folder = SAMPLES / "lync2013-fe-root-store" / "stores"
+    result = analyse([], kb, store_inputs=[str(folder / "SystemCertificates.reg")])
+    assert [f.form for f in result.summary.files] == ["store"]
+    line = next(x for x in render_scan(result, "text").splitlines() if "SystemCertificates.reg (store" in x)
+    assert "store export, " in line and "certificate(s)" in line and "record(s)" not in line

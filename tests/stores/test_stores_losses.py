@@ -206,7 +206,7 @@ def test_scan_counts_store_losses_in_every_view(damaged: tuple[Path, str]) -> No
     assert lost["Broken.reg"]["error"].startswith("line 4")
 
     html = render_scan(result, "html")
-    assert "2 lost" in html and f"{line}: certificate lost" in html
+    assert "2 lost (2 of them in certificate-store exports)" in html and f"{line}: certificate lost" in html
 
     md = render_scan(result, "markdown")
     assert "2 lost" in md and f"{line}: certificate lost" in md

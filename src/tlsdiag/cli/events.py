@@ -83,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
             pass
         require_usable(probe)
     summary = ReadSummary()
-    WRITERS[formats.pick(args.format, formats.EVENT_FORMATS)](selection.select(read_events(inputs, summary=summary, backend=args.backend)), sys.stdout)
+    write = WRITERS[formats.pick(args.format, formats.EVENT_FORMATS)]
+    write(selection.select(read_events(inputs, summary=summary, backend=args.backend)), sys.stdout)
     sys.stdout.flush()
     require_usable(summary)
     for line in summary_lines(summary):

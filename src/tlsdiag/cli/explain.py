@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from tlsdiag.report import FORMATS, formats, render_explain
+from tlsdiag.report import formats, render_explain
 
 MAX_INPUT = 1024 * 1024  # a pasted text, not a log file
 
@@ -22,7 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "answered with its meaning and what to check, most likely first. Reads stdin when TEXT is "
                     "missing or '-'. Exit status: 0 a match or a known code, 1 nothing matches well.")
     parser.add_argument("text", nargs="*", metavar="TEXT", help="the text (several words are joined); '-' for stdin")
-    parser.add_argument("--format", choices=FORMATS, default="text", help="answer format (default: text)")
+    parser.add_argument("--format", choices=formats.REPORT_FORMATS, default="text",
+                        help="answer format (default: text)")
     parser.add_argument("--signatures", type=Path, metavar="DIR", help="knowledge base directory (default: bundled)")
     parser.set_defaults(func=run)
 
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         text = " ".join(args.text)
     kb = load_kb(args.signatures)
     result = explain(text, kb)
-    fmt = formats.pick(args.format, FORMATS)
+    fmt = formats.pick(args.format, formats.REPORT_FORMATS)
     color = fmt == "text" and sys.stdout.isatty()
     sys.stdout.write(render_explain(result, fmt, color=color))
     return 0 if result.found else 1

@@ -336,14 +336,6 @@ class ChunkPrefilter:
         event_id = _event_id(text, end)
         return event_id is None or event_id in ids, len(text)  # where the id was found is not tracked
 
-    def records_may_match(self, raw: bytes, ends: list[int] | None = None,
-                          templates: TemplateMemo | None = None) -> bool:
-        """Whether a whole, checksum-valid chunk that passed the byte test holds a record of a wanted
-        provider and event id, read from the records' BinXML (``recordkeys``); True when in doubt.
-        ``ends``: the chunk's ``name_ends`` when ``select`` already gave them."""
-        found = self.wanted_records(raw, ends, templates)
-        return found is None or bool(found)
-
     def wanted_records(self, raw: bytes, ends: list[int] | None = None,
                        templates: TemplateMemo | None = None) -> frozenset[int] | None:
         """The record numbers in such a chunk that may be a wanted (provider, event id), None when in doubt

@@ -9,9 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tlsdiag.report.formats import REPORT_FORMATS, SCAN_FORMATS, ReportFormat, ScanFormat
+from tlsdiag.report.formats import SCAN_FORMATS, ReportFormat, ScanFormat
 
-FORMATS = REPORT_FORMATS  # explain's formats; SCAN_FORMATS adds html and the timelines (report/formats.py)
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 # The version of every JSON document tlsdiag prints (scan, stores, explain; docs/json-output.md). Fields may
 # be added within a version; a rename, removal or change of shape bumps it. 2: `stores` got the top-level
@@ -48,7 +47,7 @@ def render_scan(result: Any, fmt: ScanFormat = "text", *, color: bool = False, s
 
 
 def render_explain(result: Any, fmt: ReportFormat = "text", *, color: bool = False) -> str:
-    """The explain answer in one of FORMATS."""
+    """The explain answer in one of ``formats.REPORT_FORMATS``."""
     if fmt == "json":
         from tlsdiag.report import json as json_report
 
@@ -62,4 +61,4 @@ def render_explain(result: Any, fmt: ReportFormat = "text", *, color: bool = Fal
     return text.render_explain(result, color=color)
 
 
-__all__ = ["FORMATS", "SCAN_FORMATS", "SCHEMA_DIR", "SCHEMA_VERSION", "render_explain", "render_scan"]
+__all__ = ["SCAN_FORMATS", "SCHEMA_DIR", "SCHEMA_VERSION", "render_explain", "render_scan"]

@@ -22,11 +22,11 @@ def size(n: int) -> str:
 
 
 def finding_dict(finding: Any) -> dict[str, Any]:
-    """A store finding as a dict (its own to_dict when it has one)."""
-    fn = getattr(finding, "to_dict", None)
-    if callable(fn):
-        return dict(fn())
-    return {k: getattr(finding, k) for k in ("check", "cause", "why") if hasattr(finding, k)}
+    """A store finding's JSON form: ``stores.checks.Finding.to_dict()``, the dict ``tlsdiag stores`` prints.
+
+    A diagnosis holds its findings as ``match.diagnose.StoreFinding``, a protocol that leaves the JSON form
+    out so that match/ needs no serialisation; every finding is a ``Finding``, so no other shape is made."""
+    return dict(finding.to_dict())
 
 
 def records_text(result: Any) -> str:
@@ -45,7 +45,9 @@ def records_text(result: Any) -> str:
     return f"{kept} record(s) of events the knowledge base uses (prefilter: {', '.join(parts)})"
 
 
-STORE_FORMS = ("reg", "hive", "storejson", "cert")
+# The FileReport forms of certificate-store exports: the sniffed kinds, and "store" for an export that
+# scan.analyse was given as a path (model.FileForm; stores.load.file_reports)
+STORE_FORMS = ("reg", "hive", "storejson", "cert", "store")
 
 
 def file_gave(result: Any, report: Any) -> str:

@@ -146,7 +146,7 @@ def stores_for(result: Any, computer: str) -> list[Any]:
     # by id(): findings are unhashable dataclasses; ``result`` holds them all for this call, so no id is reused
     used = {id(f) for d in result.diagnoses_for(computer) for f in d.store_findings}
     out = [a for a in result.stores if any(id(f) in used for f in a.findings)
-           or (short and computer_key(getattr(a.snapshot, "computer", "") or "").split(".")[0] == short)]
+           or (short and computer_key(a.snapshot.computer or "").split(".")[0] == short)]
     if not out and len(result.computers) <= 1:
         out = list(result.stores)
     return out

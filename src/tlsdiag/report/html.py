@@ -13,7 +13,7 @@ from typing import Any
 from tlsdiag import __version__
 from tlsdiag.match.render import render_message
 from tlsdiag.report import steps
-from tlsdiag.report.common import STORE_FORMS, when
+from tlsdiag.report.common import STORE_FORMS, lost_text, when
 from tlsdiag.report.svg import timeline_svg
 from tlsdiag.report.view import DiagnosisView, ScanView, scan_view
 from tlsdiag.textsafe import html_text as h
@@ -78,10 +78,6 @@ def _badge(confidence: str) -> str:
     return f'<span class="badge {cls}">{h(_SYMBOL.get(confidence, ""))} {h(confidence)}</span>'
 
 
-def _steps(title: str, fix: list[dict[str, Any]]) -> list[str]:
-    return steps.html(title, fix)
-
-
 def _kb_links(kbs: list[dict[str, Any]]) -> str:
     links = []
     for kb in kbs:
@@ -113,8 +109,8 @@ def _finding(f: dict[str, Any], v: DiagnosisView | None) -> list[str]:
                    f'({h(c["from"])} to {h(c["to"])}, weight {h(c["weight"])})</div>')
     if f.get("store_findings"):
         out += _store_proof(f["store_findings"])
-    out += _steps("Fix", f.get("fix", []))
-    out += _steps("Verify", f.get("verify", []))
+    out += steps.html("Fix", f.get("fix", []))
+    out += steps.html("Verify", f.get("verify", []))
     for w in f.get("workarounds", []):
         out.append(f'<div class="caveat"><strong>Workaround: {h(w.get("title"))}</strong>'
                    f'{"<pre class=cmd>" + h(w["command"]) + "</pre>" if w.get("command") else ""}'
@@ -186,20 +182,17 @@ def store_finding(sf: dict[str, Any]) -> list[str]:
                 ("Read from", cert.get("source")), ("Note", cert.get("note"))]
         out.append('<table class="kv">' + "".join(f"<tr><th>{h(k)}</th><td>{h(v)}</td></tr>" for k, v in rows
                                                     if v) + "</table>")
-    out += _steps("Fix for this certificate" if cert else "Fix", sf.get("fix", []))
+    out += steps.html("Fix for this certificate" if cert else "Fix", sf.get("fix", []))
     out.append("</div>")
     return out
 
 
-def render_document(doc: dict[str, Any], result: Any = None, view: ScanView | None = None) -> str:
-    """The HTML page for a scan dictionary (as built by report.json.scan_dict); with the ``result`` it was
-    built from, also the timelines and the evidence grouped by catalog entry."""
+def render_document(doc: dict[str, Any], result: Any, view: ScanView) -> str:
+    """The HTML page for a scan dictionary (``report.json.scan_dict``), with the timelines and the evidence
+    grouped by catalog entry of the ``result`` it was built from and its ``view``."""
     stats = doc.get("stats", {})
     made = [f for f in doc.get("findings", []) if f.get("made")]
-    lost = f"{h(stats.get('records_lost', 0))} lost"
-    store_losses = sum(len(i.get("lost", [])) for i in stats.get("inputs", []) if i.get("form") in STORE_FORMS)
-    if store_losses:
-        lost += f" ({store_losses} of them in certificate-store exports)"
+    lost = h(lost_text(result.summary))
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            "<title>tlsdiag report</title>", f"<style>{_CSS}</style></head><body>",
@@ -213,17 +206,13 @@ def render_document(doc: dict[str, Any], result: Any = None, view: ScanView | No
         by_computer.setdefault(f["computer"], []).append(f)
     if not by_computer:
         out.append("<h2>No diagnosis</h2><p>No known certificate-store or Schannel failure pattern was found.</p>")
-    if view is None and result is not None:
-        view = scan_view(result)
-    views = {(c.name, v.rank): v for c in view.computers for v in c.diagnoses} if view is not None else {}
+    views = {(c.name, v.rank): v for c in view.computers for v in c.diagnoses}
     for computer, findings in by_computer.items():
         host = hosts.get(computer, {})
         out.append(f"<h2>{h(computer)}</h2>")
         if host.get("windows_name"):
             out.append(f'<div class="muted">{h(host["windows_name"])}</div>')
-        diagnoses = result.diagnoses_for(computer) if result is not None else []
-        if result is not None:
-            out += timeline_svg(result, computer, [d for d in diagnoses if d.made])
+        out += timeline_svg(result, computer, [d for d in result.diagnoses_for(computer) if d.made])
         for f in findings:
             if f.get("made"):
                 out += _finding(f, views.get((computer, f["rank"])))

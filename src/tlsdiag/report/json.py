@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from tlsdiag import __version__
-from tlsdiag.kb.model import Step
+from tlsdiag.kb.model import Step, Workaround
 from tlsdiag.match.catalog import Match
 from tlsdiag.match.codes import CodeHit
 from tlsdiag.match.diagnose import EvidenceItem
@@ -26,6 +26,12 @@ from tlsdiag.report.view import DiagnosisView, ScanView, scan_view
 
 def _steps(steps: tuple[Step, ...]) -> list[dict[str, Any]]:
     return [s.to_dict() for s in steps]
+
+
+def _workarounds(workarounds: tuple[Workaround, ...]) -> list[dict[str, Any]]:
+    """A cause's workarounds, one shape in scan and explain; the shell says where the command runs."""
+    return [{"title": w.title, "command": w.command or None, "shell": w.shell, "caveat": w.caveat}
+            for w in workarounds]
 
 
 def event_dict(match: Match, lang: str = "en") -> dict[str, Any]:
@@ -91,8 +97,7 @@ def diagnosis_dict(v: DiagnosisView) -> dict[str, Any]:
         "store_findings": [finding_dict(f) for f in d.store_findings],
         "fix": _steps(cause.fix),
         "verify": _steps(cause.verify),
-        "workarounds": [{"title": w.title, "command": w.command or None, "shell": w.shell, "caveat": w.caveat}
-                        for w in cause.workarounds],
+        "workarounds": _workarounds(cause.workarounds),
         "notes": list(d.notes),
         "reason": v.reason or None,
     }
@@ -113,8 +118,8 @@ def scan_dict(result: Any, *, stats: bool = False, view: ScanView | None = None)
         "computers": [_host(result, c) for c in result.computers],
         "findings": findings,
         "stores": [{
-            "computer": getattr(a.snapshot, "computer", "") or None,
-            "sources": list(getattr(a.snapshot, "sources", [])),
+            "computer": a.snapshot.computer or None,
+            "sources": list(a.snapshot.sources),
             "findings": [finding_dict(f) for f in a.findings],
             "clean_checks": sorted(a.clean_checks),
         } for a in result.stores],
@@ -211,8 +216,7 @@ def explain_dict(result: ExplainResult) -> dict[str, Any]:
             "kb": [{"number": k.number, "title": k.title, "url": k.url} for k in cause.kb],
             "steps": _steps(cause.fix),
             "verify": _steps(cause.verify),
-            "workarounds": [{"title": w.title, "command": w.command or None, "caveat": w.caveat}
-                            for w in cause.workarounds],
+            "workarounds": _workarounds(cause.workarounds),
         },
     }
 

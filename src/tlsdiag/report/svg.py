@@ -142,15 +142,15 @@ def _cert_facts(result: Any, computer: str, diagnoses: list[Any]) -> list[tuple[
     out = []
     for d in diagnoses:
         for f in d.store_findings:
-            cert = getattr(f, "cert", None)
+            cert = f.cert
             if cert is None:
                 continue
             out.append((cert.not_before, f"valid from: {cert.subject}"))
-            if getattr(cert, "written", None) is not None:
+            if cert.written is not None:
                 out.append((cert.written, f"registry key of {cert.subject} in {cert.where} last written "
                                           "(added or changed)"))
     for a in stores_for(result, computer):
-        if getattr(a.snapshot, "collected", None) is not None:
+        if a.snapshot.collected is not None:
             out.append((a.snapshot.collected, "stores collected"))
     return sorted(set(out))
 

@@ -181,7 +181,7 @@ def render_scan(result: Any, *, color: bool = False, stats: bool = False, lang: 
     if result.stores and not any(d.store_findings for d in result.diagnoses):
         out.append("")
         out.append("Certificate stores: " + ", ".join(
-            f"{_t(getattr(a.snapshot, 'computer', '') or '?')} ({len(a.findings)} finding(s))" for a in result.stores))
+            f"{_t(a.snapshot.computer or '?')} ({len(a.findings)} finding(s))" for a in result.stores))
     out.append("")
     out += _read_section(result, style)
     if stats:
@@ -212,7 +212,7 @@ def _read_section(result: Any, style: _Style) -> list[str]:
         if len(f.lost) > 10:
             out.append(f"       ... and {len(f.lost) - 10} more losses (see --format json)")
     for a in result.stores:
-        sources = ", ".join(getattr(a.snapshot, "sources", []))
+        sources = ", ".join(a.snapshot.sources)
         out.append(f"   - store export {_t(sources)}: {len(a.findings)} finding(s)")
     for note in result.notes:
         out.append(f"   note: {_t(note)}")

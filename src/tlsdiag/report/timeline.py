@@ -72,13 +72,11 @@ def _cause_index(kb: KnowledgeBase) -> dict[str, list[str]]:
     return out
 
 
-def rows(events: Iterable[Event], index: CatalogIndex, *, only_matched: bool = False) -> Iterator[dict[str, Any]]:
+def rows(events: Iterable[Event], index: CatalogIndex) -> Iterator[dict[str, Any]]:
+    """Rows for every event (``tlsdiag events``), each labelled with the catalog entries it matches."""
     causes = _cause_index(index.kb)
     for event in events:
-        matches = list(index.match(event))
-        if only_matched and not matches:
-            continue
-        yield _row(event, matches, causes)
+        yield _row(event, list(index.match(event)), causes)
 
 
 def view_rows(view: ScanView) -> Iterator[dict[str, Any]]:

@@ -117,7 +117,7 @@ def _steps_text(steps: Sequence[Step], start: int = 1) -> tuple[Text, list[str]]
         if s.command:
             out.append_text(_command_block(s.command))
             commands.append(s.command.strip())
-        if getattr(s, "note", ""):
+        if s.note:
             out.append("   ")
             out.append_text(safe(s.note, "italic"))
             out.append("\n")
@@ -217,19 +217,19 @@ def _stores_shown(analyses: list[Any], computer: str, result: Any) -> Text:
         body.append_text(Text.assemble("  from ", line(sources, "dim"), "\n"))
         for f in a.findings:
             symbol, word, style = finding_mark(f)
-            cert = getattr(f, "cert", None)
+            cert = f.cert
             about = Text.assemble(" ", line(cert.subject), " (", line(cert.where), ")") if cert is not None else Text()
-            body.append_text(Text.assemble("  ", (f"{symbol} {word}: ", style), line(getattr(f, "check", "?"), "bold"),
+            body.append_text(Text.assemble("  ", (f"{symbol} {word}: ", style), line(f.check, "bold"),
                                            about, "\n"))
-            cause = getattr(f, "cause", None)
+            cause = f.cause
             if cause:
-                verb = "proves" if getattr(f, "is_problem", False) and cause in titles else "relates to"
+                verb = "proves" if f.is_problem and cause in titles else "relates to"
                 body.append_text(Text.assemble(f"      {verb}: ", line(titles.get(cause, cause), "italic"), "\n"))
         if not a.findings:
             body.append_text(Text.assemble("  ", (f"{CLEAN[0]} no problem found", CLEAN[1]), "\n"))
         if a.clean_checks:
             body.append_text(Text.assemble("  checked and clean: ", line(", ".join(sorted(a.clean_checks))), "\n"))
-        lost = getattr(a.snapshot, "lost", [])
+        lost = a.snapshot.lost
         if lost:
             body.append_text(Text.assemble(("  ! lost: ", "bold"), f"{len(lost)} item(s) could not be read "
                                            "(see the overview)\n"))
@@ -296,7 +296,7 @@ def fix(d: Diagnosis | None, cause: Any) -> StepContent:
         body.append("For the certificates found\n", "bold underline")
         done: set[str] = set()
         for f in exact:
-            cert = getattr(f, "cert", None)
+            cert = f.cert
             if cert is not None:
                 body.append_text(Text.assemble(("Certificate ", "bold"), line(cert.subject, "bold"), "\n",
                                                "  ", line(cert.thumbprint), " in ", line(cert.where), "\n"))

@@ -21,7 +21,7 @@ def _cert_key(location: str, store: str, thumbprint: str) -> tuple[str, str, str
 
 def _finding_label(finding: Any) -> Text:
     symbol, word, style = finding_mark(finding)
-    return Text.assemble((f"{symbol} {word}: ", style), line(getattr(finding, "title", finding.check)))
+    return Text.assemble((f"{symbol} {word}: ", style), line(finding.title or finding.check))
 
 
 def _worst(findings: list[Any]) -> tuple[str, str, str] | None:
@@ -60,7 +60,7 @@ class StoresScreen(AppScreen):
             status.update(Text("No certificate-store export loaded. Press l to load one "
                                "(reg export, SOFTWARE hive, collector JSON or certificate folder)."))
         else:
-            problems = sum(1 for a in analyses for f in a.findings if getattr(f, "is_problem", False))
+            problems = sum(1 for a in analyses for f in a.findings if f.is_problem)
             status.update(Text(f"{len(analyses)} computer(s), {problems} problem finding(s) · "
                                "✗ problem  ! warning  · note  ✓ ok"))
         if analyses is self._shown or (result is not None and result.stores is self._shown):
@@ -76,7 +76,7 @@ class StoresScreen(AppScreen):
             by_cert: dict[tuple[str, str, str], list[Any]] = {}
             general: list[Any] = []
             for f in analysis.findings:
-                cert = getattr(f, "cert", None)
+                cert = f.cert
                 if cert is not None:
                     by_cert.setdefault(_cert_key(cert.location, cert.store, cert.thumbprint), []).append(f)
                 else:
@@ -89,8 +89,8 @@ class StoresScreen(AppScreen):
             node.add_leaf(Text.assemble("sources: ", line(", ".join(snap.sources))))
             checks = node.add(Text("checks", style="bold"), expand=True)
             for f in general:
-                leaf = checks.add(_finding_label(f), allow_expand=bool(getattr(f, "why", "")))
-                if getattr(f, "why", ""):
+                leaf = checks.add(_finding_label(f), allow_expand=bool(f.why))
+                if f.why:
                     leaf.add_leaf(safe(f.why))
             for location, store, certs in snap.physical_stores():
                 store_findings = [f for c in certs for f in by_cert.get(_cert_key(location, store, c.thumbprint), [])]
@@ -115,7 +115,7 @@ class StoresScreen(AppScreen):
         c, findings = node.data
         for f in findings:
             fnode = node.add(_finding_label(f), expand=False)
-            if getattr(f, "why", ""):
+            if f.why:
                 fnode.add_leaf(safe(f.why))
         node.add_leaf(Text.assemble("issuer: ", line(c.cert.issuer)))
         node.add_leaf(Text.assemble("thumbprint: ", line(c.thumbprint)))
