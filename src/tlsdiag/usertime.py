@@ -49,3 +49,16 @@ def parse_user_time(text: str) -> datetime:
         except OverflowError:
             raise ValueError(f"{text!r} is outside the range of dates") from None
     return ts
+
+
+def time_option(value: str | None, option: str) -> datetime | None:
+    """A command-line time option (``--at``, ``--since``, ...): None when not given, else the parsed time;
+    a text that does not parse is an InputError naming the option, as every unusable argument is."""
+    from tlsdiag.errors import InputError
+
+    if value is None:
+        return None
+    try:
+        return parse_user_time(value)
+    except ValueError as exc:
+        raise InputError(f"--{option} {value}", str(exc)) from None

@@ -43,7 +43,8 @@ def test_every_command_refuses_the_same_bad_time(tmp_path, capsys) -> None:
         parse_filter("since:27.11.2026")
     for argv in (["events", "--since", "27.11.2026", str(tmp_path)], ["stores", "--at", "27.11.2026", str(tmp_path)]):
         assert main(argv) == 2
-        assert "not an ISO-8601 date or time" in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert "not an ISO-8601 date or time" in err and f"{argv[1]} 27.11.2026" in err  # names the option
 
 
 def test_the_tui_filter_reads_a_time_as_the_commands_do() -> None:

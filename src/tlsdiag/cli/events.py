@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime
 
 from tlsdiag.errors import InputError
 from tlsdiag.model import ReadSummary
 from tlsdiag.report import formats
 from tlsdiag.report.events import WRITERS, Selection, summary_lines
-from tlsdiag.usertime import parse_user_time
+from tlsdiag.usertime import time_option
 
 # tlsdiag.inputs (EVTX, XML and zip readers) is imported in run(): building the parser for any command
 # must not load the readers. Its BACKENDS are repeated here for --help; a test keeps them equal.
@@ -43,15 +42,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _time_arg(value: str | None, name: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return parse_user_time(value)
-    except ValueError as exc:
-        raise InputError(f"--{name} {value}", str(exc)) from None
-
-
 def _ids_arg(value: str | None) -> frozenset[int]:
     if not value:
         return frozenset()
@@ -65,8 +55,8 @@ def _selection(args: argparse.Namespace) -> Selection:
     """The filters, checked before anything is read (a bad one is exit 2 with nothing printed)."""
     return Selection(channels=frozenset(c.lower() for c in args.channel or ()),
                      providers=frozenset(p.lower() for p in args.provider or ()),
-                     ids=_ids_arg(args.ids), since=_time_arg(args.since, "since"),
-                     until=_time_arg(args.until, "until"))
+                     ids=_ids_arg(args.ids), since=time_option(args.since, "since"),
+                     until=time_option(args.until, "until"))
 
 
 def run(args: argparse.Namespace) -> int:

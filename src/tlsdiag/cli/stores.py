@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from tlsdiag.errors import InputError
 from tlsdiag.report import formats
 from tlsdiag.report.stores import RENDERERS, StoreReport
-from tlsdiag.usertime import parse_user_time
+from tlsdiag.usertime import time_option
 
 if TYPE_CHECKING:
     from tlsdiag.stores.model import StoreLoss
@@ -36,15 +36,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_run)
 
 
-def _parse_at(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return parse_user_time(text)
-    except ValueError as exc:
-        raise InputError("--at", str(exc)) from None
-
-
 def analyse(paths: list[str], at: datetime | None = None) -> tuple[list[StoreReport], list[StoreLoss]]:
     """Each computer's stores with their findings, and the export files that could not be read at all
     (a damaged file among good ones is reported, not fatal; only nothing usable is exit 2)."""
@@ -61,7 +52,7 @@ def analyse(paths: list[str], at: datetime | None = None) -> tuple[list[StoreRep
 
 
 def _run(args: argparse.Namespace) -> int:
-    at = _parse_at(args.at)
+    at = time_option(args.at, "at")
     results, lost = analyse(args.paths, at)
     print(RENDERERS[formats.pick(args.format, formats.REPORT_FORMATS)](results, lost), end="")
     return 1 if any(f.is_problem for r in results for f in r.findings) else 0
