@@ -34,6 +34,10 @@ InputKind: TypeAlias = Literal["evtx", "xml", "text", "export", "zip", "reg", "h
 admins paste or export (``inputs/pasteread.py``)."""
 FileForm: TypeAlias = InputKind | Literal["store"]
 """A FileReport's form: the input's kind, or ``store`` for a store export named by path (``stores.load``)."""
+EVENT_KINDS: tuple[InputKind, ...] = ("evtx", "xml", "text", "export")
+"""The kinds that hold events (the readers' inputs)."""
+STORE_KINDS: tuple[InputKind, ...] = ("reg", "hive", "storejson", "cert")
+"""The kinds that hold certificate stores (``stores.load``'s inputs)."""
 
 EventRest: TypeAlias = tuple[str, str, int, int | None, str, str | None, int | None, int | None, str, str,
                              Mapping[str, str], str | None, EventForm]

@@ -41,7 +41,7 @@ from tlsdiag.match.catalog import PackedMatches
 from tlsdiag.match.conditions import lookup
 from tlsdiag.match.diagnose import KEEP_EVENTS, CorrelatorState, Hit, StoreFinding, StoreResult
 from tlsdiag.match.hostfacts import computer_key
-from tlsdiag.model import Event, EventKind, ReadSummary, event_kind
+from tlsdiag.model import STORE_KINDS, Event, EventKind, ReadSummary, event_kind
 
 if TYPE_CHECKING:  # the store package is imported only when a scan has store exports (start-up cost)
     from tlsdiag.stores.load import StoreInput
@@ -49,8 +49,6 @@ if TYPE_CHECKING:  # the store package is imported only when a scan has store ex
 
     StoreSource = str | os.PathLike[str] | StoreInput  # what analyse() takes as a store export
 
-EVENT_KINDS = ("evtx", "xml", "text", "export")
-STORE_KINDS = ("reg", "hive", "storejson", "cert")
 MAX_DEDUP = 2_000_000  # matched events remembered for duplicate detection (about 100 MB at the limit)
 RUN_LIMIT = 4096  # events of one shape held before they are counted (memory stays flat on a log of one event)
 MAX_KEPT_MATCHES = 20_000  # ScanResult.matches keeps the first ones; counts and diagnoses stay exact

@@ -34,9 +34,8 @@ from tlsdiag.inputs.evtxfile import (
 from tlsdiag.inputs.options import ReadOptions
 from tlsdiag.inputs.prefilter import ChunkPrefilter
 from tlsdiag.inputs.readerstate import ReaderState
-from tlsdiag.model import Event, FileReport, InputKind, Loss, ReadSummary
+from tlsdiag.model import EVENT_KINDS, Event, FileReport, InputKind, Loss, ReadSummary
 
-EVENT_KINDS = ("evtx", "xml", "text", "export")
 BACKENDS = tuple(PARSERS)
 _LOG = logging.getLogger(__name__)
 

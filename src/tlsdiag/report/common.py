@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from tlsdiag.model import iso_utc
+from tlsdiag.model import STORE_KINDS, iso_utc
 
 
 def when(ts: datetime | None) -> str:
@@ -47,7 +47,7 @@ def records_text(result: Any) -> str:
 
 # The FileReport forms of certificate-store exports: the sniffed kinds, and "store" for an export that
 # scan.analyse was given as a path (model.FileForm; stores.load.file_reports)
-STORE_FORMS = ("reg", "hive", "storejson", "cert", "store")
+STORE_FORMS = (*STORE_KINDS, "store")
 
 
 def file_gave(result: Any, report: Any) -> str:

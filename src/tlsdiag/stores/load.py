@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Protocol
 
 from tlsdiag.errors import InputError
+from tlsdiag.model import STORE_KINDS
 from tlsdiag.stores.certfiles import CERT_SUFFIXES, looks_like_cert, read_certfile
 from tlsdiag.stores.hive import looks_like_hive, read_hive
 from tlsdiag.stores.jsonfile import looks_like_storejson, read_storejson
@@ -29,7 +30,6 @@ from tlsdiag.stores.registry import NoStoreData
 if TYPE_CHECKING:
     from tlsdiag.model import FileForm, FileReport, InputKind
 
-STORE_KINDS = ("reg", "hive", "storejson", "cert")
 METADATA_NAME = "tlsdiag-collection.txt"
 MAX_INPUT = 1 << 30  # a SOFTWARE hive is large, but not a gigabyte
 
