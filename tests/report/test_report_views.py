@@ -10,6 +10,7 @@ import json
 import pytest
 
 from support.paths import REPO
+from tlsdiag import textsafe
 from tlsdiag.cli import main
 from tlsdiag.report import render_scan, steps
 from tlsdiag.report.stores import finding_markdown, finding_text
@@ -105,3 +106,23 @@ def test_every_medium_gives_a_considered_cause_the_same_reason() -> None:
         assert f"[{f['confidence']}]: {f['reason']}" in text
         assert f"({f['confidence']}): {textsafe.markdown(f['reason'])}" in md
         assert f"({textsafe.html_text(f['reason'])})" in html
+
+
+def test_a_workaround_is_rendered_alike_by_scan_and_explain_in_text_and_markdown(result, capsys) -> None:
+    # explain's text used to drop the workaround's command and its Markdown the workarounds altogether
+    cause = next(d.cause for d in result.diagnoses if d.cause.workarounds)
+    first = cause.workarounds[0].command.strip().splitlines()[0]
+    text = ("Event ID 36885 When asking for client authentication, this server sends a list of trusted "
+            "certificate authorities")
+    for fmt, marker in (("text", f"C:\\> {first}"), ("markdown", f"```{cause.workarounds[0].shell}")):
+        assert main(["explain", "--format", fmt, text]) == 0
+        explained = capsys.readouterr().out
+        shown_id = cause.id if fmt == "text" else textsafe.markdown(cause.id)
+        assert shown_id in explained, "the sample's cause is explain's answer for its 36885"
+        scanned = render_scan(result, fmt)
+        block = (steps.workarounds_text(cause.workarounds, "  ") if fmt == "text"
+                 else steps.workarounds_markdown(cause.workarounds))
+        assert marker in "\n".join(block)
+        assert "\n".join(block).strip() in explained
+        # the same block at another indent (a caveat wraps by its indent): compare the words in order
+        assert " ".join("\n".join(block).split()) in " ".join(scanned.split())

@@ -111,10 +111,7 @@ def _finding(f: dict[str, Any], v: DiagnosisView | None) -> list[str]:
         out += _store_proof(f["store_findings"])
     out += steps.html("Fix", f.get("fix", []))
     out += steps.html("Verify", f.get("verify", []))
-    for w in f.get("workarounds", []):
-        out.append(f'<div class="caveat"><strong>Workaround: {h(w.get("title"))}</strong>'
-                   f'{"<pre class=cmd>" + h(w["command"]) + "</pre>" if w.get("command") else ""}'
-                   f"<div>{h(w.get('caveat'))}</div></div>")
+    out += steps.workarounds_html(f.get("workarounds", []))
     for note in f.get("notes", []):
         out.append(f'<div class="muted small">Note: {h(note)}</div>')
     out.append("</section>")

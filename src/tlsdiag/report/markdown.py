@@ -75,13 +75,7 @@ def _diagnosis(v: DiagnosisView, lang: str) -> list[str]:
         out.append("")
     out += _steps("Fix", cause.fix)
     out += _steps("Verify", cause.verify)
-    if cause.workarounds:
-        out += ["**Workarounds** (they hide the symptom; they do not fix the cause)", ""]
-        for w in cause.workarounds:
-            out.append(f"- {md(w.title)}: {md(w.caveat)}")
-            if w.command:
-                out += ["", *("  " + line for line in _code(w.command, w.shell)), ""]
-        out.append("")
+    out += steps.workarounds_markdown(cause.workarounds)
     return out
 
 
@@ -167,4 +161,5 @@ def render_explain(result: ExplainResult) -> str:
         out += ["", f"## {heading}: {md(cause.title)}", "", md(cause.summary), ""]
         out += _steps("Fix", cause.fix)
         out += _steps("Verify", cause.verify)
+        out += steps.workarounds_markdown(cause.workarounds)
     return "\n".join(out).rstrip("\n") + "\n"

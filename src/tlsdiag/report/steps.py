@@ -1,21 +1,32 @@
-"""A fix or verify step, rendered once per medium.
+"""A fix or verify step, and a workaround, rendered once per medium.
 
 A cause's steps (``signatures/causes/``) and a store finding's steps (``stores.FixStep``, the same
 ``kb.model.Step`` type) used to be written out by five hand-made loops that disagreed (one always showed a
 PowerShell prompt, one put a multi-line command on one line). Every text, Markdown and HTML report now
 calls the one function of its medium here; JSON is ``Step.to_dict()``, and the TUI has its own
-(``tui/guide.py: steps_text``) because it builds Rich text.
+(``tui/guide.py: steps_text``) because it builds Rich text. A cause's workarounds (what hides the symptom
+without fixing the cause) follow the same rule: the scan and explain reports render them alike.
 """
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tlsdiag import textsafe
-from tlsdiag.kb.model import Step
+from tlsdiag.kb.model import Step, Workaround
+
+WORKAROUNDS_TITLE = "Workarounds (they hide the symptom; they do not fix the cause)"
 
 PROMPTS = {"powershell": "PS> ", "cmd": "C:\\> "}
+
+
+def _command_text(command: str, shell: str, indent: str) -> list[str]:
+    """A command behind its shell's prompt, its lines kept as written (a command is never wrapped)."""
+    prompt = PROMPTS.get(shell, "> ")
+    lines = textsafe.terminal(command).strip("\n").splitlines()
+    return [(indent + prompt if j == 0 else indent + " " * len(prompt)) + line for j, line in enumerate(lines)]
 
 
 def text(steps: Iterable[Step], indent: str = "       ", start: int = 1) -> list[str]:
@@ -25,11 +36,24 @@ def text(steps: Iterable[Step], indent: str = "       ", start: int = 1) -> list
     for i, s in enumerate(steps, start=start):
         out.append(f"{indent}{i}. {textsafe.one_line(s.step)}")
         if s.command:
-            prompt = PROMPTS.get(s.shell, "> ")
-            lines = textsafe.terminal(s.command).strip("\n").splitlines()
-            out += [(inner + prompt if j == 0 else inner + " " * len(prompt)) + line for j, line in enumerate(lines)]
+            out += _command_text(s.command, s.shell, inner)
         if s.note:
             out.append(f"{inner}({textsafe.one_line(s.note)})")
+    return out
+
+
+def workarounds_text(workarounds: Iterable[Workaround], indent: str) -> list[str]:
+    """A cause's workarounds for a terminal: a heading at indent, each with its command and its caveat."""
+    workarounds = list(workarounds)
+    if not workarounds:
+        return []
+    out = [f"{indent}{WORKAROUNDS_TITLE}:"]
+    for w in workarounds:
+        out.append(f"{indent}  - {textsafe.one_line(w.title)}")
+        if w.command:
+            out += _command_text(w.command, w.shell, indent + "      ")
+        out += textwrap.wrap(f"caveat: {textsafe.one_line(w.caveat)}", width=110, initial_indent=indent + "    ",
+                             subsequent_indent=indent + "    ", break_on_hyphens=False)
     return out
 
 
@@ -45,6 +69,22 @@ def markdown(steps: Iterable[Step], indent: str = "") -> list[str]:
             out += ["", f"{inner}```{s.shell}", *(inner + line for line in code), f"{inner}```", ""]
         if s.note:
             out += [f"{inner}_{md(s.note)}_", ""]
+    return out
+
+
+def workarounds_markdown(workarounds: Iterable[Workaround]) -> list[str]:
+    """A cause's workarounds as a Markdown list, each command in a fenced block tagged with its shell."""
+    md = textsafe.markdown
+    workarounds = list(workarounds)
+    if not workarounds:
+        return []
+    out = [f"**{WORKAROUNDS_TITLE}**", ""]
+    for w in workarounds:
+        out.append(f"- {md(w.title)}: {md(w.caveat)}")
+        if w.command:
+            code = textsafe.markdown_code(w.command).strip("\n").splitlines()
+            out += ["", f"  ```{w.shell}", *("  " + line for line in code), "  ```", ""]
+    out.append("")
     return out
 
 
@@ -65,4 +105,15 @@ def html(title: str, steps: Iterable[Mapping[str, Any]]) -> list[str]:
             item += f'<div class="muted small">{h(step["note"])}</div>'
         out.append(item + "</li>")
     out.append("</ol>")
+    return out
+
+
+def workarounds_html(workarounds: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Each workaround as a caveat box, from the JSON form (``report/json.py``)."""
+    h = textsafe.html_text
+    out = []
+    for w in workarounds:
+        command = f'<pre class="cmd">{h(w["command"])}</pre>' if w.get("command") else ""
+        out.append(f'<div class="caveat"><strong>Workaround: {h(w.get("title"))}</strong>{command}'
+                   f"<div>{h(w.get('caveat'))}</div></div>")
     return out

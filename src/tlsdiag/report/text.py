@@ -127,13 +127,7 @@ def _diagnosis(v: DiagnosisView, style: _Style, lang: str) -> list[str]:
     if cause.verify:
         out.append("     Verify:")
         out += steps.text(cause.verify)
-    if cause.workarounds:
-        out.append("     Workarounds (they hide the symptom; they do not fix the cause):")
-        for w in cause.workarounds:
-            out.append(f"       - {_t(w.title)}")
-            if w.command:
-                out += _block(w.command, "           ")
-            out.append(f"         caveat: {_t(w.caveat)}")
+    out += steps.workarounds_text(cause.workarounds, "     ")
     return out
 
 
@@ -313,9 +307,5 @@ def render_explain(result: ExplainResult, *, color: bool = False) -> str:
         if cause.verify:
             out.append("  Verify:")
             out += steps.text(cause.verify, "    ")
-        if cause.workarounds:
-            out.append("  Workarounds (they hide the symptom; they do not fix the cause):")
-            for w in cause.workarounds:
-                out.append(f"    - {_t(w.title)}")
-                out += _wrapped(f"caveat: {w.caveat}", "      ")
+        out += steps.workarounds_text(cause.workarounds, "  ")
     return "\n".join(out) + "\n"
