@@ -26,7 +26,8 @@ def _command_text(command: str, shell: str, indent: str) -> list[str]:
     """A command behind its shell's prompt, its lines kept as written (a command is never wrapped)."""
     prompt = PROMPTS.get(shell, "> ")
     lines = textsafe.terminal(command).strip("\n").splitlines()
-    return [(indent + prompt if j == 0 else indent + " " * len(prompt)) + line for j, line in enumerate(lines)]
+    pad = indent + " " * len(prompt)
+    return [(indent + prompt if j == 0 else pad) + line for j, line in enumerate(lines)]
 
 
 def text(steps: Iterable[Step], indent: str = "       ", start: int = 1) -> list[str]:
@@ -52,8 +53,9 @@ def workarounds_text(workarounds: Iterable[Workaround], indent: str) -> list[str
         out.append(f"{indent}  - {textsafe.one_line(w.title)}")
         if w.command:
             out += _command_text(w.command, w.shell, indent + "      ")
-        out += textwrap.wrap(f"caveat: {textsafe.one_line(w.caveat)}", width=110, initial_indent=indent + "    ",
-                             subsequent_indent=indent + "    ", break_on_hyphens=False)
+        inner = indent + "    "
+        out += textwrap.wrap(f"caveat: {textsafe.one_line(w.caveat)}", width=110, initial_indent=inner,
+                             subsequent_indent=inner, break_on_hyphens=False)
     return out
 
 
