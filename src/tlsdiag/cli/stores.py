@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
-from typing import TYPE_CHECKING
 
-from tlsdiag.errors import InputError
 from tlsdiag.report import formats
-from tlsdiag.report.stores import RENDERERS, StoreReport
+from tlsdiag.report.stores import RENDERERS
 from tlsdiag.usertime import time_option
-
-if TYPE_CHECKING:
-    from tlsdiag.stores.model import StoreLoss
 
 # tlsdiag.stores (and with it cryptography) is imported inside the functions that use it: every
 # subcommand module is imported to build the parser, and a scan of event logs needs no X.509 code.
@@ -36,23 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_run)
 
 
-def analyse(paths: list[str], at: datetime | None = None) -> tuple[list[StoreReport], list[StoreLoss]]:
-    """Each computer's stores with their findings, and the export files that could not be read at all
-    (a damaged file among good ones is reported, not fatal; only nothing usable is exit 2)."""
-    from tlsdiag.stores import load_stores, run_checks
-
-    failed: list[StoreLoss] = []
-    snapshots = load_stores(paths, failed=failed)
-    if not snapshots:
-        if failed:
-            raise InputError(failed[0].source, failed[0].reason)
-        raise InputError(", ".join(paths), "no certificate-store export found (reg export, hive, collector JSON, "
-                                           "or certificate files in store-named folders)")
-    return [StoreReport(snap, run_checks(snap, at)) for snap in snapshots], failed
-
-
 def _run(args: argparse.Namespace) -> int:
-    at = time_option(args.at, "at")
-    results, lost = analyse(args.paths, at)
+    from tlsdiag.stores.analyse import analyse_stores
+
+    results, lost = analyse_stores(args.paths, time_option(args.at, "at"))
     print(RENDERERS[formats.pick(args.format, formats.REPORT_FORMATS)](results, lost), end="")
     return 1 if any(f.is_problem for r in results for f in r.findings) else 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from tlsdiag import __version__, textsafe
 from tlsdiag.model import iso_utc
@@ -19,19 +19,13 @@ from tlsdiag.report.formats import ReportFormat
 if TYPE_CHECKING:
     from tlsdiag.match.diagnose import StoreFinding
     from tlsdiag.stores import Finding, StoreSnapshot
+    from tlsdiag.stores.analyse import StoreReport
     from tlsdiag.stores.model import StoreLoss
 
 # tlsdiag.stores (and with it cryptography) is imported inside the functions that use it: the cli module
 # that imports this one is imported to build the parser of every command.
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
-
-
-class StoreReport(NamedTuple):
-    """One computer's stores and every finding of the checks run on them (problems, notes, clean)."""
-
-    snapshot: StoreSnapshot
-    findings: list[Finding]
 
 
 def _sorted(findings: Sequence[Finding], kind: str) -> list[Finding]:

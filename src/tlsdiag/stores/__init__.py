@@ -4,6 +4,7 @@ Public API (used by ``tlsdiag stores`` and by the scan pipeline):
 
     load_stores(inputs) -> list[StoreSnapshot]      # paths or InputFile objects
     run_checks(snapshot, reference_time=None) -> list[Finding]
+    analyse_stores(paths, at=None) -> (list[StoreReport], list[StoreLoss])   # both, as `tlsdiag stores` does
     Finding.to_dict(); CHECKS (check id -> (title, knowledge-base cause id))
 """
 
