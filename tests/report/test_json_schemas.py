@@ -59,6 +59,7 @@ def test_scan_and_stores_describe_a_store_finding_and_a_step_the_same_way() -> N
         assert scan["$defs"][part] == stores["$defs"][part], part
     assert scan["$defs"]["step"] == explain["$defs"]["step"]
     assert scan["$defs"]["workaround"] == explain["$defs"]["workaround"]
+    assert scan["$defs"]["kb_article"] == explain["$defs"]["kb_article"]
     for doc in (scan, stores, explain):
         assert doc["properties"]["schema_version"] == {"const": SCHEMA_VERSION}
 

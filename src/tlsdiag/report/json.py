@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from tlsdiag import __version__
-from tlsdiag.kb.model import Step, Workaround
+from tlsdiag.kb.model import KbArticle, Step, Workaround
 from tlsdiag.match.catalog import Match
 from tlsdiag.match.codes import CodeHit
 from tlsdiag.match.diagnose import EvidenceItem
@@ -26,6 +26,11 @@ from tlsdiag.report.view import DiagnosisView, ScanView, scan_view
 
 def _steps(steps: tuple[Step, ...]) -> list[dict[str, Any]]:
     return [s.to_dict() for s in steps]
+
+
+def _kb_articles(articles: tuple[KbArticle, ...]) -> list[dict[str, Any]]:
+    """A cause's KB articles, one shape in scan and explain; the note says what the article is for here."""
+    return [{"number": k.number, "title": k.title, "url": k.url, "note": k.note or None} for k in articles]
 
 
 def _workarounds(workarounds: tuple[Workaround, ...]) -> list[dict[str, Any]]:
@@ -83,7 +88,7 @@ def diagnosis_dict(v: DiagnosisView) -> dict[str, Any]:
         "store": d.store,
         "excluded": d.excluded,
         "summary": cause.summary,
-        "kb": [{"number": k.number, "title": k.title, "url": k.url, "note": k.note or None} for k in cause.kb],
+        "kb": _kb_articles(cause.kb),
         "first_seen": iso_utc(d.first_seen) if d.first_seen else None,
         "last_seen": iso_utc(d.last_seen) if d.last_seen else None,
         "evidence": [evidence_dict(item) for item in d.evidence],
@@ -213,7 +218,7 @@ def explain_dict(result: ExplainResult) -> dict[str, Any]:
             "cause": cause.id,
             "title": cause.title,
             "store_related": cause.store_related,
-            "kb": [{"number": k.number, "title": k.title, "url": k.url} for k in cause.kb],
+            "kb": _kb_articles(cause.kb),
             "steps": _steps(cause.fix),
             "verify": _steps(cause.verify),
             "workarounds": _workarounds(cause.workarounds),
