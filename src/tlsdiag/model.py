@@ -32,8 +32,9 @@ InputKind: TypeAlias = Literal["evtx", "xml", "text", "export", "zip", "reg", "h
                               "unknown"]
 """What an input file holds, decided by its content (``inputs.sniff``); ``export`` is one of the forms
 admins paste or export (``inputs/pasteread.py``)."""
-FileForm: TypeAlias = InputKind | Literal["store"]
-"""A FileReport's form: the input's kind, or ``store`` for a store export named by path (``stores.load``)."""
+FileForm: TypeAlias = InputKind | Literal["store", "collection"]
+"""A FileReport's form: the input's kind, ``store`` for a store export named by path, or ``collection`` for
+a collector's own note (collection text or manifest, read for names and times: ``stores.load``)."""
 EVENT_KINDS: tuple[InputKind, ...] = ("evtx", "xml", "text", "export")
 """The kinds that hold events (the readers' inputs)."""
 STORE_KINDS: tuple[InputKind, ...] = ("reg", "hive", "storejson", "cert")

@@ -203,3 +203,17 @@ def test_store_exports_given_as_paths_are_reported_as_store_exports(kb) -> None:
     assert [f.form for f in result.summary.files] == ["store"]
     line = next(x for x in render_scan(result, "text").splitlines() if "SystemCertificates.reg (store" in x)
     assert "store export, " in line and "certificate(s)" in line and "record(s)" not in line
+
+
+def test_a_collectors_note_is_named_as_such_in_what_was_read() -> None:
+    # the collector's tlsdiag-collection.txt is read for the computer's names and the collection time; the read
+    # list called it "unknown, 0 record(s)", which reads like a file that could not be used
+    from tlsdiag.report import render_scan
+    from tlsdiag.scan import run_scan
+
+    result = run_scan([SAMPLES / "healthy-server"])
+    notes = [f for f in result.summary.files if f.source.endswith("tlsdiag-collection.txt")]
+    assert [f.form for f in notes] == ["collection"]
+    text = render_scan(result, "text")
+    assert "tlsdiag-collection.txt (collection, 84 B): the collector's note" in text
+    assert "(unknown" not in text

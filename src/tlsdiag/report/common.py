@@ -52,6 +52,8 @@ STORE_FORMS = (*STORE_KINDS, "store")
 
 def file_gave(result: Any, report: Any) -> str:
     """What one input gave: event records, or for a store export the certificates read from it."""
+    if report.form == "collection":
+        return "the collector's note (names, collection time and what was collected)"
     if report.form in STORE_FORMS:
         from tlsdiag.stores.load import certificates_from
 

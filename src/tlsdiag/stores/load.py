@@ -312,6 +312,8 @@ def file_reports(inputs: Iterable[str | os.PathLike[str] | StoreInput], snapshot
             display, kind, size = str(obj), "store", 0
         else:
             display, kind, size = obj.display, obj.kind, obj.size
+        if is_collection_file(display):
+            kind = "collection"
         mine = [x for x in losses if x.source == display]
         unusable = next((x.reason for x in failed if x.source == display), None)
         report = FileReport(display, kind, size, error=unusable)
