@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
+from tlsdiag.errors import InputError
+
 EXAMPLE = "2026-11-27, 2026-11-27T08:00, 2026-11-27 08:00:00Z or 2026-11-27T09:00+01:00"
 
 _TIME = re.compile(
@@ -54,8 +56,6 @@ def parse_user_time(text: str) -> datetime:
 def time_option(value: str | None, option: str) -> datetime | None:
     """A command-line time option (``--at``, ``--since``, ...): None when not given, else the parsed time;
     a text that does not parse is an InputError naming the option, as every unusable argument is."""
-    from tlsdiag.errors import InputError
-
     if value is None:
         return None
     try:
